@@ -1,0 +1,70 @@
+/*
+ * archive_walk.h - the one pass over a backup archive.
+ *
+ * archive_walk() reads the input once with libarchive, front to back. It tells the two kinds
+ * of input apart by content (a tar archive, compressed or not, is a full snapshot; a bare or
+ * gzip-wrapped custom-format dump is a database-only backup), checks every entry's name and
+ * type, parses .metadata, measures the dump with the dump reader while copying it to
+ * dump_fd, and writes tree files straight into the blob store's staging folder.
+ */
+#ifndef ARCHIVE_WALK_H
+#define ARCHIVE_WALK_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "blobstore.h"
+#include "dump.h"
+#include "report.h"
+
+enum archive_kind {
+	ARCHIVE_KIND_UNKNOWN,
+	ARCHIVE_KIND_FULL_SNAPSHOT,
+	ARCHIVE_KIND_DATABASE_ONLY,
+};
+
+/* The outcome of a walk: fine, the input's fault (rejected), or a local failure. */
+enum archive_outcome {
+	WALK_OK,
+	WALK_REJECTED,
+	WALK_FAILED,
+};
+
+struct archive_walk {
+	/* What to do. */
+	const char *path;              /* the archive */
+	int dump_fd;                   /* copy the dump here; -1 to only measure it */
+	const char *blob_dir;          /* stage tree files beside it; NULL to only check them */
+	const char *job_id;            /* names the staging folder */
+	uint64_t stop_after;           /* passed to dump_scan(); 0 for never */
+	int max_minor;                 /* refuse dumps newer than archive version 1.max_minor */
+	const char *max_why;           /* where that limit comes from, for the message */
+	volatile sig_atomic_t *cancel; /* set by a signal handler: stop soon; may be NULL */
+
+	/* What was found. */
+	struct blobstore *staging; /* created for a full snapshot; the caller ends it */
+	enum archive_kind kind;
+	bool have_dump;
+	enum dump_kind dump_kind;
+	struct dump_info dump;
+	uint64_t dump_stored_bytes; /* db/db.backup's size in the archive */
+	uint64_t file_count, file_bytes;
+	bool have_metadata;
+};
+
+/* archive_kind_name: "full_snapshot", "database_only", or "unknown" (report values). */
+const char *archive_kind_name(enum archive_kind kind);
+
+/*
+ * archive_walk: read walk->path once and fill in the rest of *walk. Metadata and warnings go
+ * into report. On ARCHIVE_REJECTED or WALK_FAILED, err holds one sentence that names the
+ * archive and the reason.
+ */
+enum archive_outcome archive_walk(struct archive_walk *walk, struct report *report, char *err,
+                                  size_t errlen);
+
+/* archive_tree_name_ok: is rel ("xx/yy/<uuid>", after "tree/") a valid blob name? */
+bool archive_tree_name_ok(const char *rel);
+
+#endif

@@ -1,0 +1,373 @@
+/*
+ * blobstore.c - staged, all-or-nothing replacement of the blob folder.
+ *
+ * Durability: instead of one fsync per file (thousands of journal commits for a typical
+ * backup) blobstore_finish() calls syncfs() once on the staging folder's filesystem, which
+ * since Linux 5.8 reports any writeback error of that filesystem. The swap is then made
+ * durable with an fsync of the parent folder.
+ *
+ * When run as root, staged files and folders are given the owner of the existing blob_dir,
+ * so the application can still read what a root-run restore wrote.
+ */
+#include "blobstore.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct blobstore {
+	char *blob_dir;     /* as configured */
+	char *parent;       /* its parent folder */
+	char *name;         /* its last component */
+	char *staging_name; /* the staging folder's name in parent */
+	char *staging_path;
+	int parent_fd;
+	int staging_fd;
+	bool blob_dir_exists;
+	bool chown_to_owner;
+	uid_t owner;
+	gid_t group;
+	char cur_xx[3], cur_yy[3]; /* the folder the last file went into */
+	int xx_fd, yy_fd;
+};
+
+/* fail: format an error; always returns -1. */
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* close_fd: close a descriptor that may be -1. */
+static void
+close_fd(int *fd)
+{
+	if (*fd >= 0)
+		(void)close(*fd);
+	*fd = -1;
+}
+
+int
+blobstore_begin(const char *blob_dir, const char *job_id, struct blobstore **out, char *err,
+                size_t errlen)
+{
+	struct blobstore *bs;
+	struct stat st;
+	char *copy1 = NULL, *copy2 = NULL;
+	bool created = false;
+
+	*out = NULL;
+	if (blob_dir[0] != '/')
+		return fail(err, errlen, "blob_dir %s is not an absolute path", blob_dir);
+	bs = calloc(1, sizeof(*bs));
+	if (bs == NULL)
+		return fail(err, errlen, "out of memory");
+	bs->parent_fd = bs->staging_fd = bs->xx_fd = bs->yy_fd = -1;
+	copy1 = strdup(blob_dir);
+	copy2 = strdup(blob_dir);
+	bs->blob_dir = strdup(blob_dir);
+	if (copy1 == NULL || copy2 == NULL || bs->blob_dir == NULL)
+		goto nomem;
+	bs->parent = strdup(dirname(copy1));
+	bs->name = strdup(basename(copy2));
+	if (bs->parent == NULL || bs->name == NULL)
+		goto nomem;
+	if (strcmp(bs->name, "/") == 0 || strcmp(bs->name, ".") == 0 ||
+	    strcmp(bs->name, "..") == 0) {
+		fail(err, errlen, "blob_dir %s cannot be a filesystem root or end in . or ..",
+		     blob_dir);
+		goto error;
+	}
+	if (asprintf(&bs->staging_name, ".%s%s%s", bs->name, BLOBSTORE_STAGING_INFIX, job_id) < 0) {
+		bs->staging_name = NULL;
+		goto nomem;
+	}
+	if (asprintf(&bs->staging_path, "%s/%s", strcmp(bs->parent, "/") == 0 ? "" : bs->parent,
+	             bs->staging_name) < 0) {
+		bs->staging_path = NULL;
+		goto nomem;
+	}
+
+	bs->parent_fd = open(bs->parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (bs->parent_fd < 0) {
+		fail(err, errlen, "cannot open the folder %s that holds blob_dir: %s", bs->parent,
+		     strerror(errno));
+		goto error;
+	}
+	if (fstatat(bs->parent_fd, bs->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			fail(err, errlen, "blob_dir %s exists but is not a folder", blob_dir);
+			goto error;
+		}
+		bs->blob_dir_exists = true;
+		bs->owner = st.st_uid;
+		bs->group = st.st_gid;
+		bs->chown_to_owner = geteuid() == 0 && (st.st_uid != 0 || st.st_gid != 0);
+	} else if (errno != ENOENT) {
+		fail(err, errlen, "cannot examine blob_dir %s: %s", blob_dir, strerror(errno));
+		goto error;
+	}
+	if (mkdirat(bs->parent_fd, bs->staging_name, 0755) < 0) {
+		fail(err, errlen, "cannot create the staging folder %s: %s", bs->staging_path,
+		     strerror(errno));
+		goto error;
+	}
+	created = true;
+	bs->staging_fd = openat(bs->parent_fd, bs->staging_name,
+	                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (bs->staging_fd < 0) {
+		fail(err, errlen, "cannot open the staging folder %s: %s", bs->staging_path,
+		     strerror(errno));
+		goto error;
+	}
+	/* The new folder takes the old one's permissions and owner. */
+	if (bs->blob_dir_exists && fchmod(bs->staging_fd, st.st_mode & 07777) < 0) {
+		fail(err, errlen, "cannot set the permissions of %s: %s", bs->staging_path,
+		     strerror(errno));
+		goto error;
+	}
+	if (bs->chown_to_owner && fchown(bs->staging_fd, bs->owner, bs->group) < 0) {
+		fail(err, errlen, "cannot give %s to blob_dir's owner: %s", bs->staging_path,
+		     strerror(errno));
+		goto error;
+	}
+	free(copy1);
+	free(copy2);
+	*out = bs;
+	return 0;
+nomem:
+	fail(err, errlen, "out of memory");
+error:
+	free(copy1);
+	free(copy2);
+	if (created)
+		blobstore_abort(bs);
+	else
+		blobstore_close(bs);
+	return -1;
+}
+
+/* subdir_open: open (creating if needed) dir_fd/name as a folder, never through a link. */
+static int
+subdir_open(struct blobstore *bs, int dir_fd, const char *name, char *err, size_t errlen)
+{
+	int fd;
+
+	if (mkdirat(dir_fd, name, 0755) == 0) {
+		fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && bs->chown_to_owner && fchown(fd, bs->owner, bs->group) < 0) {
+			fail(err, errlen,
+			     "cannot give the staged folder %s to blob_dir's owner: %s", name,
+			     strerror(errno));
+			close_fd(&fd);
+			return -1;
+		}
+	} else if (errno == EEXIST) {
+		fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	} else {
+		return fail(err, errlen, "cannot create the folder %s in %s: %s", name,
+		            bs->staging_path, strerror(errno));
+	}
+	if (fd < 0)
+		return fail(err, errlen, "cannot open the folder %s in %s: %s", name,
+		            bs->staging_path, strerror(errno));
+	return fd;
+}
+
+int
+blobstore_file_open(struct blobstore *bs, const char *xx, const char *yy, const char *name,
+                    char *err, size_t errlen)
+{
+	int fd;
+
+	if (bs->xx_fd < 0 || strcmp(bs->cur_xx, xx) != 0) {
+		close_fd(&bs->yy_fd);
+		close_fd(&bs->xx_fd);
+		bs->xx_fd = subdir_open(bs, bs->staging_fd, xx, err, errlen);
+		if (bs->xx_fd < 0)
+			return -1;
+		snprintf(bs->cur_xx, sizeof(bs->cur_xx), "%s", xx);
+		bs->cur_yy[0] = '\0';
+	}
+	if (bs->yy_fd < 0 || strcmp(bs->cur_yy, yy) != 0) {
+		close_fd(&bs->yy_fd);
+		bs->yy_fd = subdir_open(bs, bs->xx_fd, yy, err, errlen);
+		if (bs->yy_fd < 0)
+			return -1;
+		snprintf(bs->cur_yy, sizeof(bs->cur_yy), "%s", yy);
+	}
+	fd = openat(bs->yy_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return fail(err, errlen, "tree/%s/%s/%s appears twice in the archive", xx,
+			            yy, name);
+		return fail(err, errlen, "cannot create %s/%s/%s/%s: %s", bs->staging_path, xx, yy,
+		            name, strerror(errno));
+	}
+	if (bs->chown_to_owner && fchown(fd, bs->owner, bs->group) < 0) {
+		fail(err, errlen, "cannot give %s/%s/%s/%s to blob_dir's owner: %s",
+		     bs->staging_path, xx, yy, name, strerror(errno));
+		(void)close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+blobstore_file_write(struct blobstore *bs, int fd, const void *buf, size_t len, char *err,
+                     size_t errlen)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return fail(err, errlen, "cannot write into the staging folder %s: %s",
+			            bs->staging_path, strerror(errno));
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+blobstore_file_close(struct blobstore *bs, int fd, char *err, size_t errlen)
+{
+	if (close(fd) < 0)
+		return fail(err, errlen, "cannot write into the staging folder %s: %s",
+		            bs->staging_path, strerror(errno));
+	return 0;
+}
+
+int
+blobstore_finish(struct blobstore *bs, char *err, size_t errlen)
+{
+	close_fd(&bs->yy_fd);
+	close_fd(&bs->xx_fd);
+	if (syncfs(bs->staging_fd) < 0)
+		return fail(err, errlen, "cannot flush the staging folder %s to disk: %s",
+		            bs->staging_path, strerror(errno));
+	return 0;
+}
+
+int
+blobstore_remove_tree(int parent_fd, const char *name)
+{
+	int fd, rc = 0;
+	DIR *dir;
+	struct dirent *de;
+
+	if (unlinkat(parent_fd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -1;
+	fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	dir = fdopendir(fd);
+	if (dir == NULL) {
+		(void)close(fd);
+		return -1;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (blobstore_remove_tree(dirfd(dir), de->d_name) < 0)
+			rc = -1;
+	}
+	(void)closedir(dir);
+	if (unlinkat(parent_fd, name, AT_REMOVEDIR) < 0)
+		rc = -1;
+	return rc;
+}
+
+int
+blobstore_commit(struct blobstore *bs, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	close_fd(&bs->yy_fd);
+	close_fd(&bs->xx_fd);
+	if (bs->blob_dir_exists) {
+		if (renameat2(bs->parent_fd, bs->staging_name, bs->parent_fd, bs->name,
+		              RENAME_EXCHANGE) < 0)
+			return fail(err, errlen, "cannot swap %s into place as %s: %s",
+			            bs->staging_path, bs->blob_dir, strerror(errno));
+	} else {
+		if (renameat2(bs->parent_fd, bs->staging_name, bs->parent_fd, bs->name,
+		              RENAME_NOREPLACE) < 0)
+			return fail(err, errlen, "cannot move %s into place as %s: %s",
+			            bs->staging_path, bs->blob_dir, strerror(errno));
+	}
+	if (fsync(bs->parent_fd) < 0) {
+		fail(err, errlen, "the new files are in %s but flushing %s failed: %s",
+		     bs->blob_dir, bs->parent, strerror(errno));
+		rc = 1;
+	}
+	/* The staging name now holds the old files (or nothing, if there was no blob_dir). */
+	close_fd(&bs->staging_fd);
+	if (bs->blob_dir_exists && blobstore_remove_tree(bs->parent_fd, bs->staging_name) < 0) {
+		fail(err, errlen,
+		     "the new files are in %s but the old ones could not all be removed "
+		     "from %s: %s",
+		     bs->blob_dir, bs->staging_path, strerror(errno));
+		rc = 1;
+	}
+	return rc;
+}
+
+const char *
+blobstore_staging_path(const struct blobstore *bs)
+{
+	return bs->staging_path;
+}
+
+void
+blobstore_close(struct blobstore *bs)
+{
+	if (bs == NULL)
+		return;
+	close_fd(&bs->yy_fd);
+	close_fd(&bs->xx_fd);
+	close_fd(&bs->staging_fd);
+	close_fd(&bs->parent_fd);
+	free(bs->blob_dir);
+	free(bs->parent);
+	free(bs->name);
+	free(bs->staging_name);
+	free(bs->staging_path);
+	free(bs);
+}
+
+void
+blobstore_abort(struct blobstore *bs)
+{
+	if (bs == NULL)
+		return;
+	close_fd(&bs->yy_fd);
+	close_fd(&bs->xx_fd);
+	close_fd(&bs->staging_fd);
+	if (bs->parent_fd >= 0)
+		(void)blobstore_remove_tree(bs->parent_fd, bs->staging_name);
+	blobstore_close(bs);
+}

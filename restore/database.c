@@ -1,0 +1,905 @@
+/*
+ * database.c - the all-or-nothing database restore (see database.h).
+ *
+ * Why not `pg_restore --single-transaction -d`: pg_restore's transaction cannot also drop
+ * what the target holds that the backup lacks, and doing that first in a transaction of our
+ * own would make the restore two transactions. So pg_restore only turns the dump into SQL
+ * (-f -) and this file executes that SQL on its own connection, inside one transaction that
+ * begins by emptying the target.
+ *
+ * pg_restore's script is regular: a preamble of SET commands, then one block per TOC entry,
+ * each introduced by a comment header
+ *
+ *	--
+ *	-- TOC entry 216 (class 1259 OID 16386)		(with --verbose)
+ *	-- Name: t; Type: TABLE; Schema: public; Owner: -
+ *	--
+ *
+ * and a table's data as `COPY ... FROM stdin;`, rows, and a line `\.`. The executor sends
+ * each entry's SQL with one PQexec (the server splits the statements) and streams COPY data
+ * with PQputCopyData, so memory is bounded by the largest entry's SQL, never by the data.
+ * With -1 the script wraps itself in BEGIN/COMMIT; those two lines, and psql's \restrict and
+ * \unrestrict, are recognised by their place (preamble, trailer) and left out: the
+ * transaction is ours.
+ *
+ * Limits: an entry whose SQL contains a line that looks exactly like an entry header would
+ * be split in two and fail to restore (the transaction then rolls back: it fails safe). A
+ * dump that itself COMMITs cannot be made atomic; that is detected and reported as partial.
+ */
+#include "database.h"
+
+#include <errno.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "spawn.h"
+
+#define PIPE_BUFSIZE      (64 * 1024)
+#define DATA_FLUSH_BYTES  (1024 * 1024)
+#define STDERR_KEEP_BYTES 4096
+#define SESSION_CHECK_SQL                                                                          \
+	"SELECT count(*), coalesce(string_agg(DISTINCT coalesce(nullif(application_name, ''), "    \
+	"'(none)'), ', '), '') FROM pg_catalog.pg_stat_activity "                                  \
+	"WHERE datname = pg_catalog.current_database() AND pid <> pg_catalog.pg_backend_pid() "    \
+	"AND backend_type = 'client backend'"
+
+struct database {
+	PGconn *conn;
+	bool in_transaction;
+};
+
+/* ignore_notice: server notices (WARNING, NOTICE) are not the restore's outcome. */
+static void
+ignore_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+/* The connection being restored, for database_cancel_running() in a signal handler. */
+static PGcancel *volatile running_cancel;
+
+/* A growing byte buffer. */
+struct buffer {
+	char *data;
+	size_t len, cap;
+};
+
+/* buffer_append: add n bytes; -1 when out of memory. */
+static int
+buffer_append(struct buffer *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap == 0 ? 4096 : b->cap;
+		char *data;
+
+		while (b->len + n + 1 > cap)
+			cap *= 2;
+		data = realloc(b->data, cap);
+		if (data == NULL)
+			return -1;
+		b->data = data;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+/* set_err: format into err. */
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* first_line: copy the first line of a libpq message, without "FATAL:  " and the like. */
+static void
+first_line(const char *msg, char *buf, size_t buflen)
+{
+	static const char *const prefixes[] = {"FATAL:  ", "ERROR:  ", "connection to server "};
+	size_t n;
+
+	if (msg == NULL)
+		msg = "";
+	for (size_t i = 0; i < 2; i++)
+		if (strncmp(msg, prefixes[i], strlen(prefixes[i])) == 0)
+			msg += strlen(prefixes[i]);
+	n = strcspn(msg, "\n");
+	if (n >= buflen)
+		n = buflen - 1;
+	memcpy(buf, msg, n);
+	buf[n] = '\0';
+}
+
+/* result_message: "primary message (hint)" of an error result. */
+static void
+result_message(const PGresult *res, PGconn *conn, char *buf, size_t buflen)
+{
+	const char *primary = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *hint = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
+
+	if (primary == NULL) {
+		first_line(PQerrorMessage(conn), buf, buflen);
+		if (buf[0] == '\0')
+			snprintf(buf, buflen, "the server connection failed");
+		return;
+	}
+	if (hint != NULL)
+		snprintf(buf, buflen, "%s (%s)", primary, hint);
+	else
+		snprintf(buf, buflen, "%s", primary);
+}
+
+int
+database_open(const char *conninfo, struct database **out, enum database_open_failure *why,
+              char *err, size_t errlen)
+{
+	static const char *const keys[] = {"dbname", "fallback_application_name", NULL};
+	const char *values[] = {conninfo, "restore-worker", NULL};
+	struct database *db;
+	char msg[512];
+	PGresult *res;
+
+	*out = NULL;
+	*why = DATABASE_OPEN_ERROR;
+	db = calloc(1, sizeof(*db));
+	if (db == NULL) {
+		set_err(err, errlen, "out of memory");
+		return -1;
+	}
+	db->conn = PQconnectdbParams(keys, values, 1);
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+		first_line(db->conn != NULL ? PQerrorMessage(db->conn) : "out of memory", msg,
+		           sizeof(msg));
+		if (strstr(msg, "does not exist") != NULL && strstr(msg, "database") != NULL) {
+			*why = DATABASE_OPEN_MISSING;
+			set_err(err, errlen,
+			        "the target database does not exist (%s); restore-worker restores "
+			        "only into an existing database and never creates one",
+			        msg);
+		} else {
+			set_err(err, errlen, "cannot connect to the target database: %s", msg);
+		}
+		database_close(db);
+		return -1;
+	}
+	PQsetNoticeProcessor(db->conn, ignore_notice, NULL);
+	/* The restore is one long transaction: no server-side timeout may cut it short. */
+	res = PQexec(db->conn, "SET statement_timeout = 0; SET idle_in_transaction_session_timeout "
+	                       "= 0; SET lock_timeout = 0; SET client_min_messages = warning");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		result_message(res, db->conn, msg, sizeof(msg));
+		set_err(err, errlen, "cannot set up the session on the target database: %s", msg);
+		PQclear(res);
+		database_close(db);
+		return -1;
+	}
+	PQclear(res);
+	*out = db;
+	return 0;
+}
+
+const char *
+database_name(const struct database *db)
+{
+	return PQdb(db->conn);
+}
+
+int
+database_check_alone(struct database *db, char *err, size_t errlen)
+{
+	PGresult *res = PQexec(db->conn, SESSION_CHECK_SQL);
+	char msg[512];
+	long count;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		result_message(res, db->conn, msg, sizeof(msg));
+		set_err(err, errlen, "cannot list the sessions on database %s: %s", PQdb(db->conn),
+		        msg);
+		PQclear(res);
+		return -1;
+	}
+	count = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	if (count > 0) {
+		set_err(err, errlen,
+		        "%ld other session%s connected to database %s (application_name: %s); "
+		        "stop the application first",
+		        count, count == 1 ? " is" : "s are", PQdb(db->conn), PQgetvalue(res, 0, 1));
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* exec_simple: run SQL that returns no rows we need; 0 or -1 with err. */
+static int
+exec_simple(struct database *db, const char *sql, const char *what, char *err, size_t errlen)
+{
+	PGresult *res = PQexec(db->conn, sql);
+	ExecStatusType st = PQresultStatus(res);
+	char msg[512];
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
+		result_message(res, db->conn, msg, sizeof(msg));
+		set_err(err, errlen, "cannot %s: %s", what, msg);
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* exec_generated: run every statement that a query generates (one text column). */
+static int
+exec_generated(struct database *db, const char *query, const char *what, char *err, size_t errlen)
+{
+	PGresult *res = PQexec(db->conn, query);
+	char msg[512];
+	int i, rc = 0;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		result_message(res, db->conn, msg, sizeof(msg));
+		set_err(err, errlen, "cannot %s: %s", what, msg);
+		PQclear(res);
+		return -1;
+	}
+	for (i = 0; i < PQntuples(res) && rc == 0; i++)
+		rc = exec_simple(db, PQgetvalue(res, i, 0), what, err, errlen);
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * empty_target: drop every user schema and large object, then recreate schema public as
+ * initdb makes it. pg_restore never creates public ("initdb creates it"), so a dump assumes
+ * exactly that schema and adds its own comment or changes to it.
+ */
+static int
+empty_target(struct database *db, char *err, size_t errlen)
+{
+	static const char drop_schemas[] =
+	    "SELECT pg_catalog.format('DROP SCHEMA %I CASCADE', nspname) "
+	    "  FROM pg_catalog.pg_namespace "
+	    " WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'";
+	static const char drop_large_objects[] =
+	    "SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata";
+	static const char create_public[] = "CREATE SCHEMA public; "
+	                                    "COMMENT ON SCHEMA public IS 'standard public schema'; "
+	                                    "GRANT USAGE ON SCHEMA public TO PUBLIC";
+
+	if (exec_generated(db, drop_schemas, "empty the target's schemas", err, errlen) < 0 ||
+	    exec_simple(db, drop_large_objects, "remove the target's large objects", err, errlen) <
+	        0 ||
+	    exec_simple(db, create_public, "recreate schema public", err, errlen) < 0)
+		return -1;
+	/*
+	 * Since PostgreSQL 14 initdb gives public to pg_database_owner. A restore user that
+	 * may not do so keeps it: the dump restores the same either way (it is made with -O).
+	 */
+	if (PQserverVersion(db->conn) >= 140000)
+		return exec_simple(db,
+		                   "DO $$BEGIN ALTER SCHEMA public OWNER TO pg_database_owner; "
+		                   "EXCEPTION WHEN insufficient_privilege THEN NULL; END$$",
+		                   "give schema public to pg_database_owner", err, errlen);
+	return 0;
+}
+
+/* The executor of pg_restore's script. */
+struct executor {
+	struct database *db;
+	struct report *report;
+	struct buffer line;    /* a line not yet complete */
+	struct buffer pending; /* SQL of the current entry, not yet sent */
+	struct buffer errtext; /* what pg_restore said that looks like an error */
+	char toc_id[96];       /* "216; 1259 16386" */
+	char toc_name[512];    /* "TABLE public t" */
+	bool in_preamble;      /* before the first entry header */
+	bool in_trailer;       /* after "PostgreSQL database dump complete" */
+	bool is_data;          /* the entry is "Data for Name: ..." */
+	bool header_has_id;    /* the current header began with a TOC entry line */
+	bool in_copy;
+	bool copy_bol;  /* COPY data: at the beginning of a line */
+	int copy_match; /* 1: saw "\" at a line's start; 2: saw "\." */
+	char quote;     /* data entries: inside a '...' or "..." literal */
+	bool failed;
+	bool ended_transaction; /* the dump's own SQL committed or rolled back */
+	char *err;
+	size_t errlen;
+};
+
+/* executor_where: the current TOC entry, as pg_restore -l would list it. */
+static void
+executor_where(const struct executor *ex, char *buf, size_t buflen)
+{
+	if (ex->toc_id[0] != '\0')
+		snprintf(buf, buflen, "%s %s", ex->toc_id, ex->toc_name);
+	else if (ex->toc_name[0] != '\0')
+		snprintf(buf, buflen, "%s", ex->toc_name);
+	else
+		snprintf(buf, buflen, "(preamble)");
+}
+
+/* executor_fail: record an error of the current entry; always returns -1. */
+static int
+executor_fail(struct executor *ex, const char *msg)
+{
+	char where[700];
+
+	executor_where(ex, where, sizeof(where));
+	report_part_error(&ex->report->database, where, "%s", msg);
+	set_err(ex->err, ex->errlen, "restoring %s failed: %s", where, msg);
+	ex->failed = true;
+	return -1;
+}
+
+/* executor_flush: send the current entry's pending SQL. */
+static int
+executor_flush(struct executor *ex)
+{
+	PGresult *res;
+	ExecStatusType st;
+	char msg[1024];
+	size_t i;
+
+	for (i = 0; i < ex->pending.len; i++)
+		if (ex->pending.data[i] != ' ' && ex->pending.data[i] != '\n' &&
+		    ex->pending.data[i] != '\t')
+			break;
+	if (i == ex->pending.len) {
+		ex->pending.len = 0;
+		return 0;
+	}
+	res = PQexec(ex->db->conn, ex->pending.data);
+	ex->pending.len = 0;
+	ex->pending.data[0] = '\0';
+	st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
+		if (st == PGRES_COPY_IN) {
+			PQclear(res);
+			(void)PQputCopyEnd(ex->db->conn, "unexpected COPY");
+			while ((res = PQgetResult(ex->db->conn)) != NULL)
+				PQclear(res);
+			return executor_fail(ex,
+			                     "the entry's SQL starts a COPY where none was due");
+		}
+		result_message(res, ex->db->conn, msg, sizeof(msg));
+		PQclear(res);
+		return executor_fail(ex, msg);
+	}
+	PQclear(res);
+	if (PQtransactionStatus(ex->db->conn) != PQTRANS_INTRANS) {
+		ex->ended_transaction = true;
+		ex->db->in_transaction = false;
+		return executor_fail(ex, "the dump's own SQL ended the restore's transaction (it "
+		                         "contains COMMIT or ROLLBACK), so what came before it may "
+		                         "have been committed");
+	}
+	return 0;
+}
+
+/*
+ * strip_suffix_line: drop trailing blank lines from b, then a last line equal to text; with
+ * skip_comments, trailing comment lines ("-- Completed on ...") go too.
+ */
+static void
+strip_suffix_line(struct buffer *b, const char *text, bool skip_comments)
+{
+	size_t n = strlen(text);
+
+	for (;;) {
+		size_t start;
+
+		while (b->len > 0 && (b->data[b->len - 1] == '\n' || b->data[b->len - 1] == ' '))
+			b->len--;
+		start = b->len;
+		while (start > 0 && b->data[start - 1] != '\n')
+			start--;
+		if (!skip_comments || b->len - start < 2 || strncmp(b->data + start, "--", 2) != 0)
+			break;
+		b->len = start;
+	}
+	if (b->len >= n && memcmp(b->data + b->len - n, text, n) == 0 &&
+	    (b->len == n || b->data[b->len - n - 1] == '\n'))
+		b->len -= n;
+	if (b->data != NULL)
+		b->data[b->len] = '\0';
+}
+
+/* header_begin: a new entry begins: send the previous one's SQL. */
+static int
+header_begin(struct executor *ex)
+{
+	strip_suffix_line(&ex->pending, "--", false); /* the header's opening line */
+	if (executor_flush(ex) < 0)
+		return -1;
+	ex->in_preamble = false;
+	ex->is_data = false;
+	ex->quote = 0;
+	ex->toc_id[0] = ex->toc_name[0] = '\0';
+	return 0;
+}
+
+/* parse_name_line: "Name: t; Type: TABLE; Schema: public; Owner: -" -> "TABLE public t". */
+static void
+parse_name_line(struct executor *ex, const char *s)
+{
+	const char *type = strstr(s, "; Type: ");
+	const char *schema = type != NULL ? strstr(type, "; Schema: ") : NULL;
+	const char *owner = schema != NULL ? strstr(schema, "; Owner: ") : NULL;
+
+	if (type == NULL || schema == NULL || owner == NULL) {
+		snprintf(ex->toc_name, sizeof(ex->toc_name), "%.*s", (int)strcspn(s, "\n"), s);
+		return;
+	}
+	snprintf(ex->toc_name, sizeof(ex->toc_name), "%.*s %.*s %.*s", (int)(schema - type - 8),
+	         type + 8, (int)(owner - schema - 10), schema + 10, (int)(type - s), s);
+}
+
+/* is_copy_start: is this data entry line a "COPY ... FROM stdin;"? */
+static bool
+is_copy_start(const char *line, size_t len)
+{
+	static const char tail[] = " FROM stdin;\n";
+
+	return len > 5 + sizeof(tail) && strncmp(line, "COPY ", 5) == 0 &&
+	       strcmp(line + len - (sizeof(tail) - 1), tail) == 0;
+}
+
+/* track_quotes: follow '...' and "..." through a line of a data entry's INSERT SQL. */
+static void
+track_quotes(struct executor *ex, const char *line, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		char c = line[i];
+
+		if (ex->quote != 0) {
+			if (c == ex->quote)
+				ex->quote = 0;
+		} else if (c == '\'' || c == '"') {
+			ex->quote = c;
+		}
+	}
+}
+
+/* executor_line: one complete line of the script, outside COPY data. */
+static int
+executor_line(struct executor *ex, const char *line, size_t len)
+{
+	long long id;
+	unsigned cls, oid;
+
+	if (strncmp(line, "-- TOC entry ", 13) == 0 &&
+	    sscanf(line, "-- TOC entry %lld (class %u OID %u)", &id, &cls, &oid) == 3) {
+		if (header_begin(ex) < 0)
+			return -1;
+		ex->header_has_id = true;
+		snprintf(ex->toc_id, sizeof(ex->toc_id), "%lld; %u %u", id, cls, oid);
+		return 0;
+	}
+	if (strncmp(line, "-- Name: ", 9) == 0 || strncmp(line, "-- Data for Name: ", 18) == 0) {
+		bool data = line[3] == 'D';
+
+		if (!ex->header_has_id && header_begin(ex) < 0)
+			return -1;
+		ex->header_has_id = false;
+		ex->is_data = data;
+		parse_name_line(ex, line + (data ? 18 : 9));
+		return 0;
+	}
+	if (strcmp(line, "-- PostgreSQL database dump complete\n") == 0) {
+		strip_suffix_line(&ex->pending, "--", false);
+		strip_suffix_line(&ex->pending, "COMMIT;", true); /* pg_restore -1's own */
+		if (executor_flush(ex) < 0)
+			return -1;
+		ex->in_trailer = true;
+		ex->toc_id[0] = ex->toc_name[0] = '\0';
+		return 0;
+	}
+	if ((ex->in_preamble || ex->in_trailer) &&
+	    (strncmp(line, "\\restrict ", 10) == 0 || strncmp(line, "\\unrestrict ", 12) == 0 ||
+	     strcmp(line, "BEGIN;\n") == 0))
+		return 0; /* psql's guards and pg_restore -1's BEGIN: the transaction is ours */
+	if (ex->is_data && ex->quote == 0 && is_copy_start(line, len)) {
+		PGresult *res;
+		char msg[1024];
+
+		if (executor_flush(ex) < 0)
+			return -1;
+		res = PQexec(ex->db->conn, line);
+		if (PQresultStatus(res) != PGRES_COPY_IN) {
+			result_message(res, ex->db->conn, msg, sizeof(msg));
+			PQclear(res);
+			return executor_fail(ex, msg);
+		}
+		PQclear(res);
+		ex->in_copy = true;
+		ex->copy_bol = true;
+		ex->copy_match = 0;
+		return 0;
+	}
+	if (buffer_append(&ex->pending, line, len) < 0)
+		return executor_fail(ex, "out of memory");
+	if (ex->is_data) {
+		/* Large-object and INSERT data: send it in pieces, at statement ends only. */
+		track_quotes(ex, line, len);
+		if (ex->quote == 0 && ex->pending.len > DATA_FLUSH_BYTES && len >= 2 &&
+		    line[len - 2] == ';')
+			return executor_flush(ex);
+	}
+	return 0;
+}
+
+/* copy_send: pass a run of COPY data to the server. */
+static int
+copy_send(struct executor *ex, const char *data, size_t len)
+{
+	char msg[512];
+
+	if (len == 0)
+		return 0;
+	if (PQputCopyData(ex->db->conn, data, (int)len) != 1) {
+		first_line(PQerrorMessage(ex->db->conn), msg, sizeof(msg));
+		return executor_fail(ex, msg);
+	}
+	return 0;
+}
+
+/* copy_end: the "\." line: finish the COPY and check its result. */
+static int
+copy_end(struct executor *ex)
+{
+	PGresult *res;
+	char msg[1024];
+	int rc = 0;
+
+	ex->in_copy = false;
+	if (PQputCopyEnd(ex->db->conn, NULL) != 1) {
+		first_line(PQerrorMessage(ex->db->conn), msg, sizeof(msg));
+		return executor_fail(ex, msg);
+	}
+	while ((res = PQgetResult(ex->db->conn)) != NULL) {
+		if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK) {
+			result_message(res, ex->db->conn, msg, sizeof(msg));
+			rc = executor_fail(ex, msg);
+		}
+		PQclear(res);
+	}
+	return rc;
+}
+
+/* copy_data: scan COPY data for the `\.` line, sending the rest; returns bytes consumed. */
+static ssize_t
+copy_data(struct executor *ex, const char *buf, size_t len)
+{
+	size_t i = 0, seg = 0;
+
+	while (i < len) {
+		if (ex->copy_match == 0) {
+			const char *nl;
+
+			if (ex->copy_bol && buf[i] == '\\') {
+				if (copy_send(ex, buf + seg, i - seg) < 0)
+					return -1;
+				ex->copy_match = 1;
+				seg = ++i;
+				continue;
+			}
+			ex->copy_bol = false;
+			nl = memchr(buf + i, '\n', len - i);
+			if (nl == NULL) {
+				i = len;
+				break;
+			}
+			i = (size_t)(nl - buf) + 1;
+			ex->copy_bol = true;
+		} else if (ex->copy_match == 1) {
+			if (buf[i] == '.') {
+				ex->copy_match = 2;
+				seg = ++i;
+				continue;
+			}
+			if (copy_send(ex, "\\", 1) < 0)
+				return -1;
+			ex->copy_match = 0;
+			ex->copy_bol = false;
+			seg = i;
+		} else {
+			if (buf[i] == '\n') {
+				if (copy_end(ex) < 0)
+					return -1;
+				return (ssize_t)(i + 1);
+			}
+			if (copy_send(ex, "\\.", 2) < 0)
+				return -1;
+			ex->copy_match = 0;
+			ex->copy_bol = false;
+			seg = i;
+		}
+	}
+	if (ex->copy_match == 0 && copy_send(ex, buf + seg, len - seg) < 0)
+		return -1;
+	return (ssize_t)len;
+}
+
+/* executor_feed: process a chunk of pg_restore's output. */
+static int
+executor_feed(struct executor *ex, const char *buf, size_t len)
+{
+	while (len > 0) {
+		const char *nl;
+		size_t take;
+
+		if (ex->in_copy) {
+			ssize_t used = copy_data(ex, buf, len);
+
+			if (used < 0)
+				return -1;
+			buf += used;
+			len -= (size_t)used;
+			continue;
+		}
+		nl = memchr(buf, '\n', len);
+		take = nl != NULL ? (size_t)(nl - buf) + 1 : len;
+		if (buffer_append(&ex->line, buf, take) < 0)
+			return executor_fail(ex, "out of memory");
+		buf += take;
+		len -= take;
+		if (nl != NULL) {
+			int rc = executor_line(ex, ex->line.data, ex->line.len);
+
+			ex->line.len = 0;
+			if (rc < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* keep_stderr: remember what pg_restore says that is not verbose progress. */
+static void
+keep_stderr(struct executor *ex, const char *buf, size_t len)
+{
+	/* Only error and warning lines are kept, and only the first few KiB of them. */
+	struct buffer *b = &ex->errtext;
+	const char *p = buf, *end = buf + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl != NULL ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+
+		if ((memmem(p, n, "error", 5) != NULL || memmem(p, n, "warning", 7) != NULL ||
+		     memmem(p, n, "fatal", 5) != NULL) &&
+		    b->len + n < STDERR_KEEP_BYTES)
+			(void)buffer_append(b, p, n);
+		p += n;
+	}
+}
+
+/* run_script: run pg_restore and execute what it writes, until it ends or fails. */
+static int
+run_script(struct executor *ex, const char *pg_restore, const char *dump_path,
+           volatile sig_atomic_t *cancel)
+{
+	char *argv[] = {(char *)pg_restore, "--single-transaction",
+	                "--no-owner",       "--no-privileges",
+	                "--verbose",        "--file=-",
+	                (char *)dump_path,  NULL};
+	struct spawn sp;
+	char *buf = NULL;
+	bool out_open = true, err_open = true;
+	int status, rc = -1;
+
+	if (spawn_start(argv, &sp, ex->err, ex->errlen) < 0) {
+		report_part_error(&ex->report->database, NULL, "%s", ex->err);
+		return -1;
+	}
+	buf = malloc(PIPE_BUFSIZE);
+	if (buf == NULL) {
+		executor_fail(ex, "out of memory");
+		goto done;
+	}
+	while (out_open || err_open) {
+		struct pollfd fds[2] = {{out_open ? sp.out_fd : -1, POLLIN, 0},
+		                        {err_open ? sp.err_fd : -1, POLLIN, 0}};
+		ssize_t n;
+
+		if (cancel != NULL && *cancel) {
+			executor_fail(ex, "the restore was interrupted");
+			goto done;
+		}
+		if (poll(fds, 2, 1000) < 0) {
+			if (errno == EINTR)
+				continue;
+			executor_fail(ex, strerror(errno));
+			goto done;
+		}
+		if (fds[1].revents != 0) {
+			n = read(sp.err_fd, buf, PIPE_BUFSIZE);
+			if (n > 0)
+				keep_stderr(ex, buf, (size_t)n);
+			else if (n == 0 || errno != EINTR)
+				err_open = false;
+		}
+		if (fds[0].revents != 0) {
+			n = read(sp.out_fd, buf, PIPE_BUFSIZE);
+			if (n > 0) {
+				if (executor_feed(ex, buf, (size_t)n) < 0)
+					goto done;
+			} else if (n == 0 || errno != EINTR) {
+				out_open = false;
+			}
+		}
+	}
+	status = spawn_finish(&sp);
+	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		char said[512];
+
+		first_line(ex->errtext.len > 0 ? ex->errtext.data : "", said, sizeof(said));
+		executor_fail(ex, said[0] != '\0' ? said : "pg_restore failed without a message");
+		return -1;
+	}
+	if (ex->in_copy) {
+		executor_fail(ex, "pg_restore's output ended inside table data");
+		return -1;
+	}
+	if (ex->line.len > 0 && executor_line(ex, ex->line.data, ex->line.len) < 0)
+		return -1;
+	if (executor_flush(ex) < 0)
+		return -1;
+	rc = 0;
+done:
+	if (sp.pid > 0)
+		(void)spawn_kill(&sp);
+	free(buf);
+	return rc;
+}
+
+int
+database_restore(struct database *db, const char *pg_restore, const char *dump_path,
+                 struct report *report, volatile sig_atomic_t *cancel, char *err, size_t errlen)
+{
+	struct executor ex;
+	int rc = -1;
+
+	memset(&ex, 0, sizeof(ex));
+	ex.db = db;
+	ex.report = report;
+	ex.in_preamble = true;
+	ex.err = err;
+	ex.errlen = errlen;
+
+	if (exec_simple(db, "BEGIN", "begin the restore transaction", err, errlen) < 0)
+		goto done;
+	db->in_transaction = true;
+	running_cancel = PQgetCancel(db->conn);
+	/* Checked again now that it counts: nobody may use the database while it changes. */
+	if (database_check_alone(db, err, errlen) < 0) {
+		report_part_error(&report->database, NULL, "%s", err);
+		goto done;
+	}
+	if (empty_target(db, err, errlen) < 0) {
+		report_part_error(&report->database, "(emptying the target)", "%s", err);
+		goto done;
+	}
+	if (run_script(&ex, pg_restore, dump_path, cancel) < 0) {
+		if (ex.ended_transaction)
+			rc = -2;
+		goto done;
+	}
+	rc = 0;
+done:
+	if (rc < 0)
+		database_rollback(db);
+	free(ex.line.data);
+	free(ex.pending.data);
+	free(ex.errtext.data);
+	return rc;
+}
+
+/* forget_cancel: drop the cancel handle, first hiding it from signal handlers. */
+static void
+forget_cancel(void)
+{
+	PGcancel *c = running_cancel;
+
+	running_cancel = NULL;
+	if (c != NULL)
+		PQfreeCancel(c);
+}
+
+int
+database_commit(struct database *db, char *err, size_t errlen)
+{
+	int rc = exec_simple(db, "COMMIT", "commit the restore", err, errlen);
+
+	forget_cancel();
+	db->in_transaction = false;
+	if (rc == 0 && PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
+		set_err(err, errlen, "the commit of the restore was not confirmed by the server");
+		return -1;
+	}
+	return rc;
+}
+
+void
+database_rollback(struct database *db)
+{
+	PGresult *res;
+
+	forget_cancel();
+	if (!db->in_transaction)
+		return;
+	db->in_transaction = false;
+	res = PQexec(db->conn, "ROLLBACK");
+	PQclear(res);
+}
+
+void
+database_close(struct database *db)
+{
+	if (db == NULL)
+		return;
+	if (db->conn != NULL) {
+		database_rollback(db);
+		PQfinish(db->conn);
+	}
+	free(db);
+}
+
+void
+database_cancel_running(void)
+{
+	PGcancel *c = running_cancel;
+	char errbuf[256];
+
+	if (c != NULL)
+		(void)PQcancel(c, errbuf, sizeof(errbuf));
+}
+
+int
+database_pg_restore_max_version(const char *pg_restore, int *major, int *minor, char *err,
+                                size_t errlen)
+{
+	char *argv[] = {(char *)pg_restore, "--version", NULL};
+	char out[256];
+	const char *p;
+	int pg_major;
+
+	if (spawn_read_all(argv, out, sizeof(out), err, errlen) < 0)
+		return -1;
+	/* "pg_restore (PostgreSQL) 15.18 (Debian ...)" */
+	p = strstr(out, ") ");
+	if (p == NULL || sscanf(p + 2, "%d", &pg_major) != 1) {
+		set_err(err, errlen, "cannot tell the version of %s from '%.*s'", pg_restore,
+		        (int)strcspn(out, "\n"), out);
+		return -1;
+	}
+	*major = 1;
+	if (pg_major >= 17)
+		*minor = 16;
+	else if (pg_major == 16)
+		*minor = 15;
+	else if (pg_major >= 12)
+		*minor = 14;
+	else if (pg_major >= 10)
+		*minor = 13;
+	else
+		*minor = 12;
+	return 0;
+}

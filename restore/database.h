@@ -1,0 +1,77 @@
+/*
+ * database.h - the target database: checks, and an all-or-nothing restore.
+ *
+ * The restore is one transaction on one connection of ours: drop every user schema and
+ * large object, then run what pg_restore makes of the dump (`pg_restore -1 -O -x -f -`),
+ * statement by statement and COPY by COPY. Nothing is visible to anyone until
+ * database_commit(); any failure, a lost connection or a killed worker rolls it all back.
+ * Errors are attributed to the TOC entry whose SQL failed.
+ */
+#ifndef DATABASE_H
+#define DATABASE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dump.h"
+#include "report.h"
+
+struct database;
+
+/* How database_open failed: the database does not exist (a refusal), or anything else. */
+enum database_open_failure {
+	DATABASE_OPEN_MISSING,
+	DATABASE_OPEN_ERROR,
+};
+
+/*
+ * database_open: connect with conninfo; 0, or -1 with err and *why. The error never repeats
+ * a password from conninfo.
+ */
+int database_open(const char *conninfo, struct database **out, enum database_open_failure *why,
+                  char *err, size_t errlen);
+
+/* database_name: the connected database's name. */
+const char *database_name(const struct database *db);
+
+/*
+ * database_check_alone: 0 when no other session is connected to the database; otherwise -1
+ * with a sentence giving how many sessions and their application names.
+ */
+int database_check_alone(struct database *db, char *err, size_t errlen);
+
+/*
+ * database_restore: in a new transaction, empty the user schemas and large objects and
+ * restore dump_path with pg_restore. Leaves the transaction open on success (0); on failure
+ * (-1) rolls it back and fills report->database.errors and err. Returns -2 when the dump's
+ * own SQL ended the transaction: part of it may then be committed. cancel, when set by a
+ * signal handler, makes it stop and roll back.
+ */
+int database_restore(struct database *db, const char *pg_restore, const char *dump_path,
+                     struct report *report, volatile sig_atomic_t *cancel, char *err,
+                     size_t errlen);
+
+/* database_commit: commit the restore; 0, or -1 with err (the transaction is then gone). */
+int database_commit(struct database *db, char *err, size_t errlen);
+
+/* database_rollback: abandon an open restore transaction, if any. */
+void database_rollback(struct database *db);
+
+/* database_close: disconnect (rolling back anything still open); NULL is fine. */
+void database_close(struct database *db);
+
+/*
+ * database_cancel_running: ask the server to cancel the statement in progress on the
+ * connection doing a restore, if any. Async-signal-safe: meant for signal handlers.
+ */
+void database_cancel_running(void);
+
+/*
+ * database_pg_restore_max_version: the newest archive version pg_restore reads, from its
+ * --version; 0 with major and minor set, or -1 with err.
+ */
+int database_pg_restore_max_version(const char *pg_restore, int *major, int *minor, char *err,
+                                    size_t errlen);
+
+#endif

@@ -1,0 +1,677 @@
+/*
+ * dump.c - a streaming reader of pg_dump's custom archive format.
+ *
+ * The layout (see shared/reference/pg-dump-custom-format.md and PostgreSQL's
+ * pg_backup_archiver.c and pg_backup_custom.c): a header, a table of contents, then data
+ * blocks until the end of the file. Every length and count in the file comes from the
+ * input, so each is bounded before it is used; a string is copied only as far as the reader
+ * needs it and skipped otherwise.
+ *
+ * Diagnostics are one sentence without the file name; the caller prefixes it.
+ *
+ * Limits: lz4 and zstd streams (archive version 1.15 and later) are recognised but not
+ * measured: no PostgreSQL 15 pg_restore reads such archives, so they are refused anyway.
+ */
+#include "dump.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define READER_BUFSIZE   (64 * 1024)
+#define INFLATE_BUFSIZE  (64 * 1024)
+#define MAX_STRING_BYTES (1024 * 1024 * 1024) /* a defn longer than 1 GiB is not a real dump */
+#define MAX_TOC_ENTRIES  (16 * 1024 * 1024)
+#define TAG_BYTES        128
+
+/* Block types in the data area (pg_backup_custom.c). */
+#define BLK_DATA  1
+#define BLK_BLOBS 3
+
+/* Data offset flags (pg_backup_archiver.h). */
+#define OFFSET_POS_NOT_SET 1
+#define OFFSET_POS_SET     2
+#define OFFSET_NO_DATA     3
+
+/* One TOC entry, as much of it as messages and checks need. */
+struct toc_entry {
+	int64_t dump_id;
+	bool wants_data; /* its offset flag says a data block follows */
+	bool offset_set; /* ... and where: pg_dump could seek back to record it */
+	bool seen_data;
+	char desc[32];
+	char namespace[TAG_BYTES];
+	char tag[TAG_BYTES];
+};
+
+/* A buffered, forward-only view of the caller's read function. */
+struct reader {
+	dump_read_fn read;
+	void *ctx;
+	unsigned char *buf;
+	size_t pos, len;
+	bool eof;
+	int int_size, off_size;
+	char *err;
+	size_t errlen;
+	const char *where; /* "in the header", "in the table of contents", ... */
+};
+
+/* reader_fail: write a sentence into the error buffer; always returns -1. */
+static int
+reader_fail(struct reader *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->err, r->errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* reader_fill: make sure a byte is buffered; 1 if so, 0 at the end, -1 on a read error. */
+static int
+reader_fill(struct reader *r)
+{
+	ssize_t n;
+
+	if (r->pos < r->len)
+		return 1;
+	if (r->eof)
+		return 0;
+	n = r->read(r->ctx, r->buf, READER_BUFSIZE);
+	if (n < 0)
+		return reader_fail(r, "could not be read");
+	if (n == 0) {
+		r->eof = true;
+		return 0;
+	}
+	r->pos = 0;
+	r->len = (size_t)n;
+	return 1;
+}
+
+/* reader_truncated: the error for input that ends where more was due. */
+static int
+reader_truncated(struct reader *r)
+{
+	return reader_fail(r, "is truncated: it ends %s", r->where);
+}
+
+/* reader_bytes: copy exactly n bytes into dst (or skip them when dst is NULL). */
+static int
+reader_bytes(struct reader *r, void *dst, uint64_t n)
+{
+	unsigned char *out = dst;
+
+	while (n > 0) {
+		int got = reader_fill(r);
+		size_t take;
+
+		if (got < 0)
+			return -1;
+		if (got == 0)
+			return reader_truncated(r);
+		take = r->len - r->pos;
+		if (take > n)
+			take = (size_t)n;
+		if (out != NULL) {
+			memcpy(out, r->buf + r->pos, take);
+			out += take;
+		}
+		r->pos += take;
+		n -= take;
+	}
+	return 0;
+}
+
+/* reader_byte: one byte into *b; returns 0, 1 at a clean end of input, or -1. */
+static int
+reader_byte(struct reader *r, int *b)
+{
+	int got = reader_fill(r);
+
+	if (got <= 0)
+		return got < 0 ? -1 : 1;
+	*b = r->buf[r->pos++];
+	return 0;
+}
+
+/* read_int: an archive Int: a sign byte, then int_size bytes of magnitude, little-endian. */
+static int
+read_int(struct reader *r, int64_t *value)
+{
+	unsigned char bytes[1 + 32];
+	uint64_t magnitude = 0;
+	int i;
+
+	if (reader_bytes(r, bytes, 1 + (uint64_t)r->int_size) < 0)
+		return -1;
+	for (i = r->int_size; i >= 1; i--) {
+		if (i > 8 && bytes[i] != 0)
+			return reader_fail(r, "is corrupt: an integer %s does not fit in 64 bits",
+			                   r->where);
+		if (i <= 8)
+			magnitude = (magnitude << 8) | bytes[i];
+	}
+	if (magnitude > (uint64_t)INT64_MAX)
+		return reader_fail(r, "is corrupt: an integer %s is out of range", r->where);
+	*value = bytes[0] != 0 ? -(int64_t)magnitude : (int64_t)magnitude;
+	return 0;
+}
+
+/*
+ * read_str: an archive Str. Copies up to dstlen-1 bytes into dst (when not NULL) and skips
+ * the rest; *is_null says whether it was the NULL string.
+ */
+static int
+read_str(struct reader *r, char *dst, size_t dstlen, bool *is_null)
+{
+	int64_t len;
+	uint64_t keep = 0;
+
+	if (read_int(r, &len) < 0)
+		return -1;
+	if (is_null != NULL)
+		*is_null = len == -1;
+	if (dst != NULL && dstlen > 0)
+		dst[0] = '\0';
+	if (len == -1)
+		return 0;
+	if (len < 0 || len > MAX_STRING_BYTES)
+		return reader_fail(r, "is corrupt: a string %s has an impossible length (%lld)",
+		                   r->where, (long long)len);
+	if (dst != NULL && dstlen > 0) {
+		keep = (uint64_t)len < dstlen - 1 ? (uint64_t)len : dstlen - 1;
+		if (reader_bytes(r, dst, keep) < 0)
+			return -1;
+		dst[keep] = '\0';
+	}
+	return reader_bytes(r, NULL, (uint64_t)len - keep);
+}
+
+/* read_header: the fixed header, up to and including the TOC entry count. */
+static int
+read_header(struct reader *r, struct dump_info *info, int64_t *count)
+{
+	unsigned char head[11];
+	int64_t level, ignored;
+	int i;
+
+	r->where = "in the header";
+	if (reader_bytes(r, head, 8) < 0)
+		return -1;
+	if (memcmp(head, "PGDMP", 5) != 0)
+		return reader_fail(r, "is not a pg_dump custom-format archive");
+	info->vmaj = head[5];
+	info->vmin = head[6];
+	info->vrev = head[7];
+	if (info->vmaj != DUMP_OLDEST_MAJOR || info->vmin < DUMP_OLDEST_MINOR)
+		return reader_fail(r,
+		                   "has archive version %d.%d, which restore-worker does not read "
+		                   "(it reads %d.%d and later, from pg_dump 9.0 on)",
+		                   info->vmaj, info->vmin, DUMP_OLDEST_MAJOR, DUMP_OLDEST_MINOR);
+	if (reader_bytes(r, head + 8, 3) < 0)
+		return -1;
+	info->int_size = head[8];
+	info->off_size = head[9];
+	info->format = head[10];
+	if (info->int_size < 1 || info->int_size > 32 || info->off_size < 1 || info->off_size > 16)
+		return reader_fail(r, "is corrupt: impossible integer sizes in the header (%d, %d)",
+		                   info->int_size, info->off_size);
+	r->int_size = info->int_size;
+	r->off_size = info->off_size;
+	if (info->format != 1)
+		return reader_fail(r,
+		                   "is a pg_dump archive in format %d, not the custom format; the "
+		                   "backup needs `pg_dump -Fc`",
+		                   info->format);
+
+	if (info->vmin >= 15) {
+		int algorithm;
+
+		if (reader_byte(r, &algorithm) != 0)
+			return r->err[0] != '\0' ? -1 : reader_truncated(r);
+		switch (algorithm) {
+		case 0:
+			info->compression = DUMP_COMPRESSION_NONE;
+			break;
+		case 1:
+			info->compression = DUMP_COMPRESSION_ZLIB;
+			break;
+		case 2:
+			info->compression = DUMP_COMPRESSION_LZ4;
+			break;
+		case 3:
+			info->compression = DUMP_COMPRESSION_ZSTD;
+			break;
+		default:
+			return reader_fail(r, "is corrupt: unknown compression algorithm %d",
+			                   algorithm);
+		}
+		info->compression_level = 0;
+	} else {
+		if (read_int(r, &level) < 0)
+			return -1;
+		if (level < -1 || level > 9)
+			return reader_fail(r, "is corrupt: impossible compression level %lld",
+			                   (long long)level);
+		info->compression_level = (int)level;
+		info->compression = level == 0 ? DUMP_COMPRESSION_NONE : DUMP_COMPRESSION_ZLIB;
+	}
+
+	for (i = 0; i < 7; i++) /* creation time: sec, min, hour, mday, mon, year, isdst */
+		if (read_int(r, &ignored) < 0)
+			return -1;
+	if (read_str(r, info->dbname, sizeof(info->dbname), NULL) < 0 ||
+	    read_str(r, info->server_version, sizeof(info->server_version), NULL) < 0 ||
+	    read_str(r, info->pg_dump_version, sizeof(info->pg_dump_version), NULL) < 0)
+		return -1;
+	if (read_int(r, count) < 0)
+		return -1;
+	if (*count < 0 || *count > MAX_TOC_ENTRIES)
+		return reader_fail(r, "is corrupt: impossible number of TOC entries (%lld)",
+		                   (long long)*count);
+	return 0;
+}
+
+/* read_toc_entry: one entry of the table of contents. */
+static int
+read_toc_entry(struct reader *r, const struct dump_info *info, struct toc_entry *te)
+{
+	int64_t value;
+	bool is_null = false;
+	unsigned char offset[1 + 16];
+
+	if (read_int(r, &te->dump_id) < 0 || read_int(r, &value) < 0) /* dumpId, hadDumper */
+		return -1;
+	if (read_str(r, NULL, 0, NULL) < 0 ||                    /* tableoid */
+	    read_str(r, NULL, 0, NULL) < 0 ||                    /* oid */
+	    read_str(r, te->tag, sizeof(te->tag), NULL) < 0 ||   /* tag */
+	    read_str(r, te->desc, sizeof(te->desc), NULL) < 0 || /* desc */
+	    read_int(r, &value) < 0 ||                           /* section */
+	    read_str(r, NULL, 0, NULL) < 0 ||                    /* defn */
+	    read_str(r, NULL, 0, NULL) < 0 ||                    /* dropStmt */
+	    read_str(r, NULL, 0, NULL) < 0 ||                    /* copyStmt */
+	    read_str(r, te->namespace, sizeof(te->namespace), NULL) < 0 ||
+	    read_str(r, NULL, 0, NULL) < 0) /* tablespace */
+		return -1;
+	if (info->vmin >= 14 && read_str(r, NULL, 0, NULL) < 0) /* tableam */
+		return -1;
+	if (info->vmin >= 16 && read_int(r, &value) < 0) /* relkind */
+		return -1;
+	if (read_str(r, NULL, 0, NULL) < 0 || /* owner */
+	    read_str(r, NULL, 0, NULL) < 0)   /* withOids */
+		return -1;
+	do { /* dependencies, until a NULL string */
+		if (read_str(r, NULL, 0, &is_null) < 0)
+			return -1;
+	} while (!is_null);
+	if (reader_bytes(r, offset, 1 + (uint64_t)r->off_size) < 0)
+		return -1;
+	switch (offset[0]) {
+	case OFFSET_POS_SET:
+		te->offset_set = true;
+		/* fall through */
+	case OFFSET_POS_NOT_SET:
+		te->wants_data = true;
+		break;
+	case OFFSET_NO_DATA:
+		te->wants_data = false;
+		break;
+	default:
+		return reader_fail(r,
+		                   "is corrupt: TOC entry %lld has an unknown data offset flag %d",
+		                   (long long)te->dump_id, offset[0]);
+	}
+	return 0;
+}
+
+/* toc_compare: order entries by dump id, for bsearch. */
+static int
+toc_compare(const void *a, const void *b)
+{
+	const struct toc_entry *x = a, *y = b;
+
+	return (x->dump_id > y->dump_id) - (x->dump_id < y->dump_id);
+}
+
+/* toc_describe: "TABLE DATA public.t (TOC entry 3355)" for messages. */
+static void
+toc_describe(const struct toc_entry *te, char *buf, size_t buflen)
+{
+	snprintf(buf, buflen, "%s %s%s%s (TOC entry %lld)", te->desc, te->namespace,
+	         te->namespace[0] != '\0' ? "." : "", te->tag, (long long)te->dump_id);
+}
+
+/* The state of one data stream while it is being measured. */
+struct stream {
+	enum dump_compression compression;
+	z_stream z;
+	bool z_open;
+	bool z_ended;
+	unsigned char *out;
+	uint64_t bytes;
+};
+
+/* stream_feed: account for one chunk of a stream's stored bytes. */
+static int
+stream_feed(struct reader *r, struct stream *s, uint64_t len, const char *what)
+{
+	while (len > 0) {
+		int got = reader_fill(r);
+		size_t take;
+
+		if (got < 0)
+			return -1;
+		if (got == 0)
+			return reader_truncated(r);
+		take = r->len - r->pos;
+		if (take > len)
+			take = (size_t)len;
+		if (s->compression == DUMP_COMPRESSION_NONE) {
+			s->bytes += take;
+		} else {
+			if (s->z_ended)
+				return reader_fail(r, "is corrupt: %s has bytes after its end",
+				                   what);
+			s->z.next_in = r->buf + r->pos;
+			s->z.avail_in = (uInt)take;
+			while (s->z.avail_in > 0 && !s->z_ended) {
+				int rc;
+
+				s->z.next_out = s->out;
+				s->z.avail_out = INFLATE_BUFSIZE;
+				rc = inflate(&s->z, Z_NO_FLUSH);
+				if (rc == Z_STREAM_END)
+					s->z_ended = true;
+				else if (rc != Z_OK)
+					return reader_fail(
+					    r, "is corrupt: %s does not inflate (%s)", what,
+					    s->z.msg != NULL ? s->z.msg : "zlib error");
+				s->bytes += INFLATE_BUFSIZE - s->z.avail_out;
+			}
+			if (s->z.avail_in > 0)
+				return reader_fail(r, "is corrupt: %s has bytes after its end",
+				                   what);
+		}
+		r->pos += take;
+		len -= take;
+	}
+	return 0;
+}
+
+/* read_stream: one stream of chunks ending in a zero length; adds its size to *total. */
+static int
+read_stream(struct reader *r, enum dump_compression compression, unsigned char *out,
+            const char *what, uint64_t *total)
+{
+	struct stream s;
+	int64_t len;
+	bool any = false;
+	int rc = -1;
+
+	memset(&s, 0, sizeof(s));
+	s.compression = compression;
+	s.out = out;
+	if (compression == DUMP_COMPRESSION_ZLIB) {
+		if (inflateInit(&s.z) != Z_OK)
+			return reader_fail(r, "could not be measured: out of memory for zlib");
+		s.z_open = true;
+	}
+	for (;;) {
+		if (read_int(r, &len) < 0)
+			goto done;
+		if (len == 0)
+			break;
+		if (len < 0 || len > MAX_STRING_BYTES) {
+			reader_fail(r, "is corrupt: %s has a chunk of impossible length (%lld)",
+			            what, (long long)len);
+			goto done;
+		}
+		any = true;
+		if (stream_feed(r, &s, (uint64_t)len, what) < 0)
+			goto done;
+	}
+	if (compression == DUMP_COMPRESSION_ZLIB && any && !s.z_ended) {
+		reader_fail(r, "is corrupt: %s stops before its compressed stream ends", what);
+		goto done;
+	}
+	*total += s.bytes;
+	rc = 0;
+done:
+	if (s.z_open)
+		inflateEnd(&s.z);
+	return rc;
+}
+
+/* read_data: every data block until the end of the input. */
+static int
+read_data(struct reader *r, struct dump_info *info, struct toc_entry *toc, size_t ntoc,
+          uint64_t stop_after)
+{
+	unsigned char *out = NULL;
+	char what[TAG_BYTES * 2 + 64];
+	int rc = -1;
+	size_t i;
+
+	if (info->compression == DUMP_COMPRESSION_LZ4 || info->compression == DUMP_COMPRESSION_ZSTD)
+		return reader_fail(r,
+		                   "uses %s compression, which restore-worker cannot measure; the "
+		                   "backup needs zlib or no compression (pg_dump -Fc -Z 0..9)",
+		                   dump_compression_name(info->compression));
+	out = malloc(INFLATE_BUFSIZE);
+	if (out == NULL)
+		return reader_fail(r, "could not be measured: out of memory");
+
+	for (;;) {
+		struct toc_entry key, *te;
+		int type, got;
+		int64_t id;
+
+		r->where = "between data blocks";
+		got = reader_byte(r, &type);
+		if (got < 0)
+			goto done;
+		if (got == 1)
+			break;
+		r->where = "in a data block header";
+		if (read_int(r, &id) < 0)
+			goto done;
+		key.dump_id = id;
+		te = bsearch(&key, toc, ntoc, sizeof(*toc), toc_compare);
+		if (te == NULL || !te->wants_data) {
+			reader_fail(
+			    r, "is corrupt: a data block names TOC entry %lld, which has no data",
+			    (long long)id);
+			goto done;
+		}
+		if (te->seen_data) {
+			reader_fail(r, "is corrupt: the data of TOC entry %lld appears twice",
+			            (long long)id);
+			goto done;
+		}
+		te->seen_data = true;
+		toc_describe(te, what, sizeof(what));
+		r->where = "inside the data of a table or large object";
+		if (type == BLK_DATA) {
+			if (read_stream(r, info->compression, out, what,
+			                &info->decompressed_bytes) < 0)
+				goto done;
+			info->data_streams++;
+		} else if (type == BLK_BLOBS) {
+			for (;;) {
+				int64_t oid;
+
+				if (read_int(r, &oid) < 0)
+					goto done;
+				if (oid == 0)
+					break;
+				if (read_stream(r, info->compression, out, what,
+				                &info->decompressed_bytes) < 0)
+					goto done;
+				info->data_streams++;
+				if (stop_after != 0 && info->decompressed_bytes > stop_after)
+					break;
+			}
+		} else {
+			reader_fail(r, "is corrupt: unknown data block type %d for %s", type, what);
+			goto done;
+		}
+		if (stop_after != 0 && info->decompressed_bytes > stop_after) {
+			info->over_limit = true;
+			rc = 0;
+			goto done;
+		}
+	}
+
+	for (i = 0; i < ntoc; i++) {
+		if (toc[i].wants_data && !toc[i].seen_data) {
+			toc_describe(&toc[i], what, sizeof(what));
+			reader_fail(r, "is truncated: the data of %s is missing", what);
+			goto done;
+		}
+	}
+	rc = 0;
+done:
+	free(out);
+	return rc;
+}
+
+int
+dump_scan(dump_read_fn read, void *ctx, uint64_t stop_after, int max_minor, struct dump_info *info,
+          char *err, size_t errlen)
+{
+	struct reader r;
+	struct toc_entry *toc = NULL;
+	int64_t count = 0, i;
+	bool any_data = false, any_offset_set = false;
+	int rc = -1;
+
+	memset(info, 0, sizeof(*info));
+	memset(&r, 0, sizeof(r));
+	r.read = read;
+	r.ctx = ctx;
+	r.err = err;
+	r.errlen = errlen;
+	r.int_size = 4;
+	err[0] = '\0';
+	r.buf = malloc(READER_BUFSIZE);
+	if (r.buf == NULL)
+		return reader_fail(&r, "could not be read: out of memory");
+
+	if (read_header(&r, info, &count) < 0)
+		goto done;
+	if (max_minor != 0 && info->vmin > max_minor) {
+		info->too_new = true;
+		reader_fail(&r, "has archive version %d.%d (pg_dump %s), newer than %d.%d",
+		            info->vmaj, info->vmin, info->pg_dump_version, 1, max_minor);
+		goto done;
+	}
+	info->toc_entries = (uint64_t)count;
+	toc = calloc(count > 0 ? (size_t)count : 1, sizeof(*toc));
+	if (toc == NULL) {
+		reader_fail(&r, "could not be read: out of memory for %lld TOC entries",
+		            (long long)count);
+		goto done;
+	}
+	r.where = "in the table of contents";
+	for (i = 0; i < count; i++) {
+		if (read_toc_entry(&r, info, &toc[i]) < 0)
+			goto done;
+		if (toc[i].wants_data) {
+			any_data = true;
+			any_offset_set |= toc[i].offset_set;
+		}
+	}
+	qsort(toc, (size_t)count, sizeof(*toc), toc_compare);
+	for (i = 1; i < count; i++) {
+		if (toc[i].dump_id == toc[i - 1].dump_id) {
+			reader_fail(&r, "is corrupt: TOC entry %lld appears twice",
+			            (long long)toc[i].dump_id);
+			goto done;
+		}
+	}
+	/* pg_dump records data offsets only when it can seek back: never on a pipe. */
+	info->written_to_pipe = any_data && !any_offset_set;
+	if (read_data(&r, info, toc, (size_t)count, stop_after) < 0)
+		goto done;
+	rc = 0;
+done:
+	free(toc);
+	free(r.buf);
+	return rc;
+}
+
+enum dump_kind
+dump_identify(const unsigned char *head, size_t len)
+{
+	static const char *const sql_starts[] = {"--", "SET ", "CREATE ", "BEGIN", "\\connect"};
+	size_t i;
+
+	if (len == 0)
+		return DUMP_KIND_EMPTY;
+	if (len >= 5 && memcmp(head, "PGDMP", 5) == 0) {
+		/* The format byte follows magic, version (3) and the two size bytes. */
+		if (len > 10 && head[10] == 3)
+			return DUMP_KIND_PGDMP_TAR;
+		return DUMP_KIND_CUSTOM;
+	}
+	if (len >= 2 && head[0] == 0x1f && head[1] == 0x8b)
+		return DUMP_KIND_GZIP;
+	if (len >= 4 && memcmp(head, "\x04\x22\x4d\x18", 4) == 0)
+		return DUMP_KIND_LZ4;
+	if (len >= 4 && memcmp(head, "\x28\xb5\x2f\xfd", 4) == 0)
+		return DUMP_KIND_ZSTD;
+	if (len >= 262 && memcmp(head + 257, "ustar", 5) == 0)
+		return DUMP_KIND_TAR;
+	for (i = 0; i < sizeof(sql_starts) / sizeof(sql_starts[0]); i++)
+		if (len >= strlen(sql_starts[i]) &&
+		    memcmp(head, sql_starts[i], strlen(sql_starts[i])) == 0)
+			return DUMP_KIND_PLAIN_SQL;
+	return DUMP_KIND_UNKNOWN;
+}
+
+const char *
+dump_kind_describe(enum dump_kind kind)
+{
+	switch (kind) {
+	case DUMP_KIND_EMPTY:
+		return "an empty file";
+	case DUMP_KIND_CUSTOM:
+		return "a custom-format dump (pg_dump -Fc)";
+	case DUMP_KIND_PGDMP_TAR:
+		return "the table of contents of a tar- or directory-format dump (pg_dump -Ft/-Fd)";
+	case DUMP_KIND_PLAIN_SQL:
+		return "a plain SQL dump (pg_dump -Fp)";
+	case DUMP_KIND_GZIP:
+		return "gzip-compressed data (a compressed plain SQL dump?)";
+	case DUMP_KIND_LZ4:
+		return "lz4-compressed data (a compressed plain SQL dump?)";
+	case DUMP_KIND_ZSTD:
+		return "zstd-compressed data (a compressed plain SQL dump?)";
+	case DUMP_KIND_TAR:
+		return "a tar archive (a tar-format dump, pg_dump -Ft?)";
+	case DUMP_KIND_UNKNOWN:
+		break;
+	}
+	return "not a PostgreSQL dump";
+}
+
+const char *
+dump_compression_name(enum dump_compression compression)
+{
+	switch (compression) {
+	case DUMP_COMPRESSION_NONE:
+		return "none";
+	case DUMP_COMPRESSION_ZLIB:
+		return "zlib";
+	case DUMP_COMPRESSION_LZ4:
+		return "lz4";
+	case DUMP_COMPRESSION_ZSTD:
+		return "zstd";
+	}
+	return "unknown";
+}

@@ -1,0 +1,236 @@
+/*
+ * report.c - the restore report: filled in by the engine, written out as JSON.
+ *
+ * Out of memory while adding a warning or an error drops that line rather than the report:
+ * the outcome (status and error) never needs an allocation beyond the first.
+ */
+#include "report.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+report_init(struct report *report, const char *job_id, const char *source, const char *target,
+            bool db_only)
+{
+	const char *slash = strrchr(source, '/');
+
+	memset(report, 0, sizeof(*report));
+	snprintf(report->job_id, sizeof(report->job_id), "%s", job_id);
+	report->source = strdup(slash != NULL && slash[1] != '\0' ? slash + 1 : source);
+	report->target = target != NULL ? strdup(target) : NULL;
+	report->db_only = db_only;
+	report->status = "succeeded";
+	report->database.status = "unchanged";
+	report->files.status = "unchanged";
+	clock_gettime(CLOCK_REALTIME, &report->started_at);
+	if (report->source == NULL || (target != NULL && report->target == NULL))
+		return -1;
+	return 0;
+}
+
+/* part_free: release a part's errors. */
+static void
+part_free(struct report_part *part)
+{
+	size_t i;
+
+	for (i = 0; i < part->nerrors; i++) {
+		free(part->errors[i].where);
+		free(part->errors[i].message);
+	}
+	free(part->errors);
+}
+
+void
+report_free(struct report *report)
+{
+	size_t i;
+
+	free(report->source);
+	free(report->target);
+	free(report->error);
+	for (i = 0; i < report->nwarnings; i++)
+		free(report->warnings[i]);
+	free(report->warnings);
+	json_members_free(report->metadata, report->nmetadata);
+	part_free(&report->database);
+	part_free(&report->files);
+	memset(report, 0, sizeof(*report));
+}
+
+/* vformat: a malloc'ed formatted string, or NULL. */
+static char *
+vformat(const char *fmt, va_list ap)
+{
+	char *s = NULL;
+
+	if (vasprintf(&s, fmt, ap) < 0)
+		return NULL;
+	return s;
+}
+
+void
+report_warn(struct report *report, const char *fmt, ...)
+{
+	va_list ap;
+	char *s, **grown;
+
+	va_start(ap, fmt);
+	s = vformat(fmt, ap);
+	va_end(ap);
+	if (s == NULL)
+		return;
+	grown = realloc(report->warnings, (report->nwarnings + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		free(s);
+		return;
+	}
+	report->warnings = grown;
+	report->warnings[report->nwarnings++] = s;
+}
+
+void
+report_set_error(struct report *report, const char *status, const char *fmt, ...)
+{
+	va_list ap;
+
+	report->status = status;
+	if (report->error != NULL)
+		return;
+	va_start(ap, fmt);
+	report->error = vformat(fmt, ap);
+	va_end(ap);
+}
+
+void
+report_part_error(struct report_part *part, const char *where, const char *fmt, ...)
+{
+	va_list ap;
+	char *message, *where_copy = NULL;
+	struct report_error *grown;
+
+	va_start(ap, fmt);
+	message = vformat(fmt, ap);
+	va_end(ap);
+	if (where != NULL)
+		where_copy = strdup(where);
+	grown = realloc(part->errors, (part->nerrors + 1) * sizeof(*grown));
+	if (message == NULL || (where != NULL && where_copy == NULL) || grown == NULL) {
+		free(message);
+		free(where_copy);
+		if (grown != NULL)
+			part->errors = grown;
+		return;
+	}
+	part->errors = grown;
+	part->errors[part->nerrors].where = where_copy;
+	part->errors[part->nerrors].message = message;
+	part->nerrors++;
+}
+
+void
+report_format_time(const struct timespec *ts, char *buf, size_t buflen)
+{
+	struct tm tm;
+	char base[32];
+
+	gmtime_r(&ts->tv_sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, buflen, "%s.%03dZ", base, (int)(ts->tv_nsec / 1000000 % 1000));
+}
+
+/* write_errors: a part's errors as an array of objects. */
+static void
+write_errors(struct json_writer *w, const struct report_part *part, const char *where_key)
+{
+	size_t i;
+
+	json_key(w, "errors");
+	json_begin_array(w);
+	for (i = 0; i < part->nerrors; i++) {
+		json_begin_object(w);
+		if (part->errors[i].where != NULL) {
+			json_key(w, where_key);
+			json_string(w, part->errors[i].where);
+		}
+		json_key(w, "message");
+		json_string(w, part->errors[i].message);
+		json_end_object(w);
+	}
+	json_end_array(w);
+}
+
+char *
+report_json(const struct report *report)
+{
+	struct json_writer w = {0};
+	char when[40];
+	size_t i;
+
+	json_begin_object(&w);
+	json_key(&w, "job_id");
+	json_string(&w, report->job_id);
+	json_key(&w, "source");
+	json_string(&w, report->source);
+	json_key(&w, "target");
+	json_string(&w, report->target);
+	json_key(&w, "archive_kind");
+	json_string(&w, report->archive_kind != NULL ? report->archive_kind : "unknown");
+	json_key(&w, "db_only");
+	json_bool(&w, report->db_only);
+	json_key(&w, "status");
+	json_string(&w, report->status);
+	if (report->error != NULL) {
+		json_key(&w, "error");
+		json_string(&w, report->error);
+	}
+	json_key(&w, "warnings");
+	json_begin_array(&w);
+	for (i = 0; i < report->nwarnings; i++)
+		json_string(&w, report->warnings[i]);
+	json_end_array(&w);
+	report_format_time(&report->started_at, when, sizeof(when));
+	json_key(&w, "started_at");
+	json_string(&w, when);
+	report_format_time(&report->finished_at, when, sizeof(when));
+	json_key(&w, "finished_at");
+	json_string(&w, when);
+	json_key(&w, "metadata");
+	json_begin_object(&w);
+	for (i = 0; i < report->nmetadata; i++) {
+		json_key(&w, report->metadata[i].name);
+		json_string(&w, report->metadata[i].value);
+	}
+	json_end_object(&w);
+
+	json_key(&w, "database");
+	json_begin_object(&w);
+	json_key(&w, "status");
+	json_string(&w, report->database.status);
+	json_key(&w, "dump_version");
+	json_string(&w, report->dump_version);
+	json_key(&w, "decompressed_bytes");
+	json_uint(&w, report->decompressed_bytes);
+	json_key(&w, "overhead_bytes");
+	json_uint(&w, report->overhead_bytes);
+	json_key(&w, "quota_bytes");
+	json_uint(&w, report->quota_bytes);
+	write_errors(&w, &report->database, "toc_entry");
+	json_end_object(&w);
+
+	json_key(&w, "files");
+	json_begin_object(&w);
+	json_key(&w, "status");
+	json_string(&w, report->files.status);
+	json_key(&w, "count");
+	json_uint(&w, report->file_count);
+	json_key(&w, "bytes");
+	json_uint(&w, report->file_bytes);
+	write_errors(&w, &report->files, "path");
+	json_end_object(&w);
+	json_end_object(&w);
+	return json_finish(&w);
+}

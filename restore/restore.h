@@ -1,0 +1,63 @@
+/*
+ * restore.h - the engine's two entry points: inspect a backup, and restore it into a target.
+ *
+ * The engine knows nothing of spools, signals or configuration files: the program hands it
+ * a target, a work folder and a pg_restore, and gets back a report.
+ */
+#ifndef RESTORE_H
+#define RESTORE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "report.h"
+
+/* Outcomes, as exit statuses of the program. */
+#define RESTORE_EXIT_SUCCEEDED 0
+#define RESTORE_EXIT_UNCHANGED 1 /* rejected or failed; the target is as it was */
+#define RESTORE_EXIT_PARTIAL   3 /* the target was changed and is incomplete */
+
+/* The default newest dump archive version accepted (Mendix: pg_dump 12-15). */
+#define RESTORE_DEFAULT_MAX_MAJOR 1
+#define RESTORE_DEFAULT_MAX_MINOR 14
+
+struct restore_target {
+	const char *name;
+	const char *conninfo; /* libpq */
+	const char *blob_dir;
+	uint64_t plan_quota;
+	uint64_t restore_overhead;
+	int max_dump_major, max_dump_minor;
+};
+
+struct restore_options {
+	const char *archive;
+	const struct restore_target *target;
+	const char *work_dir;
+	const char *pg_restore; /* NULL: "pg_restore" on PATH */
+	bool db_only;
+	const char *job_id;            /* NULL: a new UUID */
+	volatile sig_atomic_t *cancel; /* set from a signal handler to abort; may be NULL */
+	/* Progress lines for a human (no newline), or NULL for none. */
+	void (*log)(void *log_ctx, const char *line);
+	void *log_ctx;
+};
+
+/*
+ * restore_run: restore options->archive into options->target, filling *report (which the
+ * caller frees with report_free). Returns one of the RESTORE_EXIT_ values.
+ */
+int restore_run(const struct restore_options *options, struct report *report);
+
+/*
+ * restore_inspect: read archive without a target. Sets *json to the inspection as JSON and
+ * *text to a human summary (the caller frees both). Returns 0 when a restore would accept
+ * the archive, 1 when it would refuse it, -1 when out of memory.
+ */
+int restore_inspect(const char *archive, const char *pg_restore, char **json, char **text);
+
+/* restore_new_job_id: a new lowercase UUID into buf (37 bytes). */
+void restore_new_job_id(char buf[37]);
+
+#endif

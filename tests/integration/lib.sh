@@ -1,0 +1,381 @@
+# lib.sh - shared fixtures and assertions for the integration tests.
+#
+# Sourced by every tests/integration/*.sh. It starts a throwaway PostgreSQL 15 cluster on a Unix
+# socket (stopped and removed again on exit), creates the non-superuser role `app` that the worker
+# connects as, and offers helpers to build source and target databases, snapshot archives and
+# configuration files, to capture the state of a database or a folder, and to record test cases.
+#
+# Environment: RESTORE_WORKER (the binary under test) and TESTS_DIR (the source tests folder), as
+# set by tests/CMakeLists.txt. Exported for the helpers: PGHOST (the socket folder) and
+# PGUSER=postgres (a superuser). Runs as root (the cluster then runs as the `postgres` user) or as an
+# ordinary user (the cluster runs as that user).
+
+PGBIN=/usr/lib/postgresql/15/bin
+
+if [ -z "${RESTORE_WORKER:-}" ] || [ ! -x "$RESTORE_WORKER" ]; then
+	echo "lib.sh: RESTORE_WORKER must name the restore-worker binary (got '${RESTORE_WORKER:-}')" >&2
+	exit 2
+fi
+for tool in "$PGBIN/initdb" "$PGBIN/pg_ctl" "$PGBIN/pg_dump" psql jq tar gzip sha256sum md5sum; do
+	command -v "$tool" >/dev/null || { echo "lib.sh: $tool is missing (run scripts/deps)" >&2; exit 2; }
+done
+
+unset PGDATABASE PGPORT PGPASSWORD PGSERVICE PGOPTIONS PGHOSTADDR PGSSLMODE
+export LC_ALL=C
+
+# The temporary root: everything a test makes lives below it and goes away at exit.
+TEST_ROOT=$(mktemp -d /tmp/rw-itest.XXXXXX)
+chmod 755 "$TEST_ROOT"
+PG_DIR=$TEST_ROOT/pg # cluster data, socket and log; owned by whoever runs the cluster
+mkdir -p "$PG_DIR/sock"
+export PGHOST=$PG_DIR/sock
+export PGUSER=postgres
+
+TESTS_PASSED=0
+TESTS_FAILED=0
+TESTS_SKIPPED=0
+TESTS_FINISHED=0
+CASE_NAME=
+CASE_ERRORS=()
+
+# as_cluster_owner: run a command as the user that owns the cluster (postgres when we are root).
+as_cluster_owner() {
+	if [ "$(id -u)" -eq 0 ]; then
+		(cd "$PG_DIR" && runuser -u postgres -- "$@")
+	else
+		(cd "$PG_DIR" && "$@")
+	fi
+}
+
+# cluster_start: initdb a fresh cluster under PG_DIR and start it listening on the socket only.
+cluster_start() {
+	if [ "$(id -u)" -eq 0 ]; then
+		chown -R postgres: "$PG_DIR"
+	fi
+	as_cluster_owner "$PGBIN/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --locale=C \
+		--no-sync >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log" >&2; return 1; }
+	as_cluster_owner "$PGBIN/pg_ctl" -D "$PG_DIR/data" -w -l "$PG_DIR/server.log" \
+		-o "-c listen_addresses='' -k $PGHOST -c unix_socket_permissions=0777 -c fsync=off" \
+		start >/dev/null || { cat "$PG_DIR/server.log" >&2; return 1; }
+}
+
+# lib_cleanup: the EXIT trap; stop the cluster, remove the temporary root, keep the exit status.
+lib_cleanup() {
+	local status=$?
+	if [ "$TESTS_FINISHED" -eq 0 ]; then
+		echo "not ok - script aborted (exit status $status) before its summary" >&2
+		[ "$status" -eq 0 ] && status=1
+	fi
+	if [ -f "$PG_DIR/data/postmaster.pid" ]; then
+		as_cluster_owner "$PGBIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+	fi
+	rm -rf "$TEST_ROOT"
+	exit "$status"
+}
+trap lib_cleanup EXIT
+
+# sql: run SQL as the superuser in database $1 and print the result unaligned, one row a line.
+sql() {
+	psql -X -q -v ON_ERROR_STOP=1 -At -d "$1" -c "$2"
+}
+
+# sql_as_app: run SQL (or a script on stdin when $2 is "-") as role app in database $1.
+sql_as_app() {
+	if [ "$2" = - ]; then
+		PGUSER=app psql -X -q -v ON_ERROR_STOP=1 -At -d "$1" -f -
+	else
+		PGUSER=app psql -X -q -v ON_ERROR_STOP=1 -At -d "$1" -c "$2"
+	fi
+}
+
+# new_uuid: print a fresh lowercase uuid.
+new_uuid() {
+	if command -v uuidgen >/dev/null; then
+		uuidgen | tr 'A-F' 'a-f'
+	else
+		cat /proc/sys/kernel/random/uuid
+	fi
+}
+
+# make_source_db: create database $1 owned by app, holding the objects a backup must carry over.
+make_source_db() {
+	sql postgres "create database \"$1\" owner app"
+	sql_as_app "$1" - >/dev/null <<-'EOF'
+		create table "shop$order" (
+			id integer primary key, customer text not null, total numeric(14, 4),
+			placed timestamp, placed_tz timestamptz, photo bytea);
+		insert into "shop$order"
+			select i, 'customer ' || i || ' ' || md5(i::text) || md5((i * 7)::text),
+				i * 1.2345, timestamp '2018-11-21 01:21:00' + i * interval '1 minute',
+				timestamptz '2018-11-21 01:21:00+01' + i * interval '1 hour',
+				decode(md5(i::text) || md5((i + 1)::text), 'hex')
+			from generate_series(1, 3000) i;
+		create table "shop$line" (id integer primary key, "order" integer references "shop$order",
+			note text default 'none');
+		insert into "shop$line" select i, i % 3000 + 1, 'line ' || i from generate_series(1, 500) i;
+		create sequence "mendixsystem$seq" start 1000;
+		select nextval('"mendixsystem$seq"'), nextval('"mendixsystem$seq"');
+		create view "shop$bigorder" as select id, total from "shop$order" where total > 100;
+		create function "shop$order_count"() returns bigint language sql stable
+			as 'select count(*) from public."shop$order"';
+		create index "idx_shop$order_customer" on "shop$order" (customer);
+		comment on table "shop$order" is 'orders placed in the shop';
+		select lo_from_bytea(0, decode(repeat(md5('large object'), 40), 'hex'));
+		create schema "module$two";
+		create table "module$two"."thing$x" (k text primary key, v numeric);
+		insert into "module$two"."thing$x" values ('pi', 3.14159265358979), ('e', 2.71828182845905);
+	EOF
+}
+
+# make_target_db: create database $1 owned by app with content a good restore must replace.
+make_target_db() {
+	sql postgres "create database \"$1\" owner app"
+	sql_as_app "$1" - >/dev/null <<-'EOF'
+		create table "shop$order" (id integer primary key, legacy text);
+		insert into "shop$order" values (1, 'old order');
+		create table "old$stuff" (id integer, what text);
+		insert into "old$stuff" values (42, 'must be gone after a restore');
+		create schema legacy;
+		create table legacy.junk (x integer);
+		insert into legacy.junk values (1), (2);
+		select lo_from_bytea(0, '\xdeadbeef');
+	EOF
+}
+
+# dump_custom: pg_dump database $1 the Mendix way (-O -x -Fc) into file $2.
+dump_custom() {
+	"$PGBIN/pg_dump" -O -x -Fc -d "$1" -f "$2"
+}
+
+# make_snapshot_dir: lay out a snapshot's content in folder $1 (.metadata, db/db.backup, and
+# $3 tree files of random content, FILE_SIZE bytes each, default 4096) from database $2.
+make_snapshot_dir() {
+	local dir=$1 db=$2 nfiles=$3 size=${FILE_SIZE:-4096} i uuid files_size=0
+	mkdir -p "$dir/db"
+	dump_custom "$db" "$dir/db/db.backup"
+	for ((i = 0; i < nfiles; i++)); do
+		uuid=$(new_uuid)
+		mkdir -p "$dir/tree/${uuid:0:2}/${uuid:2:2}"
+		head -c "$size" /dev/urandom >"$dir/tree/${uuid:0:2}/${uuid:2:2}/$uuid"
+		files_size=$((files_size + size))
+	done
+	printf '{"duration":"0","dumpSize":"%s","modelVersion":"1.0.0.40","databaseSize":"%s","filesSize":"%s"}\n' \
+		"$(stat -c %s "$dir/db/db.backup")" "$(sql postgres "select pg_database_size('$db')")" \
+		"$files_size" >"$dir/.metadata"
+}
+
+# pack_snapshot: tar (gzip unless $1 ends in .tar) the folder $2 into archive $1, members in the
+# order .metadata, db, tree as Mendix writes them; extra tar options may follow.
+pack_snapshot() {
+	local out=$1 dir=$2 members=() m
+	shift 2
+	for m in .metadata db tree; do
+		[ -e "$dir/$m" ] && members+=("$m")
+	done
+	local z=-z
+	[[ $out == *.tar ]] && z=
+	tar -c $z -f "$out" --owner=0 --group=0 --format=gnu "$@" -C "$dir" "${members[@]}"
+}
+
+# make_snapshot: build the full snapshot archive $1 from database $2 with $3 tree files; the
+# unpacked content stays in $1.d for comparisons.
+make_snapshot() {
+	make_snapshot_dir "$1.d" "$2" "$3"
+	pack_snapshot "$1" "$1.d"
+}
+
+# snapshot_db_state: print what a backup of database $1 must reproduce: its plain pg_dump and
+# its large objects with the md5 of their content. Left out of the dump: comment lines, blank
+# lines, the random \restrict keys, and the comment on schema public (which a restore that
+# recreates the schema may lose; it is not part of any backup).
+snapshot_db_state() {
+	"$PGBIN/pg_dump" -O -x -d "$1" |
+		grep -v -e '^--' -e '^$' -e '^\\restrict ' -e '^\\unrestrict ' -e '^COMMENT ON SCHEMA public IS '
+	echo "-- large objects"
+	sql "$1" "select oid, md5(lo_get(oid)) from pg_largeobject_metadata order by oid"
+}
+
+# snapshot_dir_state: print every entry below folder $1, sorted, with its type, and a sha256 for
+# regular files; "(absent)" when the folder does not exist. FILES_ONLY=1 lists regular files only.
+snapshot_dir_state() {
+	local dir=$1 path
+	if [ ! -e "$dir" ]; then
+		echo "(absent)"
+		return
+	fi
+	(cd "$dir" && find . -mindepth 1 -printf '%P\n' | sort) | while IFS= read -r path; do
+		if [ -f "$dir/$path" ] && [ ! -L "$dir/$path" ]; then
+			echo "file $path $(sha256sum <"$dir/$path" | cut -d' ' -f1)"
+		elif [ "${FILES_ONLY:-0}" != 1 ]; then
+			echo "$(stat -c %F "$dir/$path") $path"
+		fi
+	done
+}
+
+# write_config: write config file $1 for one target "acceptance"; key=value arguments override
+# the defaults (work_dir, pg_restore, default_target, dbname, database, blob_dir, plan_quota,
+# restore_overhead, max_dump_version); an empty value drops the key; any other key=value is
+# written into the target as it is (to test unknown keys).
+write_config() {
+	local file=$1 kv key
+	shift
+	local -A c=([work_dir]=$WORK_DIR [pg_restore]=$PGBIN/pg_restore [default_target]=acceptance
+		[dbname]=target [database]="" [blob_dir]=$BLOB_DIR [plan_quota]=10GB
+		[restore_overhead]="" [max_dump_version]="")
+	local extra=()
+	for kv in "$@"; do
+		key=${kv%%=*}
+		if [ -n "${c[$key]+set}" ]; then
+			c[$key]=${kv#*=}
+		else
+			extra+=("    $key: ${kv#*=}")
+		fi
+	done
+	[ -n "${c[database]}" ] || c[database]="host=$PGHOST dbname=${c[dbname]} user=app"
+	{
+		[ -n "${c[work_dir]}" ] && echo "work_dir: ${c[work_dir]}"
+		[ -n "${c[pg_restore]}" ] && echo "pg_restore: ${c[pg_restore]}"
+		[ -n "${c[default_target]}" ] && echo "default_target: ${c[default_target]}"
+		echo "targets:"
+		echo "  acceptance:"
+		echo "    database: \"${c[database]}\""
+		[ -n "${c[blob_dir]}" ] && echo "    blob_dir: ${c[blob_dir]}"
+		[ -n "${c[plan_quota]}" ] && echo "    plan_quota: ${c[plan_quota]}"
+		[ -n "${c[restore_overhead]}" ] && echo "    restore_overhead: ${c[restore_overhead]}"
+		[ -n "${c[max_dump_version]}" ] && echo "    max_dump_version: \"${c[max_dump_version]}\""
+		[ ${#extra[@]} -eq 0 ] || printf '%s\n' "${extra[@]}"
+	} >"$file"
+}
+
+# run_worker: run restore-worker with the given arguments (2 minutes at most); its stdout goes to
+# $CASE_DIR/out, its stderr to $CASE_DIR/err, and its exit status into RW_STATUS.
+run_worker() {
+	set +e
+	timeout -k 5 120 "$RESTORE_WORKER" "$@" >"$CASE_DIR/out" 2>"$CASE_DIR/err"
+	RW_STATUS=$?
+	set -e
+}
+
+# case_begin: start test case $1 with a fresh folder CASE_DIR, a work_dir WORK_DIR and a
+# blob_dir BLOB_DIR (not created) whose parent BLOB_PARENT holds nothing else.
+case_begin() {
+	CASE_NAME=$1
+	CASE_ERRORS=()
+	CASE_DIR=$TEST_ROOT/case.$1
+	WORK_DIR=$CASE_DIR/work
+	BLOB_PARENT=$CASE_DIR/blobs
+	BLOB_DIR=$BLOB_PARENT/files
+	mkdir -p "$CASE_DIR" "$WORK_DIR" "$BLOB_PARENT"
+}
+
+# fail: record a failure of the current case (the case goes on, so every failure is listed).
+fail() {
+	CASE_ERRORS+=("$*")
+}
+
+# case_end: print "ok - NAME" or "not ok - NAME: reasons" (with the worker's stderr on failure).
+case_end() {
+	if [ ${#CASE_ERRORS[@]} -eq 0 ]; then
+		echo "ok - $CASE_NAME"
+		TESTS_PASSED=$((TESTS_PASSED + 1))
+	else
+		local joined
+		joined=$(printf '%s; ' "${CASE_ERRORS[@]}")
+		echo "not ok - $CASE_NAME: ${joined%; }"
+		TESTS_FAILED=$((TESTS_FAILED + 1))
+		if [ -s "$CASE_DIR/err" ]; then
+			sed 's/^/#   stderr: /' "$CASE_DIR/err" | head -20
+		fi
+		if [ -s "$CASE_DIR/out" ]; then
+			head -c 3000 "$CASE_DIR/out" | sed 's/^/#   stdout: /'
+			echo
+		fi
+	fi
+}
+
+# case_skip: print that case $1 was skipped and why ($2).
+case_skip() {
+	echo "ok - $1 # SKIP $2"
+	TESTS_SKIPPED=$((TESTS_SKIPPED + 1))
+}
+
+# finish: print the closing count line and exit 1 if any case failed.
+finish() {
+	TESTS_FINISHED=1
+	if [ "$TESTS_SKIPPED" -gt 0 ]; then
+		echo "$TESTS_PASSED passed, $TESTS_FAILED failed, $TESTS_SKIPPED skipped"
+	else
+		echo "$TESTS_PASSED passed, $TESTS_FAILED failed"
+	fi
+	[ "$TESTS_FAILED" -eq 0 ] && [ "$TESTS_PASSED" -gt 0 ]
+}
+
+# assert_eq: fail the case with message $1 unless $2 equals $3.
+assert_eq() {
+	[ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
+}
+
+# assert_exit: fail unless the last run_worker exited with status $1.
+assert_exit() {
+	[ "$RW_STATUS" = "$1" ] || fail "exit status: expected $1, got $RW_STATUS"
+}
+
+# assert_same_file: fail with message $1 unless files $2 and $3 have the same content.
+assert_same_file() {
+	cmp -s "$2" "$3" || fail "$1 differs: $(diff "$2" "$3" | head -5 | tr '\n' ' ')"
+}
+
+# report_is_one_object: fail unless the worker's stdout is exactly one JSON object.
+report_is_one_object() {
+	local one
+	one=$(jq -s 'length == 1 and (.[0] | type == "object")' "$CASE_DIR/out" 2>/dev/null) || one=false
+	[ "$one" = true ] || fail "stdout is not exactly one JSON object"
+}
+
+# report: print the result of jq filter $1 on the worker's report (raw), or "(no report)".
+report() {
+	jq -r "$1" "$CASE_DIR/out" 2>/dev/null || echo "(no report)"
+}
+
+# assert_report: fail unless jq filter $1 on the report prints $2.
+assert_report() {
+	assert_eq "report $1" "$2" "$(report "$1")"
+}
+
+# assert_report_true: fail unless jq filter $1 on the report is true (message $2 explains it).
+assert_report_true() {
+	[ "$(report "$1")" = true ] || fail "report: ${2:-$1} does not hold"
+}
+
+# assert_error_line: fail unless the report's .error is a non-empty string of one line.
+assert_error_line() {
+	assert_report_true '.error | type == "string" and length > 0 and (contains("\n") | not)' \
+		".error is a non-empty single line"
+}
+
+# capture_state: save the state of database $2 and of BLOB_DIR and its parent as "$1".
+capture_state() {
+	snapshot_db_state "$2" >"$CASE_DIR/$1.db"
+	snapshot_dir_state "$BLOB_DIR" >"$CASE_DIR/$1.files"
+	ls -A "$BLOB_PARENT" >"$CASE_DIR/$1.parent"
+}
+
+# assert_unchanged: fail unless database $1, BLOB_DIR and its parent are as saved in "before",
+# and work_dir is empty.
+assert_unchanged() {
+	capture_state after "$1"
+	assert_same_file "database" "$CASE_DIR/before.db" "$CASE_DIR/after.db"
+	assert_same_file "blob_dir" "$CASE_DIR/before.files" "$CASE_DIR/after.files"
+	assert_same_file "blob_dir's parent" "$CASE_DIR/before.parent" "$CASE_DIR/after.parent"
+	assert_work_dir_empty
+}
+
+# assert_work_dir_empty: fail unless WORK_DIR holds nothing.
+assert_work_dir_empty() {
+	local left
+	left=$(ls -A "$WORK_DIR")
+	[ -z "$left" ] || fail "work_dir not empty: $(echo "$left" | tr '\n' ' ')"
+}
+
+cluster_start
+sql postgres "create role app login"

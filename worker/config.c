@@ -1,0 +1,821 @@
+/*
+ * config.c - read and check the worker's configuration file (YAML, read with libyaml).
+ *
+ * config_load() loads the whole file into a libyaml document tree, so that every node knows its
+ * line, and walks the tree against a fixed schema: the top-level keys spool_dir, work_dir,
+ * pg_restore, default_target and targets, and under targets one mapping of settings per target
+ * (see config.yaml.example). Nothing is guessed: unknown keys, duplicate keys, wrong types, bad
+ * sizes, relative paths and missing required keys are errors. The first error found is reported
+ * in one line that names the file, the line, the key path and what to do, e.g.
+ * "config.yaml:12: targets.acceptance.plan_quota: '10 GB' is not a size (use e.g. 10GB or 512MiB)".
+ * A value quoted in a message is cut short and its control characters shown as '?', so that the
+ * message stays on one line whatever the file holds.
+ *
+ * Every scalar is taken as the text written, whatever YAML would resolve it to: "work_dir: 123" is
+ * the (relative, so refused) path "123", and "max_dump_version: 1.10" is the version 1.10, not the
+ * float 1.1. A database connection string is checked with libpq's own parser, but libpq's message
+ * is not repeated: it can quote pieces of the string, and the string can hold a password.
+ *
+ * config_conninfo_redact() shows a connection string with its passwords masked, for logs and
+ * reports. A key=value string is rebuilt from libpq's parse of it, so what is masked is exactly
+ * what libpq would use as a password. A postgresql:// URI is masked in its own text, erring on the
+ * side of hiding: the userinfo password is taken to run from the first ':' to the last '@', so an
+ * unescaped '@', '/' or '?' in it does not leak its tail (a URI with an '@' in its query string
+ * then shows less than it could), and password and sslpassword query parameters are masked
+ * wherever they appear.
+ *
+ * Limits: only the first YAML document is read, and a second one is an error rather than ignored.
+ * Aliases are followed (libyaml shares the node, it does not copy it), which is harmless because
+ * the walk never goes deeper than the schema's two levels.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <libpq-fe.h>
+#include <yaml.h>
+
+#include "config.h"
+#include "size.h"
+
+#define CONFIG_SHOWN_MAX      60  /* bytes of a value quoted in a message */
+#define CONFIG_KEYPATH_MAX    160 /* "targets.NAME.max_dump_version" */
+#define CONFIG_TARGET_NAMEMAX 64  /* a target name becomes a folder name */
+#define CONFIG_VERSION_MAX    255 /* pg_dump stores each part of its version in one byte */
+
+#define CONFIG_NONEMPTY 0x1 /* config_read_string: refuse "" */
+#define CONFIG_ABSOLUTE 0x2 /* config_read_string: require a leading '/' */
+
+#define CONFIG_TOP_KEYS    "spool_dir, work_dir, pg_restore, default_target or targets"
+#define CONFIG_TARGET_KEYS "database, blob_dir, plan_quota, restore_overhead or max_dump_version"
+
+struct config_reader {
+	const char *path;
+	yaml_document_t *document;
+	char *err;
+	size_t errlen;
+};
+
+struct redact_buffer {
+	char *buf;
+	size_t size;
+	size_t len;
+};
+
+static void config_error(struct config_reader *reader, const yaml_node_t *node, const char *fmt,
+                         ...) __attribute__((format(printf, 3, 4)));
+
+/* config_error: write "path:line: message" into the reader's buffer; a NULL node omits the line. */
+static void
+config_error(struct config_reader *reader, const yaml_node_t *node, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (reader->err == NULL || reader->errlen == 0)
+		return;
+	if (node != NULL)
+		n = snprintf(reader->err, reader->errlen, "%s:%lu: ", reader->path,
+		             (unsigned long)node->start_mark.line + 1);
+	else
+		n = snprintf(reader->err, reader->errlen, "%s: ", reader->path);
+	if (n < 0 || (size_t)n >= reader->errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(reader->err + n, reader->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+/* config_yaml_error: report why libyaml could not load the file. */
+static void
+config_yaml_error(struct config_reader *reader, const yaml_parser_t *parser)
+{
+	const char *problem = parser->problem != NULL ? parser->problem : "unknown error";
+
+	if (reader->err == NULL || reader->errlen == 0)
+		return;
+	switch (parser->error) {
+	case YAML_MEMORY_ERROR:
+		snprintf(reader->err, reader->errlen, "%s: out of memory reading YAML",
+		         reader->path);
+		break;
+	case YAML_READER_ERROR:
+		snprintf(reader->err, reader->errlen, "%s: malformed YAML: %s at byte %lu",
+		         reader->path, problem, (unsigned long)parser->problem_offset);
+		break;
+	default:
+		if (parser->context != NULL)
+			snprintf(reader->err, reader->errlen,
+			         "%s:%lu: malformed YAML: %s (%s at line %lu)", reader->path,
+			         (unsigned long)parser->problem_mark.line + 1, problem,
+			         parser->context, (unsigned long)parser->context_mark.line + 1);
+		else
+			snprintf(reader->err, reader->errlen, "%s:%lu: malformed YAML: %s",
+			         reader->path, (unsigned long)parser->problem_mark.line + 1,
+			         problem);
+		break;
+	}
+}
+
+/* config_shown: a scalar's text made safe to quote in a one-line message, in buf. */
+static const char *
+config_shown(const yaml_node_t *node, char *buf, size_t buflen)
+{
+	const unsigned char *text = node->data.scalar.value;
+	size_t i, len = node->data.scalar.length, n = 0;
+
+	for (i = 0; i < len && i < CONFIG_SHOWN_MAX && n + 1 < buflen; i++)
+		buf[n++] = (text[i] < 0x20 || text[i] == 0x7f) ? '?' : (char)text[i];
+	buf[n] = '\0';
+	if (i < len && n + 4 <= buflen)
+		memcpy(buf + n, "...", 4);
+	return buf;
+}
+
+/* config_kind: how a node is described in "expected ..., found ..." messages. */
+static const char *
+config_kind(const yaml_node_t *node)
+{
+	switch (node->type) {
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	case YAML_SEQUENCE_NODE:
+		return "a sequence";
+	case YAML_SCALAR_NODE:
+		return node->data.scalar.length == 0 ? "an empty value" : "a string";
+	default:
+		return "nothing";
+	}
+}
+
+/* config_scalar_is: whether node is the scalar text. */
+static int
+config_scalar_is(const yaml_node_t *node, const char *text)
+{
+	size_t len = strlen(text);
+
+	return node->type == YAML_SCALAR_NODE && node->data.scalar.length == len &&
+	       memcmp(node->data.scalar.value, text, len) == 0;
+}
+
+/* config_scalar_same: whether two scalar nodes hold the same text. */
+static int
+config_scalar_same(const yaml_node_t *a, const yaml_node_t *b)
+{
+	return a->data.scalar.length == b->data.scalar.length &&
+	       memcmp(a->data.scalar.value, b->data.scalar.value, a->data.scalar.length) == 0;
+}
+
+/* config_node: the node with the given index in the document being read. */
+static yaml_node_t *
+config_node(struct config_reader *reader, int index)
+{
+	return yaml_document_get_node(reader->document, index);
+}
+
+/* config_check_keys: refuse a mapping whose keys are not strings, or name a key twice. */
+static int
+config_check_keys(struct config_reader *reader, const char *prefix, const yaml_node_t *mapping)
+{
+	yaml_node_pair_t *pair, *earlier;
+	yaml_node_t *key, *other;
+	char shown[CONFIG_SHOWN_MAX + 4];
+
+	for (pair = mapping->data.mapping.pairs.start; pair < mapping->data.mapping.pairs.top;
+	     pair++) {
+		key = config_node(reader, pair->key);
+		if (key->type != YAML_SCALAR_NODE) {
+			config_error(reader, key, "%skeys must be plain names, found %s", prefix,
+			             config_kind(key));
+			return -1;
+		}
+		for (earlier = mapping->data.mapping.pairs.start; earlier < pair; earlier++) {
+			other = config_node(reader, earlier->key);
+			if (config_scalar_same(key, other)) {
+				config_error(reader, key,
+				             "%sduplicate key '%s' (first at line %lu; keep one)",
+				             prefix, config_shown(key, shown, sizeof(shown)),
+				             (unsigned long)other->start_mark.line + 1);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* config_read_string: copy the string at keypath into *out, checked as flags say. */
+static int
+config_read_string(struct config_reader *reader, const char *keypath, const yaml_node_t *value,
+                   int flags, char **out)
+{
+	char shown[CONFIG_SHOWN_MAX + 4];
+	const char *text;
+	size_t len;
+
+	if (value->type != YAML_SCALAR_NODE) {
+		config_error(reader, value, "%s: expected a string, found %s", keypath,
+		             config_kind(value));
+		return -1;
+	}
+	text = (const char *)value->data.scalar.value;
+	len = value->data.scalar.length;
+	if (memchr(text, '\0', len) != NULL) {
+		config_error(reader, value, "%s: contains a NUL character (remove it)", keypath);
+		return -1;
+	}
+	if ((flags & CONFIG_NONEMPTY) != 0 && len == 0) {
+		config_error(reader, value,
+		             "%s: must not be empty (give a value or remove the key)", keypath);
+		return -1;
+	}
+	if ((flags & CONFIG_ABSOLUTE) != 0 && text[0] != '/') {
+		config_error(reader, value, "%s: '%s' is not an absolute path (start it with /)",
+		             keypath, config_shown(value, shown, sizeof(shown)));
+		return -1;
+	}
+	if ((*out = strndup(text, len)) == NULL) {
+		config_error(reader, value, "%s: out of memory", keypath);
+		return -1;
+	}
+	return 0;
+}
+
+/* config_read_size: parse the size at keypath into *bytes. */
+static int
+config_read_size(struct config_reader *reader, const char *keypath, const yaml_node_t *value,
+                 uint64_t *bytes)
+{
+	char shown[CONFIG_SHOWN_MAX + 4];
+	char *text = NULL;
+	int rc = -1;
+
+	if (config_read_string(reader, keypath, value, 0, &text) != 0)
+		goto done;
+	if (size_parse(text, bytes) != 0) {
+		config_error(reader, value, "%s: '%s' is not a size (use e.g. 10GB or 512MiB)",
+		             keypath, config_shown(value, shown, sizeof(shown)));
+		goto done;
+	}
+	rc = 0;
+done:
+	free(text);
+	return rc;
+}
+
+/* config_version_part: parse 1 to 3 digits at *p, up to CONFIG_VERSION_MAX; 0, or -1. */
+static int
+config_version_part(const char **p, int *number)
+{
+	int n = 0, digits = 0;
+
+	while (**p >= '0' && **p <= '9' && digits < 3) {
+		n = n * 10 + (**p - '0');
+		(*p)++;
+		digits++;
+	}
+	if (digits == 0 || n > CONFIG_VERSION_MAX)
+		return -1;
+	*number = n;
+	return 0;
+}
+
+/* config_read_version: parse the "MAJOR.MINOR" at keypath. */
+static int
+config_read_version(struct config_reader *reader, const char *keypath, const yaml_node_t *value,
+                    int *major, int *minor)
+{
+	char shown[CONFIG_SHOWN_MAX + 4];
+	char *text = NULL;
+	const char *p;
+	int rc = -1;
+
+	if (config_read_string(reader, keypath, value, 0, &text) != 0)
+		goto done;
+	p = text;
+	if (config_version_part(&p, major) != 0 || *p++ != '.' ||
+	    config_version_part(&p, minor) != 0 || *p != '\0') {
+		config_error(reader, value,
+		             "%s: '%s' is not a version (use MAJOR.MINOR, e.g. 1.14)", keypath,
+		             config_shown(value, shown, sizeof(shown)));
+		goto done;
+	}
+	rc = 0;
+done:
+	free(text);
+	return rc;
+}
+
+/* config_read_conninfo: copy the libpq connection string at keypath, if libpq can parse it. */
+static int
+config_read_conninfo(struct config_reader *reader, const char *keypath, const yaml_node_t *value,
+                     char **out)
+{
+	PQconninfoOption *options;
+	char *errmsg = NULL;
+
+	if (config_read_string(reader, keypath, value, CONFIG_NONEMPTY, out) != 0)
+		return -1;
+	if ((options = PQconninfoParse(*out, &errmsg)) == NULL) {
+		config_error(reader, value,
+		             "%s: not a valid libpq connection string (use key=value pairs such "
+		             "as \"host=... dbname=... user=...\", quoting values that hold spaces "
+		             "as '...', or a postgresql:// URI)",
+		             keypath);
+		PQfreemem(errmsg);
+		return -1;
+	}
+	PQconninfoFree(options);
+	return 0;
+}
+
+/* config_check_target_name: refuse a target name that would make a bad folder name. */
+static int
+config_check_target_name(struct config_reader *reader, const yaml_node_t *name)
+{
+	const char *text = (const char *)name->data.scalar.value;
+	size_t i, len = name->data.scalar.length;
+	char shown[CONFIG_SHOWN_MAX + 4];
+	int good = len > 0 && len <= CONFIG_TARGET_NAMEMAX && text[0] != '.';
+
+	for (i = 0; good && i < len; i++)
+		good = (text[i] >= 'a' && text[i] <= 'z') || (text[i] >= 'A' && text[i] <= 'Z') ||
+		       (text[i] >= '0' && text[i] <= '9') || text[i] == '_' || text[i] == '-' ||
+		       text[i] == '.';
+	if (!good) {
+		config_error(reader, name,
+		             "targets: '%s' is not a valid target name (use up to %d letters, "
+		             "digits, '_', '-' and '.', not starting with '.')",
+		             config_shown(name, shown, sizeof(shown)), CONFIG_TARGET_NAMEMAX);
+		return -1;
+	}
+	return 0;
+}
+
+/* config_read_target: fill target from the settings mapping under targets.NAME. */
+static int
+config_read_target(struct config_reader *reader, const yaml_node_t *name,
+                   const yaml_node_t *settings, struct config_target *target)
+{
+	char keypath[CONFIG_KEYPATH_MAX], prefix[CONFIG_KEYPATH_MAX];
+	char shown[CONFIG_SHOWN_MAX + 4];
+	const yaml_node_pair_t *pair;
+	const yaml_node_t *key, *value;
+	const char *k;
+	int have_quota = 0, rc;
+
+	if (config_check_target_name(reader, name) != 0)
+		return -1;
+	if ((target->name = strndup((const char *)name->data.scalar.value,
+	                            name->data.scalar.length)) == NULL) {
+		config_error(reader, name, "targets: out of memory");
+		return -1;
+	}
+	snprintf(prefix, sizeof(prefix), "targets.%s: ", target->name);
+	if (settings->type != YAML_MAPPING_NODE) {
+		config_error(reader, settings,
+		             "targets.%s: expected a mapping of settings (database, blob_dir, "
+		             "plan_quota, ...), found %s",
+		             target->name, config_kind(settings));
+		return -1;
+	}
+	if (config_check_keys(reader, prefix, settings) != 0)
+		return -1;
+	target->restore_overhead = CONFIG_DEFAULT_OVERHEAD;
+	target->max_dump_major = 1;
+	target->max_dump_minor = 14;
+	for (pair = settings->data.mapping.pairs.start; pair < settings->data.mapping.pairs.top;
+	     pair++) {
+		key = config_node(reader, pair->key);
+		value = config_node(reader, pair->value);
+		k = (const char *)key->data.scalar.value;
+		snprintf(keypath, sizeof(keypath), "targets.%s.%s", target->name, k);
+		if (config_scalar_is(key, "database")) {
+			rc = config_read_conninfo(reader, keypath, value, &target->database);
+		} else if (config_scalar_is(key, "blob_dir")) {
+			rc = config_read_string(reader, keypath, value,
+			                        CONFIG_NONEMPTY | CONFIG_ABSOLUTE,
+			                        &target->blob_dir);
+		} else if (config_scalar_is(key, "plan_quota")) {
+			rc = config_read_size(reader, keypath, value, &target->plan_quota);
+			if (rc == 0 && target->plan_quota == 0) {
+				config_error(reader, value, "%s: must be more than 0 (e.g. 10GB)",
+				             keypath);
+				rc = -1;
+			}
+			have_quota = 1;
+		} else if (config_scalar_is(key, "restore_overhead")) {
+			rc = config_read_size(reader, keypath, value, &target->restore_overhead);
+		} else if (config_scalar_is(key, "max_dump_version")) {
+			rc = config_read_version(reader, keypath, value, &target->max_dump_major,
+			                         &target->max_dump_minor);
+		} else {
+			config_error(reader, key, "targets.%s: unknown key '%s' (expected %s)",
+			             target->name, config_shown(key, shown, sizeof(shown)),
+			             CONFIG_TARGET_KEYS);
+			rc = -1;
+		}
+		if (rc != 0)
+			return -1;
+	}
+	k = target->database == NULL   ? "database"
+	    : target->blob_dir == NULL ? "blob_dir"
+	    : !have_quota              ? "plan_quota"
+	                               : NULL;
+	if (k != NULL) {
+		config_error(reader, name, "targets.%s: missing required key '%s'", target->name,
+		             k);
+		return -1;
+	}
+	return 0;
+}
+
+/* config_read_targets: fill config->targets from the mapping under targets. */
+static int
+config_read_targets(struct config_reader *reader, const yaml_node_t *key,
+                    const yaml_node_t *targets, struct config *config)
+{
+	const yaml_node_pair_t *pair;
+	size_t count;
+
+	if (targets->type != YAML_MAPPING_NODE) {
+		config_error(
+		    reader, targets,
+		    "targets: expected a mapping of target names to their settings, found %s",
+		    config_kind(targets));
+		return -1;
+	}
+	if (config_check_keys(reader, "targets: ", targets) != 0)
+		return -1;
+	count = (size_t)(targets->data.mapping.pairs.top - targets->data.mapping.pairs.start);
+	if (count == 0) {
+		config_error(reader, key, "targets: at least one target is required");
+		return -1;
+	}
+	if ((config->targets = calloc(count, sizeof(*config->targets))) == NULL) {
+		config_error(reader, key, "targets: out of memory");
+		return -1;
+	}
+	for (pair = targets->data.mapping.pairs.start; pair < targets->data.mapping.pairs.top;
+	     pair++) {
+		/* Counted first, so that config_free() releases a target read half-way. */
+		config->ntargets++;
+		if (config_read_target(reader, config_node(reader, pair->key),
+		                       config_node(reader, pair->value),
+		                       &config->targets[config->ntargets - 1]) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* config_read_top: fill config from the document's top-level mapping. */
+static int
+config_read_top(struct config_reader *reader, const yaml_node_t *root, struct config *config)
+{
+	const yaml_node_t *key, *value, *default_node = NULL;
+	const yaml_node_pair_t *pair;
+	char shown[CONFIG_SHOWN_MAX + 4];
+	int have_targets = 0, rc;
+
+	if (root->type != YAML_MAPPING_NODE) {
+		config_error(
+		    reader, root,
+		    "the file must be a mapping of keys (work_dir, targets, ...), found %s",
+		    config_kind(root));
+		return -1;
+	}
+	if (config_check_keys(reader, "", root) != 0)
+		return -1;
+	for (pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; pair++) {
+		key = config_node(reader, pair->key);
+		value = config_node(reader, pair->value);
+		if (config_scalar_is(key, "spool_dir")) {
+			rc = config_read_string(reader, "spool_dir", value, CONFIG_NONEMPTY,
+			                        &config->spool_dir);
+		} else if (config_scalar_is(key, "work_dir")) {
+			rc = config_read_string(reader, "work_dir", value,
+			                        CONFIG_NONEMPTY | CONFIG_ABSOLUTE,
+			                        &config->work_dir);
+		} else if (config_scalar_is(key, "pg_restore")) {
+			rc = config_read_string(reader, "pg_restore", value, CONFIG_NONEMPTY,
+			                        &config->pg_restore);
+		} else if (config_scalar_is(key, "default_target")) {
+			rc = config_read_string(reader, "default_target", value, 0,
+			                        &config->default_target);
+			default_node = value;
+		} else if (config_scalar_is(key, "targets")) {
+			rc = config_read_targets(reader, key, value, config);
+			have_targets = 1;
+		} else {
+			config_error(reader, key, "unknown key '%s' (expected %s)",
+			             config_shown(key, shown, sizeof(shown)), CONFIG_TOP_KEYS);
+			rc = -1;
+		}
+		if (rc != 0)
+			return -1;
+	}
+	if (config->work_dir == NULL) {
+		config_error(reader, NULL, "missing required key 'work_dir'");
+		return -1;
+	}
+	if (!have_targets) {
+		config_error(reader, NULL, "missing required key 'targets'");
+		return -1;
+	}
+	if (config->default_target != NULL &&
+	    config_target_find(config, config->default_target) == NULL) {
+		config_error(reader, default_node,
+		             "default_target: '%s' is not one of the targets (name a target "
+		             "defined under targets)",
+		             config_shown(default_node, shown, sizeof(shown)));
+		return -1;
+	}
+	return 0;
+}
+
+/* config_load: read and check path; return 0 and *out, or -1 with a one-line message in err. */
+int
+config_load(const char *path, struct config **out, char *err, size_t errlen)
+{
+	struct config_reader reader = {path, NULL, err, errlen};
+	struct config *config = NULL;
+	yaml_parser_t parser;
+	yaml_document_t document, extra;
+	yaml_node_t *root, *extra_root;
+	int parser_ready = 0, document_ready = 0, second_document = 0;
+	FILE *fp = NULL;
+	struct stat st;
+	int rc = -1;
+
+	*out = NULL;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if ((fp = fopen(path, "re")) == NULL) {
+		config_error(&reader, NULL, "cannot open: %s", strerror(errno));
+		goto done;
+	}
+	if (fstat(fileno(fp), &st) != 0) {
+		config_error(&reader, NULL, "cannot open: %s", strerror(errno));
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		config_error(&reader, NULL, "cannot open: not a regular file");
+		goto done;
+	}
+	if (!yaml_parser_initialize(&parser)) {
+		config_error(&reader, NULL, "out of memory");
+		goto done;
+	}
+	parser_ready = 1;
+	yaml_parser_set_input_file(&parser, fp);
+	if (!yaml_parser_load(&parser, &document)) {
+		config_yaml_error(&reader, &parser);
+		goto done;
+	}
+	document_ready = 1;
+	reader.document = &document;
+	if ((root = yaml_document_get_root_node(&document)) == NULL) {
+		config_error(&reader, NULL,
+		             "the file is empty (it needs at least work_dir and targets; see "
+		             "config.yaml.example)");
+		goto done;
+	}
+	if (!yaml_parser_load(&parser, &extra)) {
+		config_yaml_error(&reader, &parser);
+		goto done;
+	}
+	if ((extra_root = yaml_document_get_root_node(&extra)) != NULL) {
+		config_error(&reader, extra_root,
+		             "a second YAML document (keep everything in one, without '---')");
+		second_document = 1;
+	}
+	yaml_document_delete(&extra);
+	if (second_document)
+		goto done;
+	if ((config = calloc(1, sizeof(*config))) == NULL ||
+	    (config->path = strdup(path)) == NULL) {
+		config_error(&reader, NULL, "out of memory");
+		goto done;
+	}
+	if (config_read_top(&reader, root, config) != 0)
+		goto done;
+	*out = config;
+	config = NULL;
+	rc = 0;
+done:
+	config_free(config);
+	if (document_ready)
+		yaml_document_delete(&document);
+	if (parser_ready)
+		yaml_parser_delete(&parser);
+	/* Closing a stream that was only read cannot lose data, so its result changes nothing. */
+	if (fp != NULL)
+		(void)fclose(fp);
+	return rc;
+}
+
+/* config_free: release what config_load returned; NULL is fine. */
+void
+config_free(struct config *config)
+{
+	size_t i;
+
+	if (config == NULL)
+		return;
+	for (i = 0; i < config->ntargets; i++) {
+		free(config->targets[i].name);
+		free(config->targets[i].database);
+		free(config->targets[i].blob_dir);
+	}
+	free(config->targets);
+	free(config->path);
+	free(config->spool_dir);
+	free(config->work_dir);
+	free(config->pg_restore);
+	free(config->default_target);
+	free(config);
+}
+
+/* config_target_find: the target called name, or NULL. */
+const struct config_target *
+config_target_find(const struct config *config, const char *name)
+{
+	size_t i;
+
+	if (config == NULL || name == NULL)
+		return NULL;
+	for (i = 0; i < config->ntargets; i++)
+		if (config->targets[i].name != NULL && strcmp(config->targets[i].name, name) == 0)
+			return &config->targets[i];
+	return NULL;
+}
+
+/* redact_put: append n bytes of text to out, dropping whatever does not fit. */
+static void
+redact_put(struct redact_buffer *out, const char *text, size_t n)
+{
+	size_t room;
+
+	if (out->size == 0)
+		return;
+	room = out->size - 1 - out->len;
+	if (n > room)
+		n = room;
+	memcpy(out->buf + out->len, text, n);
+	out->len += n;
+	out->buf[out->len] = '\0';
+}
+
+/* redact_puts: append a string to out. */
+static void
+redact_puts(struct redact_buffer *out, const char *text)
+{
+	redact_put(out, text, strlen(text));
+}
+
+/* redact_hex: the value of a hexadecimal digit, or -1. */
+static int
+redact_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* redact_is_secret: whether the n-byte keyword, percent-encoded or not, names a password. */
+static int
+redact_is_secret(const char *key, size_t n)
+{
+	char decoded[16];
+	size_t i, len = 0;
+	int high, low;
+
+	for (i = 0; i < n; i++) {
+		if (len + 1 >= sizeof(decoded))
+			return 0;
+		if (key[i] == '%' && i + 2 < n && (high = redact_hex(key[i + 1])) >= 0 &&
+		    (low = redact_hex(key[i + 2])) >= 0) {
+			decoded[len++] = (char)(high * 16 + low);
+			i += 2;
+		} else {
+			decoded[len++] = key[i];
+		}
+	}
+	decoded[len] = '\0';
+	return strcasecmp(decoded, "password") == 0 || strcasecmp(decoded, "sslpassword") == 0;
+}
+
+/* redact_value: append a key=value value, quoted as libpq reads it back when it must be. */
+static void
+redact_value(struct redact_buffer *out, const char *value)
+{
+	const char *p;
+
+	if (*value != '\0' && strpbrk(value, " \t\n\r\f\v'\\") == NULL) {
+		redact_puts(out, value);
+		return;
+	}
+	redact_puts(out, "'");
+	for (p = value; *p != '\0'; p++) {
+		if (*p == '\'' || *p == '\\')
+			redact_puts(out, "\\");
+		redact_put(out, p, 1);
+	}
+	redact_puts(out, "'");
+}
+
+/* redact_keyvalue: append a key=value connection string rebuilt with its passwords masked. */
+static void
+redact_keyvalue(struct redact_buffer *out, const PQconninfoOption *options)
+{
+	const PQconninfoOption *option;
+	int first = 1;
+
+	for (option = options; option->keyword != NULL; option++) {
+		if (option->val == NULL)
+			continue;
+		if (!first)
+			redact_puts(out, " ");
+		first = 0;
+		redact_puts(out, option->keyword);
+		redact_puts(out, "=");
+		if (redact_is_secret(option->keyword, strlen(option->keyword)))
+			redact_puts(out, "***");
+		else
+			redact_value(out, option->val);
+	}
+}
+
+/* redact_uri: append a postgresql:// URI with its userinfo password and its password
+ * parameters masked; prefix is the length of its scheme and "://". */
+static void
+redact_uri(struct redact_buffer *out, const char *uri, size_t prefix)
+{
+	size_t i, j, len = strlen(uri);
+	const char *at, *colon;
+	unsigned char *masked;
+
+	if ((masked = calloc(len + 1, 1)) == NULL) {
+		redact_puts(out, "(connection string not shown: out of memory)");
+		return;
+	}
+	/* The userinfo password, read generously: from the first ':' to the last '@'. */
+	at = strrchr(uri + prefix, '@');
+	colon = strchr(uri + prefix, ':');
+	if (at != NULL && colon != NULL && colon < at)
+		memset(masked + (colon + 1 - uri), 1, (size_t)(at - colon - 1));
+	/* Every "?key=value" or "&key=value" whose key is a password, wherever it appears. */
+	for (i = prefix; i < len; i++) {
+		if (uri[i] != '?' && uri[i] != '&')
+			continue;
+		j = i + 1 + strcspn(uri + i + 1, "=&?");
+		if (uri[j] != '=' || !redact_is_secret(uri + i + 1, j - i - 1))
+			continue;
+		for (j++; j < len && uri[j] != '&'; j++)
+			masked[j] = 1;
+	}
+	for (i = 0; i < len; i++) {
+		if (!masked[i])
+			redact_put(out, uri + i, 1);
+		else if (i == 0 || !masked[i - 1])
+			redact_puts(out, "***");
+	}
+	free(masked);
+}
+
+/* config_conninfo_redact: copy conninfo into buf with any password value replaced by "***". */
+void
+config_conninfo_redact(const char *conninfo, char *buf, size_t buflen)
+{
+	struct redact_buffer out = {buf, buflen, 0};
+	PQconninfoOption *options = NULL;
+	char *errmsg = NULL;
+	size_t prefix = 0;
+
+	if (buflen == 0)
+		return;
+	buf[0] = '\0';
+	if (conninfo == NULL)
+		return;
+	/* The same test libpq makes to tell a URI from key=value pairs. */
+	if (strncmp(conninfo, "postgresql://", 13) == 0)
+		prefix = 13;
+	else if (strncmp(conninfo, "postgres://", 11) == 0)
+		prefix = 11;
+	/* What libpq cannot parse cannot be masked with certainty, so it is not shown at all. */
+	if ((options = PQconninfoParse(conninfo, &errmsg)) == NULL)
+		redact_puts(&out, "(invalid connection string, not shown)");
+	else if (prefix > 0)
+		redact_uri(&out, conninfo, prefix);
+	else
+		redact_keyvalue(&out, options);
+	PQconninfoFree(options);
+	PQfreemem(errmsg);
+}

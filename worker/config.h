@@ -1,0 +1,49 @@
+/*
+ * config.h - the worker's configuration file (YAML, read with libyaml).
+ *
+ * Every error names the file, the line and the key: "config.yaml:12: targets.acceptance:
+ * plan_quota: '10 GB' is not a size (use e.g. 10GB or 512MiB)". Unknown keys, wrong types,
+ * bad sizes and missing required keys are errors. See config.yaml.example for the keys.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_DEFAULT_PATH     "/etc/restore-worker/config.yaml"
+#define CONFIG_DEFAULT_OVERHEAD 2415919104ULL /* 2.25GB */
+
+struct config_target {
+	char *name;
+	char *database;            /* libpq conninfo; required */
+	char *blob_dir;            /* required */
+	uint64_t plan_quota;       /* bytes; required */
+	uint64_t restore_overhead; /* bytes; default 2.25GB */
+	int max_dump_major;        /* max_dump_version, default "1.14" */
+	int max_dump_minor;
+};
+
+struct config {
+	char *path;           /* the file it was read from */
+	char *spool_dir;      /* optional until the daemon needs it; NULL when absent */
+	char *work_dir;       /* required */
+	char *pg_restore;     /* optional; NULL means "pg_restore" on PATH */
+	char *default_target; /* optional; when set, it names one of targets */
+	struct config_target *targets;
+	size_t ntargets; /* at least 1 */
+};
+
+/* config_load: read and check path; return 0 and *out, or -1 with a one-line message in err. */
+int config_load(const char *path, struct config **out, char *err, size_t errlen);
+
+/* config_free: release what config_load returned; NULL is fine. */
+void config_free(struct config *config);
+
+/* config_target_find: the target called name, or NULL. */
+const struct config_target *config_target_find(const struct config *config, const char *name);
+
+/* config_conninfo_redact: copy conninfo into buf with any password value replaced by "***". */
+void config_conninfo_redact(const char *conninfo, char *buf, size_t buflen);
+
+#endif
