@@ -267,11 +267,18 @@ bool
 archive_tree_name_ok(const char *rel)
 {
 	uuid_t uu;
+	char canonical[37];
 
-	/* xx/yy/ then a 36-character UUID whose first four hex digits are xx and yy. */
+	/*
+	 * xx/yy/ then a UUID whose first four hex digits are xx and yy. Mendix names files by the
+	 * lowercase form; any other spelling would never be found by the application.
+	 */
 	if (strlen(rel) != 6 + 36 || rel[2] != '/' || rel[5] != '/')
 		return false;
 	if (uuid_parse(rel + 6, uu) != 0)
+		return false;
+	uuid_unparse_lower(uu, canonical);
+	if (strcmp(canonical, rel + 6) != 0)
 		return false;
 	return rel[0] == rel[6] && rel[1] == rel[7] && rel[3] == rel[8] && rel[4] == rel[9];
 }
@@ -280,7 +287,7 @@ archive_tree_name_ok(const char *rel)
 static bool
 is_hex_pair(const char *s)
 {
-	static const char hex[] = "0123456789abcdefABCDEF";
+	static const char hex[] = "0123456789abcdef";
 
 	return s[0] != '\0' && s[1] != '\0' && strchr(hex, s[0]) != NULL &&
 	       strchr(hex, s[1]) != NULL;
@@ -312,8 +319,8 @@ read_tree_file(struct walker *w, struct archive_entry *e, const char *p)
 	if (!archive_tree_name_ok(rel))
 		return refuse(
 		    w, WALK_REJECTED,
-		    "%s is not named tree/xx/yy/<uuid> with a valid UUID whose first four "
-		    "hex digits are xx and yy",
+		    "%s is not named tree/xx/yy/<uuid> with a valid lowercase UUID whose first "
+		    "four hex digits are xx and yy",
 		    p);
 	walk->file_count++;
 	if (walk->blob_dir == NULL) {
