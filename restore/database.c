@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "spawn.h"
+#include "sqlscan.h"
 
 #define PIPE_BUFSIZE      (64 * 1024)
 #define DATA_FLUSH_BYTES  (1024 * 1024)
@@ -314,9 +315,9 @@ struct executor {
 	bool is_data;          /* the entry is "Data for Name: ..." */
 	bool header_has_id;    /* the current header began with a TOC entry line */
 	bool in_copy;
-	bool copy_bol;  /* COPY data: at the beginning of a line */
-	int copy_match; /* 1: saw "\" at a line's start; 2: saw "\." */
-	char quote;     /* data entries: inside a '...' or "..." literal */
+	bool copy_bol;       /* COPY data: at the beginning of a line */
+	int copy_match;      /* 1: saw "\" at a line's start; 2: saw "\." */
+	struct sqlscan scan; /* where the SQL stands: headers count only at the top level */
 	bool failed;
 	bool ended_transaction; /* the dump's own SQL committed or rolled back */
 	char *err;
@@ -430,7 +431,6 @@ header_begin(struct executor *ex)
 		return -1;
 	ex->in_preamble = false;
 	ex->is_data = false;
-	ex->quote = 0;
 	ex->toc_id[0] = ex->toc_name[0] = '\0';
 	return 0;
 }
@@ -461,25 +461,9 @@ is_copy_start(const char *line, size_t len)
 	       strcmp(line + len - (sizeof(tail) - 1), tail) == 0;
 }
 
-/* track_quotes: follow '...' and "..." through a line of a data entry's INSERT SQL. */
-static void
-track_quotes(struct executor *ex, const char *line, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		char c = line[i];
-
-		if (ex->quote != 0) {
-			if (c == ex->quote)
-				ex->quote = 0;
-		} else if (c == '\'' || c == '"') {
-			ex->quote = c;
-		}
-	}
-}
-
-/* executor_line: one complete line of the script, outside COPY data. */
+/* executor_header: handle a line at the top level that may be pg_restore's own; 1 if it was. */
 static int
-executor_line(struct executor *ex, const char *line, size_t len)
+executor_header(struct executor *ex, const char *line, size_t len)
 {
 	long long id;
 	unsigned cls, oid;
@@ -490,7 +474,7 @@ executor_line(struct executor *ex, const char *line, size_t len)
 			return -1;
 		ex->header_has_id = true;
 		snprintf(ex->toc_id, sizeof(ex->toc_id), "%lld; %u %u", id, cls, oid);
-		return 0;
+		return 1;
 	}
 	if (strncmp(line, "-- Name: ", 9) == 0 || strncmp(line, "-- Data for Name: ", 18) == 0) {
 		bool data = line[3] == 'D';
@@ -500,7 +484,7 @@ executor_line(struct executor *ex, const char *line, size_t len)
 		ex->header_has_id = false;
 		ex->is_data = data;
 		parse_name_line(ex, line + (data ? 18 : 9));
-		return 0;
+		return 1;
 	}
 	if (strcmp(line, "-- PostgreSQL database dump complete\n") == 0) {
 		strip_suffix_line(&ex->pending, "--", false);
@@ -509,13 +493,13 @@ executor_line(struct executor *ex, const char *line, size_t len)
 			return -1;
 		ex->in_trailer = true;
 		ex->toc_id[0] = ex->toc_name[0] = '\0';
-		return 0;
+		return 1;
 	}
 	if ((ex->in_preamble || ex->in_trailer) &&
 	    (strncmp(line, "\\restrict ", 10) == 0 || strncmp(line, "\\unrestrict ", 12) == 0 ||
 	     strcmp(line, "BEGIN;\n") == 0))
-		return 0; /* psql's guards and pg_restore -1's BEGIN: the transaction is ours */
-	if (ex->is_data && ex->quote == 0 && is_copy_start(line, len)) {
+		return 1; /* psql's guards and pg_restore -1's BEGIN: the transaction is ours */
+	if (ex->is_data && is_copy_start(line, len)) {
 		PGresult *res;
 		char msg[1024];
 
@@ -531,17 +515,31 @@ executor_line(struct executor *ex, const char *line, size_t len)
 		ex->in_copy = true;
 		ex->copy_bol = true;
 		ex->copy_match = 0;
-		return 0;
+		return 1;
 	}
+	return 0;
+}
+
+/* executor_line: one complete line of the script, outside COPY data. */
+static int
+executor_line(struct executor *ex, const char *line, size_t len)
+{
+	/* Only a line that starts at the top level can be one of pg_restore's own. */
+	if (sqlscan_at_top(&ex->scan)) {
+		int rc = executor_header(ex, line, len);
+
+		if (rc != 0) {
+			sqlscan_feed(&ex->scan, line, len);
+			return rc < 0 ? -1 : 0;
+		}
+	}
+	sqlscan_feed(&ex->scan, line, len);
 	if (buffer_append(&ex->pending, line, len) < 0)
 		return executor_fail(ex, "out of memory");
-	if (ex->is_data) {
-		/* Large-object and INSERT data: send it in pieces, at statement ends only. */
-		track_quotes(ex, line, len);
-		if (ex->quote == 0 && ex->pending.len > DATA_FLUSH_BYTES && len >= 2 &&
-		    line[len - 2] == ';')
-			return executor_flush(ex);
-	}
+	/* Large-object and INSERT data: send it in pieces, at statement ends only. */
+	if (ex->is_data && ex->pending.len > DATA_FLUSH_BYTES && sqlscan_at_top(&ex->scan) &&
+	    len >= 2 && line[len - 2] == ';')
+		return executor_flush(ex);
 	return 0;
 }
 
@@ -781,6 +779,7 @@ database_restore(struct database *db, const char *pg_restore, const char *dump_p
 	ex.db = db;
 	ex.report = report;
 	ex.in_preamble = true;
+	sqlscan_init(&ex.scan);
 	ex.err = err;
 	ex.errlen = errlen;
 
