@@ -451,19 +451,9 @@ parse_name_line(struct executor *ex, const char *s)
 	         type + 8, (int)(owner - schema - 10), schema + 10, (int)(type - s), s);
 }
 
-/* is_copy_start: is this data entry line a "COPY ... FROM stdin;"? */
-static bool
-is_copy_start(const char *line, size_t len)
-{
-	static const char tail[] = " FROM stdin;\n";
-
-	return len > 5 + sizeof(tail) && strncmp(line, "COPY ", 5) == 0 &&
-	       strcmp(line + len - (sizeof(tail) - 1), tail) == 0;
-}
-
 /* executor_header: handle a line at the top level that may be pg_restore's own; 1 if it was. */
 static int
-executor_header(struct executor *ex, const char *line, size_t len)
+executor_header(struct executor *ex, const char *line)
 {
 	long long id;
 	unsigned cls, oid;
@@ -499,24 +489,47 @@ executor_header(struct executor *ex, const char *line, size_t len)
 	    (strncmp(line, "\\restrict ", 10) == 0 || strncmp(line, "\\unrestrict ", 12) == 0 ||
 	     strcmp(line, "BEGIN;\n") == 0))
 		return 1; /* psql's guards and pg_restore -1's BEGIN: the transaction is ours */
-	if (ex->is_data && is_copy_start(line, len)) {
-		PGresult *res;
-		char msg[1024];
+	return 0;
+}
 
-		if (executor_flush(ex) < 0)
-			return -1;
-		res = PQexec(ex->db->conn, line);
-		if (PQresultStatus(res) != PGRES_COPY_IN) {
-			result_message(res, ex->db->conn, msg, sizeof(msg));
-			PQclear(res);
-			return executor_fail(ex, msg);
-		}
-		PQclear(res);
-		ex->in_copy = true;
-		ex->copy_bol = true;
-		ex->copy_match = 0;
-		return 1;
+/* pending_is_copy: is the pending SQL one COPY ... FROM stdin statement, just completed? */
+static bool
+pending_is_copy(const struct executor *ex, const char *line, size_t len)
+{
+	static const char tail[] = " FROM stdin;\n";
+	const char *p = ex->pending.data;
+
+	if (!ex->is_data || !sqlscan_at_top(&ex->scan) || len < sizeof(tail) - 1 ||
+	    strcmp(line + len - (sizeof(tail) - 1), tail) != 0)
+		return false;
+	for (;;) { /* past blank lines and the header's closing "--" */
+		while (*p == '\n' || *p == ' ')
+			p++;
+		if (strncmp(p, "--", 2) != 0)
+			break;
+		p += strcspn(p, "\n");
 	}
+	return strncmp(p, "COPY ", 5) == 0;
+}
+
+/* copy_begin: send the pending COPY statement; its data follows. */
+static int
+copy_begin(struct executor *ex)
+{
+	PGresult *res = PQexec(ex->db->conn, ex->pending.data);
+	char msg[1024];
+
+	ex->pending.len = 0;
+	ex->pending.data[0] = '\0';
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		result_message(res, ex->db->conn, msg, sizeof(msg));
+		PQclear(res);
+		return executor_fail(ex, msg);
+	}
+	PQclear(res);
+	ex->in_copy = true;
+	ex->copy_bol = true;
+	ex->copy_match = 0;
 	return 0;
 }
 
@@ -526,7 +539,7 @@ executor_line(struct executor *ex, const char *line, size_t len)
 {
 	/* Only a line that starts at the top level can be one of pg_restore's own. */
 	if (sqlscan_at_top(&ex->scan)) {
-		int rc = executor_header(ex, line, len);
+		int rc = executor_header(ex, line);
 
 		if (rc != 0) {
 			sqlscan_feed(&ex->scan, line, len);
@@ -536,6 +549,8 @@ executor_line(struct executor *ex, const char *line, size_t len)
 	sqlscan_feed(&ex->scan, line, len);
 	if (buffer_append(&ex->pending, line, len) < 0)
 		return executor_fail(ex, "out of memory");
+	if (pending_is_copy(ex, line, len))
+		return copy_begin(ex);
 	/* Large-object and INSERT data: send it in pieces, at statement ends only. */
 	if (ex->is_data && ex->pending.len > DATA_FLUSH_BYTES && sqlscan_at_top(&ex->scan) &&
 	    len >= 2 && line[len - 2] == ';')
@@ -758,6 +773,11 @@ run_script(struct executor *ex, const char *pg_restore, const char *dump_path,
 	}
 	if (ex->line.len > 0 && executor_line(ex, ex->line.data, ex->line.len) < 0)
 		return -1;
+	if (!ex->in_trailer) {
+		/* Without its closing lines the script was cut short: commit nothing. */
+		executor_fail(ex, "pg_restore's output ended before the end of the dump");
+		return -1;
+	}
 	if (executor_flush(ex) < 0)
 		return -1;
 	rc = 0;

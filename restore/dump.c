@@ -349,6 +349,9 @@ toc_describe(const struct toc_entry *te, char *buf, size_t buflen)
 /* The state of one data stream while it is being measured. */
 struct stream {
 	enum dump_compression compression;
+	uint64_t before;     /* the dump's total before this stream */
+	uint64_t stop_after; /* 0, or stop once before + bytes passes it */
+	bool over_limit;
 	z_stream z;
 	bool z_open;
 	bool z_ended;
@@ -356,7 +359,16 @@ struct stream {
 	uint64_t bytes;
 };
 
-/* stream_feed: account for one chunk of a stream's stored bytes. */
+/* stream_over: has the running total passed the limit? Then measuring can stop. */
+static bool
+stream_over(struct stream *s)
+{
+	if (s->stop_after != 0 && s->before + s->bytes > s->stop_after)
+		s->over_limit = true;
+	return s->over_limit;
+}
+
+/* stream_feed: account for one chunk of a stream's stored bytes; stops at the limit. */
 static int
 stream_feed(struct reader *r, struct stream *s, uint64_t len, const char *what)
 {
@@ -373,6 +385,8 @@ stream_feed(struct reader *r, struct stream *s, uint64_t len, const char *what)
 			take = (size_t)len;
 		if (s->compression == DUMP_COMPRESSION_NONE) {
 			s->bytes += take;
+			if (stream_over(s))
+				return 0;
 		} else {
 			if (s->z_ended)
 				return reader_fail(r, "is corrupt: %s has bytes after its end",
@@ -392,6 +406,8 @@ stream_feed(struct reader *r, struct stream *s, uint64_t len, const char *what)
 					    r, "is corrupt: %s does not inflate (%s)", what,
 					    s->z.msg != NULL ? s->z.msg : "zlib error");
 				s->bytes += INFLATE_BUFSIZE - s->z.avail_out;
+				if (stream_over(s))
+					return 0;
 			}
 			if (s->z.avail_in > 0)
 				return reader_fail(r, "is corrupt: %s has bytes after its end",
@@ -403,10 +419,13 @@ stream_feed(struct reader *r, struct stream *s, uint64_t len, const char *what)
 	return 0;
 }
 
-/* read_stream: one stream of chunks ending in a zero length; adds its size to *total. */
+/*
+ * read_stream: one stream of chunks ending in a zero length; adds its size to *total. Stops
+ * early, setting *over_limit, once *total passes stop_after (when that is not 0).
+ */
 static int
 read_stream(struct reader *r, enum dump_compression compression, unsigned char *out,
-            const char *what, uint64_t *total)
+            const char *what, uint64_t *total, uint64_t stop_after, bool *over_limit)
 {
 	struct stream s;
 	int64_t len;
@@ -416,6 +435,8 @@ read_stream(struct reader *r, enum dump_compression compression, unsigned char *
 	memset(&s, 0, sizeof(s));
 	s.compression = compression;
 	s.out = out;
+	s.before = *total;
+	s.stop_after = stop_after;
 	if (compression == DUMP_COMPRESSION_ZLIB) {
 		if (inflateInit(&s.z) != Z_OK)
 			return reader_fail(r, "could not be measured: out of memory for zlib");
@@ -434,6 +455,12 @@ read_stream(struct reader *r, enum dump_compression compression, unsigned char *
 		any = true;
 		if (stream_feed(r, &s, (uint64_t)len, what) < 0)
 			goto done;
+		if (s.over_limit) {
+			*total += s.bytes;
+			*over_limit = true;
+			rc = 0;
+			goto done;
+		}
 	}
 	if (compression == DUMP_COMPRESSION_ZLIB && any && !s.z_ended) {
 		reader_fail(r, "is corrupt: %s stops before its compressed stream ends", what);
@@ -497,8 +524,8 @@ read_data(struct reader *r, struct dump_info *info, struct toc_entry *toc, size_
 		toc_describe(te, what, sizeof(what));
 		r->where = "inside the data of a table or large object";
 		if (type == BLK_DATA) {
-			if (read_stream(r, info->compression, out, what,
-			                &info->decompressed_bytes) < 0)
+			if (read_stream(r, info->compression, out, what, &info->decompressed_bytes,
+			                stop_after, &info->over_limit) < 0)
 				goto done;
 			info->data_streams++;
 		} else if (type == BLK_BLOBS) {
@@ -510,18 +537,18 @@ read_data(struct reader *r, struct dump_info *info, struct toc_entry *toc, size_
 				if (oid == 0)
 					break;
 				if (read_stream(r, info->compression, out, what,
-				                &info->decompressed_bytes) < 0)
+				                &info->decompressed_bytes, stop_after,
+				                &info->over_limit) < 0)
 					goto done;
 				info->data_streams++;
-				if (stop_after != 0 && info->decompressed_bytes > stop_after)
+				if (info->over_limit)
 					break;
 			}
 		} else {
 			reader_fail(r, "is corrupt: unknown data block type %d for %s", type, what);
 			goto done;
 		}
-		if (stop_after != 0 && info->decompressed_bytes > stop_after) {
-			info->over_limit = true;
+		if (info->over_limit) {
 			rc = 0;
 			goto done;
 		}
@@ -548,6 +575,7 @@ dump_scan(dump_read_fn read, void *ctx, uint64_t stop_after, int max_minor, stru
 	struct toc_entry *toc = NULL;
 	int64_t count = 0, i;
 	bool any_data = false, any_offset_set = false;
+	size_t capacity = 0;
 	int rc = -1;
 
 	memset(info, 0, sizeof(*info));
@@ -571,14 +599,21 @@ dump_scan(dump_read_fn read, void *ctx, uint64_t stop_after, int max_minor, stru
 		goto done;
 	}
 	info->toc_entries = (uint64_t)count;
-	toc = calloc(count > 0 ? (size_t)count : 1, sizeof(*toc));
-	if (toc == NULL) {
-		reader_fail(&r, "could not be read: out of memory for %lld TOC entries",
-		            (long long)count);
-		goto done;
-	}
 	r.where = "in the table of contents";
 	for (i = 0; i < count; i++) {
+		/* Grown as entries arrive: a count that lies cannot make it allocate much. */
+		if ((size_t)i == capacity) {
+			struct toc_entry *grown;
+
+			capacity = capacity == 0 ? 256 : capacity * 2;
+			grown = realloc(toc, capacity * sizeof(*toc));
+			if (grown == NULL) {
+				reader_fail(&r, "could not be read: out of memory for its TOC");
+				goto done;
+			}
+			toc = grown;
+		}
+		memset(&toc[i], 0, sizeof(toc[i]));
 		if (read_toc_entry(&r, info, &toc[i]) < 0)
 			goto done;
 		if (toc[i].wants_data) {
@@ -586,7 +621,8 @@ dump_scan(dump_read_fn read, void *ctx, uint64_t stop_after, int max_minor, stru
 			any_offset_set |= toc[i].offset_set;
 		}
 	}
-	qsort(toc, (size_t)count, sizeof(*toc), toc_compare);
+	if (count > 0)
+		qsort(toc, (size_t)count, sizeof(*toc), toc_compare);
 	for (i = 1; i < count; i++) {
 		if (toc[i].dump_id == toc[i - 1].dump_id) {
 			reader_fail(&r, "is corrupt: TOC entry %lld appears twice",
