@@ -41,7 +41,7 @@
 #include "spawn.h"
 #include "sqlscan.h"
 
-#define PIPE_BUFSIZE      (64 * 1024)
+#define PIPE_BUFSIZE      (256 * 1024)
 #define DATA_FLUSH_BYTES  (1024 * 1024)
 #define STDERR_KEEP_BYTES 4096
 #define SESSION_CHECK_SQL                                                                          \
