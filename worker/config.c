@@ -50,7 +50,9 @@
 #define CONFIG_NONEMPTY 0x1 /* config_read_string: refuse "" */
 #define CONFIG_ABSOLUTE 0x2 /* config_read_string: require a leading '/' */
 
-#define CONFIG_TOP_KEYS    "spool_dir, work_dir, pg_restore, default_target or targets"
+#define CONFIG_TOP_KEYS                                                                            \
+	"spool_dir, work_dir, pg_restore, default_target, targets, settle_seconds, "               \
+	"rescan_seconds, retention_days, max_parallel_jobs or max_attempts"
 #define CONFIG_TARGET_KEYS "database, blob_dir, plan_quota, restore_overhead or max_dump_version"
 
 struct config_reader {
@@ -241,6 +243,33 @@ config_read_string(struct config_reader *reader, const char *keypath, const yaml
 		config_error(reader, value, "%s: out of memory", keypath);
 		return -1;
 	}
+	return 0;
+}
+
+/* config_read_count: a whole number from min to max at keypath into *out. */
+static int
+config_read_count(struct config_reader *reader, const char *keypath, const yaml_node_t *value,
+                  long min, long max, int *out)
+{
+	char shown[CONFIG_SHOWN_MAX + 4], *end;
+	const char *text;
+	long number;
+
+	if (value->type != YAML_SCALAR_NODE) {
+		config_error(reader, value, "%s: expected a whole number, found %s", keypath,
+		             config_kind(value));
+		return -1;
+	}
+	text = (const char *)value->data.scalar.value;
+	errno = 0;
+	number = strtol(text, &end, 10);
+	if (value->data.scalar.length == 0 || errno != 0 || *end != '\0' || number < min ||
+	    number > max || text[0] == '+' || text[0] == ' ') {
+		config_error(reader, value, "%s: '%s' is not a whole number from %ld to %ld",
+		             keypath, config_shown(value, shown, sizeof(shown)), min, max);
+		return -1;
+	}
+	*out = (int)number;
 	return 0;
 }
 
@@ -493,8 +522,24 @@ config_read_top(struct config_reader *reader, const yaml_node_t *root, struct co
 		key = config_node(reader, pair->key);
 		value = config_node(reader, pair->value);
 		if (config_scalar_is(key, "spool_dir")) {
-			rc = config_read_string(reader, "spool_dir", value, CONFIG_NONEMPTY,
+			rc = config_read_string(reader, "spool_dir", value,
+			                        CONFIG_NONEMPTY | CONFIG_ABSOLUTE,
 			                        &config->spool_dir);
+		} else if (config_scalar_is(key, "settle_seconds")) {
+			rc = config_read_count(reader, "settle_seconds", value, 0, 86400,
+			                       &config->settle_seconds);
+		} else if (config_scalar_is(key, "rescan_seconds")) {
+			rc = config_read_count(reader, "rescan_seconds", value, 1, 86400,
+			                       &config->rescan_seconds);
+		} else if (config_scalar_is(key, "retention_days")) {
+			rc = config_read_count(reader, "retention_days", value, 0, 36500,
+			                       &config->retention_days);
+		} else if (config_scalar_is(key, "max_parallel_jobs")) {
+			rc = config_read_count(reader, "max_parallel_jobs", value, 1, 64,
+			                       &config->max_parallel_jobs);
+		} else if (config_scalar_is(key, "max_attempts")) {
+			rc = config_read_count(reader, "max_attempts", value, 1, 100,
+			                       &config->max_attempts);
 		} else if (config_scalar_is(key, "work_dir")) {
 			rc = config_read_string(reader, "work_dir", value,
 			                        CONFIG_NONEMPTY | CONFIG_ABSOLUTE,
@@ -600,6 +645,11 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 		config_error(&reader, NULL, "out of memory");
 		goto done;
 	}
+	config->settle_seconds = CONFIG_DEFAULT_SETTLE_SECONDS;
+	config->rescan_seconds = CONFIG_DEFAULT_RESCAN_SECONDS;
+	config->retention_days = CONFIG_DEFAULT_RETENTION_DAYS;
+	config->max_parallel_jobs = CONFIG_DEFAULT_MAX_PARALLEL_JOBS;
+	config->max_attempts = CONFIG_DEFAULT_MAX_ATTEMPTS;
 	if (config_read_top(&reader, root, config) != 0)
 		goto done;
 	*out = config;

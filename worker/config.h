@@ -14,6 +14,12 @@
 #define CONFIG_DEFAULT_PATH     "/etc/restore-worker/config.yaml"
 #define CONFIG_DEFAULT_OVERHEAD 2415919104ULL /* 2.25GB */
 
+#define CONFIG_DEFAULT_SETTLE_SECONDS    2
+#define CONFIG_DEFAULT_RESCAN_SECONDS    30
+#define CONFIG_DEFAULT_RETENTION_DAYS    30
+#define CONFIG_DEFAULT_MAX_PARALLEL_JOBS 1
+#define CONFIG_DEFAULT_MAX_ATTEMPTS      3
+
 struct config_target {
 	char *name;
 	char *database;            /* libpq conninfo; required */
@@ -26,12 +32,19 @@ struct config_target {
 
 struct config {
 	char *path;           /* the file it was read from */
-	char *spool_dir;      /* optional until the daemon needs it; NULL when absent */
+	char *spool_dir;      /* absolute; optional until the daemon needs it; NULL when absent */
 	char *work_dir;       /* required */
 	char *pg_restore;     /* optional; NULL means "pg_restore" on PATH */
 	char *default_target; /* optional; when set, it names one of targets */
 	struct config_target *targets;
 	size_t ntargets; /* at least 1 */
+
+	/* The daemon (restore-worker run). */
+	int settle_seconds;    /* default 2: an in-place copy must rest this long */
+	int rescan_seconds;    /* default 30 */
+	int retention_days;    /* default 30; 0 keeps finished jobs forever */
+	int max_parallel_jobs; /* default 1 */
+	int max_attempts;      /* default 3 */
 };
 
 /* config_load: read and check path; return 0 and *out, or -1 with a one-line message in err. */

@@ -97,6 +97,16 @@ static const struct bad_case bad_cases[] = {
      "sequence",
      NULL},
     {"targets empty", "work_dir: /w\ntargets:\n", "targets: expected a mapping", NULL},
+    {"relative spool_dir", "work_dir: /w\nspool_dir: spool\n" TARGET,
+     "config.yaml:2: spool_dir: 'spool' is not an absolute path", NULL},
+    {"negative settle_seconds", "work_dir: /w\nsettle_seconds: -1\n" TARGET,
+     "config.yaml:2: settle_seconds: '-1' is not a whole number from 0 to 86400", NULL},
+    {"zero parallel jobs", "work_dir: /w\nmax_parallel_jobs: 0\n" TARGET,
+     "config.yaml:2: max_parallel_jobs: '0' is not a whole number from 1 to 64", NULL},
+    {"max_attempts as text", "work_dir: /w\nmax_attempts: three\n" TARGET,
+     "config.yaml:2: max_attempts: 'three' is not a whole number", NULL},
+    {"rescan_seconds as a list", "work_dir: /w\nrescan_seconds: [1]\n" TARGET,
+     "config.yaml:2: rescan_seconds: expected a whole number, found a sequence", NULL},
     {"targets with no target", "work_dir: /w\ntargets: {}\n",
      "config.yaml:2: targets: at least one target is required", NULL},
     {"target as a string", "work_dir: /w\ntargets:\n  acceptance: yes\n",
@@ -326,6 +336,11 @@ test_good_full(const char *path)
 	    "spool_dir: /var/spool/restore-worker\n"
 	    "work_dir: /var/lib/restore-worker          # staging\n"
 	    "pg_restore: /usr/lib/postgresql/15/bin/pg_restore\n"
+	    "settle_seconds: 0\n"
+	    "rescan_seconds: 5\n"
+	    "retention_days: 7\n"
+	    "max_parallel_jobs: 4\n"
+	    "max_attempts: 10\n"
 	    "default_target: test\n"
 	    "targets:\n"
 	    "  acceptance:\n"
@@ -346,6 +361,11 @@ test_good_full(const char *path)
 		return;
 	expect_str("full: path", config->path, path);
 	expect_str("full: spool_dir", config->spool_dir, "/var/spool/restore-worker");
+	expect_num("full: settle_seconds", (unsigned)config->settle_seconds, 0);
+	expect_num("full: rescan_seconds", (unsigned)config->rescan_seconds, 5);
+	expect_num("full: retention_days", (unsigned)config->retention_days, 7);
+	expect_num("full: max_parallel_jobs", (unsigned)config->max_parallel_jobs, 4);
+	expect_num("full: max_attempts", (unsigned)config->max_attempts, 10);
 	expect_str("full: work_dir", config->work_dir, "/var/lib/restore-worker");
 	expect_str("full: pg_restore", config->pg_restore, "/usr/lib/postgresql/15/bin/pg_restore");
 	expect_str("full: default_target", config->default_target, "test");
@@ -396,6 +416,11 @@ test_good_minimal(const char *path)
 	expect_str("minimal: pg_restore", config->pg_restore, NULL);
 	expect_str("minimal: default_target", config->default_target, NULL);
 	expect_num("minimal: ntargets", config->ntargets, 1);
+	expect_num("minimal: settle_seconds", (unsigned)config->settle_seconds, 2);
+	expect_num("minimal: rescan_seconds", (unsigned)config->rescan_seconds, 30);
+	expect_num("minimal: retention_days", (unsigned)config->retention_days, 30);
+	expect_num("minimal: max_parallel_jobs", (unsigned)config->max_parallel_jobs, 1);
+	expect_num("minimal: max_attempts", (unsigned)config->max_attempts, 3);
 	if (config->ntargets == 1) {
 		t = &config->targets[0];
 		expect_str("minimal: name", t->name, "acceptance");
@@ -441,12 +466,11 @@ test_good_forms(const char *path)
 		}
 		config_free(config);
 	}
-	config = load_good(path, "plain scalars stay text",
-	                   "work_dir: /123\npg_restore: pg_restore\nspool_dir: yes\n" TARGET);
+	config =
+	    load_good(path, "plain scalars stay text", "work_dir: /123\npg_restore: yes\n" TARGET);
 	if (config != NULL) {
 		expect_str("plain: work_dir", config->work_dir, "/123");
-		expect_str("plain: pg_restore", config->pg_restore, "pg_restore");
-		expect_str("plain: spool_dir", config->spool_dir, "yes");
+		expect_str("plain: pg_restore", config->pg_restore, "yes");
 		config_free(config);
 	}
 }
