@@ -764,22 +764,25 @@ run_script(struct executor *ex, const char *pg_restore, const char *dump_path,
 		char said[512];
 
 		first_line(ex->errtext.len > 0 ? ex->errtext.data : "", said, sizeof(said));
+		if (said[0] == '\0' && status >= 0 && WIFSIGNALED(status))
+			snprintf(said, sizeof(said), "pg_restore was killed by signal %d (%s)",
+			         WTERMSIG(status), strsignal(WTERMSIG(status)));
 		executor_fail(ex, said[0] != '\0' ? said : "pg_restore failed without a message");
-		return -1;
+		goto done;
 	}
 	if (ex->in_copy) {
 		executor_fail(ex, "pg_restore's output ended inside table data");
-		return -1;
+		goto done;
 	}
 	if (ex->line.len > 0 && executor_line(ex, ex->line.data, ex->line.len) < 0)
-		return -1;
+		goto done;
 	if (!ex->in_trailer) {
 		/* Without its closing lines the script was cut short: commit nothing. */
 		executor_fail(ex, "pg_restore's output ended before the end of the dump");
-		return -1;
+		goto done;
 	}
 	if (executor_flush(ex) < 0)
-		return -1;
+		goto done;
 	rc = 0;
 done:
 	if (sp.pid > 0)

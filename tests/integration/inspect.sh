@@ -21,6 +21,11 @@ mkdir -p "$A/plain.d/db"
 cp "$SNAP.d/.metadata" "$A/plain.d/"
 "$PGBIN/pg_dump" -O -x -Fp -d src -f "$A/plain.d/db/db.backup"
 pack_snapshot "$A/plain_sql.tar.gz" "$A/plain.d"
+head -c $(($(stat -c %s "$SNAP") / 2)) "$SNAP" >"$A/truncated.tar.gz"
+cp -a "$SNAP.d" "$A/badname.d"
+mkdir -p "$A/badname.d/tree/ab/cd"
+echo x >"$A/badname.d/tree/ab/cd/abcd-not-a-uuid"
+pack_snapshot "$A/badname.tar.gz" "$A/badname.d"
 "$PGBIN/pg_dump" -O -x -Fp -d src -f "$A/database-plain.backup"
 TOC_ENTRIES=$("$PGBIN/pg_restore" -l "$DUMP" | sed -n 's/^;[[:space:]]*TOC Entries: //p')
 
@@ -69,7 +74,8 @@ done
 
 # Archives restore would refuse: exit 1 and the problems listed.
 for row in "inspect_snapshot_with_plain_sql|$A/plain_sql.tar.gz" \
-	"inspect_bare_plain_sql|$A/database-plain.backup"; do
+	"inspect_bare_plain_sql|$A/database-plain.backup" "inspect_truncated|$A/truncated.tar.gz" \
+	"inspect_bad_tree_name|$A/badname.tar.gz"; do
 	IFS='|' read -r name archive <<<"$row"
 	case_begin "$name"
 	run_worker inspect --json "$archive"

@@ -16,11 +16,11 @@ if [ -z "${RESTORE_WORKER:-}" ] || [ ! -x "$RESTORE_WORKER" ]; then
 	echo "lib.sh: RESTORE_WORKER must name the restore-worker binary (got '${RESTORE_WORKER:-}')" >&2
 	exit 2
 fi
-for tool in "$PGBIN/initdb" "$PGBIN/pg_ctl" "$PGBIN/pg_dump" psql jq tar gzip sha256sum md5sum; do
+for tool in "$PGBIN/initdb" "$PGBIN/pg_ctl" "$PGBIN/pg_dump" "$PGBIN/psql" jq tar gzip sha256sum timeout unshare; do
 	command -v "$tool" >/dev/null || { echo "lib.sh: $tool is missing (run scripts/deps)" >&2; exit 2; }
 done
 
-unset PGDATABASE PGPORT PGPASSWORD PGSERVICE PGOPTIONS PGHOSTADDR PGSSLMODE
+unset PGDATABASE PGPORT PGPASSWORD PGSERVICE PGOPTIONS PGHOSTADDR PGSSLMODE PGAPPNAME
 export LC_ALL=C
 
 # The temporary root: everything a test makes lives below it and goes away at exit.
@@ -76,15 +76,15 @@ trap lib_cleanup EXIT
 
 # sql: run SQL as the superuser in database $1 and print the result unaligned, one row a line.
 sql() {
-	psql -X -q -v ON_ERROR_STOP=1 -At -d "$1" -c "$2"
+	"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -At -d "$1" -c "$2"
 }
 
 # sql_as_app: run SQL (or a script on stdin when $2 is "-") as role app in database $1.
 sql_as_app() {
 	if [ "$2" = - ]; then
-		PGUSER=app psql -X -q -v ON_ERROR_STOP=1 -At -d "$1" -f -
+		PGUSER=app "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -At -d "$1" -f -
 	else
-		PGUSER=app psql -X -q -v ON_ERROR_STOP=1 -At -d "$1" -c "$2"
+		PGUSER=app "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -At -d "$1" -c "$2"
 	fi
 }
 
@@ -127,7 +127,9 @@ make_source_db() {
 	EOF
 }
 
-# make_target_db: create database $1 owned by app with content a good restore must replace.
+# make_target_db: create database $1 owned by app with content a good restore must replace:
+# other tables, a type, a sequence, a view, a function, a schema the backup lacks, a schema the
+# backup also has (with another table), and a large object.
 make_target_db() {
 	sql postgres "create database \"$1\" owner app"
 	sql_as_app "$1" - >/dev/null <<-'EOF'
@@ -135,11 +137,29 @@ make_target_db() {
 		insert into "shop$order" values (1, 'old order');
 		create table "old$stuff" (id integer, what text);
 		insert into "old$stuff" values (42, 'must be gone after a restore');
+		create type "old$mood" as enum ('sad', 'happy');
+		create table "old$typed" (m "old$mood");
+		create sequence "old$seq";
+		create view "old$view" as select id, what from "old$stuff";
+		create function "old$fn"() returns integer language sql as 'select 1';
 		create schema legacy;
 		create table legacy.junk (x integer);
 		insert into legacy.junk values (1), (2);
+		create schema "module$two";
+		create table "module$two"."other$t" (y integer);
 		select lo_from_bytea(0, '\xdeadbeef');
 	EOF
+}
+
+# old_blobs: put three small files in BLOB_DIR, in the tree layout (the state a refused or
+# failed restore must leave alone).
+old_blobs() {
+	local uuid i
+	for i in 1 2 3; do
+		uuid=$(new_uuid)
+		mkdir -p "$BLOB_DIR/${uuid:0:2}/${uuid:2:2}"
+		echo "old file $i" >"$BLOB_DIR/${uuid:0:2}/${uuid:2:2}/$uuid"
+	done
 }
 
 # dump_custom: pg_dump database $1 the Mendix way (-O -x -Fc) into file $2.
@@ -186,11 +206,10 @@ make_snapshot() {
 
 # snapshot_db_state: print what a backup of database $1 must reproduce: its plain pg_dump and
 # its large objects with the md5 of their content. Left out of the dump: comment lines, blank
-# lines, the random \restrict keys, and the comment on schema public (which a restore that
-# recreates the schema may lose; it is not part of any backup).
+# lines and the random \restrict keys.
 snapshot_db_state() {
 	"$PGBIN/pg_dump" -O -x -d "$1" |
-		grep -v -e '^--' -e '^$' -e '^\\restrict ' -e '^\\unrestrict ' -e '^COMMENT ON SCHEMA public IS '
+		grep -v -e '^--' -e '^$' -e '^\\restrict ' -e '^\\unrestrict '
 	echo "-- large objects"
 	sql "$1" "select oid, md5(lo_get(oid)) from pg_largeobject_metadata order by oid"
 }
@@ -273,18 +292,23 @@ fail() {
 	CASE_ERRORS+=("$*")
 }
 
-# case_end: print "ok - NAME" or "not ok - NAME: reasons" (with the worker's stderr on failure).
+# case_end: print "ok - NAME" or "not ok - NAME: reasons" with the worker's last stderr and
+# stdout (also after "ok" when ITEST_VERBOSE=1).
 case_end() {
 	if [ ${#CASE_ERRORS[@]} -eq 0 ]; then
 		echo "ok - $CASE_NAME"
 		TESTS_PASSED=$((TESTS_PASSED + 1))
+		if [ "${ITEST_VERBOSE:-0}" = 1 ]; then
+			sed 's/^/#   stderr: /' "$CASE_DIR/err" 2>/dev/null || true
+			sed 's/^/#   stdout: /' "$CASE_DIR/out" 2>/dev/null || true
+		fi
 	else
 		local joined
 		joined=$(printf '%s; ' "${CASE_ERRORS[@]}")
 		echo "not ok - $CASE_NAME: ${joined%; }"
 		TESTS_FAILED=$((TESTS_FAILED + 1))
 		if [ -s "$CASE_DIR/err" ]; then
-			sed 's/^/#   stderr: /' "$CASE_DIR/err" | head -20
+			sed -n '1,20s/^/#   stderr: /p' "$CASE_DIR/err"
 		fi
 		if [ -s "$CASE_DIR/out" ]; then
 			head -c 3000 "$CASE_DIR/out" | sed 's/^/#   stdout: /'
@@ -322,7 +346,7 @@ assert_exit() {
 
 # assert_same_file: fail with message $1 unless files $2 and $3 have the same content.
 assert_same_file() {
-	cmp -s "$2" "$3" || fail "$1 differs: $(diff "$2" "$3" | head -5 | tr '\n' ' ')"
+	cmp -s "$2" "$3" || fail "$1 differs: $(diff "$2" "$3" | sed -n 1,5p | tr '\n' ' ')"
 }
 
 # report_is_one_object: fail unless the worker's stdout is exactly one JSON object.

@@ -28,6 +28,16 @@ pack_snapshot "$A/files_and_database-notree.tar.gz" "$A/notree.d"
 cp "$SNAP.d/db/db.backup" "$A/database-fc9e126f-201811210121.backup"
 gzip -c "$SNAP.d/db/db.backup" >"$A/database-fc9e126f-201811210121.backup.gz"
 cp "$SNAP.d/db/db.backup" "$A/dump-named-like-a-snapshot.tar.gz"
+tar -czf "$A/dot-slash.tar.gz" -C "$SNAP.d" .
+(cd "$SNAP.d" && find . -type f -printf '%P\n' | sort) >"$A/files.list"
+tar -czf "$A/no-folder-entries.tar.gz" -C "$SNAP.d" --no-recursion -T "$A/files.list"
+tar -czf "$A/tree-first.tar.gz" -C "$SNAP.d" tree db .metadata
+pack_snapshot "$A/pax.tar.gz" "$SNAP.d" --format=pax
+cp -a "$SNAP.d" "$A/emptyfile.d"
+EMPTY_UUID=$(new_uuid)
+mkdir -p "$A/emptyfile.d/tree/${EMPTY_UUID:0:2}/${EMPTY_UUID:2:2}"
+: >"$A/emptyfile.d/tree/${EMPTY_UUID:0:2}/${EMPTY_UUID:2:2}/$EMPTY_UUID"
+pack_snapshot "$A/emptyfile.tar.gz" "$A/emptyfile.d"
 
 # make_old_blobs: fill folder $1 with files a full restore must remove or overwrite: three
 # files of other uuids and one at the path of a tree file but with other content.
@@ -38,7 +48,7 @@ make_old_blobs() {
 		mkdir -p "$1/${uuid:0:2}/${uuid:2:2}"
 		echo "old file $i" >"$1/${uuid:0:2}/${uuid:2:2}/$uuid"
 	done
-	first=$(cd "$TREE" && find . -type f -printf '%P\n' | sort | head -n 1)
+	first=$(cd "$TREE" && find . -type f -printf '%P\n' | sort | sed -n 1p)
 	mkdir -p "$1/$(dirname "$first")"
 	echo "old content of a file the backup also holds" >"$1/$first"
 }
@@ -98,7 +108,7 @@ check_files() {
 		FILES_ONLY=1 snapshot_dir_state "$BLOB_DIR" >"$CASE_DIR/after.files"
 		assert_same_file "blob_dir (vs tree)" "$CASE_DIR/expected.files" "$CASE_DIR/after.files"
 		[ -d "$BLOB_DIR" ] || fail "blob_dir does not exist after the restore"
-		assert_eq "entries beside blob_dir" files "$(ls -A "$BLOB_PARENT" | tr '\n' ' ' | sed 's/ $//')"
+		assert_eq "entries beside blob_dir" files "$(find "$BLOB_PARENT" -mindepth 1 -maxdepth 1 -printf '%P ' | sed 's/ $//')"
 		;;
 	unchanged)
 		snapshot_dir_state "$BLOB_DIR" >"$CASE_DIR/after.files"
@@ -110,7 +120,8 @@ check_files() {
 	assert_work_dir_empty
 }
 
-# The table: name | archive | worker options | archive_kind | files part | blob_dir beforehand.
+# The table: name | archive | worker options | archive_kind | files part | blob_dir beforehand |
+# the tree the files part must match (default: the snapshot's).
 CASES=(
 	"full_snapshot|$SNAP||full_snapshot|tree|old"
 	"tgz_name|$A/files_and_database-fc9e126f-201811210121.tgz||full_snapshot|tree|old"
@@ -123,10 +134,15 @@ CASES=(
 	"bare_dump|$A/database-fc9e126f-201811210121.backup||database_only|unchanged|old"
 	"bare_dump_gzip|$A/database-fc9e126f-201811210121.backup.gz||database_only|unchanged|old"
 	"bare_dump_named_like_a_snapshot|$A/dump-named-like-a-snapshot.tar.gz||database_only|unchanged|old"
+	"member_names_with_dot_slash|$A/dot-slash.tar.gz||full_snapshot|tree|old"
+	"no_folder_entries|$A/no-folder-entries.tar.gz||full_snapshot|tree|old"
+	"tree_before_dump|$A/tree-first.tar.gz||full_snapshot|tree|old"
+	"pax_format|$A/pax.tar.gz||full_snapshot|tree|old"
+	"empty_tree_file|$A/emptyfile.tar.gz||full_snapshot|tree|old|$A/emptyfile.d/tree"
 )
 
 for row in "${CASES[@]}"; do
-	IFS='|' read -r name archive opts kind files blobs <<<"$row"
+	IFS='|' read -r name archive opts kind files blobs tree <<<"$row"
 	case_begin "$name"
 	make_target_db "t_$name"
 	[ "$blobs" = absent ] || make_old_blobs "$BLOB_DIR"
@@ -137,7 +153,7 @@ for row in "${CASES[@]}"; do
 	# shellcheck disable=SC2086 # opts is zero or one word
 	run_worker -c "$CASE_DIR/config.yaml" restore $opts --json "$archive"
 	assert_exit 0
-	check_files "$files" "$TREE"
+	check_files "$files" "${tree:-$TREE}"
 	check_report "$archive" "$kind" "$db_only" "$([ "$files" = unchanged ] && echo skipped || echo restored)"
 	check_database_restored "t_$name"
 	case_end
@@ -181,5 +197,117 @@ FILES_ONLY=1 snapshot_dir_state "$CASE_DIR/other/files" >"$CASE_DIR/other.files"
 assert_same_file "other target's blob_dir (vs tree)" "$CASE_DIR/expected.files" "$CASE_DIR/other.files"
 assert_unchanged t_default
 case_end
+
+# Database content that must survive the trip through pg_restore's script: text that looks
+# like the script's own lines (in table data, function bodies, dollar quotes, a comment, a
+# default, an identifier), a procedure that commits, and a large object of more than 1 MiB.
+# Each is a bare dump of its own database.
+tricky_sql() {
+	case $1 in
+	data_like_script_lines)
+		cat <<-'EOF'
+			create table "note$text" (id integer primary key, body text);
+			insert into "note$text" values (1, '--'), (2, '-- Name: fake; Type: TABLE; Schema: public; Owner: -'),
+				(3, '\.'), (4, 'COMMIT;'), (5, E'multi\nline\n--\n-- Name: x; Type: TABLE; Schema: public; Owner: -\n--'),
+				(6, E'tab\there'), (7, 'back\slash'), (8, 'unicode ✓ €'), (9, null), (10, ''),
+				(11, '-- PostgreSQL database dump complete'), (12, 'BEGIN;');
+		EOF
+		;;
+	function_comment_name_line)
+		cat <<-'EOF'
+			create function "shop$label"(n text) returns text language plpgsql as $$
+			begin
+			-- Name: the customer's display name, upper case
+			return upper(n);
+			end $$;
+		EOF
+		;;
+	function_comment_data_for_line)
+		cat <<-'EOF'
+			create function "shop$copy"() returns integer language plpgsql as $$
+			begin
+			-- Data for Name: orders are counted here
+			return 1;
+			end $$;
+		EOF
+		;;
+	function_comment_dump_complete_line)
+		cat <<-'EOF'
+			create function "shop$done"() returns integer language plpgsql as $$
+			begin
+			-- PostgreSQL database dump complete
+			return 2;
+			end $$;
+			create table "after$done" (x integer);
+			insert into "after$done" values (7);
+		EOF
+		;;
+	table_comment_with_name_line)
+		cat <<-'EOF'
+			create table "doc$page" (id integer);
+			comment on table "doc$page" is E'Pages of the manual.\n-- Name: kept as written';
+		EOF
+		;;
+	procedure_that_commits)
+		cat <<-'EOF'
+			create table "batch$log" (n integer);
+			create procedure "batch$run"() language plpgsql as $$
+			begin
+			insert into "batch$log" values (1);
+			COMMIT;
+			end $$;
+		EOF
+		;;
+	dollar_quotes_inside_body)
+		cat <<-'EOF'
+			create function "shop$dollars"() returns text language plpgsql as $f$
+			begin
+			return '$$ and $_$ inside';
+			-- Name: after the dollars; Type: TABLE; Schema: public; Owner: -
+			end $f$;
+		EOF
+		;;
+	default_with_name_line)
+		cat <<-'EOF'
+			create table "shop$default" (id integer,
+				note text default E'first line\n-- Name: second line; Type: TABLE; Schema: public; Owner: -');
+			insert into "shop$default" (id) values (1);
+		EOF
+		;;
+	identifier_with_newline)
+		cat <<-'EOF'
+			create table "odd
+			-- Name: name; Type: TABLE; Schema: public; Owner: -
+			--" ("col""quote" integer, "x FROM stdin;" text);
+			insert into "odd
+			-- Name: name; Type: TABLE; Schema: public; Owner: -
+			--" values (1, 'a'), (2, 'b');
+		EOF
+		;;
+	large_object_over_1mib)
+		cat <<-'EOF'
+			select lo_from_bytea(0, convert_to(repeat(md5('big object'), 50000), 'UTF8'));
+		EOF
+		;;
+	esac
+}
+for name in data_like_script_lines function_comment_name_line function_comment_data_for_line \
+	function_comment_dump_complete_line table_comment_with_name_line procedure_that_commits \
+	dollar_quotes_inside_body default_with_name_line identifier_with_newline large_object_over_1mib; do
+	case_begin "$name"
+	sql postgres "create database \"s_$name\" owner app"
+	tricky_sql "$name" | sql_as_app "s_$name" - >/dev/null
+	dump_custom "s_$name" "$CASE_DIR/database-$name.backup"
+	snapshot_db_state "s_$name" >"$CASE_DIR/source.db"
+	make_target_db "t_$name"
+	write_config "$CASE_DIR/config.yaml" dbname="t_$name"
+	run_worker -c "$CASE_DIR/config.yaml" restore --json "$CASE_DIR/database-$name.backup"
+	assert_exit 0
+	assert_report .status succeeded
+	snapshot_db_state "t_$name" >"$CASE_DIR/after.db"
+	assert_same_file "target database (vs source)" "$CASE_DIR/source.db" "$CASE_DIR/after.db"
+	assert_work_dir_empty
+	case_end
+done
 
 finish
