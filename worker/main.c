@@ -3,6 +3,9 @@
  *
  *	restore-worker inspect [--json] ARCHIVE
  *	restore-worker [-c CONFIG] restore [--target NAME] [--db-only] [--json] ARCHIVE
+ *	restore-worker [-c CONFIG] run
+ *	restore-worker [-c CONFIG] submit [--target NAME] [--db-only] ARCHIVE
+ *	restore-worker [-c CONFIG] status [--json]
  *	restore-worker --help | --version
  *
  * Exit status: 0 succeeded; 1 refused or failed, the target left as it was; 3 partial (the
@@ -13,14 +16,17 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "database.h"
 #include "restore.h"
+#include "status.h"
 
 #define EXIT_USAGE 2
 
@@ -279,6 +285,63 @@ command_restore(int argc, char **argv, const char *config_given)
 	return status;
 }
 
+/* command_spool: run, submit and status, which all need spool_dir. */
+static int
+command_spool(int argc, char **argv, const char *config_given)
+{
+	static const struct option options[] = {{"target", required_argument, NULL, 't'},
+	                                        {"db-only", no_argument, NULL, 'd'},
+	                                        {"json", no_argument, NULL, 'j'},
+	                                        {"help", no_argument, NULL, 'h'},
+	                                        {NULL, 0, NULL, 0}};
+	const char *command = argv[0], *path = config_path(config_given), *target = NULL;
+	bool run = strcmp(command, "run") == 0, submit = strcmp(command, "submit") == 0;
+	struct config *config;
+	int json = 0, db_only = 0, c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage_text, stdout);
+			return 0;
+		}
+		if ((c == 't' || c == 'd') && submit) {
+			if (c == 't')
+				target = optarg;
+			else
+				db_only = 1;
+		} else if (c == 'j' && !run && !submit) {
+			json = 1;
+		} else {
+			return usage_error("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (argc - optind != (submit ? 1 : 0))
+		return usage_error(submit ? "submit takes one ARCHIVE%s" : "too many arguments%s",
+		                   "");
+	config = load_config(path);
+	if (config == NULL)
+		return EXIT_USAGE;
+	if (config->spool_dir == NULL) {
+		fprintf(stderr, "restore-worker: %s: %s needs spool_dir\n", path, command);
+		config_free(config);
+		return EXIT_USAGE;
+	}
+	if (target != NULL && config_target_find(config, target) == NULL) {
+		fprintf(stderr, "restore-worker: %s has no target '%s'\n", path, target);
+		config_free(config);
+		return EXIT_USAGE;
+	}
+	if (run)
+		return daemon_run(path, config); /* it frees config */
+	if (submit)
+		rc = status_submit(config, argv[optind], target, db_only);
+	else
+		rc = status_print(config, json);
+	config_free(config);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -312,5 +375,8 @@ main(int argc, char **argv)
 		return command_inspect(argc, argv, config_given);
 	if (strcmp(argv[0], "restore") == 0)
 		return command_restore(argc, argv, config_given);
+	if (strcmp(argv[0], "run") == 0 || strcmp(argv[0], "submit") == 0 ||
+	    strcmp(argv[0], "status") == 0)
+		return command_spool(argc, argv, config_given);
 	return usage_error("unknown command '%s'", argv[0]);
 }

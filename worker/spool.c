@@ -1,0 +1,398 @@
+/*
+ * spool.c - the spool protocol, in one place (see spool.h).
+ *
+ * Every change of state is a rename within the spool's filesystem, followed by an fsync of
+ * the folders involved, so a crash leaves each job in exactly one folder. Locks are Linux
+ * open-file-description locks (F_OFD_SETLK): unlike POSIX record locks they are not lost
+ * when another descriptor of the same file is closed, and they conflict between descriptors
+ * of one process too, which is what a worker scanning its own active jobs needs.
+ */
+#include "spool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "blobstore.h"
+
+#define CLAIM_FILE  "claim"
+#define REPORT_FILE "report.json"
+
+/* fail: format an error; always returns -1. */
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* open_folder: open (creating if missing) dir_fd/name as a folder, never through a link. */
+static int
+open_folder(int dir_fd, const char *name, mode_t mode)
+{
+	if (mkdirat(dir_fd, name, mode) < 0 && errno != EEXIST)
+		return -1;
+	return openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int
+spool_open(const char *dir, struct spool *sp, char *err, size_t errlen)
+{
+	static const char *const names[] = {"tmp", "incoming", "active", "done", "failed", "locks"};
+	int *fds[] = {&sp->tmp_fd,  &sp->incoming_fd, &sp->active_fd,
+	              &sp->done_fd, &sp->failed_fd,   &sp->locks_fd};
+	int root;
+
+	memset(sp, 0, sizeof(*sp));
+	for (size_t i = 0; i < 6; i++)
+		*fds[i] = -1;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return fail(err, errlen, "cannot create spool_dir %s: %s", dir, strerror(errno));
+	root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return fail(err, errlen, "cannot open spool_dir %s: %s", dir, strerror(errno));
+	for (size_t i = 0; i < 6; i++) {
+		*fds[i] = open_folder(root, names[i], 0755);
+		if (*fds[i] < 0) {
+			fail(err, errlen, "cannot open %s/%s: %s", dir, names[i], strerror(errno));
+			(void)close(root);
+			spool_close(sp);
+			return -1;
+		}
+	}
+	(void)close(root);
+	sp->dir = strdup(dir);
+	if (sp->dir == NULL) {
+		spool_close(sp);
+		return fail(err, errlen, "out of memory");
+	}
+	return 0;
+}
+
+void
+spool_close(struct spool *sp)
+{
+	int *fds[] = {&sp->tmp_fd,  &sp->incoming_fd, &sp->active_fd,
+	              &sp->done_fd, &sp->failed_fd,   &sp->locks_fd};
+
+	for (size_t i = 0; i < 6; i++) {
+		if (*fds[i] >= 0)
+			(void)close(*fds[i]);
+		*fds[i] = -1;
+	}
+	free(sp->dir);
+	sp->dir = NULL;
+}
+
+int
+spool_ensure_target(struct spool *sp, const char *target, char *err, size_t errlen)
+{
+	int fd = open_folder(sp->incoming_fd, target, 0755);
+
+	if (fd < 0)
+		return fail(err, errlen, "cannot create %s/incoming/%s: %s", sp->dir, target,
+		            strerror(errno));
+	(void)close(fd);
+	return 0;
+}
+
+/* ends_with: does name end in suffix? */
+static bool
+ends_with(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), m = strlen(suffix);
+
+	return n > m && strcmp(name + n - m, suffix) == 0;
+}
+
+bool
+spool_name_ignored(const char *name)
+{
+	return name[0] == '.' || ends_with(name, ".part") || ends_with(name, ".tmp") ||
+	       ends_with(name, ".partial");
+}
+
+bool
+spool_name_is_jobfile(const char *name)
+{
+	return ends_with(name, ".yaml") || ends_with(name, ".yml");
+}
+
+/* lock_fd: an exclusive OFD lock on the whole file, without waiting; 0 or -1. */
+static int
+lock_fd(int fd)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	return fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+int
+spool_lock_target(struct spool *sp, const char *target)
+{
+	char name[SPOOL_NAME_MAX + 1];
+	int fd, saved;
+
+	snprintf(name, sizeof(name), "%s.lock", target);
+	fd = openat(sp->locks_fd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	if (lock_fd(fd) < 0) {
+		saved = errno == EACCES ? EAGAIN : errno;
+		(void)close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+void
+spool_unlock(int fd)
+{
+	if (fd >= 0)
+		(void)close(fd);
+}
+
+int
+spool_write_atomic(int dir_fd, const char *name, const char *data, size_t len, char *err,
+                   size_t errlen)
+{
+	char tmp[SPOOL_NAME_MAX + 8];
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return fail(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fail(err, errlen, "cannot write %s: %s", name, strerror(errno));
+			(void)close(fd);
+			(void)unlinkat(dir_fd, tmp, 0);
+			return -1;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0) {
+		fail(err, errlen, "cannot write %s: %s", name, strerror(errno));
+		(void)unlinkat(dir_fd, tmp, 0);
+		return -1;
+	}
+	if (renameat(dir_fd, tmp, dir_fd, name) < 0 || fsync(dir_fd) < 0) {
+		fail(err, errlen, "cannot put %s in place: %s", name, strerror(errno));
+		(void)unlinkat(dir_fd, tmp, 0);
+		return -1;
+	}
+	return 0;
+}
+
+int
+spool_claim_save(struct spool_claim *claim, char *err, size_t errlen)
+{
+	char text[SPOOL_NAME_MAX + 256];
+	int n;
+
+	/* Written in place on the locked file: replacing it would drop the lock. */
+	n = snprintf(text, sizeof(text), "name=%s\nfolder=%s\nattempts=%d\n", claim->name,
+	             claim->folder, claim->attempts);
+	if (ftruncate(claim->fd, 0) < 0 || pwrite(claim->fd, text, (size_t)n, 0) != n ||
+	    fsync(claim->fd) < 0)
+		return fail(err, errlen, "cannot record the claim of job %s: %s", claim->job_id,
+		            strerror(errno));
+	return 0;
+}
+
+/* claim_load: read a claim's fields from its file. */
+static int
+claim_load(struct spool_claim *claim)
+{
+	char text[SPOOL_NAME_MAX + 256], *line, *save = NULL;
+	ssize_t n = pread(claim->fd, text, sizeof(text) - 1, 0);
+
+	if (n <= 0)
+		return -1;
+	text[n] = '\0';
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "name=", 5) == 0)
+			snprintf(claim->name, sizeof(claim->name), "%s", line + 5);
+		else if (strncmp(line, "folder=", 7) == 0)
+			snprintf(claim->folder, sizeof(claim->folder), "%s", line + 7);
+		else if (strncmp(line, "attempts=", 9) == 0)
+			claim->attempts = atoi(line + 9);
+	}
+	return claim->name[0] != '\0' ? 0 : -1;
+}
+
+/* claim_init: a claim with nothing held. */
+static void
+claim_init(struct spool_claim *claim, const char *job_id)
+{
+	memset(claim, 0, sizeof(*claim));
+	snprintf(claim->job_id, sizeof(claim->job_id), "%s", job_id);
+	claim->fd = claim->job_fd = -1;
+}
+
+int
+spool_claim(struct spool *sp, const char *folder, const char *name, const char *job_id,
+            struct spool_claim *claim, char *err, size_t errlen)
+{
+	int from_fd = sp->incoming_fd;
+
+	claim_init(claim, job_id);
+	snprintf(claim->name, sizeof(claim->name), "%s", name);
+	snprintf(claim->folder, sizeof(claim->folder), "%s", folder != NULL ? folder : "");
+	if (folder != NULL && folder[0] != '\0') {
+		from_fd = openat(sp->incoming_fd, folder,
+		                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (from_fd < 0)
+			return fail(err, errlen, "cannot open incoming/%s: %s", folder,
+			            strerror(errno));
+	}
+	if (mkdirat(sp->active_fd, job_id, 0755) < 0) {
+		fail(err, errlen, "cannot create active/%s: %s", job_id, strerror(errno));
+		goto fail;
+	}
+	claim->job_fd =
+	    openat(sp->active_fd, job_id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (claim->job_fd < 0) {
+		fail(err, errlen, "cannot open active/%s: %s", job_id, strerror(errno));
+		goto undo;
+	}
+	claim->fd = openat(claim->job_fd, CLAIM_FILE,
+	                   O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (claim->fd < 0 || lock_fd(claim->fd) < 0) {
+		fail(err, errlen, "cannot create the claim of job %s: %s", job_id, strerror(errno));
+		goto undo;
+	}
+	if (spool_claim_save(claim, err, errlen) < 0)
+		goto undo;
+	/* The claim itself: whoever renames first wins. */
+	if (renameat(from_fd, name, claim->job_fd, name) < 0) {
+		int lost = errno == ENOENT;
+
+		if (!lost)
+			fail(err, errlen, "cannot claim incoming/%s%s%s: %s", claim->folder,
+			     claim->folder[0] != '\0' ? "/" : "", name, strerror(errno));
+		spool_discard(sp, claim);
+		if (from_fd != sp->incoming_fd)
+			(void)close(from_fd);
+		return lost ? 1 : -1;
+	}
+	if (fsync(claim->job_fd) < 0 || fsync(from_fd) < 0 || fsync(sp->active_fd) < 0) {
+		fail(err, errlen, "cannot make the claim of job %s durable: %s", job_id,
+		     strerror(errno));
+		/* The file is in active/ now: a later start will find it there. */
+		spool_release(claim);
+		goto fail;
+	}
+	if (from_fd != sp->incoming_fd)
+		(void)close(from_fd);
+	return 0;
+undo:
+	spool_discard(sp, claim);
+fail:
+	if (from_fd != sp->incoming_fd && from_fd >= 0)
+		(void)close(from_fd);
+	return -1;
+}
+
+int
+spool_adopt(struct spool *sp, const char *job_id, struct spool_claim *claim, char *err,
+            size_t errlen)
+{
+	claim_init(claim, job_id);
+	claim->job_fd =
+	    openat(sp->active_fd, job_id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (claim->job_fd < 0)
+		return fail(err, errlen, "cannot open active/%s: %s", job_id, strerror(errno));
+	claim->fd = openat(claim->job_fd, CLAIM_FILE, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (claim->fd < 0) {
+		/* A worker died between creating the folder and its claim. */
+		spool_discard(sp, claim);
+		return -1;
+	}
+	if (lock_fd(claim->fd) < 0) {
+		int busy = errno == EAGAIN || errno == EACCES;
+
+		spool_release(claim);
+		return busy ? 1
+		            : fail(err, errlen, "cannot lock the claim of job %s: %s", job_id,
+		                   strerror(errno));
+	}
+	if (claim_load(claim) < 0) {
+		/* Claimed but never written: nothing of the job made it here. */
+		if (!spool_has_job_file(claim)) {
+			spool_discard(sp, claim);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+bool
+spool_has_job_file(const struct spool_claim *claim)
+{
+	struct stat st;
+
+	return claim->name[0] != '\0' &&
+	       fstatat(claim->job_fd, claim->name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+int
+spool_finish(struct spool *sp, struct spool_claim *claim, bool succeeded, const char *report_json,
+             char *err, size_t errlen)
+{
+	int to_fd = succeeded ? sp->done_fd : sp->failed_fd;
+
+	if (report_json != NULL && spool_write_atomic(claim->job_fd, REPORT_FILE, report_json,
+	                                              strlen(report_json), err, errlen) < 0)
+		return -1;
+	(void)unlinkat(claim->job_fd, CLAIM_FILE, 0);
+	if (renameat(sp->active_fd, claim->job_id, to_fd, claim->job_id) < 0)
+		return fail(err, errlen, "cannot move job %s to %s/: %s", claim->job_id,
+		            succeeded ? "done" : "failed", strerror(errno));
+	if (fsync(sp->active_fd) < 0 || fsync(to_fd) < 0)
+		return fail(err, errlen, "cannot make the end of job %s durable: %s", claim->job_id,
+		            strerror(errno));
+	spool_release(claim);
+	return 0;
+}
+
+void
+spool_discard(struct spool *sp, struct spool_claim *claim)
+{
+	if (claim->job_fd >= 0)
+		(void)unlinkat(claim->job_fd, CLAIM_FILE, 0);
+	spool_release(claim);
+	(void)blobstore_remove_tree(sp->active_fd, claim->job_id);
+}
+
+void
+spool_release(struct spool_claim *claim)
+{
+	if (claim->fd >= 0)
+		(void)close(claim->fd);
+	if (claim->job_fd >= 0)
+		(void)close(claim->job_fd);
+	claim->fd = claim->job_fd = -1;
+}

@@ -1,0 +1,96 @@
+/*
+ * spool.h - the spool protocol (documented in README.md; producers depend on it).
+ *
+ *	<spool>/tmp/                 producers write here, then rename() into incoming/
+ *	<spool>/incoming/            an archive or job file here goes to default_target
+ *	<spool>/incoming/<target>/   ... to <target>
+ *	<spool>/active/<job-id>/     claimed by a worker: the dropped file and "claim"
+ *	<spool>/done/<job-id>/       succeeded: the dropped file and report.json
+ *	<spool>/failed/<job-id>/     otherwise: the same
+ *	<spool>/locks/<target>.lock  held by whoever restores into <target>
+ *
+ * A claim is a rename of the dropped file into active/<job-id>/, so exactly one worker wins.
+ * The claiming worker holds an open-file-description lock on active/<job-id>/claim for as long
+ * as the job runs; a claim nobody holds belongs to a worker that died. Locks die with their
+ * holder, on this host or (over NFS locking) another.
+ */
+#ifndef SPOOL_H
+#define SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define SPOOL_NAME_MAX 255
+
+struct spool {
+	char *dir;
+	int tmp_fd, incoming_fd, active_fd, done_fd, failed_fd, locks_fd;
+};
+
+/* What a claim knows about its job; kept in active/<job-id>/claim. */
+struct spool_claim {
+	char job_id[37];
+	char name[SPOOL_NAME_MAX + 1]; /* the dropped file, as named in incoming/ */
+	char folder[80];               /* "" for incoming/, else the <target> subfolder */
+	int attempts;                  /* restores started so far */
+	int fd;                        /* the locked claim file; -1 when not held */
+	int job_fd;                    /* active/<job-id>/ */
+};
+
+/* spool_open: open (creating what is missing) the spool's folders; 0 or -1 with err. */
+int spool_open(const char *dir, struct spool *sp, char *err, size_t errlen);
+
+/* spool_close: close the folders. */
+void spool_close(struct spool *sp);
+
+/* spool_ensure_target: create incoming/<target>/ if missing; 0 or -1 with err. */
+int spool_ensure_target(struct spool *sp, const char *target, char *err, size_t errlen);
+
+/* spool_name_ignored: an in-flight upload (.name, *.part, *.tmp, *.partial)? */
+bool spool_name_ignored(const char *name);
+
+/* spool_name_is_jobfile: a job file (*.yaml, *.yml)? */
+bool spool_name_is_jobfile(const char *name);
+
+/* spool_lock_target: lock <target>; its descriptor, -1 with errno EAGAIN when busy. */
+int spool_lock_target(struct spool *sp, const char *target);
+
+/* spool_unlock: release a lock taken by spool_lock_target (fd may be -1). */
+void spool_unlock(int fd);
+
+/*
+ * spool_claim: claim incoming/[folder/]name as job job_id. Returns 0 when claimed (the claim
+ * is held), 1 when another worker took it first, -1 with err on failure.
+ */
+int spool_claim(struct spool *sp, const char *folder, const char *name, const char *job_id,
+                struct spool_claim *claim, char *err, size_t errlen);
+
+/* spool_adopt: take over active/<job_id> if its worker is gone: 0 adopted, 1 alive, -1 bad. */
+int spool_adopt(struct spool *sp, const char *job_id, struct spool_claim *claim, char *err,
+                size_t errlen);
+
+/* spool_claim_save: write the claim's fields (attempts) durably; 0 or -1 with err. */
+int spool_claim_save(struct spool_claim *claim, char *err, size_t errlen);
+
+/* spool_has_job_file: is the dropped file still in active/<job-id>/? */
+bool spool_has_job_file(const struct spool_claim *claim);
+
+/*
+ * spool_finish: write report_json as report.json (unless NULL: it is there already), move
+ * the job to done/ (succeeded) or failed/, and release the claim; 0 or -1 with err (the job
+ * then stays in active/).
+ */
+int spool_finish(struct spool *sp, struct spool_claim *claim, bool succeeded,
+                 const char *report_json, char *err, size_t errlen);
+
+/* spool_discard: remove an empty, unusable claim (no job file); releases it. */
+void spool_discard(struct spool *sp, struct spool_claim *claim);
+
+/* spool_release: let go of the claim; the job stays in active/ for a later start. */
+void spool_release(struct spool_claim *claim);
+
+/* spool_write_atomic: dir_fd/name := data, via a temporary file, fsync and rename. */
+int spool_write_atomic(int dir_fd, const char *name, const char *data, size_t len, char *err,
+                       size_t errlen);
+
+#endif

@@ -1,0 +1,310 @@
+/*
+ * status.c - submit a job, and list the spool's jobs.
+ *
+ * Both only read the spool or add to it the documented way (a file written in tmp/, then
+ * renamed into incoming/); neither ever moves or locks a job, so they are safe next to a
+ * running worker.
+ */
+#include "status.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "json.h"
+#include "jobfile.h"
+#include "restore.h"
+#include "spool.h"
+
+int
+status_submit(const struct config *config, const char *archive, const char *target, bool db_only)
+{
+	char path[PATH_MAX], job_id[37], name[64], err[1024];
+	struct spool sp;
+	struct stat st;
+	char *text;
+	int rc = 1;
+
+	if (realpath(archive, path) == NULL || stat(path, &st) < 0) {
+		fprintf(stderr, "restore-worker: %s: %s\n", archive, strerror(errno));
+		return 1;
+	}
+	if (!S_ISREG(st.st_mode) || access(path, R_OK) < 0) {
+		fprintf(stderr, "restore-worker: %s: not a readable file\n", archive);
+		return 1;
+	}
+	if (strpbrk(path, "\n\r") != NULL) {
+		fprintf(stderr,
+		        "restore-worker: %s: a path with a line break cannot be submitted\n",
+		        archive);
+		return 1;
+	}
+	if (spool_open(config->spool_dir, &sp, err, sizeof(err)) < 0) {
+		fprintf(stderr, "restore-worker: %s\n", err);
+		return 2;
+	}
+	restore_new_job_id(job_id);
+	snprintf(name, sizeof(name), "submit-%s.yaml", job_id);
+	text = jobfile_write(path, target, db_only);
+	if (text == NULL) {
+		fprintf(stderr, "restore-worker: out of memory\n");
+		goto done;
+	}
+	/* Written whole in tmp/, then renamed into incoming/: the worker never sees half. */
+	if (spool_write_atomic(sp.tmp_fd, name, text, strlen(text), err, sizeof(err)) < 0 ||
+	    renameat(sp.tmp_fd, name, sp.incoming_fd, name) < 0 || fsync(sp.incoming_fd) < 0) {
+		fprintf(stderr, "restore-worker: cannot submit %s: %s\n", archive,
+		        err[0] != '\0' ? err : strerror(errno));
+		(void)unlinkat(sp.tmp_fd, name, 0);
+		goto done;
+	}
+	printf("%s/incoming/%s\n", config->spool_dir, name);
+	rc = 0;
+done:
+	free(text);
+	spool_close(&sp);
+	return rc;
+}
+
+/* is_locked: does a worker hold the claim at dir_fd/claim? */
+static bool
+is_locked(int dir_fd)
+{
+	struct flock fl;
+	int fd = openat(dir_fd, "claim", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	bool locked;
+
+	if (fd < 0)
+		return false;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	locked = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	(void)close(fd);
+	return locked;
+}
+
+/* read_text: a small file's text (NUL-terminated), or NULL. */
+static char *
+read_text(int dir_fd, const char *name, size_t *len)
+{
+	int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	char *buf;
+	ssize_t n;
+
+	if (fd < 0)
+		return NULL;
+	buf = malloc(1024 * 1024 + 1);
+	n = buf != NULL ? read(fd, buf, 1024 * 1024) : -1;
+	(void)close(fd);
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return buf;
+}
+
+/* claim_value: "key=value" from a claim's text into buf. */
+static void
+claim_value(const char *text, const char *key, char *buf, size_t buflen)
+{
+	const char *p = text;
+	size_t klen = strlen(key);
+
+	buf[0] = '\0';
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, key, klen) == 0 && p[klen] == '=') {
+			snprintf(buf, buflen, "%.*s", (int)strcspn(p + klen + 1, "\n"),
+			         p + klen + 1);
+			return;
+		}
+		p = strchr(p, '\n');
+		if (p != NULL)
+			p++;
+	}
+}
+
+/* list_queued: the files waiting in incoming/ and incoming/<target>/. */
+static void
+list_queued(const struct config *config, int incoming_fd, const char *folder, struct json_writer *w,
+            bool json)
+{
+	int fd = folder == NULL
+	             ? openat(incoming_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+	             : openat(incoming_fd, folder, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct dirent *de;
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (dir == NULL) {
+		if (fd >= 0)
+			(void)close(fd);
+		return;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		struct stat st;
+		const char *target = folder != NULL ? folder : config->default_target;
+
+		if (spool_name_ignored(de->d_name) ||
+		    fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			if (folder == NULL)
+				list_queued(config, incoming_fd, de->d_name, w, json);
+			continue;
+		}
+		if (json) {
+			json_begin_object(w);
+			json_key(w, "name");
+			json_string(w, de->d_name);
+			json_key(w, "target");
+			json_string(w, target != NULL ? target : "");
+			json_end_object(w);
+		} else {
+			printf("queued   %-40s %s\n", de->d_name, target != NULL ? target : "-");
+		}
+	}
+	(void)closedir(dir);
+}
+
+/* list_jobs: the job folders in active/, done/ or failed/. */
+static void
+list_jobs(int parent_fd, const char *state, struct json_writer *w, bool json)
+{
+	int fd = openat(parent_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (dir == NULL) {
+		if (fd >= 0)
+			(void)close(fd);
+		return;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		struct json_member *m = NULL;
+		size_t n = 0, len;
+		char *text, name[SPOOL_NAME_MAX + 1], folder[80], attempts[16], why[128];
+		int job_fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		job_fd =
+		    openat(dirfd(dir), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (job_fd < 0)
+			continue;
+		if (strcmp(state, "active") == 0) {
+			bool running = is_locked(job_fd);
+
+			text = read_text(job_fd, "claim", &len);
+			claim_value(text != NULL ? text : "", "name", name, sizeof(name));
+			claim_value(text != NULL ? text : "", "folder", folder, sizeof(folder));
+			claim_value(text != NULL ? text : "", "attempts", attempts,
+			            sizeof(attempts));
+			free(text);
+			if (json) {
+				json_begin_object(w);
+				json_key(w, "job_id");
+				json_string(w, de->d_name);
+				json_key(w, "name");
+				json_string(w, name);
+				json_key(w, "target");
+				json_string(w, folder);
+				json_key(w, "attempts");
+				json_uint(w, (uint64_t)atoi(attempts));
+				json_key(w, "running");
+				json_bool(w, running);
+				json_end_object(w);
+			} else {
+				printf("%-8s %s %s (attempt %s%s)\n",
+				       running ? "running" : "orphaned", de->d_name, name, attempts,
+				       running ? "" : ", worker gone");
+			}
+		} else {
+			text = read_text(job_fd, "report.json", &len);
+			if (text != NULL &&
+			    json_parse_members(text, len, &m, &n, why, sizeof(why)) < 0)
+				m = NULL, n = 0;
+			if (json) {
+				static const char *const keys[] = {"status", "source", "target",
+				                                   "error", "finished_at"};
+
+				json_begin_object(w);
+				json_key(w, "job_id");
+				json_string(w, de->d_name);
+				for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+					const char *v = json_member_find(m, n, keys[k]);
+
+					if (v != NULL) {
+						json_key(w, keys[k]);
+						json_string(w, v);
+					}
+				}
+				json_end_object(w);
+			} else {
+				const char *st = json_member_find(m, n, "status");
+				const char *err = json_member_find(m, n, "error");
+
+				printf("%-8s %s %s -> %s %s%s%s\n", st != NULL ? st : state,
+				       de->d_name, json_member_find(m, n, "source") ?: "?",
+				       json_member_find(m, n, "target") ?: "?",
+				       json_member_find(m, n, "finished_at") ?: "",
+				       err != NULL ? ": " : "", err != NULL ? err : "");
+			}
+			json_members_free(m, n);
+			free(text);
+		}
+		(void)close(job_fd);
+	}
+	(void)closedir(dir);
+}
+
+int
+status_print(const struct config *config, bool json)
+{
+	struct json_writer w = {0};
+	struct spool sp;
+	char err[1024], *text;
+
+	if (spool_open(config->spool_dir, &sp, err, sizeof(err)) < 0) {
+		fprintf(stderr, "restore-worker: %s\n", err);
+		return 2;
+	}
+	if (json)
+		json_begin_object(&w);
+	if (json) {
+		json_key(&w, "queued");
+		json_begin_array(&w);
+	}
+	list_queued(config, sp.incoming_fd, NULL, &w, json);
+	const char *states[] = {"active", "done", "failed"};
+	int fds[] = {sp.active_fd, sp.done_fd, sp.failed_fd};
+	for (int i = 0; i < 3; i++) {
+		if (json) {
+			json_end_array(&w);
+			json_key(&w, states[i]);
+			json_begin_array(&w);
+		}
+		list_jobs(fds[i], states[i], &w, json);
+	}
+	spool_close(&sp);
+	if (!json)
+		return 0;
+	json_end_array(&w);
+	json_end_object(&w);
+	text = json_finish(&w);
+	if (text == NULL) {
+		fprintf(stderr, "restore-worker: out of memory\n");
+		return 1;
+	}
+	printf("%s\n", text);
+	free(text);
+	return 0;
+}

@@ -1,0 +1,21 @@
+/*
+ * status.h - restore-worker submit and status: the operator's side of the spool.
+ */
+#ifndef STATUS_H
+#define STATUS_H
+
+#include <stdbool.h>
+
+struct config;
+
+/*
+ * status_submit: write a job file for archive through tmp/ into incoming/ and print its path.
+ * Returns the exit status (0; 1 when the archive cannot be used; 2 for a setup problem).
+ */
+int status_submit(const struct config *config, const char *archive, const char *target,
+                  bool db_only);
+
+/* status_print: list queued, active and finished jobs (as JSON when json); exit status. */
+int status_print(const struct config *config, bool json);
+
+#endif
