@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -80,6 +81,7 @@ struct worker {
 	size_t ncands;
 	struct job *jobs;
 	size_t njobs, jobs_cap;
+	pid_t pid; /* the worker itself */
 	bool stopping, need_scan;
 	double stop_deadline, next_rescan, next_watchdog, watchdog_interval;
 };
@@ -420,6 +422,13 @@ static void __attribute__((noreturn)) job_child(struct worker *w, struct job *jo
 	char archive[PATH_MAX], err[1024], *json;
 	int status;
 
+	/*
+	 * A job dies with its worker, as after a power loss: the transaction rolls back and the
+	 * next worker runs the job again. Left alone it would finish with nobody to file it.
+	 */
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != w->pid)
+		_exit(EXIT_INTERRUPTED);
 	/* Only this job's descriptors stay: another job's lock must not outlive that job. */
 	for (size_t i = 0; i < w->njobs; i++) {
 		if (&w->jobs[i] == job)
@@ -675,6 +684,18 @@ adopt_orphans(struct worker *w)
 			continue;
 		}
 		cleanup_job_leftovers(w->config, claim.job_id);
+		if (faccessat(claim.job_fd, "report.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+			/* It finished, but its worker died before filing it. */
+			bool have, ok = report_succeeded(claim.job_fd, &have);
+
+			log_line(LOG_PRIORITY_INFO, claim.job_id, "filing a finished job to %s/",
+			         ok ? "done" : "failed");
+			if (spool_finish(&w->spool, &claim, ok, NULL, err, sizeof(err)) < 0) {
+				log_line(LOG_PRIORITY_ERROR, claim.job_id, "%s", err);
+				spool_release(&claim);
+			}
+			continue;
+		}
 		log_line(LOG_PRIORITY_WARNING, claim.job_id,
 		         "found interrupted after %d attempt%s (its worker is gone)",
 		         claim.attempts, claim.attempts == 1 ? "" : "s");
@@ -1035,6 +1056,7 @@ daemon_run(const char *config_path, struct config *config)
 	w.config_path = config_path;
 	w.config = config;
 	w.signal_fd = w.inotify_fd = -1;
+	w.pid = getpid();
 	if (worker_setup(&w) < 0) {
 		status = 2;
 		goto done;
