@@ -55,6 +55,7 @@ struct candidate {
 	ino_t ino;
 	double stable_since; /* monotonic time of its last change */
 	bool moved_in;       /* arrived by rename(): complete */
+	bool writing;        /* inotify saw it written and not yet closed */
 	bool seen;
 };
 
@@ -403,7 +404,8 @@ job_target(const struct worker *w, int dir_fd, const char *folder, const char *n
 		         target, w->config_path);
 		return NULL;
 	}
-	snprintf(buf, buflen, "%s", target);
+	if (target != buf)
+		snprintf(buf, buflen, "%s", target);
 	return buf;
 }
 
@@ -799,6 +801,35 @@ start_candidate(struct worker *w, const struct candidate *c)
 	return true;
 }
 
+/*
+ * open_for_writing: does some process still hold folder/name open for writing? A read lease
+ * is refused (EAGAIN) exactly then. Taking one needs the file's owner or CAP_LEASE; without
+ * them the answer is "not known" (false) and the settle time and inotify decide alone.
+ */
+static bool
+open_for_writing(struct worker *w, const struct candidate *c)
+{
+	int dir_fd = c->folder[0] == '\0'
+	                 ? openat(w->spool.incoming_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+	                 : openat(w->spool.incoming_fd, c->folder,
+	                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	bool writing = false;
+	int fd;
+
+	if (dir_fd < 0)
+		return false;
+	fd = openat(dir_fd, c->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	(void)close(dir_fd);
+	if (fd < 0)
+		return false;
+	if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0)
+		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
+	else
+		writing = errno == EAGAIN;
+	(void)close(fd);
+	return writing;
+}
+
 /* start_ready: start what is ready, oldest first, within max_parallel_jobs. */
 static double
 start_ready(struct worker *w)
@@ -814,9 +845,15 @@ start_ready(struct worker *w)
 
 		if (w->stopping || jobs_running(w) >= (size_t)w->config->max_parallel_jobs)
 			return 0.5;
-		if (ready_at > t) {
-			if (wake < 0 || ready_at - t < wake)
+		if (ready_at > t || (!c->moved_in && c->writing)) {
+			if (ready_at > t && (wake < 0 || ready_at - t < wake))
 				wake = ready_at - t;
+			i++;
+			continue;
+		}
+		if (!c->moved_in && open_for_writing(w, c)) {
+			c->stable_since = t; /* its writer paused: wait for it to close */
+			wake = wake < 0 || wake > 0.5 ? 0.5 : wake;
 			i++;
 			continue;
 		}
@@ -951,7 +988,38 @@ handle_signals(struct worker *w)
 	}
 }
 
-/* handle_inotify: what was dropped. Arrivals by rename are complete at once. */
+/*
+ * inotify_note: what an event says of a file. Arrivals by rename are complete at once; a
+ * file created or written in place is being written until it is closed.
+ */
+static void
+inotify_note(struct worker *w, const char *folder, const struct inotify_event *ev)
+{
+	char path[PATH_MAX];
+	struct candidate *c;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/incoming/%s%s%s", w->config->spool_dir, folder,
+	         folder[0] != '\0' ? "/" : "", ev->name);
+	if (lstat(path, &st) < 0 || S_ISDIR(st.st_mode))
+		return;
+	candidate_note(w, folder, ev->name, &st, now());
+	c = candidate_find(w, folder, ev->name);
+	if (c == NULL)
+		return;
+	if ((ev->mask & IN_MOVED_TO) != 0) {
+		c->moved_in = true;
+		c->writing = false;
+	} else if ((ev->mask & (IN_CREATE | IN_MODIFY)) != 0) {
+		c->writing = true;
+		c->stable_since = now();
+	} else if ((ev->mask & IN_CLOSE_WRITE) != 0) {
+		c->writing = false;
+		c->stable_since = now();
+	}
+}
+
+/* handle_inotify: what was dropped. */
 static void
 handle_inotify(struct worker *w)
 {
@@ -963,29 +1031,16 @@ handle_inotify(struct worker *w)
 			const struct inotify_event *ev = (const struct inotify_event *)p;
 
 			p += sizeof(*ev) + ev->len;
-			w->need_scan = true;
+			/* A write updates its own candidate; anything else may be new. */
+			if ((ev->mask & ~(unsigned)IN_MODIFY) != 0)
+				w->need_scan = true;
 			if ((ev->mask & IN_Q_OVERFLOW) != 0 || ev->len == 0)
 				continue;
-			if ((ev->mask & IN_MOVED_TO) != 0 && !spool_name_ignored(ev->name)) {
-				for (size_t i = 0; i < w->nwatches; i++) {
-					struct stat st;
-					char path[PATH_MAX];
-
-					if (w->watches[i].wd != ev->wd)
-						continue;
-					snprintf(path, sizeof(path), "%s/incoming/%s%s%s",
-					         w->config->spool_dir, w->watches[i].folder,
-					         w->watches[i].folder[0] != '\0' ? "/" : "",
-					         ev->name);
-					if (lstat(path, &st) == 0 && !S_ISDIR(st.st_mode)) {
-						candidate_note(w, w->watches[i].folder, ev->name,
-						               &st, now());
-						struct candidate *c = candidate_find(
-						    w, w->watches[i].folder, ev->name);
-						if (c != NULL)
-							c->moved_in = true;
-					}
-				}
+			if (spool_name_ignored(ev->name) || (ev->mask & IN_ISDIR) != 0)
+				continue;
+			for (size_t i = 0; i < w->nwatches; i++) {
+				if (w->watches[i].wd == ev->wd)
+					inotify_note(w, w->watches[i].folder, ev);
 			}
 		}
 	}
