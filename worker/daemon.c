@@ -560,6 +560,7 @@ job_start(struct worker *w, struct job *job)
 	pid_t pid;
 
 	job->claim.attempts++;
+	snprintf(job->claim.target, sizeof(job->claim.target), "%s", job->target);
 	if (spool_claim_save(&job->claim, err, sizeof(err)) < 0)
 		log_line(LOG_PRIORITY_WARNING, job->claim.job_id, "%s", err);
 	cleanup_job_leftovers(w->config, job->claim.job_id);

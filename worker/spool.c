@@ -213,8 +213,8 @@ spool_claim_save(struct spool_claim *claim, char *err, size_t errlen)
 	int n;
 
 	/* Written in place on the locked file: replacing it would drop the lock. */
-	n = snprintf(text, sizeof(text), "name=%s\nfolder=%s\nattempts=%d\n", claim->name,
-	             claim->folder, claim->attempts);
+	n = snprintf(text, sizeof(text), "name=%s\nfolder=%s\ntarget=%s\nattempts=%d\n",
+	             claim->name, claim->folder, claim->target, claim->attempts);
 	if (ftruncate(claim->fd, 0) < 0 || pwrite(claim->fd, text, (size_t)n, 0) != n ||
 	    fsync(claim->fd) < 0)
 		return fail(err, errlen, "cannot record the claim of job %s: %s", claim->job_id,
@@ -237,6 +237,8 @@ claim_load(struct spool_claim *claim)
 			snprintf(claim->name, sizeof(claim->name), "%s", line + 5);
 		else if (strncmp(line, "folder=", 7) == 0)
 			snprintf(claim->folder, sizeof(claim->folder), "%s", line + 7);
+		else if (strncmp(line, "target=", 7) == 0)
+			snprintf(claim->target, sizeof(claim->target), "%s", line + 7);
 		else if (strncmp(line, "attempts=", 9) == 0)
 			claim->attempts = atoi(line + 9);
 	}

@@ -32,6 +32,7 @@ struct spool_claim {
 	char job_id[37];
 	char name[SPOOL_NAME_MAX + 1]; /* the dropped file, as named in incoming/ */
 	char folder[80];               /* "" for incoming/, else the <target> subfolder */
+	char target[80];               /* the target it restores into, once known */
 	int attempts;                  /* restores started so far */
 	int fd;                        /* the locked claim file; -1 when not held */
 	int job_fd;                    /* active/<job-id>/ */

@@ -177,7 +177,8 @@ list_queued(const struct config *config, int incoming_fd, const char *folder, st
 
 /* list_jobs: the job folders in active/, done/ or failed/. */
 static void
-list_jobs(int parent_fd, const char *state, struct json_writer *w, bool json)
+list_jobs(const struct config *config, int parent_fd, const char *state, struct json_writer *w,
+          bool json)
 {
 	int fd = openat(parent_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct dirent *de;
@@ -191,7 +192,8 @@ list_jobs(int parent_fd, const char *state, struct json_writer *w, bool json)
 	while ((de = readdir(dir)) != NULL) {
 		struct json_member *m = NULL;
 		size_t n = 0, len;
-		char *text, name[SPOOL_NAME_MAX + 1], folder[80], attempts[16], why[128];
+		char *text, name[SPOOL_NAME_MAX + 1], folder[80], target[80], attempts[16],
+		    why[128];
 		int job_fd;
 
 		if (de->d_name[0] == '.')
@@ -206,6 +208,12 @@ list_jobs(int parent_fd, const char *state, struct json_writer *w, bool json)
 			text = read_text(job_fd, "claim", &len);
 			claim_value(text != NULL ? text : "", "name", name, sizeof(name));
 			claim_value(text != NULL ? text : "", "folder", folder, sizeof(folder));
+			claim_value(text != NULL ? text : "", "target", target, sizeof(target));
+			if (target[0] == '\0') /* not started yet: where it was dropped */
+				snprintf(target, sizeof(target), "%s",
+				         folder[0] != '\0'                ? folder
+				         : config->default_target != NULL ? config->default_target
+				                                          : "");
 			claim_value(text != NULL ? text : "", "attempts", attempts,
 			            sizeof(attempts));
 			free(text);
@@ -216,7 +224,7 @@ list_jobs(int parent_fd, const char *state, struct json_writer *w, bool json)
 				json_key(w, "name");
 				json_string(w, name);
 				json_key(w, "target");
-				json_string(w, folder);
+				json_string(w, target);
 				json_key(w, "attempts");
 				json_uint(w, (uint64_t)atoi(attempts));
 				json_key(w, "running");
@@ -292,7 +300,7 @@ status_print(const struct config *config, bool json)
 			json_key(&w, states[i]);
 			json_begin_array(&w);
 		}
-		list_jobs(fds[i], states[i], &w, json);
+		list_jobs(config, fds[i], states[i], &w, json);
 	}
 	spool_close(&sp);
 	if (!json)
