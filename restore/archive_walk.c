@@ -10,6 +10,7 @@
  * Diagnostics: every refusal names the archive file, then the entry, then the reason.
  */
 #include "archive_walk.h"
+#include "io.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -88,26 +89,6 @@ cancelled(const struct walker *w)
 	return w->walk->cancel != NULL && *w->walk->cancel != 0;
 }
 
-/* write_all: write all of buf to fd. */
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* source_pull: read the entry's next bytes from libarchive, copying them to dump_fd. */
 static ssize_t
 source_pull(struct dump_source *src, void *buf, size_t len)
@@ -125,7 +106,7 @@ source_pull(struct dump_source *src, void *buf, size_t len)
 		snprintf(src->why, sizeof(src->why), "%s", archive_error_string(w->a));
 		return -1;
 	}
-	if (n > 0 && w->walk->dump_fd >= 0 && write_all(w->walk->dump_fd, buf, (size_t)n) < 0) {
+	if (n > 0 && w->walk->dump_fd >= 0 && io_write_all(w->walk->dump_fd, buf, (size_t)n) < 0) {
 		src->state = SOURCE_WRITE_ERROR;
 		snprintf(src->why, sizeof(src->why), "%s", strerror(errno));
 		return -1;

@@ -10,6 +10,7 @@
  * so the application can still read what a root-run restore wrote.
  */
 #include "blobstore.h"
+#include "io.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -233,20 +234,9 @@ int
 blobstore_file_write(struct blobstore *bs, int fd, const void *buf, size_t len, char *err,
                      size_t errlen)
 {
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return fail(err, errlen, "cannot write into the staging folder %s: %s",
-			            bs->staging_path, strerror(errno));
-		}
-		p += n;
-		len -= (size_t)n;
-	}
+	if (io_write_all(fd, buf, len) < 0)
+		return fail(err, errlen, "cannot write into the staging folder %s: %s",
+		            bs->staging_path, strerror(errno));
 	return 0;
 }
 
@@ -273,7 +263,7 @@ blobstore_finish(struct blobstore *bs, char *err, size_t errlen)
 int
 blobstore_remove_tree(int parent_fd, const char *name)
 {
-	int fd, rc = 0;
+	int rc = 0;
 	DIR *dir;
 	struct dirent *de;
 
@@ -281,14 +271,9 @@ blobstore_remove_tree(int parent_fd, const char *name)
 		return 0;
 	if (errno != EISDIR && errno != EPERM)
 		return -1;
-	fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
+	dir = io_opendir(parent_fd, name);
+	if (dir == NULL)
 		return -1;
-	dir = fdopendir(fd);
-	if (dir == NULL) {
-		(void)close(fd);
-		return -1;
-	}
 	while ((de = readdir(dir)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;

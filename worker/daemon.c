@@ -35,6 +35,7 @@
 #include "blobstore.h"
 #include "config.h"
 #include "database.h"
+#include "io.h"
 #include "jobfile.h"
 #include "notify.h"
 #include "report.h"
@@ -222,20 +223,11 @@ candidate_note(struct worker *w, const char *folder, const char *name, const str
 static void
 scan_folder(struct worker *w, const char *folder, double t)
 {
-	int fd = folder[0] == '\0'
-	             ? openat(w->spool.incoming_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-	             : openat(w->spool.incoming_fd, folder,
-	                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *dir = io_opendir(w->spool.incoming_fd, folder[0] != '\0' ? folder : ".");
 	struct dirent *de;
-	DIR *dir;
 
-	if (fd < 0)
+	if (dir == NULL)
 		return;
-	dir = fdopendir(fd);
-	if (dir == NULL) {
-		(void)close(fd);
-		return;
-	}
 	while ((de = readdir(dir)) != NULL) {
 		struct stat st;
 
@@ -660,18 +652,11 @@ reap(struct worker *w)
 static void
 adopt_orphans(struct worker *w)
 {
-	int fd = openat(w->spool.active_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = io_opendir(w->spool.active_fd, ".");
 	struct dirent *de;
-	DIR *dir;
 
-	if (fd < 0)
+	if (dir == NULL)
 		return;
-	dir = fdopendir(fd);
-	if (dir == NULL) {
-		(void)close(fd);
-		return;
-	}
-	rewinddir(dir);
 	while ((de = readdir(dir)) != NULL) {
 		struct spool_claim claim;
 		struct job *job;
@@ -883,18 +868,11 @@ prune(struct worker *w)
 	if (w->config->retention_days == 0)
 		return;
 	for (int k = 0; k < 2; k++) {
-		int fd = openat(fds[k], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		DIR *dir = io_opendir(fds[k], ".");
 		struct dirent *de;
-		DIR *dir;
 
-		if (fd < 0)
+		if (dir == NULL)
 			continue;
-		dir = fdopendir(fd);
-		if (dir == NULL) {
-			(void)close(fd);
-			continue;
-		}
-		rewinddir(dir);
 		while ((de = readdir(dir)) != NULL) {
 			struct stat st;
 

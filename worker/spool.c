@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "blobstore.h"
+#include "io.h"
 
 #define CLAIM_FILE  "claim"
 #define REPORT_FILE "report.json"
@@ -179,19 +180,11 @@ spool_write_atomic(int dir_fd, const char *name, const char *data, size_t len, c
 	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return fail(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			fail(err, errlen, "cannot write %s: %s", name, strerror(errno));
-			(void)close(fd);
-			(void)unlinkat(dir_fd, tmp, 0);
-			return -1;
-		}
-		data += n;
-		len -= (size_t)n;
+	if (io_write_all(fd, data, len) < 0) {
+		fail(err, errlen, "cannot write %s: %s", name, strerror(errno));
+		(void)close(fd);
+		(void)unlinkat(dir_fd, tmp, 0);
+		return -1;
 	}
 	if (fsync(fd) < 0 || close(fd) < 0) {
 		fail(err, errlen, "cannot write %s: %s", name, strerror(errno));

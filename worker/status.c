@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "io.h"
 #include "json.h"
 #include "jobfile.h"
 #include "restore.h"
@@ -138,17 +139,11 @@ static void
 list_queued(const struct config *config, int incoming_fd, const char *folder, struct json_writer *w,
             bool json)
 {
-	int fd = folder == NULL
-	             ? openat(incoming_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-	             : openat(incoming_fd, folder, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *dir = io_opendir(incoming_fd, folder != NULL ? folder : ".");
 	struct dirent *de;
-	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
 
-	if (dir == NULL) {
-		if (fd >= 0)
-			(void)close(fd);
+	if (dir == NULL)
 		return;
-	}
 	while ((de = readdir(dir)) != NULL) {
 		struct stat st;
 		const char *target = folder != NULL ? folder : config->default_target;
@@ -180,15 +175,11 @@ static void
 list_jobs(const struct config *config, int parent_fd, const char *state, struct json_writer *w,
           bool json)
 {
-	int fd = openat(parent_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = io_opendir(parent_fd, ".");
 	struct dirent *de;
-	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
 
-	if (dir == NULL) {
-		if (fd >= 0)
-			(void)close(fd);
+	if (dir == NULL)
 		return;
-	}
 	while ((de = readdir(dir)) != NULL) {
 		struct json_member *m = NULL;
 		size_t n = 0, len;

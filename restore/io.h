@@ -1,0 +1,21 @@
+/*
+ * io.h - the two file-system acts every module needs, done once: writing a whole buffer,
+ * and listing a folder through a descriptor of its own.
+ */
+#ifndef IO_H
+#define IO_H
+
+#include <dirent.h>
+#include <stddef.h>
+
+/* io_write_all: write all of buf to fd, retrying short writes and EINTR; 0 or -1 (errno). */
+int io_write_all(int fd, const void *buf, size_t len);
+
+/*
+ * io_opendir: open dir_fd/name (name "." for dir_fd itself) for readdir, never through a
+ * link, with a descriptor of its own: a dup() would share dir_fd's offset, so a second
+ * listing would start where the first ended. NULL with errno.
+ */
+DIR *io_opendir(int dir_fd, const char *name);
+
+#endif
