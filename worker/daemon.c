@@ -1098,6 +1098,13 @@ daemon_run(const char *config_path, struct config *config)
 	log_line(LOG_PRIORITY_INFO, NULL, "watching %s/incoming (%zu target%s, %d at a time)",
 	         config->spool_dir, w.config->ntargets, w.config->ntargets == 1 ? "" : "s",
 	         w.config->max_parallel_jobs);
+	for (size_t i = 0; i < w.config->ntargets; i++) {
+		char conninfo[512];
+
+		config_conninfo_redact(w.config->targets[i].database, conninfo, sizeof(conninfo));
+		log_line(LOG_PRIORITY_INFO, NULL, "target %s: database \"%s\", blob_dir %s",
+		         w.config->targets[i].name, conninfo, w.config->targets[i].blob_dir);
+	}
 	notify_send("READY=1");
 	for (;;) {
 		struct pollfd fds[2] = {{w.signal_fd, POLLIN, 0}, {w.inotify_fd, POLLIN, 0}};
