@@ -570,7 +570,8 @@ archive_walk(struct archive_walk *walk, struct report *report, char *err, size_t
 	w.name = slash != NULL && slash[1] != '\0' ? slash + 1 : walk->path;
 	walk->kind = ARCHIVE_KIND_UNKNOWN;
 
-	fd = open(walk->path, O_RDONLY | O_CLOEXEC);
+	/* Non-blocking, so that a FIFO is refused rather than waited on. */
+	fd = open(walk->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return refuse(&w, WALK_REJECTED, "cannot open it: %s", strerror(errno));
 	if (fstat(fd, &st) < 0) {
@@ -590,6 +591,10 @@ archive_walk(struct archive_walk *walk, struct report *report, char *err, size_t
 	if (st.st_size == 0) {
 		(void)close(fd);
 		return refuse(&w, WALK_REJECTED, "is empty");
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		(void)close(fd);
+		return refuse(&w, WALK_FAILED, "cannot read it: %s", strerror(errno));
 	}
 	w.block = malloc(BLOCK_BYTES);
 	w.a = archive_read_new();
