@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,21 +39,6 @@ struct blobstore {
 	int xx_fd, yy_fd;
 };
 
-/* fail: format an error; always returns -1. */
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* close_fd: close a descriptor that may be -1. */
 static void
 close_fd(int *fd)
@@ -75,10 +59,10 @@ blobstore_begin(const char *blob_dir, const char *job_id, struct blobstore **out
 
 	*out = NULL;
 	if (blob_dir[0] != '/')
-		return fail(err, errlen, "blob_dir %s is not an absolute path", blob_dir);
+		return io_error(err, errlen, "blob_dir %s is not an absolute path", blob_dir);
 	bs = calloc(1, sizeof(*bs));
 	if (bs == NULL)
-		return fail(err, errlen, "out of memory");
+		return io_error(err, errlen, "out of memory");
 	bs->parent_fd = bs->staging_fd = bs->xx_fd = bs->yy_fd = -1;
 	copy1 = strdup(blob_dir);
 	copy2 = strdup(blob_dir);
@@ -91,8 +75,8 @@ blobstore_begin(const char *blob_dir, const char *job_id, struct blobstore **out
 		goto nomem;
 	if (strcmp(bs->name, "/") == 0 || strcmp(bs->name, ".") == 0 ||
 	    strcmp(bs->name, "..") == 0) {
-		fail(err, errlen, "blob_dir %s cannot be a filesystem root or end in . or ..",
-		     blob_dir);
+		io_error(err, errlen, "blob_dir %s cannot be a filesystem root or end in . or ..",
+		         blob_dir);
 		goto error;
 	}
 	if (asprintf(&bs->staging_name, ".%s%s%s", bs->name, BLOBSTORE_STAGING_INFIX, job_id) < 0) {
@@ -107,13 +91,13 @@ blobstore_begin(const char *blob_dir, const char *job_id, struct blobstore **out
 
 	bs->parent_fd = open(bs->parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (bs->parent_fd < 0) {
-		fail(err, errlen, "cannot open the folder %s that holds blob_dir: %s", bs->parent,
-		     strerror(errno));
+		io_error(err, errlen, "cannot open the folder %s that holds blob_dir: %s",
+		         bs->parent, strerror(errno));
 		goto error;
 	}
 	if (fstatat(bs->parent_fd, bs->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (!S_ISDIR(st.st_mode)) {
-			fail(err, errlen, "blob_dir %s exists but is not a folder", blob_dir);
+			io_error(err, errlen, "blob_dir %s exists but is not a folder", blob_dir);
 			goto error;
 		}
 		bs->blob_dir_exists = true;
@@ -121,31 +105,31 @@ blobstore_begin(const char *blob_dir, const char *job_id, struct blobstore **out
 		bs->group = st.st_gid;
 		bs->chown_to_owner = geteuid() == 0 && (st.st_uid != 0 || st.st_gid != 0);
 	} else if (errno != ENOENT) {
-		fail(err, errlen, "cannot examine blob_dir %s: %s", blob_dir, strerror(errno));
+		io_error(err, errlen, "cannot examine blob_dir %s: %s", blob_dir, strerror(errno));
 		goto error;
 	}
 	if (mkdirat(bs->parent_fd, bs->staging_name, 0755) < 0) {
-		fail(err, errlen, "cannot create the staging folder %s: %s", bs->staging_path,
-		     strerror(errno));
+		io_error(err, errlen, "cannot create the staging folder %s: %s", bs->staging_path,
+		         strerror(errno));
 		goto error;
 	}
 	created = true;
 	bs->staging_fd = openat(bs->parent_fd, bs->staging_name,
 	                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (bs->staging_fd < 0) {
-		fail(err, errlen, "cannot open the staging folder %s: %s", bs->staging_path,
-		     strerror(errno));
+		io_error(err, errlen, "cannot open the staging folder %s: %s", bs->staging_path,
+		         strerror(errno));
 		goto error;
 	}
 	/* The new folder takes the old one's permissions and owner. */
 	if (bs->blob_dir_exists && fchmod(bs->staging_fd, st.st_mode & 07777) < 0) {
-		fail(err, errlen, "cannot set the permissions of %s: %s", bs->staging_path,
-		     strerror(errno));
+		io_error(err, errlen, "cannot set the permissions of %s: %s", bs->staging_path,
+		         strerror(errno));
 		goto error;
 	}
 	if (bs->chown_to_owner && fchown(bs->staging_fd, bs->owner, bs->group) < 0) {
-		fail(err, errlen, "cannot give %s to blob_dir's owner: %s", bs->staging_path,
-		     strerror(errno));
+		io_error(err, errlen, "cannot give %s to blob_dir's owner: %s", bs->staging_path,
+		         strerror(errno));
 		goto error;
 	}
 	free(copy1);
@@ -153,7 +137,7 @@ blobstore_begin(const char *blob_dir, const char *job_id, struct blobstore **out
 	*out = bs;
 	return 0;
 nomem:
-	fail(err, errlen, "out of memory");
+	io_error(err, errlen, "out of memory");
 error:
 	free(copy1);
 	free(copy2);
@@ -173,21 +157,21 @@ subdir_open(struct blobstore *bs, int dir_fd, const char *name, char *err, size_
 	if (mkdirat(dir_fd, name, 0755) == 0) {
 		fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd >= 0 && bs->chown_to_owner && fchown(fd, bs->owner, bs->group) < 0) {
-			fail(err, errlen,
-			     "cannot give the staged folder %s to blob_dir's owner: %s", name,
-			     strerror(errno));
+			io_error(err, errlen,
+			         "cannot give the staged folder %s to blob_dir's owner: %s", name,
+			         strerror(errno));
 			close_fd(&fd);
 			return -1;
 		}
 	} else if (errno == EEXIST) {
 		fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	} else {
-		return fail(err, errlen, "cannot create the folder %s in %s: %s", name,
-		            bs->staging_path, strerror(errno));
+		return io_error(err, errlen, "cannot create the folder %s in %s: %s", name,
+		                bs->staging_path, strerror(errno));
 	}
 	if (fd < 0)
-		return fail(err, errlen, "cannot open the folder %s in %s: %s", name,
-		            bs->staging_path, strerror(errno));
+		return io_error(err, errlen, "cannot open the folder %s in %s: %s", name,
+		                bs->staging_path, strerror(errno));
 	return fd;
 }
 
@@ -216,14 +200,14 @@ blobstore_file_open(struct blobstore *bs, const char *xx, const char *yy, const 
 	fd = openat(bs->yy_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		if (errno == EEXIST)
-			return fail(err, errlen, "tree/%s/%s/%s appears twice in the archive", xx,
-			            yy, name);
-		return fail(err, errlen, "cannot create %s/%s/%s/%s: %s", bs->staging_path, xx, yy,
-		            name, strerror(errno));
+			return io_error(err, errlen, "tree/%s/%s/%s appears twice in the archive",
+			                xx, yy, name);
+		return io_error(err, errlen, "cannot create %s/%s/%s/%s: %s", bs->staging_path, xx,
+		                yy, name, strerror(errno));
 	}
 	if (bs->chown_to_owner && fchown(fd, bs->owner, bs->group) < 0) {
-		fail(err, errlen, "cannot give %s/%s/%s/%s to blob_dir's owner: %s",
-		     bs->staging_path, xx, yy, name, strerror(errno));
+		io_error(err, errlen, "cannot give %s/%s/%s/%s to blob_dir's owner: %s",
+		         bs->staging_path, xx, yy, name, strerror(errno));
 		(void)close(fd);
 		return -1;
 	}
@@ -235,8 +219,8 @@ blobstore_file_write(struct blobstore *bs, int fd, const void *buf, size_t len, 
                      size_t errlen)
 {
 	if (io_write_all(fd, buf, len) < 0)
-		return fail(err, errlen, "cannot write into the staging folder %s: %s",
-		            bs->staging_path, strerror(errno));
+		return io_error(err, errlen, "cannot write into the staging folder %s: %s",
+		                bs->staging_path, strerror(errno));
 	return 0;
 }
 
@@ -244,8 +228,8 @@ int
 blobstore_file_close(struct blobstore *bs, int fd, char *err, size_t errlen)
 {
 	if (close(fd) < 0)
-		return fail(err, errlen, "cannot write into the staging folder %s: %s",
-		            bs->staging_path, strerror(errno));
+		return io_error(err, errlen, "cannot write into the staging folder %s: %s",
+		                bs->staging_path, strerror(errno));
 	return 0;
 }
 
@@ -255,8 +239,8 @@ blobstore_finish(struct blobstore *bs, char *err, size_t errlen)
 	close_fd(&bs->yy_fd);
 	close_fd(&bs->xx_fd);
 	if (syncfs(bs->staging_fd) < 0)
-		return fail(err, errlen, "cannot flush the staging folder %s to disk: %s",
-		            bs->staging_path, strerror(errno));
+		return io_error(err, errlen, "cannot flush the staging folder %s to disk: %s",
+		                bs->staging_path, strerror(errno));
 	return 0;
 }
 
@@ -296,26 +280,26 @@ blobstore_commit(struct blobstore *bs, char *err, size_t errlen)
 	if (bs->blob_dir_exists) {
 		if (renameat2(bs->parent_fd, bs->staging_name, bs->parent_fd, bs->name,
 		              RENAME_EXCHANGE) < 0)
-			return fail(err, errlen, "cannot swap %s into place as %s: %s",
-			            bs->staging_path, bs->blob_dir, strerror(errno));
+			return io_error(err, errlen, "cannot swap %s into place as %s: %s",
+			                bs->staging_path, bs->blob_dir, strerror(errno));
 	} else {
 		if (renameat2(bs->parent_fd, bs->staging_name, bs->parent_fd, bs->name,
 		              RENAME_NOREPLACE) < 0)
-			return fail(err, errlen, "cannot move %s into place as %s: %s",
-			            bs->staging_path, bs->blob_dir, strerror(errno));
+			return io_error(err, errlen, "cannot move %s into place as %s: %s",
+			                bs->staging_path, bs->blob_dir, strerror(errno));
 	}
 	if (fsync(bs->parent_fd) < 0) {
-		fail(err, errlen, "the new files are in %s but flushing %s failed: %s",
-		     bs->blob_dir, bs->parent, strerror(errno));
+		io_error(err, errlen, "the new files are in %s but flushing %s failed: %s",
+		         bs->blob_dir, bs->parent, strerror(errno));
 		rc = 1;
 	}
 	/* The staging name now holds the old files (or nothing, if there was no blob_dir). */
 	close_fd(&bs->staging_fd);
 	if (bs->blob_dir_exists && blobstore_remove_tree(bs->parent_fd, bs->staging_name) < 0) {
-		fail(err, errlen,
-		     "the new files are in %s but the old ones could not all be removed "
-		     "from %s: %s",
-		     bs->blob_dir, bs->staging_path, strerror(errno));
+		io_error(err, errlen,
+		         "the new files are in %s but the old ones could not all be removed "
+		         "from %s: %s",
+		         bs->blob_dir, bs->staging_path, strerror(errno));
 		rc = 1;
 	}
 	return rc;

@@ -38,6 +38,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "spawn.h"
 #include "sqlscan.h"
 
@@ -94,20 +95,6 @@ buffer_append(struct buffer *b, const char *s, size_t n)
 	return 0;
 }
 
-/* set_err: format into err. */
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* first_line: copy the first line of a libpq message, without "FATAL:  " and the like. */
 static void
 first_line(const char *msg, char *buf, size_t buflen)
@@ -160,7 +147,7 @@ database_open(const char *conninfo, struct database **out, enum database_open_fa
 	*why = DATABASE_OPEN_ERROR;
 	db = calloc(1, sizeof(*db));
 	if (db == NULL) {
-		set_err(err, errlen, "out of memory");
+		(void)io_error(err, errlen, "out of memory");
 		return -1;
 	}
 	db->conn = PQconnectdbParams(keys, values, 1);
@@ -169,12 +156,14 @@ database_open(const char *conninfo, struct database **out, enum database_open_fa
 		           sizeof(msg));
 		if (strstr(msg, "does not exist") != NULL && strstr(msg, "database") != NULL) {
 			*why = DATABASE_OPEN_MISSING;
-			set_err(err, errlen,
-			        "the target database does not exist (%s); restore-worker restores "
-			        "only into an existing database and never creates one",
-			        msg);
+			(void)io_error(
+			    err, errlen,
+			    "the target database does not exist (%s); restore-worker restores "
+			    "only into an existing database and never creates one",
+			    msg);
 		} else {
-			set_err(err, errlen, "cannot connect to the target database: %s", msg);
+			(void)io_error(err, errlen, "cannot connect to the target database: %s",
+			               msg);
 		}
 		database_close(db);
 		return -1;
@@ -185,7 +174,8 @@ database_open(const char *conninfo, struct database **out, enum database_open_fa
 	                       "= 0; SET lock_timeout = 0; SET client_min_messages = warning");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		result_message(res, db->conn, msg, sizeof(msg));
-		set_err(err, errlen, "cannot set up the session on the target database: %s", msg);
+		(void)io_error(err, errlen, "cannot set up the session on the target database: %s",
+		               msg);
 		PQclear(res);
 		database_close(db);
 		return -1;
@@ -210,17 +200,18 @@ database_check_alone(struct database *db, char *err, size_t errlen)
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		result_message(res, db->conn, msg, sizeof(msg));
-		set_err(err, errlen, "cannot list the sessions on database %s: %s", PQdb(db->conn),
-		        msg);
+		(void)io_error(err, errlen, "cannot list the sessions on database %s: %s",
+		               PQdb(db->conn), msg);
 		PQclear(res);
 		return -1;
 	}
 	count = strtol(PQgetvalue(res, 0, 0), NULL, 10);
 	if (count > 0) {
-		set_err(err, errlen,
-		        "%ld other session%s connected to database %s (application_name: %s); "
-		        "stop the application first",
-		        count, count == 1 ? " is" : "s are", PQdb(db->conn), PQgetvalue(res, 0, 1));
+		(void)io_error(
+		    err, errlen,
+		    "%ld other session%s connected to database %s (application_name: %s); "
+		    "stop the application first",
+		    count, count == 1 ? " is" : "s are", PQdb(db->conn), PQgetvalue(res, 0, 1));
 		PQclear(res);
 		return -1;
 	}
@@ -238,7 +229,7 @@ exec_simple(struct database *db, const char *sql, const char *what, char *err, s
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
 		result_message(res, db->conn, msg, sizeof(msg));
-		set_err(err, errlen, "cannot %s: %s", what, msg);
+		(void)io_error(err, errlen, "cannot %s: %s", what, msg);
 		PQclear(res);
 		return -1;
 	}
@@ -256,7 +247,7 @@ exec_generated(struct database *db, const char *query, const char *what, char *e
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		result_message(res, db->conn, msg, sizeof(msg));
-		set_err(err, errlen, "cannot %s: %s", what, msg);
+		(void)io_error(err, errlen, "cannot %s: %s", what, msg);
 		PQclear(res);
 		return -1;
 	}
@@ -344,7 +335,7 @@ executor_fail(struct executor *ex, const char *msg)
 
 	executor_where(ex, where, sizeof(where));
 	report_part_error(&ex->report->database, where, "%s", msg);
-	set_err(ex->err, ex->errlen, "restoring %s failed: %s", where, msg);
+	(void)io_error(ex->err, ex->errlen, "restoring %s failed: %s", where, msg);
 	ex->failed = true;
 	return -1;
 }
@@ -853,7 +844,8 @@ database_commit(struct database *db, char *err, size_t errlen)
 	forget_cancel();
 	db->in_transaction = false;
 	if (rc == 0 && PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
-		set_err(err, errlen, "the commit of the restore was not confirmed by the server");
+		(void)io_error(err, errlen,
+		               "the commit of the restore was not confirmed by the server");
 		return -1;
 	}
 	return rc;
@@ -908,8 +900,8 @@ database_pg_restore_max_version(const char *pg_restore, int *major, int *minor, 
 	/* "pg_restore (PostgreSQL) 15.18 (Debian ...)" */
 	p = strstr(out, ") ");
 	if (p == NULL || sscanf(p + 2, "%d", &pg_major) != 1) {
-		set_err(err, errlen, "cannot tell the version of %s from '%.*s'", pg_restore,
-		        (int)strcspn(out, "\n"), out);
+		(void)io_error(err, errlen, "cannot tell the version of %s from '%.*s'", pg_restore,
+		               (int)strcspn(out, "\n"), out);
 		return -1;
 	}
 	*major = 1;

@@ -1,6 +1,6 @@
 /*
- * io.h - the two file-system acts every module needs, done once: writing a whole buffer,
- * and listing a folder through a descriptor of its own.
+ * io.h - what every module needs, done once: writing a whole buffer, listing a folder
+ * through a descriptor of its own, and formatting a one-sentence error.
  */
 #ifndef IO_H
 #define IO_H
@@ -17,5 +17,8 @@ int io_write_all(int fd, const void *buf, size_t len);
  * listing would start where the first ended. NULL with errno.
  */
 DIR *io_opendir(int dir_fd, const char *name);
+
+/* io_error: format a sentence into err (errlen bytes); always returns -1. */
+int io_error(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

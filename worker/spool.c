@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,21 +22,6 @@
 
 #define CLAIM_FILE  "claim"
 #define REPORT_FILE "report.json"
-
-/* fail: format an error; always returns -1. */
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* open_folder: open (creating if missing) dir_fd/name as a folder, never through a link. */
 static int
@@ -60,14 +44,16 @@ spool_open(const char *dir, struct spool *sp, char *err, size_t errlen)
 	for (size_t i = 0; i < 6; i++)
 		*fds[i] = -1;
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return fail(err, errlen, "cannot create spool_dir %s: %s", dir, strerror(errno));
+		return io_error(err, errlen, "cannot create spool_dir %s: %s", dir,
+		                strerror(errno));
 	root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)
-		return fail(err, errlen, "cannot open spool_dir %s: %s", dir, strerror(errno));
+		return io_error(err, errlen, "cannot open spool_dir %s: %s", dir, strerror(errno));
 	for (size_t i = 0; i < 6; i++) {
 		*fds[i] = open_folder(root, names[i], 0755);
 		if (*fds[i] < 0) {
-			fail(err, errlen, "cannot open %s/%s: %s", dir, names[i], strerror(errno));
+			io_error(err, errlen, "cannot open %s/%s: %s", dir, names[i],
+			         strerror(errno));
 			(void)close(root);
 			spool_close(sp);
 			return -1;
@@ -77,7 +63,7 @@ spool_open(const char *dir, struct spool *sp, char *err, size_t errlen)
 	sp->dir = strdup(dir);
 	if (sp->dir == NULL) {
 		spool_close(sp);
-		return fail(err, errlen, "out of memory");
+		return io_error(err, errlen, "out of memory");
 	}
 	return 0;
 }
@@ -103,8 +89,8 @@ spool_ensure_target(struct spool *sp, const char *target, char *err, size_t errl
 	int fd = open_folder(sp->incoming_fd, target, 0755);
 
 	if (fd < 0)
-		return fail(err, errlen, "cannot create %s/incoming/%s: %s", sp->dir, target,
-		            strerror(errno));
+		return io_error(err, errlen, "cannot create %s/incoming/%s: %s", sp->dir, target,
+		                strerror(errno));
 	(void)close(fd);
 	return 0;
 }
@@ -179,20 +165,20 @@ spool_write_atomic(int dir_fd, const char *name, const char *data, size_t len, c
 	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
 	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return fail(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+		return io_error(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
 	if (io_write_all(fd, data, len) < 0) {
-		fail(err, errlen, "cannot write %s: %s", name, strerror(errno));
+		io_error(err, errlen, "cannot write %s: %s", name, strerror(errno));
 		(void)close(fd);
 		(void)unlinkat(dir_fd, tmp, 0);
 		return -1;
 	}
 	if (fsync(fd) < 0 || close(fd) < 0) {
-		fail(err, errlen, "cannot write %s: %s", name, strerror(errno));
+		io_error(err, errlen, "cannot write %s: %s", name, strerror(errno));
 		(void)unlinkat(dir_fd, tmp, 0);
 		return -1;
 	}
 	if (renameat(dir_fd, tmp, dir_fd, name) < 0 || fsync(dir_fd) < 0) {
-		fail(err, errlen, "cannot put %s in place: %s", name, strerror(errno));
+		io_error(err, errlen, "cannot put %s in place: %s", name, strerror(errno));
 		(void)unlinkat(dir_fd, tmp, 0);
 		return -1;
 	}
@@ -210,8 +196,8 @@ spool_claim_save(struct spool_claim *claim, char *err, size_t errlen)
 	             claim->name, claim->folder, claim->target, claim->attempts);
 	if (ftruncate(claim->fd, 0) < 0 || pwrite(claim->fd, text, (size_t)n, 0) != n ||
 	    fsync(claim->fd) < 0)
-		return fail(err, errlen, "cannot record the claim of job %s: %s", claim->job_id,
-		            strerror(errno));
+		return io_error(err, errlen, "cannot record the claim of job %s: %s", claim->job_id,
+		                strerror(errno));
 	return 0;
 }
 
@@ -260,23 +246,24 @@ spool_claim(struct spool *sp, const char *folder, const char *name, const char *
 		from_fd = openat(sp->incoming_fd, folder,
 		                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (from_fd < 0)
-			return fail(err, errlen, "cannot open incoming/%s: %s", folder,
-			            strerror(errno));
+			return io_error(err, errlen, "cannot open incoming/%s: %s", folder,
+			                strerror(errno));
 	}
 	if (mkdirat(sp->active_fd, job_id, 0755) < 0) {
-		fail(err, errlen, "cannot create active/%s: %s", job_id, strerror(errno));
+		io_error(err, errlen, "cannot create active/%s: %s", job_id, strerror(errno));
 		goto fail;
 	}
 	claim->job_fd =
 	    openat(sp->active_fd, job_id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (claim->job_fd < 0) {
-		fail(err, errlen, "cannot open active/%s: %s", job_id, strerror(errno));
+		io_error(err, errlen, "cannot open active/%s: %s", job_id, strerror(errno));
 		goto undo;
 	}
 	claim->fd = openat(claim->job_fd, CLAIM_FILE,
 	                   O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (claim->fd < 0 || lock_fd(claim->fd) < 0) {
-		fail(err, errlen, "cannot create the claim of job %s: %s", job_id, strerror(errno));
+		io_error(err, errlen, "cannot create the claim of job %s: %s", job_id,
+		         strerror(errno));
 		goto undo;
 	}
 	if (spool_claim_save(claim, err, errlen) < 0)
@@ -286,16 +273,16 @@ spool_claim(struct spool *sp, const char *folder, const char *name, const char *
 		int lost = errno == ENOENT;
 
 		if (!lost)
-			fail(err, errlen, "cannot claim incoming/%s%s%s: %s", claim->folder,
-			     claim->folder[0] != '\0' ? "/" : "", name, strerror(errno));
+			io_error(err, errlen, "cannot claim incoming/%s%s%s: %s", claim->folder,
+			         claim->folder[0] != '\0' ? "/" : "", name, strerror(errno));
 		spool_discard(sp, claim);
 		if (from_fd != sp->incoming_fd)
 			(void)close(from_fd);
 		return lost ? 1 : -1;
 	}
 	if (fsync(claim->job_fd) < 0 || fsync(from_fd) < 0 || fsync(sp->active_fd) < 0) {
-		fail(err, errlen, "cannot make the claim of job %s durable: %s", job_id,
-		     strerror(errno));
+		io_error(err, errlen, "cannot make the claim of job %s durable: %s", job_id,
+		         strerror(errno));
 		/* The file is in active/ now: a later start will find it there. */
 		spool_release(claim);
 		goto fail;
@@ -319,7 +306,7 @@ spool_adopt(struct spool *sp, const char *job_id, struct spool_claim *claim, cha
 	claim->job_fd =
 	    openat(sp->active_fd, job_id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (claim->job_fd < 0)
-		return fail(err, errlen, "cannot open active/%s: %s", job_id, strerror(errno));
+		return io_error(err, errlen, "cannot open active/%s: %s", job_id, strerror(errno));
 	claim->fd = openat(claim->job_fd, CLAIM_FILE, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (claim->fd < 0) {
 		/* A worker died between creating the folder and its claim. */
@@ -331,8 +318,8 @@ spool_adopt(struct spool *sp, const char *job_id, struct spool_claim *claim, cha
 
 		spool_release(claim);
 		return busy ? 1
-		            : fail(err, errlen, "cannot lock the claim of job %s: %s", job_id,
-		                   strerror(errno));
+		            : io_error(err, errlen, "cannot lock the claim of job %s: %s", job_id,
+		                       strerror(errno));
 	}
 	if (claim_load(claim) < 0) {
 		/* Claimed but never written: nothing of the job made it here. */
@@ -364,11 +351,11 @@ spool_finish(struct spool *sp, struct spool_claim *claim, bool succeeded, const 
 		return -1;
 	(void)unlinkat(claim->job_fd, CLAIM_FILE, 0);
 	if (renameat(sp->active_fd, claim->job_id, to_fd, claim->job_id) < 0)
-		return fail(err, errlen, "cannot move job %s to %s/: %s", claim->job_id,
-		            succeeded ? "done" : "failed", strerror(errno));
+		return io_error(err, errlen, "cannot move job %s to %s/: %s", claim->job_id,
+		                succeeded ? "done" : "failed", strerror(errno));
 	if (fsync(sp->active_fd) < 0 || fsync(to_fd) < 0)
-		return fail(err, errlen, "cannot make the end of job %s durable: %s", claim->job_id,
-		            strerror(errno));
+		return io_error(err, errlen, "cannot make the end of job %s durable: %s",
+		                claim->job_id, strerror(errno));
 	spool_release(claim);
 	return 0;
 }
