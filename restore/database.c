@@ -218,6 +218,30 @@ database_check_alone(struct database *db, char *err, size_t errlen)
 	return 0;
 }
 
+void
+database_end_orphans(struct database *db, int wait_seconds)
+{
+	static const char sessions[] =
+	    "FROM pg_catalog.pg_stat_activity WHERE datname = pg_catalog.current_database() "
+	    "AND pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend' "
+	    "AND application_name = 'restore-worker'";
+	char sql[512];
+
+	snprintf(sql, sizeof(sql), "SELECT pg_catalog.pg_terminate_backend(pid) %s", sessions);
+	PQclear(PQexec(db->conn, sql)); /* without the right to, the check below refuses */
+	snprintf(sql, sizeof(sql), "SELECT count(*) %s", sessions);
+	for (int i = 0; i < wait_seconds * 10; i++) {
+		PGresult *res = PQexec(db->conn, sql);
+		bool gone = PQresultStatus(res) != PGRES_TUPLES_OK ||
+		            strcmp(PQgetvalue(res, 0, 0), "0") == 0;
+
+		PQclear(res);
+		if (gone)
+			return;
+		usleep(100 * 1000);
+	}
+}
+
 /* exec_simple: run SQL that returns no rows we need; 0 or -1 with err. */
 static int
 exec_simple(struct database *db, const char *sql, const char *what, char *err, size_t errlen)

@@ -36,6 +36,14 @@ int database_open(const char *conninfo, struct database **out, enum database_ope
 const char *database_name(const struct database *db);
 
 /*
+ * database_end_orphans: terminate the sessions of dead restore-worker processes on the
+ * database (application_name "restore-worker") and wait up to wait_seconds for them to go.
+ * Only a caller that holds the target's lock may do this: then no live worker uses the target,
+ * and such a session is the server side of one that was killed while its statement ran.
+ */
+void database_end_orphans(struct database *db, int wait_seconds);
+
+/*
  * database_check_alone: 0 when no other session is connected to the database; otherwise -1
  * with a sentence giving how many sessions and their application names.
  */

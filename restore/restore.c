@@ -141,6 +141,8 @@ restore_run(const struct restore_options *o, struct report *report)
 		                 "target %s: %s", t->name, err);
 		goto done;
 	}
+	if (o->holds_target_lock)
+		database_end_orphans(db, 30);
 	if (database_check_alone(db, err, sizeof(err)) < 0) {
 		report_set_error(report, "rejected", "target %s: %s", t->name, err);
 		goto done;

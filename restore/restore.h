@@ -38,6 +38,7 @@ struct restore_options {
 	const char *pg_restore; /* NULL: "pg_restore" on PATH */
 	bool db_only;
 	const char *job_id;            /* NULL: a new UUID */
+	bool holds_target_lock;        /* no live worker uses the target: end dead ones' sessions */
 	volatile sig_atomic_t *cancel; /* set from a signal handler to abort; may be NULL */
 	/* Progress lines for a human (no newline), or NULL for none. */
 	void (*log)(void *log_ctx, const char *line);

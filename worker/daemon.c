@@ -501,6 +501,7 @@ static void __attribute__((noreturn)) job_child(struct worker *w, struct job *jo
 	ro.work_dir = w->config->work_dir;
 	ro.pg_restore = w->config->pg_restore;
 	ro.job_id = claim->job_id;
+	ro.holds_target_lock = true; /* taken by the parent, shared with this process */
 	ro.cancel = &child_cancel;
 	ro.log = daemon_log_progress;
 	status = restore_run(&ro, &report);

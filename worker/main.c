@@ -26,6 +26,7 @@
 #include "daemon.h"
 #include "database.h"
 #include "restore.h"
+#include "spool.h"
 #include "status.h"
 
 #define EXIT_USAGE 2
@@ -185,6 +186,37 @@ command_inspect(int argc, char **argv, const char *config_given)
 	return rc;
 }
 
+/* refuse_busy: the target's lock is held (by the worker); say so, as a report too. */
+static int
+refuse_busy(const char *archive, const char *target, int json_out, int why)
+{
+	struct report report;
+	char job_id[37];
+
+	restore_new_job_id(job_id);
+	if (report_init(&report, job_id, archive, target, false) == 0) {
+		if (why == EAGAIN)
+			report_set_error(
+			    &report, "rejected",
+			    "target %s is being restored by restore-worker run right now; "
+			    "try again when its job is done",
+			    target);
+		else
+			report_set_error(&report, "failed", "cannot lock target %s: %s", target,
+			                 strerror(why));
+		clock_gettime(CLOCK_REALTIME, &report.finished_at);
+		fprintf(stderr, "restore-worker: %s\n", report.error);
+		if (json_out) {
+			char *json = report_json(&report);
+
+			(void)print_json(json);
+			free(json);
+		}
+	}
+	report_free(&report);
+	return RESTORE_EXIT_UNCHANGED;
+}
+
 /* command_restore: restore-worker restore [--target NAME] [--db-only] [--json] ARCHIVE */
 static int
 command_restore(int argc, char **argv, const char *config_given)
@@ -201,7 +233,8 @@ command_restore(int argc, char **argv, const char *config_given)
 	struct config *config;
 	struct report report;
 	struct sigaction sa;
-	int json_out = 0, db_only = 0, c, status;
+	struct spool sp;
+	int json_out = 0, db_only = 0, c, status, lock = -1;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
@@ -250,6 +283,27 @@ command_restore(int argc, char **argv, const char *config_given)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/*
+	 * With a spool, the worker's lock on the target keeps a manual restore and the daemon's
+	 * from running at once; holding it also lets the engine end a dead worker's sessions.
+	 */
+	if (config->spool_dir != NULL) {
+		char err[1024];
+
+		if (spool_open(config->spool_dir, &sp, err, sizeof(err)) < 0) {
+			fprintf(stderr, "restore-worker: %s\n", err);
+			config_free(config);
+			return EXIT_USAGE;
+		}
+		lock = spool_lock_target(&sp, ct->name);
+		if (lock < 0) {
+			status = refuse_busy(argv[optind], ct->name, json_out, errno);
+			spool_close(&sp);
+			config_free(config);
+			return status;
+		}
+	}
+
 	target =
 	    (struct restore_target){ct->name,          ct->database,         ct->blob_dir,
 	                            ct->plan_quota,    ct->restore_overhead, ct->max_dump_major,
@@ -262,6 +316,7 @@ command_restore(int argc, char **argv, const char *config_given)
 	ro.db_only = db_only;
 	ro.cancel = &interrupted;
 	ro.log = log_line;
+	ro.holds_target_lock = lock >= 0;
 	status = restore_run(&ro, &report);
 	if (!json_out) {
 		for (size_t i = 0; i < report.nwarnings; i++)
@@ -281,6 +336,10 @@ command_restore(int argc, char **argv, const char *config_given)
 		free(json);
 	}
 	report_free(&report);
+	if (lock >= 0) {
+		spool_unlock(lock);
+		spool_close(&sp);
+	}
 	config_free(config);
 	return status;
 }
