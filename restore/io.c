@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 int
@@ -55,4 +56,48 @@ io_error(char *err, size_t errlen, const char *fmt, ...)
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+char *
+io_read_small(int dir_fd, const char *name, size_t limit, size_t *len)
+{
+	int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	char *buf;
+	size_t have = 0;
+	int saved;
+
+	if (fd < 0)
+		return NULL;
+	buf = malloc(limit + 2);
+	if (buf == NULL) {
+		(void)close(fd);
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + have, limit + 1 - have);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			saved = errno;
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		have += (size_t)n;
+		if (have > limit) {
+			saved = EFBIG;
+			goto fail;
+		}
+	}
+	(void)close(fd);
+	buf[have] = '\0';
+	*len = have;
+	return buf;
+fail:
+	(void)close(fd);
+	free(buf);
+	errno = saved;
+	return NULL;
 }

@@ -18,6 +18,13 @@ int io_write_all(int fd, const void *buf, size_t len);
  */
 DIR *io_opendir(int dir_fd, const char *name);
 
+/*
+ * io_read_small: the whole of dir_fd/name (never through a link, never waiting on a FIFO),
+ * NUL-terminated, when it holds at most limit bytes; the caller frees it. NULL with errno
+ * (EFBIG when it is larger).
+ */
+char *io_read_small(int dir_fd, const char *name, size_t limit, size_t *len);
+
 /* io_error: format a sentence into err (errlen bytes); always returns -1. */
 int io_error(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

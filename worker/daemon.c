@@ -37,6 +37,7 @@
 #include "database.h"
 #include "io.h"
 #include "jobfile.h"
+#include "json.h"
 #include "notify.h"
 #include "report.h"
 #include "restore.h"
@@ -327,33 +328,6 @@ finish_with(struct worker *w, struct spool_claim *claim, const char *target, con
 	free(json);
 }
 
-/* read_small: read a whole small file at dir_fd/name (no links); NULL with errno. */
-static char *
-read_small(int dir_fd, const char *name, size_t *len)
-{
-	int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	char *buf;
-	ssize_t n;
-
-	if (fd < 0)
-		return NULL;
-	buf = malloc(JOBFILE_MAX + 1);
-	if (buf == NULL) {
-		(void)close(fd);
-		return NULL;
-	}
-	n = read(fd, buf, JOBFILE_MAX + 1);
-	(void)close(fd);
-	if (n < 0 || n > JOBFILE_MAX) {
-		free(buf);
-		errno = n < 0 ? errno : EFBIG;
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
-}
-
 /*
  * job_target: the target a dropped file asks for: a job file's target key, else the folder
  * it was dropped in, else default_target. NULL with a reason when there is none.
@@ -367,7 +341,7 @@ job_target(const struct worker *w, int dir_fd, const char *folder, const char *n
 	if (spool_name_is_jobfile(name)) {
 		struct jobfile job;
 		size_t len;
-		char *text = read_small(dir_fd, name, &len);
+		char *text = io_read_small(dir_fd, name, JOBFILE_MAX, &len);
 
 		if (text == NULL) {
 			snprintf(why, whylen, "cannot read %s: %s", name, strerror(errno));
@@ -465,7 +439,7 @@ static void __attribute__((noreturn)) job_child(struct worker *w, struct job *jo
 	memset(&ro, 0, sizeof(ro));
 	if (spool_name_is_jobfile(claim->name)) {
 		size_t len;
-		char *text = read_small(claim->job_fd, claim->name, &len);
+		char *text = io_read_small(claim->job_fd, claim->name, JOBFILE_MAX, &len);
 
 		if (text == NULL) {
 			snprintf(err, sizeof(err), "cannot read %s: %s", claim->name,
@@ -572,16 +546,22 @@ job_start(struct worker *w, struct job *job)
 	         job->claim.attempts, (int)pid);
 }
 
-/* report_succeeded: did a job's report.json say succeeded? */
+/* report_succeeded: did a job's report.json say succeeded? *have: is there one at all. */
 static bool
 report_succeeded(int job_fd, bool *have)
 {
-	size_t len;
-	char *text = read_small(job_fd, "report.json", &len);
-	bool ok;
+	struct json_member *members = NULL;
+	size_t len, n = 0;
+	char *text = io_read_small(job_fd, "report.json", SPOOL_REPORT_MAX, &len), why[128];
+	const char *status;
+	bool ok = false;
 
 	*have = text != NULL;
-	ok = text != NULL && strstr(text, "\"status\":\"succeeded\"") != NULL;
+	if (text != NULL && json_parse_members(text, len, &members, &n, why, sizeof(why)) == 0) {
+		status = json_member_find(members, n, "status");
+		ok = status != NULL && strcmp(status, "succeeded") == 0;
+		json_members_free(members, n);
+	}
 	free(text);
 	return ok;
 }

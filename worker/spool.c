@@ -201,12 +201,12 @@ spool_claim_save(struct spool_claim *claim, char *err, size_t errlen)
 	return 0;
 }
 
-/* claim_load: read a claim's fields from its file. */
+/* claim_load: read a claim's fields from its file, open as fd. */
 static int
-claim_load(struct spool_claim *claim)
+claim_load(int fd, struct spool_claim *claim)
 {
 	char text[SPOOL_NAME_MAX + 256], *line, *save = NULL;
-	ssize_t n = pread(claim->fd, text, sizeof(text) - 1, 0);
+	ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
 
 	if (n <= 0)
 		return -1;
@@ -321,7 +321,7 @@ spool_adopt(struct spool *sp, const char *job_id, struct spool_claim *claim, cha
 		            : io_error(err, errlen, "cannot lock the claim of job %s: %s", job_id,
 		                       strerror(errno));
 	}
-	if (claim_load(claim) < 0) {
+	if (claim_load(claim->fd, claim) < 0) {
 		/* Claimed but never written: nothing of the job made it here. */
 		if (!spool_has_job_file(claim)) {
 			spool_discard(sp, claim);
@@ -329,6 +329,26 @@ spool_adopt(struct spool *sp, const char *job_id, struct spool_claim *claim, cha
 		}
 	}
 	return 0;
+}
+
+int
+spool_claim_peek(int job_fd, struct spool_claim *claim, bool *running)
+{
+	struct flock fl;
+	int fd = openat(job_fd, CLAIM_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int rc;
+
+	claim_init(claim, "");
+	*running = false;
+	if (fd < 0)
+		return -1;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	*running = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	rc = claim_load(fd, claim);
+	(void)close(fd);
+	return rc;
 }
 
 bool

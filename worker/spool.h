@@ -20,7 +20,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define SPOOL_NAME_MAX 255
+#define SPOOL_NAME_MAX   255
+#define SPOOL_REPORT_MAX (4 * 1024 * 1024) /* report.json is a few KiB */
 
 struct spool {
 	char *dir;
@@ -69,6 +70,12 @@ int spool_claim(struct spool *sp, const char *folder, const char *name, const ch
 /* spool_adopt: take over active/<job_id> if its worker is gone: 0 adopted, 1 alive, -1 bad. */
 int spool_adopt(struct spool *sp, const char *job_id, struct spool_claim *claim, char *err,
                 size_t errlen);
+
+/*
+ * spool_claim_peek: read the claim in job folder job_fd without taking it, and whether a
+ * worker holds it (*running); 0, or -1 when there is no readable claim. Nothing is held.
+ */
+int spool_claim_peek(int job_fd, struct spool_claim *claim, bool *running);
 
 /* spool_claim_save: write the claim's fields (attempts) durably; 0 or -1 with err. */
 int spool_claim_save(struct spool_claim *claim, char *err, size_t errlen);

@@ -74,66 +74,6 @@ done:
 	return rc;
 }
 
-/* is_locked: does a worker hold the claim at dir_fd/claim? */
-static bool
-is_locked(int dir_fd)
-{
-	struct flock fl;
-	int fd = openat(dir_fd, "claim", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	bool locked;
-
-	if (fd < 0)
-		return false;
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_WRLCK;
-	fl.l_whence = SEEK_SET;
-	locked = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
-	(void)close(fd);
-	return locked;
-}
-
-/* read_text: a small file's text (NUL-terminated), or NULL. */
-static char *
-read_text(int dir_fd, const char *name, size_t *len)
-{
-	int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	char *buf;
-	ssize_t n;
-
-	if (fd < 0)
-		return NULL;
-	buf = malloc(1024 * 1024 + 1);
-	n = buf != NULL ? read(fd, buf, 1024 * 1024) : -1;
-	(void)close(fd);
-	if (n < 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
-}
-
-/* claim_value: "key=value" from a claim's text into buf. */
-static void
-claim_value(const char *text, const char *key, char *buf, size_t buflen)
-{
-	const char *p = text;
-	size_t klen = strlen(key);
-
-	buf[0] = '\0';
-	while (p != NULL && *p != '\0') {
-		if (strncmp(p, key, klen) == 0 && p[klen] == '=') {
-			snprintf(buf, buflen, "%.*s", (int)strcspn(p + klen + 1, "\n"),
-			         p + klen + 1);
-			return;
-		}
-		p = strchr(p, '\n');
-		if (p != NULL)
-			p++;
-	}
-}
-
 /* list_queued: the files waiting in incoming/ and incoming/<target>/. */
 static void
 list_queued(const struct config *config, int incoming_fd, const char *folder, struct json_writer *w,
@@ -183,8 +123,7 @@ list_jobs(const struct config *config, int parent_fd, const char *state, struct 
 	while ((de = readdir(dir)) != NULL) {
 		struct json_member *m = NULL;
 		size_t n = 0, len;
-		char *text, name[SPOOL_NAME_MAX + 1], folder[80], target[80], attempts[16],
-		    why[128];
+		char *text, why[128];
 		int job_fd;
 
 		if (de->d_name[0] == '.')
@@ -194,40 +133,36 @@ list_jobs(const struct config *config, int parent_fd, const char *state, struct 
 		if (job_fd < 0)
 			continue;
 		if (strcmp(state, "active") == 0) {
-			bool running = is_locked(job_fd);
+			struct spool_claim claim;
+			bool running;
+			const char *target;
 
-			text = read_text(job_fd, "claim", &len);
-			claim_value(text != NULL ? text : "", "name", name, sizeof(name));
-			claim_value(text != NULL ? text : "", "folder", folder, sizeof(folder));
-			claim_value(text != NULL ? text : "", "target", target, sizeof(target));
-			if (target[0] == '\0') /* not started yet: where it was dropped */
-				snprintf(target, sizeof(target), "%s",
-				         folder[0] != '\0'                ? folder
-				         : config->default_target != NULL ? config->default_target
-				                                          : "");
-			claim_value(text != NULL ? text : "", "attempts", attempts,
-			            sizeof(attempts));
-			free(text);
+			(void)spool_claim_peek(job_fd, &claim, &running);
+			/* Not started yet: the target of the folder it was dropped in. */
+			target = claim.target[0] != '\0'          ? claim.target
+			         : claim.folder[0] != '\0'        ? claim.folder
+			         : config->default_target != NULL ? config->default_target
+			                                          : "";
 			if (json) {
 				json_begin_object(w);
 				json_key(w, "job_id");
 				json_string(w, de->d_name);
 				json_key(w, "name");
-				json_string(w, name);
+				json_string(w, claim.name);
 				json_key(w, "target");
 				json_string(w, target);
 				json_key(w, "attempts");
-				json_uint(w, (uint64_t)atoi(attempts));
+				json_uint(w, (uint64_t)claim.attempts);
 				json_key(w, "running");
 				json_bool(w, running);
 				json_end_object(w);
 			} else {
-				printf("%-8s %s %s (attempt %s%s)\n",
-				       running ? "running" : "orphaned", de->d_name, name, attempts,
-				       running ? "" : ", worker gone");
+				printf("%-8s %s %s -> %s (attempt %d%s)\n",
+				       running ? "running" : "orphaned", de->d_name, claim.name,
+				       target, claim.attempts, running ? "" : ", worker gone");
 			}
 		} else {
-			text = read_text(job_fd, "report.json", &len);
+			text = io_read_small(job_fd, "report.json", SPOOL_REPORT_MAX, &len);
 			if (text != NULL &&
 			    json_parse_members(text, len, &m, &n, why, sizeof(why)) < 0)
 				m = NULL, n = 0;
