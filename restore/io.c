@@ -52,9 +52,15 @@ io_error(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (errlen == 0)
+		return -1;
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+	/* A message is one line: what it quotes (a server's message, a name) may hold breaks. */
+	for (char *p = err; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
 	return -1;
 }
 

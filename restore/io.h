@@ -25,7 +25,10 @@ DIR *io_opendir(int dir_fd, const char *name);
  */
 char *io_read_small(int dir_fd, const char *name, size_t limit, size_t *len);
 
-/* io_error: format a sentence into err (errlen bytes); always returns -1. */
+/*
+ * io_error: format a sentence into err (errlen bytes), on one line: control characters such
+ * as '\n', '\r' and '\t' become spaces; always returns -1.
+ */
 int io_error(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -2,11 +2,19 @@
  * sqlscan.c - the lexical states of SQL text, as PostgreSQL's scanner defines them
  * (src/backend/parser/scan.l), reduced to what decides "inside something or not".
  *
- * Limits: a dollar-quote tag longer than 64 characters is not recognised as one (pg_dump
- * writes $$, $_$ and the like; PostgreSQL places no limit, but such tags do not occur).
+ * It goes one character at a time and looks back, never ahead, so a token split between two
+ * pieces of text is read as if it were whole. A dollar quote's tag is kept whole, in memory
+ * that grows with it: pg_dump lengthens a function body's tag ($_$, $_X$, $_XX$, ...) until
+ * the body does not contain it, so a tag can be as long as the body makes it. The closing
+ * tag is matched as it comes.
+ *
+ * Limits: a string literal continued on the next line ('a'<newline>'b') is followed as two
+ * literals, which only matters for E'...' strings (the second part keeps the backslash
+ * escapes); pg_restore does not write E'...' strings with standard_conforming_strings on.
  */
 #include "sqlscan.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 void
@@ -14,6 +22,15 @@ sqlscan_init(struct sqlscan *scan)
 {
 	memset(scan, 0, sizeof(*scan));
 	scan->state = SQLSCAN_TOP;
+}
+
+void
+sqlscan_free(struct sqlscan *scan)
+{
+	free(scan->tag);
+	scan->tag = NULL;
+	scan->tag_len = 0;
+	scan->tag_size = 0;
 }
 
 /* is_ident_char: can c be part of an unquoted identifier or a number? */
@@ -32,107 +49,160 @@ is_tag_start(char c)
 	       (unsigned char)c >= 0x80;
 }
 
-/* dollar_open: if text[i] begins "$tag$" at the top level, its length; else 0. */
-static size_t
-dollar_open(const struct sqlscan *scan, const char *text, size_t i, size_t n)
+/* is_tag_char: can c continue a dollar-quote tag? */
+static bool
+is_tag_char(char c)
 {
-	size_t j = i + 1;
+	return is_tag_start(c) || (c >= '0' && c <= '9');
+}
 
-	if (is_ident_char(scan->prev))
-		return 0; /* part of an identifier such as shop$order */
-	if (j < n && text[j] == '$')
-		return 2;
-	if (j >= n || !is_tag_start(text[j]))
-		return 0;
-	while (j < n && j - i < sizeof(scan->tag) - 1 && is_ident_char(text[j]) && text[j] != '$')
-		j++;
-	if (j < n && text[j] == '$' && j + 1 - i < sizeof(scan->tag))
-		return j + 1 - i;
+/* tag_append: add c to the tag being read; 0, or -1 when out of memory. */
+static int
+tag_append(struct sqlscan *scan, char c)
+{
+	if (scan->tag_len == scan->tag_size) {
+		size_t size = scan->tag_size == 0 ? 16 : scan->tag_size * 2;
+		char *grown;
+
+		if (size < scan->tag_size)
+			return -1;
+		grown = realloc(scan->tag, size);
+		if (grown == NULL)
+			return -1;
+		scan->tag = grown;
+		scan->tag_size = size;
+	}
+	scan->tag[scan->tag_len++] = c;
 	return 0;
 }
 
-void
-sqlscan_feed(struct sqlscan *scan, const char *text, size_t n)
+/* top_char: c at the top level; returns what counts as the previous character next time. */
+static char
+top_char(struct sqlscan *scan, char c)
 {
-	for (size_t i = 0; i < n; i++) {
-		char c = text[i];
-		size_t len;
+	if (c == '-' && scan->prev == '-') {
+		scan->state = SQLSCAN_LINE_COMMENT;
+	} else if (c == '*' && scan->prev == '/') {
+		scan->state = SQLSCAN_BLOCK_COMMENT;
+		scan->depth = 1;
+		return ' '; /* "/" "*" then "/" does not close it */
+	} else if (c == '\'') {
+		/* E'...' (or e'...'), unless the E ends a longer identifier. */
+		scan->state =
+		    (scan->prev == 'E' || scan->prev == 'e') && !is_ident_char(scan->prev2)
+		        ? SQLSCAN_ESCAPE_STRING
+		        : SQLSCAN_STRING;
+	} else if (c == '"') {
+		scan->state = SQLSCAN_IDENTIFIER;
+	} else if (c == '$' && !is_ident_char(scan->prev)) {
+		/* Not after an identifier character: shop$order$x is one identifier. */
+		scan->state = SQLSCAN_DOLLAR_TAG;
+		scan->tag_len = 0;
+		if (tag_append(scan, c) < 0)
+			scan->state = SQLSCAN_FAILED;
+	}
+	return c;
+}
 
-		switch (scan->state) {
-		case SQLSCAN_TOP:
-			if (c == '-' && i + 1 < n && text[i + 1] == '-') {
-				scan->state = SQLSCAN_LINE_COMMENT;
-				i++;
-				c = '-';
-			} else if (c == '/' && i + 1 < n && text[i + 1] == '*') {
-				scan->state = SQLSCAN_BLOCK_COMMENT;
-				scan->depth = 1;
-				i++;
-				c = '*';
-			} else if (c == '\'') {
-				/* E'...' (or e'...'), unless the E ends a longer identifier. */
-				scan->state = (scan->prev == 'E' || scan->prev == 'e') &&
-				                      !is_ident_char(scan->prev2)
-				                  ? SQLSCAN_ESCAPE_STRING
-				                  : SQLSCAN_STRING;
-			} else if (c == '"') {
-				scan->state = SQLSCAN_IDENTIFIER;
-			} else if (c == '$' && (len = dollar_open(scan, text, i, n)) > 0) {
-				memcpy(scan->tag, text + i, len);
-				scan->tag_len = len;
+/* scan_char: follow one character. */
+static void
+scan_char(struct sqlscan *scan, char c)
+{
+	switch (scan->state) {
+	case SQLSCAN_TOP:
+		c = top_char(scan, c);
+		break;
+	case SQLSCAN_LINE_COMMENT:
+		if (c == '\n')
+			scan->state = SQLSCAN_TOP;
+		break;
+	case SQLSCAN_BLOCK_COMMENT:
+		if (c == '*' && scan->prev == '/') {
+			scan->depth++;
+			c = ' '; /* "/" "*" then "/" does not close it */
+		} else if (c == '/' && scan->prev == '*') {
+			if (--scan->depth == 0)
+				scan->state = SQLSCAN_TOP;
+			c = ' '; /* "*" "/" then "*" does not reopen it */
+		}
+		break;
+	case SQLSCAN_STRING:
+		if (c == '\'')
+			scan->state = SQLSCAN_TOP; /* '' re-enters at once */
+		break;
+	case SQLSCAN_ESCAPE_STRING:
+		if (scan->skip_next)
+			scan->skip_next = false;
+		else if (c == '\\')
+			scan->skip_next = true;
+		else if (c == '\'')
+			scan->state = SQLSCAN_ESCAPE_QUOTE;
+		c = c == '\'' ? '\'' : 'x';
+		break;
+	case SQLSCAN_ESCAPE_QUOTE:
+		if (c == '\'') {
+			scan->state = SQLSCAN_ESCAPE_STRING; /* '' stands for one quote */
+			c = 'x';
+		} else {
+			scan->state = SQLSCAN_TOP;
+			c = top_char(scan, c);
+		}
+		break;
+	case SQLSCAN_IDENTIFIER:
+		if (c == '"')
+			scan->state = SQLSCAN_TOP;
+		break;
+	case SQLSCAN_DOLLAR_TAG:
+		if (c == '$' || (scan->tag_len == 1 ? is_tag_start(c) : is_tag_char(c))) {
+			if (tag_append(scan, c) < 0) {
+				scan->state = SQLSCAN_FAILED;
+			} else if (c == '$') {
 				scan->state = SQLSCAN_DOLLAR;
-				i += len - 1;
-				c = '$';
+				scan->matched = 0;
 			}
-			break;
-		case SQLSCAN_LINE_COMMENT:
-			if (c == '\n')
+		} else {
+			/* "$" and an identifier, or "$1": no quote; c is read at the top level. */
+			scan->state = SQLSCAN_TOP;
+			sqlscan_free(scan);
+			c = top_char(scan, c);
+		}
+		break;
+	case SQLSCAN_DOLLAR:
+		/*
+		 * The tag has '$' only at its ends, so a mismatch can only restart the match at
+		 * c itself, when c is a '$'.
+		 */
+		if (c == scan->tag[scan->matched]) {
+			if (++scan->matched == scan->tag_len) {
 				scan->state = SQLSCAN_TOP;
-			break;
-		case SQLSCAN_BLOCK_COMMENT:
-			if (c == '/' && i + 1 < n && text[i + 1] == '*') {
-				scan->depth++;
-				i++;
-			} else if (c == '*' && i + 1 < n && text[i + 1] == '/') {
-				if (--scan->depth == 0)
-					scan->state = SQLSCAN_TOP;
-				i++;
-				c = ' '; /* "*" "/" then "*" must not reopen a comment */
-			}
-			break;
-		case SQLSCAN_STRING:
-			if (c == '\'')
-				scan->state = SQLSCAN_TOP; /* '' re-enters at once */
-			break;
-		case SQLSCAN_ESCAPE_STRING:
-			if (scan->skip_next)
-				scan->skip_next = false;
-			else if (c == '\\')
-				scan->skip_next = true;
-			else if (c == '\'')
-				scan->state = SQLSCAN_TOP;
-			c = c == '\'' ? '\'' : 'x';
-			break;
-		case SQLSCAN_IDENTIFIER:
-			if (c == '"')
-				scan->state = SQLSCAN_TOP;
-			break;
-		case SQLSCAN_DOLLAR:
-			if (c == '$' && n - i >= scan->tag_len &&
-			    memcmp(text + i, scan->tag, scan->tag_len) == 0) {
-				scan->state = SQLSCAN_TOP;
-				i += scan->tag_len - 1;
+				sqlscan_free(scan);
 				c = ' '; /* $a$$b$: the closing '$' does not open another */
 			}
-			break;
+		} else {
+			scan->matched = c == '$' ? 1 : 0;
 		}
-		scan->prev2 = scan->prev;
-		scan->prev = c;
+		break;
+	case SQLSCAN_FAILED:
+		break;
 	}
+	scan->prev2 = scan->prev;
+	scan->prev = c;
+}
+
+int
+sqlscan_feed(struct sqlscan *scan, const char *text, size_t n)
+{
+	for (size_t i = 0; i < n && scan->state != SQLSCAN_FAILED; i++)
+		scan_char(scan, text[i]);
+	if (scan->state == SQLSCAN_FAILED) {
+		sqlscan_free(scan);
+		return -1;
+	}
+	return 0;
 }
 
 bool
 sqlscan_at_top(const struct sqlscan *scan)
 {
-	return scan->state == SQLSCAN_TOP;
+	return scan->state == SQLSCAN_TOP || scan->state == SQLSCAN_ESCAPE_QUOTE;
 }
