@@ -1,12 +1,11 @@
 /*
- * main.c - the restore-worker command line.
+ * main.c - the restore-worker command line: inspect, restore, run, submit and status.
  *
- *	restore-worker inspect [--json] ARCHIVE
- *	restore-worker [-c CONFIG] restore [--target NAME] [--db-only] [--json] ARCHIVE
- *	restore-worker [-c CONFIG] run
- *	restore-worker [-c CONFIG] submit [--target NAME] [--db-only] ARCHIVE
- *	restore-worker [-c CONFIG] status [--json]
- *	restore-worker --help | --version
+ *	restore-worker [-c CONFIG] COMMAND [OPTION]... [ARCHIVE]
+ *	restore-worker --help | --version | COMMAND --help
+ *
+ * The commands, their options and their help are one table, commands[] below: the dispatch
+ * and both kinds of --help read it, so they cannot disagree.
  *
  * Exit status: 0 succeeded; 1 refused or failed, the target left as it was; 3 partial (the
  * target was changed and is incomplete); 2 usage or configuration error. Progress and the
@@ -33,43 +32,270 @@
 
 static volatile sig_atomic_t interrupted;
 
-static const char usage_text[] =
-    "Usage:\n"
-    "  restore-worker inspect [--json] ARCHIVE\n"
-    "  restore-worker [-c CONFIG] restore [--target NAME] [--db-only] [--json] ARCHIVE\n"
-    "  restore-worker --help | --version\n"
-    "\n"
+/*
+ * The options a command can take; each command's table says which it does. Long options get
+ * keys above any character, so that getopt_long's optopt tells them from short ones.
+ */
+enum option_key {
+	OPTION_LONG = 256,
+	OPTION_TARGET = OPTION_LONG,
+	OPTION_DB_ONLY,
+	OPTION_JSON,
+	OPTION_HELP,
+	OPTION_CONFIG,
+	OPTION_VERSION,
+};
+
+struct command_option {
+	const char *name;  /* the long option, without "--" */
+	const char *value; /* the name of its value, or NULL when it takes none */
+	int key;           /* what getopt_long returns for it */
+	const char *help;  /* one line */
+};
+
+/* command_args: what a command's options and operands said. */
+struct command_args {
+	const char *target;  /* --target NAME, or NULL */
+	bool db_only;        /* --db-only */
+	bool json;           /* --json */
+	const char *archive; /* the ARCHIVE operand, for the commands that take one */
+};
+
+struct command;
+typedef int command_fn(const struct command *cmd, const struct command_args *args,
+                       const char *config_given);
+
+/*
+ * struct command: one command of the command line. The table below is the only list of
+ * commands: the dispatch, restore-worker --help and restore-worker COMMAND --help all read it.
+ */
+struct command {
+	const char *name;
+	const char *operand;                  /* "ARCHIVE", or NULL when it takes none */
+	const char *summary;                  /* one line for restore-worker --help */
+	const char *description;              /* for restore-worker COMMAND --help */
+	const char *exit_status;              /* the same, its exit statuses */
+	const struct command_option *options; /* ends with a NULL name; --help is implied */
+	command_fn *run;
+};
+
+static command_fn command_inspect, command_restore, command_run, command_submit, command_status;
+
+static const struct command_option inspect_options[] = {
+    {"json", NULL, OPTION_JSON, "print the inspection as JSON on stdout"},
+    {NULL, NULL, 0, NULL},
+};
+
+static const struct command_option restore_options[] = {
+    {"target", "NAME", OPTION_TARGET,
+     "the target to restore into (default: the config's default_target)"},
+    {"db-only", NULL, OPTION_DB_ONLY, "restore only the database; leave the blob folder alone"},
+    {"json", NULL, OPTION_JSON, "print the report as JSON on stdout"},
+    {NULL, NULL, 0, NULL},
+};
+
+static const struct command_option run_options[] = {
+    {NULL, NULL, 0, NULL},
+};
+
+static const struct command_option submit_options[] = {
+    {"target", "NAME", OPTION_TARGET,
+     "the target to restore into (default: the config's default_target)"},
+    {"db-only", NULL, OPTION_DB_ONLY, "restore only the database; leave the blob folder alone"},
+    {NULL, NULL, 0, NULL},
+};
+
+static const struct command_option status_options[] = {
+    {"json", NULL, OPTION_JSON, "print the jobs as JSON on stdout"},
+    {NULL, NULL, 0, NULL},
+};
+
+static const struct command commands[] = {
+    {"inspect", "ARCHIVE",
+     "say what ARCHIVE holds and whether a restore would accept it; changes nothing",
+     "Reads ARCHIVE and says what it holds (kind, .metadata, dump version, compression,\n"
+     "TOC entries, decompressed size, files) and whether a restore would accept it, on\n"
+     "stderr (with --json: on stdout). It needs no target and changes nothing; with a\n"
+     "configuration it uses that configuration's pg_restore.\n",
+     "Exit status: 0 a restore would accept it; 1 it would refuse it; 2 usage or\n"
+     "configuration error.\n",
+     inspect_options, command_inspect},
+    {"restore", "ARCHIVE", "restore ARCHIVE into a target of the configuration",
+     "Restores ARCHIVE into a target of the configuration, all or nothing: the database in\n"
+     "one transaction, then the files. Progress and the outcome go to stderr.\n",
+     "Exit status: 0 succeeded; 1 refused or failed, the target left as it was;\n"
+     "3 partial (the database was restored but the files could not be swapped in);\n"
+     "2 usage or configuration error.\n",
+     restore_options, command_restore},
+    {"run", NULL, "the worker: restore what is dropped into spool_dir, until stopped",
+     "The worker daemon: watches the configuration's spool_dir and restores each archive or\n"
+     "job file dropped into its incoming/ folders, leaving a report beside it. It runs until\n"
+     "SIGTERM or SIGINT and exits 0; SIGHUP reloads the configuration.\n",
+     "Exit status: 0 after a clean stop; 2 usage or configuration error.\n", run_options,
+     command_run},
+    {"submit", "ARCHIVE", "ask the worker to restore ARCHIVE, read where it is",
+     "Asks the worker for a restore of ARCHIVE, which stays where it is: writes a job file\n"
+     "through spool_dir's tmp/ into incoming/ and prints the job file's path.\n",
+     "Exit status: 0 submitted; 1 ARCHIVE cannot be used; 2 usage or configuration error.\n",
+     submit_options, command_submit},
+    {"status", NULL, "list the worker's queued, active, done and failed jobs",
+     "Lists the jobs in spool_dir: queued, active (running or orphaned), done and failed,\n"
+     "with their status and error.\n",
+     "Exit status: 0 listed; 1 out of memory; 2 usage or configuration error.\n", status_options,
+     command_status},
+};
+
+#define NCOMMANDS           (sizeof(commands) / sizeof(commands[0]))
+#define COMMAND_OPTIONS_MAX 8 /* options of one command, --help included */
+
+static const char about_text[] =
     "Restores a Mendix backup into an existing PostgreSQL database and a blob folder, all or\n"
     "nothing. ARCHIVE is a full snapshot (.tar.gz, .tgz or .tar holding .metadata,\n"
     "db/db.backup and tree/xx/yy/<uuid> files) or a database-only backup (a custom-format\n"
-    "dump made with pg_dump -Fc, bare or gzip-compressed); they are told apart by content.\n"
-    "\n"
-    "Commands:\n"
-    "  inspect   read ARCHIVE and say what it holds and whether a restore would accept it;\n"
-    "            changes nothing\n"
-    "  restore   restore ARCHIVE into a target of the configuration\n"
-    "\n"
-    "Options:\n"
-    "  -c, --config CONFIG  configuration file (default: $RESTORE_WORKER_CONFIG, then\n"
-    "                       " CONFIG_DEFAULT_PATH ")\n"
-    "  --target NAME        the target to restore into (default: the config's default_target)\n"
-    "  --db-only            restore only the database; leave the blob folder alone\n"
-    "  --json               print the report (or the inspection) as JSON on stdout\n"
-    "  -h, --help           show this help\n"
-    "  -V, --version        show the version\n"
-    "\n"
+    "dump made with pg_dump -Fc, bare or gzip-compressed); they are told apart by content.\n";
+
+static const char config_option_text[] =
+    "  -c, --config CONFIG  configuration file, given before COMMAND (default:\n"
+    "                       $RESTORE_WORKER_CONFIG, then " CONFIG_DEFAULT_PATH ")\n";
+
+static const char exit_status_text[] =
     "Exit status: 0 succeeded; 1 refused or failed, the target left as it was;\n"
     "3 partial (the database was restored but the files could not be swapped in);\n"
     "2 usage or configuration error.\n";
 
-/* usage_error: a one-line complaint and a pointer to --help; returns EXIT_USAGE. */
+/* print_usage_line: "restore-worker [-c CONFIG] NAME [--option VALUE]... [OPERAND]". */
+static void
+print_usage_line(FILE *out, const char *prefix, const struct command *cmd)
+{
+	fprintf(out, "%srestore-worker [-c CONFIG] %s", prefix, cmd->name);
+	for (const struct command_option *o = cmd->options; o->name != NULL; o++)
+		fprintf(out, o->value != NULL ? " [--%s %s]" : " [--%s]", o->name, o->value);
+	fprintf(out, "%s%s\n", cmd->operand != NULL ? " " : "",
+	        cmd->operand != NULL ? cmd->operand : "");
+}
+
+/* print_help: restore-worker --help, every command with one line. */
+static void
+print_help(void)
+{
+	printf("Usage:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		print_usage_line(stdout, "  ", &commands[i]);
+	printf("  restore-worker --help | --version\n"
+	       "  restore-worker COMMAND --help\n\n%s\nCommands:\n",
+	       about_text);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		printf("  %-9s %s\n", commands[i].name, commands[i].summary);
+	printf("\nOptions:\n%s"
+	       "  -h, --help           show this help (after COMMAND: that command's help)\n"
+	       "  -V, --version        show the version\n\n%s",
+	       config_option_text, exit_status_text);
+}
+
+/* print_command_help: restore-worker COMMAND --help, its usage and every option it takes. */
+static void
+print_command_help(const struct command *cmd)
+{
+	char label[64];
+
+	print_usage_line(stdout, "Usage: ", cmd);
+	printf("\n%s\nOptions:\n", cmd->description);
+	for (const struct command_option *o = cmd->options; o->name != NULL; o++) {
+		snprintf(label, sizeof(label), o->value != NULL ? "--%s %s" : "--%s", o->name,
+		         o->value);
+		printf("  %-19s  %s\n", label, o->help);
+	}
+	printf("  %-19s  %s\n%s\n%s", "-h, --help", "show this help", config_option_text,
+	       cmd->exit_status);
+}
+
+/* usage_error: a one-line complaint and a pointer to the help; returns EXIT_USAGE. */
 static int
-usage_error(const char *fmt, const char *arg)
+usage_error(const struct command *cmd, const char *fmt, const char *arg)
 {
 	fprintf(stderr, "restore-worker: ");
+	if (cmd != NULL)
+		fprintf(stderr, "%s: ", cmd->name);
 	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry 'restore-worker --help'.\n");
+	fprintf(stderr, "\nTry 'restore-worker %s%s--help'.\n", cmd != NULL ? cmd->name : "",
+	        cmd != NULL ? " " : "");
 	return EXIT_USAGE;
+}
+
+/* option_refused: say what is wrong with the option getopt_long just returned c (? or :) for. */
+static int
+option_refused(const struct command *cmd, const struct option *longopts, char **argv, int c)
+{
+	char shown[64];
+
+	if (optopt >= OPTION_LONG) {
+		while (longopts->name != NULL && longopts->val != optopt)
+			longopts++;
+		snprintf(shown, sizeof(shown), "--%s",
+		         longopts->name != NULL ? longopts->name : "");
+	} else if (optopt != 0) {
+		snprintf(shown, sizeof(shown), "-%c", optopt);
+	} else {
+		/* An unknown long option: getopt_long has moved past it. */
+		const char *arg = argv[optind - 1];
+
+		snprintf(shown, sizeof(shown), "%.*s", (int)strcspn(arg, "="), arg);
+	}
+	if (c == ':')
+		return usage_error(cmd, "%s needs a value", shown);
+	if (optopt >= OPTION_LONG)
+		return usage_error(cmd, "%s takes no value", shown);
+	return usage_error(cmd, "unknown option %s", shown);
+}
+
+/*
+ * command_parse: read cmd's options and operand from argv (argv[0] is the command) into args.
+ * Returns -1 when the command should go on, else the exit status (0 after --help).
+ */
+static int
+command_parse(const struct command *cmd, int argc, char **argv, struct command_args *args)
+{
+	struct option longopts[COMMAND_OPTIONS_MAX + 1];
+	size_t n = 0;
+	int c;
+
+	for (const struct command_option *o = cmd->options; o->name != NULL; o++) {
+		if (n + 2 > COMMAND_OPTIONS_MAX)
+			return usage_error(cmd, "has too many options%s", "");
+		longopts[n++] = (struct option){
+		    o->name, o->value != NULL ? required_argument : no_argument, NULL, o->key};
+	}
+	longopts[n++] = (struct option){"help", no_argument, NULL, OPTION_HELP};
+	longopts[n] = (struct option){NULL, 0, NULL, 0};
+
+	memset(args, 0, sizeof(*args));
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+		case OPTION_HELP:
+			print_command_help(cmd);
+			return fflush(stdout) == EOF ? EXIT_USAGE : 0;
+		case OPTION_TARGET:
+			args->target = optarg;
+			break;
+		case OPTION_DB_ONLY:
+			args->db_only = true;
+			break;
+		case OPTION_JSON:
+			args->json = true;
+			break;
+		default:
+			return option_refused(cmd, longopts, argv, c);
+		}
+	}
+	if (cmd->operand != NULL && argc - optind != 1)
+		return usage_error(cmd, "takes one %s", cmd->operand);
+	if (cmd->operand == NULL && argc - optind != 0)
+		return usage_error(cmd, "takes no arguments, found '%s'", argv[optind]);
+	args->archive = cmd->operand != NULL ? argv[optind] : NULL;
+	return -1;
 }
 
 /* on_signal: SIGINT/SIGTERM: abort the restore; the engine rolls everything back. */
@@ -140,27 +366,15 @@ print_json(const char *json)
 
 /* command_inspect: restore-worker inspect [--json] ARCHIVE */
 static int
-command_inspect(int argc, char **argv, const char *config_given)
+command_inspect(const struct command *cmd, const struct command_args *args,
+                const char *config_given)
 {
-	static const struct option options[] = {
-	    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	struct config *config = NULL;
 	const char *pg_restore = NULL;
 	char *json = NULL, *text = NULL;
-	int json_out = 0, c, rc;
+	int rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
-		if (c == 'j')
-			json_out = 1;
-		else if (c == 'h') {
-			fputs(usage_text, stdout);
-			return 0;
-		} else
-			return usage_error("inspect: unknown option %s", argv[optind - 1]);
-	}
-	if (argc - optind != 1)
-		return usage_error("inspect takes one ARCHIVE%s", "");
+	(void)cmd;
 	/* A configuration is optional here: it only names the pg_restore to compare with. */
 	if (config_given != NULL || getenv("RESTORE_WORKER_CONFIG") != NULL) {
 		config = load_config(config_path(config_given));
@@ -168,9 +382,9 @@ command_inspect(int argc, char **argv, const char *config_given)
 			return EXIT_USAGE;
 		pg_restore = config->pg_restore;
 	}
-	rc = restore_inspect(argv[optind], pg_restore, &json, &text);
+	rc = restore_inspect(args->archive, pg_restore, &json, &text);
 	if (rc >= 0) {
-		if (json_out) {
+		if (args->json) {
 			if (print_json(json) < 0)
 				rc = 1;
 		} else {
@@ -219,14 +433,10 @@ refuse_busy(const char *archive, const char *target, int json_out, int why)
 
 /* command_restore: restore-worker restore [--target NAME] [--db-only] [--json] ARCHIVE */
 static int
-command_restore(int argc, char **argv, const char *config_given)
+command_restore(const struct command *cmd, const struct command_args *args,
+                const char *config_given)
 {
-	static const struct option options[] = {{"target", required_argument, NULL, 't'},
-	                                        {"db-only", no_argument, NULL, 'd'},
-	                                        {"json", no_argument, NULL, 'j'},
-	                                        {"help", no_argument, NULL, 'h'},
-	                                        {NULL, 0, NULL, 0}};
-	const char *target_name = NULL, *path;
+	const char *target_name = args->target, *path;
 	const struct config_target *ct;
 	struct restore_target target;
 	struct restore_options ro;
@@ -234,29 +444,9 @@ command_restore(int argc, char **argv, const char *config_given)
 	struct report report;
 	struct sigaction sa;
 	struct spool sp;
-	int json_out = 0, db_only = 0, c, status, lock = -1;
+	int status, lock = -1;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			target_name = optarg;
-			break;
-		case 'd':
-			db_only = 1;
-			break;
-		case 'j':
-			json_out = 1;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
-		default:
-			return usage_error("restore: unknown option %s", argv[optind - 1]);
-		}
-	}
-	if (argc - optind != 1)
-		return usage_error("restore takes one ARCHIVE%s", "");
+	(void)cmd;
 	path = config_path(config_given);
 	config = load_config(path);
 	if (config == NULL)
@@ -297,7 +487,7 @@ command_restore(int argc, char **argv, const char *config_given)
 		}
 		lock = spool_lock_target(&sp, ct->name);
 		if (lock < 0) {
-			status = refuse_busy(argv[optind], ct->name, json_out, errno);
+			status = refuse_busy(args->archive, ct->name, args->json, errno);
 			spool_close(&sp);
 			config_free(config);
 			return status;
@@ -309,16 +499,16 @@ command_restore(int argc, char **argv, const char *config_given)
 	                            ct->plan_quota,    ct->restore_overhead, ct->max_dump_major,
 	                            ct->max_dump_minor};
 	memset(&ro, 0, sizeof(ro));
-	ro.archive = argv[optind];
+	ro.archive = args->archive;
 	ro.target = &target;
 	ro.work_dir = config->work_dir;
 	ro.pg_restore = config->pg_restore;
-	ro.db_only = db_only;
+	ro.db_only = args->db_only;
 	ro.cancel = &interrupted;
 	ro.log = log_line;
 	ro.holds_target_lock = lock >= 0;
 	status = restore_run(&ro, &report);
-	if (!json_out) {
+	if (!args->json) {
 		for (size_t i = 0; i < report.nwarnings; i++)
 			fprintf(stderr, "restore-worker: warning: %s\n", report.warnings[i]);
 		for (size_t i = 0; i < report.database.nerrors; i++)
@@ -344,59 +534,63 @@ command_restore(int argc, char **argv, const char *config_given)
 	return status;
 }
 
-/* command_spool: run, submit and status, which all need spool_dir. */
-static int
-command_spool(int argc, char **argv, const char *config_given)
+/* spool_config: the configuration for run, submit and status, which all need spool_dir. */
+static struct config *
+spool_config(const struct command *cmd, const char *path)
 {
-	static const struct option options[] = {{"target", required_argument, NULL, 't'},
-	                                        {"db-only", no_argument, NULL, 'd'},
-	                                        {"json", no_argument, NULL, 'j'},
-	                                        {"help", no_argument, NULL, 'h'},
-	                                        {NULL, 0, NULL, 0}};
-	const char *command = argv[0], *path = config_path(config_given), *target = NULL;
-	bool run = strcmp(command, "run") == 0, submit = strcmp(command, "submit") == 0;
-	struct config *config;
-	int json = 0, db_only = 0, c, rc;
+	struct config *config = load_config(path);
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
-		if (c == 'h') {
-			fputs(usage_text, stdout);
-			return 0;
-		}
-		if ((c == 't' || c == 'd') && submit) {
-			if (c == 't')
-				target = optarg;
-			else
-				db_only = 1;
-		} else if (c == 'j' && !run && !submit) {
-			json = 1;
-		} else {
-			return usage_error("unknown option %s", argv[optind - 1]);
-		}
+	if (config != NULL && config->spool_dir == NULL) {
+		fprintf(stderr, "restore-worker: %s: %s needs spool_dir\n", path, cmd->name);
+		config_free(config);
+		return NULL;
 	}
-	if (argc - optind != (submit ? 1 : 0))
-		return usage_error(submit ? "submit takes one ARCHIVE%s" : "too many arguments%s",
-		                   "");
-	config = load_config(path);
+	return config;
+}
+
+/* command_run: restore-worker run, the worker daemon. */
+static int
+command_run(const struct command *cmd, const struct command_args *args, const char *config_given)
+{
+	const char *path = config_path(config_given);
+	struct config *config = spool_config(cmd, path);
+
+	(void)args;
 	if (config == NULL)
 		return EXIT_USAGE;
-	if (config->spool_dir == NULL) {
-		fprintf(stderr, "restore-worker: %s: %s needs spool_dir\n", path, command);
+	return daemon_run(path, config); /* it frees config */
+}
+
+/* command_submit: restore-worker submit [--target NAME] [--db-only] ARCHIVE */
+static int
+command_submit(const struct command *cmd, const struct command_args *args, const char *config_given)
+{
+	const char *path = config_path(config_given);
+	struct config *config = spool_config(cmd, path);
+	int rc;
+
+	if (config == NULL)
+		return EXIT_USAGE;
+	if (args->target != NULL && config_target_find(config, args->target) == NULL) {
+		fprintf(stderr, "restore-worker: %s has no target '%s'\n", path, args->target);
 		config_free(config);
 		return EXIT_USAGE;
 	}
-	if (target != NULL && config_target_find(config, target) == NULL) {
-		fprintf(stderr, "restore-worker: %s has no target '%s'\n", path, target);
-		config_free(config);
+	rc = status_submit(config, args->archive, args->target, args->db_only);
+	config_free(config);
+	return rc;
+}
+
+/* command_status: restore-worker status [--json] */
+static int
+command_status(const struct command *cmd, const struct command_args *args, const char *config_given)
+{
+	struct config *config = spool_config(cmd, config_path(config_given));
+	int rc;
+
+	if (config == NULL)
 		return EXIT_USAGE;
-	}
-	if (run)
-		return daemon_run(path, config); /* it frees config */
-	if (submit)
-		rc = status_submit(config, argv[optind], target, db_only);
-	else
-		rc = status_print(config, json);
+	rc = status_print(config, args->json);
 	config_free(config);
 	return rc;
 }
@@ -404,38 +598,44 @@ command_spool(int argc, char **argv, const char *config_given)
 int
 main(int argc, char **argv)
 {
-	static const struct option options[] = {{"config", required_argument, NULL, 'c'},
-	                                        {"help", no_argument, NULL, 'h'},
-	                                        {"version", no_argument, NULL, 'V'},
+	static const struct option options[] = {{"config", required_argument, NULL, OPTION_CONFIG},
+	                                        {"help", no_argument, NULL, OPTION_HELP},
+	                                        {"version", no_argument, NULL, OPTION_VERSION},
 	                                        {NULL, 0, NULL, 0}};
 	const char *config_given = NULL;
-	int c;
+	struct command_args args;
+	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "+c:hV", options, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:c:hV", options, NULL)) != -1) {
 		switch (c) {
 		case 'c':
+		case OPTION_CONFIG:
 			config_given = optarg;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
+		case OPTION_HELP:
+			print_help();
+			return fflush(stdout) == EOF ? EXIT_USAGE : 0;
 		case 'V':
+		case OPTION_VERSION:
 			printf("restore-worker %s\n", RW_VERSION);
-			return 0;
+			return fflush(stdout) == EOF ? EXIT_USAGE : 0;
 		default:
-			return usage_error("unknown option %s", argv[optind - 1]);
+			return option_refused(NULL, options, argv, c);
 		}
 	}
 	if (optind >= argc)
-		return usage_error("no command given%s", "");
+		return usage_error(NULL, "no command given%s", "");
 	argc -= optind;
 	argv += optind;
-	if (strcmp(argv[0], "inspect") == 0)
-		return command_inspect(argc, argv, config_given);
-	if (strcmp(argv[0], "restore") == 0)
-		return command_restore(argc, argv, config_given);
-	if (strcmp(argv[0], "run") == 0 || strcmp(argv[0], "submit") == 0 ||
-	    strcmp(argv[0], "status") == 0)
-		return command_spool(argc, argv, config_given);
-	return usage_error("unknown command '%s'", argv[0]);
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (strcmp(argv[0], commands[i].name) != 0)
+			continue;
+		rc = command_parse(&commands[i], argc, argv, &args);
+		if (rc >= 0)
+			return rc;
+		return commands[i].run(&commands[i], &args, config_given);
+	}
+	return usage_error(NULL, "unknown command '%s'", argv[0]);
 }
