@@ -113,6 +113,18 @@ jobfile_parse(const char *name, const char *text, size_t len, struct jobfile *jo
 			fail_at(err, errlen, name, v, "%s: must not be empty", key);
 			goto done;
 		}
+		if (strlen(value) != v->data.scalar.length) {
+			fail_at(err, errlen, name, v, "%s: must not hold a NUL character", key);
+			goto done;
+		}
+		/* Never cut to fit: a cut name could be another target's. */
+		if (slot == &job->target && v->data.scalar.length > JOBFILE_TARGET_MAX) {
+			fail_at(
+			    err, errlen, name, v,
+			    "target: '%.20s...' is %zu bytes long; a target name has at most %d",
+			    value, v->data.scalar.length, JOBFILE_TARGET_MAX);
+			goto done;
+		}
 		if ((*slot = strdup(value)) == NULL) {
 			fail_at(err, errlen, name, v, "out of memory");
 			goto done;

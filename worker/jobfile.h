@@ -6,13 +6,20 @@
  *	db_only: false           # optional
  *
  * A relative archive path is relative to the folder the job file was dropped in. Unknown
- * keys, wrong types and malformed YAML are errors that name the file, the line and the key.
+ * keys, wrong types, malformed YAML, a value holding a NUL and a target longer than
+ * JOBFILE_TARGET_MAX are errors that name the file, the line and the key.
  */
 #ifndef JOBFILE_H
 #define JOBFILE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+/*
+ * The longest target name, in bytes: config.c allows no longer one (CONFIG_TARGET_NAMEMAX),
+ * and the worker keeps target names in buffers of this size plus one.
+ */
+#define JOBFILE_TARGET_MAX 64
 
 struct jobfile {
 	char *archive; /* as written */

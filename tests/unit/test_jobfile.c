@@ -37,6 +37,22 @@ static const struct jobfile_case cases[] = {
     {"malformed YAML", "archive: [/x\n", NULL, NULL, 0, "malformed YAML"},
     {"not a mapping", "- /x\n", NULL, NULL, 0, "a job file must be a mapping"},
     {"empty file", "", NULL, NULL, 0, "a job file must be a mapping"},
+    {"target of the longest length",
+     "archive: /x\ntarget: t234567890123456789012345678901234567890123456789012345678901234\n",
+     "/x", "t234567890123456789012345678901234567890123456789012345678901234", 0, NULL},
+    {"target one byte too long",
+     "archive: /x\ntarget: t2345678901234567890123456789012345678901234567890123456789012345\n",
+     NULL, NULL, 0,
+     "job.yaml:2: target: 't2345678901234567890...' is 65 bytes long; a target name has at "
+     "most 64"},
+    {"target that a buffer of 80 would cut",
+     "archive: /x\ntarget: "
+     "acceptance.........................................................................x\n",
+     NULL, NULL, 0, "is 84 bytes long; a target name has at most 64"},
+    {"target holding a NUL", "archive: /x\ntarget: \"acceptance\\0other\"\n", NULL, NULL, 0,
+     "job.yaml:2: target: must not hold a NUL character"},
+    {"archive holding a NUL", "archive: \"/x\\0.tar.gz\"\n", NULL, NULL, 0,
+     "job.yaml:1: archive: must not hold a NUL character"},
 };
 
 int
