@@ -218,6 +218,12 @@ restore_run(const struct restore_options *o, struct report *report)
 		                 report->source, err);
 		goto done;
 	}
+	if (o->before_commit != NULL && o->before_commit(o->commit_ctx, err, sizeof(err)) < 0) {
+		report_set_error(report, "failed",
+		                 "%s: %s; the database and the files were left as they were",
+		                 report->source, err);
+		goto done;
+	}
 	if (database_commit(db, err, sizeof(err)) < 0) {
 		report_set_error(report, "failed", "%s: %s", report->source, err);
 		goto done;

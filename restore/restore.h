@@ -9,6 +9,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "report.h"
@@ -43,6 +44,12 @@ struct restore_options {
 	/* Progress lines for a human (no newline), or NULL for none. */
 	void (*log)(void *log_ctx, const char *line);
 	void *log_ctx;
+	/*
+	 * Called just before the database commit, after which the target may have changed; a
+	 * failure (-1 with err) rolls the restore back instead. NULL for none.
+	 */
+	int (*before_commit)(void *commit_ctx, char *err, size_t errlen);
+	void *commit_ctx;
 };
 
 /*

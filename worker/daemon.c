@@ -44,6 +44,7 @@
 #include "spool.h"
 
 #define EXIT_INTERRUPTED 4     /* a job child stopped by SIGTERM: run it again later */
+#define EXIT_UNFILED     5     /* a job child finished, but could not write its report */
 #define JOBFILE_MAX      65536 /* a job file is a few lines */
 #define STOP_GRACE       20.0  /* seconds before a child that ignores SIGTERM is killed */
 #define MAX_WATCHES      256
@@ -212,7 +213,12 @@ candidate_note(struct worker *w, const char *folder, const char *name, const str
 	} else if (c->size != st->st_size || c->ino != st->st_ino ||
 	           c->mtime.tv_sec != st->st_mtim.tv_sec ||
 	           c->mtime.tv_nsec != st->st_mtim.tv_nsec) {
-		c->stable_since = t; /* still being written */
+		/*
+		 * Still being written, or written again in place, or replaced: whatever mark of
+		 * completeness it had is void (a new rename brings a new one).
+		 */
+		c->stable_since = t;
+		c->moved_in = false;
 	}
 	c->size = st->st_size;
 	c->ino = st->st_ino;
@@ -264,68 +270,139 @@ scan(struct worker *w)
 	w->ncands = kept;
 }
 
-/* cleanup_job_leftovers: remove what a dead attempt of job_id may have left behind. */
+/* remove_staging: remove the staging folder of job_id beside blob_dir, if there is one. */
 static void
-cleanup_job_leftovers(const struct config *config, const char *job_id)
+remove_staging(const char *blob_dir, const char *job_id)
 {
-	char path[PATH_MAX];
+	const char *slash = strrchr(blob_dir, '/');
+	char parent[PATH_MAX], name[NAME_MAX + 1];
+	int fd;
 
-	snprintf(path, sizeof(path), "%s/restore-%s.dump", config->work_dir, job_id);
-	(void)unlink(path);
-	for (size_t i = 0; i < config->ntargets; i++) {
-		const char *blob_dir = config->targets[i].blob_dir;
-		const char *slash = strrchr(blob_dir, '/');
-		char parent[PATH_MAX], name[NAME_MAX + 1];
-		int fd;
-
-		if (slash == NULL)
-			continue;
-		snprintf(parent, sizeof(parent), "%.*s", (int)(slash - blob_dir), blob_dir);
-		if (parent[0] == '\0')
-			snprintf(parent, sizeof(parent), "/");
-		snprintf(name, sizeof(name), ".%s%s%s", slash + 1, BLOBSTORE_STAGING_INFIX, job_id);
-		fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		(void)blobstore_remove_tree(fd, name);
-		(void)close(fd);
-	}
+	if (slash == NULL)
+		return;
+	snprintf(parent, sizeof(parent), "%.*s", (int)(slash - blob_dir), blob_dir);
+	if (parent[0] == '\0')
+		snprintf(parent, sizeof(parent), "/");
+	snprintf(name, sizeof(name), ".%s%s%s", slash + 1, BLOBSTORE_STAGING_INFIX, job_id);
+	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	(void)blobstore_remove_tree(fd, name);
+	(void)close(fd);
 }
 
-/* failure_report: the JSON report of a job that ended without the engine's own report. */
-static char *
-failure_report(const char *job_id, const char *source, const char *target, const char *status,
-               const char *error)
+/*
+ * cleanup_job_leftovers: remove what a dead attempt of a job may have left behind: its dump
+ * copy and its staging folder, where its claim says they were (the configuration may have
+ * changed since) and where the configuration puts them now.
+ */
+static void
+cleanup_job_leftovers(const struct config *config, const struct spool_claim *claim)
 {
-	struct report report;
-	char *json;
+	const char *work_dirs[] = {config->work_dir, claim->work_dir};
+	char path[PATH_MAX + 64];
 
-	if (report_init(&report, job_id, source, target, false) < 0) {
-		report_free(&report);
-		return NULL;
+	for (size_t i = 0; i < 2; i++) {
+		if (work_dirs[i][0] != '/')
+			continue;
+		snprintf(path, sizeof(path), "%s/restore-%s.dump", work_dirs[i], claim->job_id);
+		(void)unlink(path);
 	}
-	report_set_error(&report, status, "%s", error);
-	clock_gettime(CLOCK_REALTIME, &report.finished_at);
-	json = report_json(&report);
-	report_free(&report);
-	return json;
+	if (claim->blob_dir[0] == '/')
+		remove_staging(claim->blob_dir, claim->job_id);
+	for (size_t i = 0; i < config->ntargets; i++)
+		remove_staging(config->targets[i].blob_dir, claim->job_id);
 }
 
-/* finish_with: end a job whose report the worker writes itself. */
+/* known_status: the status named s among known[], as a string that lives for ever. */
+static const char *
+known_status(const char *s, const char *const *known, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, known[i]) == 0)
+			return known[i];
+	return known[n - 1];
+}
+
+/* claim_take_outcome: copy a finished job's outcome from its report into its claim. */
+static void
+claim_take_outcome(struct spool_claim *claim, const struct report *report)
+{
+	snprintf(claim->status, sizeof(claim->status), "%s", report->status);
+	snprintf(claim->database_status, sizeof(claim->database_status), "%s",
+	         report->database.status);
+	snprintf(claim->files_status, sizeof(claim->files_status), "%s", report->files.status);
+	claim->files_count = report->file_count;
+	claim->files_bytes = report->file_bytes;
+	snprintf(claim->error, sizeof(claim->error), "%s",
+	         report->error != NULL ? report->error : "");
+}
+
+/* report_from_claim: the report of a finished job, as far as its claim records it. */
+static int
+report_from_claim(struct report *report, const struct spool_claim *claim, const char *target)
+{
+	static const char *const statuses[] = {"succeeded", "rejected", "partial", "failed"};
+	static const char *const parts[] = {"restored", "partial", "skipped", "unchanged"};
+
+	if (report_init(report, claim->job_id, claim->name, target, false) < 0)
+		return -1;
+	if (claim->error[0] != '\0')
+		report_set_error(report, known_status(claim->status, statuses, 4), "%s",
+		                 claim->error);
+	else
+		report->status = known_status(claim->status, statuses, 4);
+	report->database.status = known_status(claim->database_status, parts, 4);
+	report->files.status = known_status(claim->files_status, parts, 4);
+	report->file_count = claim->files_count;
+	report->file_bytes = claim->files_bytes;
+	clock_gettime(CLOCK_REALTIME, &report->finished_at);
+	return 0;
+}
+
+/*
+ * finish_report: end a job with a report the worker writes itself (report is freed here).
+ * The outcome goes into the claim first: if the report cannot be written, the job stays in
+ * active/ marked finished, and a later rescan files it from there instead of running it again.
+ */
+static void
+finish_report(struct worker *w, struct spool_claim *claim, struct report *report, bool ok)
+{
+	char *json = ok ? report_json(report) : NULL, err[512];
+	bool succeeded = ok && strcmp(report->status, "succeeded") == 0;
+
+	if (ok && claim->phase != SPOOL_PHASE_FINISHED) {
+		log_line(succeeded ? LOG_PRIORITY_INFO : LOG_PRIORITY_ERROR, claim->job_id,
+		         "%s%s%s", report->status, report->error != NULL ? ": " : "",
+		         report->error != NULL ? report->error : "");
+		claim_take_outcome(claim, report);
+		if (spool_claim_finished(claim, err, sizeof(err)) < 0)
+			log_line(LOG_PRIORITY_ERROR, claim->job_id, "%s", err);
+	}
+	report_free(report);
+	if (json == NULL || spool_finish(&w->spool, claim, succeeded, json, err, sizeof(err)) < 0) {
+		log_line(
+		    LOG_PRIORITY_ERROR, claim->job_id,
+		    "cannot file the job: %s; it stays in active/ and is filed at a later rescan",
+		    json == NULL ? "out of memory" : err);
+		spool_release(claim);
+	}
+	free(json);
+}
+
+/* finish_with: end a job the engine did not report on: status, and its one-line error. */
 static void
 finish_with(struct worker *w, struct spool_claim *claim, const char *target, const char *status,
             const char *error)
 {
-	char *json = failure_report(claim->job_id, claim->name, target, status, error);
-	char err[512];
+	struct report report;
+	bool ok = report_init(&report, claim->job_id, claim->name, target, false) == 0;
 
-	log_line(LOG_PRIORITY_ERROR, claim->job_id, "%s: %s", status, error);
-	if (json == NULL || spool_finish(&w->spool, claim, false, json, err, sizeof(err)) < 0) {
-		log_line(LOG_PRIORITY_ERROR, claim->job_id, "cannot finish the job: %s",
-		         json == NULL ? "out of memory" : err);
-		spool_release(claim);
+	if (ok) {
+		report_set_error(&report, status, "%s", error);
+		clock_gettime(CLOCK_REALTIME, &report.finished_at);
 	}
-	free(json);
+	finish_report(w, claim, &report, ok);
 }
 
 /*
@@ -375,6 +452,88 @@ job_target(const struct worker *w, int dir_fd, const char *folder, const char *n
 	return buf;
 }
 
+/*
+ * path_in_folder: does path lie inside folder? Both are resolved first (symbolic links, "."
+ * and ".."), path as far as it exists, so no other spelling of a path inside escapes.
+ */
+static bool
+path_in_folder(const char *folder, const char *path)
+{
+	char folder_real[PATH_MAX], parent[PATH_MAX], real[PATH_MAX + NAME_MAX + 2];
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (realpath(folder, folder_real) == NULL)
+		snprintf(folder_real, sizeof(folder_real), "%s", folder);
+	if (realpath(path, real) == NULL) {
+		snprintf(parent, sizeof(parent), "%.*s", slash != NULL ? (int)(slash - path) : 0,
+		         path);
+		if (slash != NULL && realpath(parent[0] != '\0' ? parent : "/", real) != NULL)
+			snprintf(real + strlen(real), sizeof(real) - strlen(real), "/%s",
+			         slash + 1);
+		else
+			snprintf(real, sizeof(real), "%s", path);
+	}
+	n = strlen(folder_real);
+	while (n > 1 && folder_real[n - 1] == '/')
+		n--;
+	return strncmp(real, folder_real, n) == 0 && (real[n] == '/' || real[n] == '\0');
+}
+
+/* child_sleep: wait up to seconds, or until SIGTERM; true when told to stop. */
+static bool
+child_sleep(int seconds)
+{
+	struct timespec ts = {0, 100 * 1000 * 1000};
+
+	for (int i = 0; i < seconds * 10 && !child_cancel; i++)
+		(void)nanosleep(&ts, NULL);
+	return child_cancel != 0;
+}
+
+/*
+ * child_file: the end of a job child whose restore ran: record the outcome in the claim (in
+ * place: that needs no free space), then write report.json. While the report cannot be
+ * written (a full spool), the child keeps it and tries again every rescan_seconds: the job
+ * stays in active/, marked finished, and is never restored again. Stopped meanwhile, it
+ * exits EXIT_UNFILED and whoever files the job makes its report from the claim's record.
+ */
+static void __attribute__((noreturn))
+child_file(struct worker *w, struct spool_claim *claim, struct report *report, int exit_status)
+{
+	char err[512], *json, status[16];
+
+	claim_take_outcome(claim, report);
+	if (spool_claim_finished(claim, err, sizeof(err)) < 0)
+		log_line(LOG_PRIORITY_ERROR, claim->job_id, "%s", err);
+	snprintf(status, sizeof(status), "%s", report->status);
+	json = report_json(report);
+	report_free(report);
+	if (json == NULL)
+		_exit(EXIT_UNFILED); /* out of memory: the parent files it from the claim */
+	for (;;) {
+		if (spool_write_atomic(claim->job_fd, "report.json", json, strlen(json), err,
+		                       sizeof(err)) == 0)
+			_exit(exit_status);
+		log_line(LOG_PRIORITY_ERROR, claim->job_id,
+		         "finished (%s) but cannot write its report: %s; the job stays in active/ "
+		         "and writing the report is tried again in %d s",
+		         status, err, w->config->rescan_seconds);
+		if (child_sleep(w->config->rescan_seconds))
+			_exit(EXIT_UNFILED);
+	}
+}
+
+/* child_before_commit: record that the commit begins: from now on the target may change. */
+static int
+child_before_commit(void *ctx, char *err, size_t errlen)
+{
+	struct spool_claim *claim = ctx;
+
+	claim->phase = SPOOL_PHASE_COMMITTING;
+	return spool_claim_save(claim, err, errlen);
+}
+
 /* job_child: run one claimed job in this (child) process; never returns. */
 static void __attribute__((noreturn)) job_child(struct worker *w, struct job *job)
 {
@@ -387,7 +546,7 @@ static void __attribute__((noreturn)) job_child(struct worker *w, struct job *jo
 	struct sigaction sa;
 	struct stat st;
 	sigset_t none;
-	char archive[PATH_MAX], err[1024], *json;
+	char archive[PATH_MAX], err[1024];
 	int status;
 
 	/*
@@ -459,6 +618,19 @@ static void __attribute__((noreturn)) job_child(struct worker *w, struct job *jo
 			         w->config->spool_dir, claim->folder[0] != '\0' ? "/" : "",
 			         claim->folder, jf.archive);
 		ro.db_only = jf.db_only;
+		/*
+		 * An archive inside the spool is a job of its own (or becomes one when dropped):
+		 * taking it here too would restore the same backup twice, or fail when the
+		 * other job moved it away first.
+		 */
+		if (path_in_folder(w->config->spool_dir, archive)) {
+			snprintf(err, sizeof(err),
+			         "%s names archive %s, which lies inside the spool folder %s; keep "
+			         "archives that job files name outside the spool, or drop the "
+			         "archive itself into incoming/",
+			         claim->name, jf.archive, w->config->spool_dir);
+			goto refuse;
+		}
 	}
 	if (ct == NULL) {
 		snprintf(err, sizeof(err), "target '%s' is not defined in %s", job->target,
@@ -478,6 +650,8 @@ static void __attribute__((noreturn)) job_child(struct worker *w, struct job *jo
 	ro.holds_target_lock = true; /* taken by the parent, shared with this process */
 	ro.cancel = &child_cancel;
 	ro.log = daemon_log_progress;
+	ro.before_commit = child_before_commit;
+	ro.commit_ctx = claim;
 	status = restore_run(&ro, &report);
 	jobfile_free(&jf);
 	if (child_cancel && status == RESTORE_EXIT_UNCHANGED)
@@ -485,20 +659,15 @@ static void __attribute__((noreturn)) job_child(struct worker *w, struct job *jo
 	/* The report names what was dropped, whatever it pointed to. */
 	free(report.source);
 	report.source = strdup(claim->name);
-	json = report_json(&report);
-	report_free(&report);
-	if (json == NULL || spool_write_atomic(claim->job_fd, "report.json", json, strlen(json),
-	                                       err, sizeof(err)) < 0)
-		_exit(126);
-	_exit(status);
+	child_file(w, claim, &report, status);
 
 refuse:
 	jobfile_free(&jf);
-	json = failure_report(claim->job_id, claim->name, job->target, "rejected", err);
-	if (json == NULL || spool_write_atomic(claim->job_fd, "report.json", json, strlen(json),
-	                                       err, sizeof(err)) < 0)
-		_exit(126);
-	_exit(RESTORE_EXIT_UNCHANGED);
+	if (report_init(&report, claim->job_id, claim->name, job->target, false) < 0)
+		_exit(EXIT_UNFILED);
+	report_set_error(&report, "rejected", "%s", err);
+	clock_gettime(CLOCK_REALTIME, &report.finished_at);
+	child_file(w, claim, &report, RESTORE_EXIT_UNCHANGED);
 }
 
 /* daemon_child_signal: SIGTERM in a job child: cancel the restore; it rolls back. */
@@ -523,18 +692,31 @@ daemon_log_progress(void *ctx, const char *line)
 static void
 job_start(struct worker *w, struct job *job)
 {
+	const struct config_target *ct = config_target_find(w->config, job->target);
 	char err[512];
 	pid_t pid;
 
+	/* What an earlier attempt left goes first, wherever its claim says it put it. */
+	cleanup_job_leftovers(w->config, &job->claim);
 	job->claim.attempts++;
+	job->claim.phase = SPOOL_PHASE_RESTORING;
 	snprintf(job->claim.target, sizeof(job->claim.target), "%s", job->target);
-	if (spool_claim_save(&job->claim, err, sizeof(err)) < 0)
-		log_line(LOG_PRIORITY_WARNING, job->claim.job_id, "%s", err);
-	cleanup_job_leftovers(w->config, job->claim.job_id);
+	snprintf(job->claim.work_dir, sizeof(job->claim.work_dir), "%s", w->config->work_dir);
+	snprintf(job->claim.blob_dir, sizeof(job->claim.blob_dir), "%s",
+	         ct != NULL ? ct->blob_dir : "");
+	if (spool_claim_save(&job->claim, err, sizeof(err)) < 0) {
+		/* Without the record, a worker adopting the job could not tell how far it got. */
+		log_line(LOG_PRIORITY_ERROR, job->claim.job_id, "%s; the job waits", err);
+		job->claim.attempts--;
+		job->claim.phase = SPOOL_PHASE_WAITING;
+		return;
+	}
 	pid = fork();
 	if (pid < 0) {
 		log_line(LOG_PRIORITY_ERROR, job->claim.job_id, "cannot fork: %s", strerror(errno));
 		job->claim.attempts--;
+		job->claim.phase = SPOOL_PHASE_WAITING;
+		(void)spool_claim_save(&job->claim, err, sizeof(err));
 		return;
 	}
 	if (pid == 0)
@@ -566,49 +748,109 @@ report_succeeded(int job_fd, bool *have)
 	return ok;
 }
 
+/*
+ * file_outcome: file a job whose attempt is over: its child ended with wait status *st, or
+ * (st NULL) its worker died. The claim's phase tells what may be done: a job is run again
+ * only if no attempt got as far as the commit; one that finished is filed with its report
+ * or, if that could not be written, with one made from the outcome its claim records.
+ * Returns true when the job is done with (filed, or left in active/ to be filed later).
+ */
+static bool
+file_outcome(struct worker *w, struct spool_claim *claim, const char *target, const int *st)
+{
+	char err[512], why[512], how[96];
+	bool have_report, ok = report_succeeded(claim->job_fd, &have_report);
+
+	if (have_report) {
+		log_line(ok ? LOG_PRIORITY_INFO : LOG_PRIORITY_WARNING, claim->job_id, "%s: %s",
+		         st != NULL ? "finished" : "filing a finished job",
+		         ok ? "succeeded" : "not succeeded (see report.json)");
+		if (spool_finish(&w->spool, claim, ok, NULL, err, sizeof(err)) < 0) {
+			log_line(LOG_PRIORITY_ERROR, claim->job_id,
+			         "%s; it stays in active/ and is filed at a later rescan", err);
+			spool_release(claim);
+		}
+		return true;
+	}
+	cleanup_job_leftovers(w->config, claim);
+	if (st == NULL)
+		snprintf(how, sizeof(how), "its worker stopped (killed or power loss)");
+	else if (WIFSIGNALED(*st))
+		snprintf(how, sizeof(how), "the restore process died of signal %d (%s)",
+		         WTERMSIG(*st), strsignal(WTERMSIG(*st)));
+	else
+		snprintf(how, sizeof(how), "the restore process ended (status %d)",
+		         WEXITSTATUS(*st));
+	switch (claim->phase) {
+	case SPOOL_PHASE_FINISHED: {
+		struct report report;
+		bool made = report_from_claim(&report, claim, target) == 0;
+
+		if (made)
+			report_warn(
+			    &report,
+			    "the restore's own report could not be written (see the worker's "
+			    "log); this one was made from the outcome recorded in the job's "
+			    "claim");
+		finish_report(w, claim, &report, made);
+		return true;
+	}
+	case SPOOL_PHASE_COMMITTING:
+		snprintf(
+		    why, sizeof(why),
+		    "%s after the commit of the database restore had begun: the database may "
+		    "hold the backup or be as it was, and the files may be the old ones or the "
+		    "backup's; restore the backup again to be sure",
+		    how);
+		finish_with(w, claim, target, "partial", why);
+		return true;
+	default:
+		break;
+	}
+	if (st != NULL) {
+		/* The engine died (a crash on hostile input, the OOM killer, ...). */
+		snprintf(why, sizeof(why),
+		         "%s without a report; its database transaction was rolled back and its "
+		         "staging removed: the target was left as it was",
+		         how);
+		finish_with(w, claim, target, "failed", why);
+		return true;
+	}
+	if (claim->attempts >= w->config->max_attempts) {
+		snprintf(why, sizeof(why),
+		         "interrupted %d times: the worker running it stopped (killed or power "
+		         "loss) each time before the restore could commit; the target was left as "
+		         "it was before each attempt",
+		         claim->attempts);
+		finish_with(w, claim, target, "failed", why);
+		return true;
+	}
+	return false; /* interrupted: run it again */
+}
+
 /* job_reaped: a job's child ended with wait status st. */
 static void
 job_reaped(struct worker *w, struct job *job, int st)
 {
 	struct spool_claim *claim = &job->claim;
-	char err[512], why[256];
-	bool have_report, ok;
+	char err[512];
 
 	job->pid = 0;
-	if (WIFEXITED(st) && WEXITSTATUS(st) == EXIT_INTERRUPTED) {
-		/* Stopped on purpose: this attempt does not count. */
+	(void)spool_claim_reload(claim); /* the child recorded how far it got */
+	if (WIFEXITED(st) && WEXITSTATUS(st) == EXIT_INTERRUPTED &&
+	    claim->phase == SPOOL_PHASE_RESTORING) {
+		/* Stopped on purpose and rolled back: this attempt does not count. */
 		claim->attempts--;
+		claim->phase = SPOOL_PHASE_WAITING;
 		(void)spool_claim_save(claim, err, sizeof(err));
-		cleanup_job_leftovers(w->config, claim->job_id);
+		cleanup_job_leftovers(w->config, claim);
 		log_line(LOG_PRIORITY_INFO, claim->job_id,
 		         "interrupted and rolled back; it will run again at the next start");
 		spool_release(claim);
 		job_remove(w, job);
 		return;
 	}
-	ok = report_succeeded(claim->job_fd, &have_report);
-	if (have_report && WIFEXITED(st)) {
-		log_line(ok ? LOG_PRIORITY_INFO : LOG_PRIORITY_WARNING, claim->job_id,
-		         "finished: %s", ok ? "succeeded" : "not succeeded (see report.json)");
-		if (spool_finish(&w->spool, claim, ok && WEXITSTATUS(st) == 0, NULL, err,
-		                 sizeof(err)) < 0) {
-			log_line(LOG_PRIORITY_ERROR, claim->job_id, "%s", err);
-			spool_release(claim);
-		}
-	} else {
-		/* The engine died (a crash on hostile input, the OOM killer, ...). */
-		cleanup_job_leftovers(w->config, claim->job_id);
-		if (WIFSIGNALED(st))
-			snprintf(why, sizeof(why),
-			         "the restore process died of signal %d (%s); its database "
-			         "transaction was rolled back and its staging removed",
-			         WTERMSIG(st), strsignal(WTERMSIG(st)));
-		else
-			snprintf(why, sizeof(why),
-			         "the restore process ended (status %d) without a report",
-			         WEXITSTATUS(st));
-		finish_with(w, claim, job->target, "failed", why);
-	}
+	(void)file_outcome(w, claim, job->target, &st);
 	job_remove(w, job);
 }
 
@@ -652,33 +894,16 @@ adopt_orphans(struct worker *w)
 			spool_discard(&w->spool, &claim);
 			continue;
 		}
-		cleanup_job_leftovers(w->config, claim.job_id);
-		if (faccessat(claim.job_fd, "report.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-			/* It finished, but its worker died before filing it. */
-			bool have, ok = report_succeeded(claim.job_fd, &have);
-
-			log_line(LOG_PRIORITY_INFO, claim.job_id, "filing a finished job to %s/",
-			         ok ? "done" : "failed");
-			if (spool_finish(&w->spool, &claim, ok, NULL, err, sizeof(err)) < 0) {
-				log_line(LOG_PRIORITY_ERROR, claim.job_id, "%s", err);
-				spool_release(&claim);
-			}
-			continue;
-		}
-		log_line(LOG_PRIORITY_WARNING, claim.job_id,
-		         "found interrupted after %d attempt%s (its worker is gone)",
-		         claim.attempts, claim.attempts == 1 ? "" : "s");
 		target = job_target(w, claim.job_fd, claim.folder, claim.name, tbuf, sizeof(tbuf),
 		                    why, sizeof(why));
-		if (claim.attempts >= w->config->max_attempts) {
-			snprintf(why, sizeof(why),
-			         "interrupted %d times: the worker running it stopped (killed or "
-			         "power loss) each time; the target was left as it was before each "
-			         "attempt",
-			         claim.attempts);
-			finish_with(w, &claim, target, "failed", why);
+		if (target == NULL && claim.target[0] != '\0')
+			target = claim.target; /* the configuration no longer defines it */
+		if (file_outcome(w, &claim, target, NULL))
 			continue;
-		}
+		log_line(
+		    LOG_PRIORITY_WARNING, claim.job_id,
+		    "found interrupted after %d attempt%s (its worker is gone); running it again",
+		    claim.attempts, claim.attempts == 1 ? "" : "s");
 		job = job_add(w);
 		if (job == NULL) {
 			spool_release(&claim);
@@ -797,6 +1022,34 @@ open_for_writing(struct worker *w, const struct candidate *c)
 	return writing;
 }
 
+/*
+ * candidate_changed: has the file changed since it was last seen (written again in place
+ * while it waited for its target, say)? Then it is noted as changed and must settle again.
+ */
+static bool
+candidate_changed(struct worker *w, struct candidate *c, double t)
+{
+	struct stat st;
+	int dir_fd = c->folder[0] == '\0'
+	                 ? openat(w->spool.incoming_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+	                 : openat(w->spool.incoming_fd, c->folder,
+	                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	bool changed;
+
+	if (dir_fd < 0)
+		return false;
+	if (fstatat(dir_fd, c->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		(void)close(dir_fd);
+		return false; /* gone: the claim finds out */
+	}
+	(void)close(dir_fd);
+	changed = c->size != st.st_size || c->ino != st.st_ino ||
+	          c->mtime.tv_sec != st.st_mtim.tv_sec || c->mtime.tv_nsec != st.st_mtim.tv_nsec;
+	if (changed)
+		candidate_note(w, c->folder, c->name, &st, t);
+	return changed;
+}
+
 /* start_ready: start what is ready, oldest first, within max_parallel_jobs. */
 static double
 start_ready(struct worker *w)
@@ -818,7 +1071,7 @@ start_ready(struct worker *w)
 			i++;
 			continue;
 		}
-		if (!c->moved_in && open_for_writing(w, c)) {
+		if (candidate_changed(w, c, t) || open_for_writing(w, c)) {
 			c->stable_since = t; /* its writer paused: wait for it to close */
 			wake = wake < 0 || wake > 0.5 ? 0.5 : wake;
 			i++;

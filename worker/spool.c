@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,43 +186,136 @@ spool_write_atomic(int dir_fd, const char *name, const char *data, size_t len, c
 	return 0;
 }
 
+/* The claim file's fixed size: every field at its longest fits, padded with newlines. */
+#define CLAIM_RECORD_BYTES 12288
+
+static const char *const phase_names[] = {"waiting", "restoring", "committing", "finished"};
+
+/* copy_line: copy s into buf without line breaks, which would end the claim's field. */
+static void
+copy_line(char *buf, size_t buflen, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && s[i] != '\0' && i + 1 < buflen; i++)
+		buf[i] = s[i] == '\n' || s[i] == '\r' ? ' ' : s[i];
+	buf[i] = '\0';
+}
+
 int
 spool_claim_save(struct spool_claim *claim, char *err, size_t errlen)
 {
-	char text[SPOOL_NAME_MAX + 256];
+	char *text = malloc(CLAIM_RECORD_BYTES), error[sizeof(claim->error)];
 	int n;
 
-	/* Written in place on the locked file: replacing it would drop the lock. */
-	n = snprintf(text, sizeof(text), "name=%s\nfolder=%s\ntarget=%s\nattempts=%d\n",
-	             claim->name, claim->folder, claim->target, claim->attempts);
-	if (ftruncate(claim->fd, 0) < 0 || pwrite(claim->fd, text, (size_t)n, 0) != n ||
-	    fsync(claim->fd) < 0)
+	if (text == NULL)
+		return io_error(err, errlen, "cannot record the claim of job %s: out of memory",
+		                claim->job_id);
+	copy_line(error, sizeof(error), claim->error);
+	n = snprintf(text, CLAIM_RECORD_BYTES,
+	             "name=%s\nfolder=%s\ntarget=%s\nattempts=%d\nphase=%s\nwork_dir=%s\n"
+	             "blob_dir=%s\nstatus=%s\ndatabase_status=%s\nfiles_status=%s\n"
+	             "files_count=%llu\nfiles_bytes=%llu\nerror=%s\n",
+	             claim->name, claim->folder, claim->target, claim->attempts,
+	             phase_names[claim->phase], claim->work_dir, claim->blob_dir, claim->status,
+	             claim->database_status, claim->files_status, claim->files_count,
+	             claim->files_bytes, error);
+	if (n < 0 || n >= CLAIM_RECORD_BYTES) {
+		free(text);
+		return io_error(err, errlen, "cannot record the claim of job %s: it is too long",
+		                claim->job_id);
+	}
+	/*
+	 * Written in place on the locked file (replacing it would drop the lock), always whole
+	 * and at the same size: once the first write has allocated its blocks, no later one
+	 * needs free space, so a job's outcome can be recorded on a full filesystem.
+	 */
+	memset(text + n, '\n', CLAIM_RECORD_BYTES - (size_t)n);
+	if (pwrite(claim->fd, text, CLAIM_RECORD_BYTES, 0) != CLAIM_RECORD_BYTES ||
+	    fdatasync(claim->fd) < 0) {
+		free(text);
 		return io_error(err, errlen, "cannot record the claim of job %s: %s", claim->job_id,
-		                strerror(errno));
+		                errno != 0 ? strerror(errno) : "short write");
+	}
+	free(text);
 	return 0;
+}
+
+int
+spool_claim_finished(struct spool_claim *claim, char *err, size_t errlen)
+{
+	claim->phase = SPOOL_PHASE_FINISHED;
+	return spool_claim_save(claim, err, errlen);
 }
 
 /* claim_load: read a claim's fields from its file, open as fd. */
 static int
 claim_load(int fd, struct spool_claim *claim)
 {
-	char text[SPOOL_NAME_MAX + 256], *line, *save = NULL;
-	ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+	static const struct {
+		const char *key;
+		size_t offset, size;
+	} fields[] = {
+	    {"name=", offsetof(struct spool_claim, name), sizeof(claim->name)},
+	    {"folder=", offsetof(struct spool_claim, folder), sizeof(claim->folder)},
+	    {"target=", offsetof(struct spool_claim, target), sizeof(claim->target)},
+	    {"work_dir=", offsetof(struct spool_claim, work_dir), sizeof(claim->work_dir)},
+	    {"blob_dir=", offsetof(struct spool_claim, blob_dir), sizeof(claim->blob_dir)},
+	    {"status=", offsetof(struct spool_claim, status), sizeof(claim->status)},
+	    {"database_status=", offsetof(struct spool_claim, database_status),
+	     sizeof(claim->database_status)},
+	    {"files_status=", offsetof(struct spool_claim, files_status),
+	     sizeof(claim->files_status)},
+	    {"error=", offsetof(struct spool_claim, error), sizeof(claim->error)},
+	};
+	char *text = malloc(CLAIM_RECORD_BYTES + 1), *line, *save = NULL;
+	bool have_phase = false;
+	ssize_t n;
 
-	if (n <= 0)
+	if (text == NULL)
 		return -1;
-	text[n] = '\0';
-	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
-		if (strncmp(line, "name=", 5) == 0)
-			snprintf(claim->name, sizeof(claim->name), "%s", line + 5);
-		else if (strncmp(line, "folder=", 7) == 0)
-			snprintf(claim->folder, sizeof(claim->folder), "%s", line + 7);
-		else if (strncmp(line, "target=", 7) == 0)
-			snprintf(claim->target, sizeof(claim->target), "%s", line + 7);
-		else if (strncmp(line, "attempts=", 9) == 0)
-			claim->attempts = atoi(line + 9);
+	n = pread(fd, text, CLAIM_RECORD_BYTES, 0);
+	if (n <= 0) {
+		free(text);
+		return -1;
 	}
+	text[n] = '\0';
+	claim->name[0] = claim->folder[0] = claim->target[0] = '\0';
+	claim->work_dir[0] = claim->blob_dir[0] = claim->status[0] = claim->error[0] = '\0';
+	claim->database_status[0] = claim->files_status[0] = '\0';
+	claim->files_count = claim->files_bytes = 0;
+	claim->attempts = 0;
+	claim->phase = SPOOL_PHASE_WAITING;
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+			if (strncmp(line, fields[i].key, strlen(fields[i].key)) == 0)
+				snprintf((char *)claim + fields[i].offset, fields[i].size, "%s",
+				         line + strlen(fields[i].key));
+		if (strncmp(line, "attempts=", 9) == 0)
+			claim->attempts = atoi(line + 9);
+		else if (strncmp(line, "files_count=", 12) == 0)
+			claim->files_count = strtoull(line + 12, NULL, 10);
+		else if (strncmp(line, "files_bytes=", 12) == 0)
+			claim->files_bytes = strtoull(line + 12, NULL, 10);
+		for (size_t i = 0; i < sizeof(phase_names) / sizeof(phase_names[0]); i++) {
+			if (strncmp(line, "phase=", 6) == 0 &&
+			    strcmp(line + 6, phase_names[i]) == 0) {
+				claim->phase = (enum spool_phase)i;
+				have_phase = true;
+			}
+		}
+	}
+	/* A claim written before phases were recorded: an attempt may have run. */
+	if (claim->attempts > 0 && !have_phase)
+		claim->phase = SPOOL_PHASE_RESTORING;
+	free(text);
 	return claim->name[0] != '\0' ? 0 : -1;
+}
+
+int
+spool_claim_reload(struct spool_claim *claim)
+{
+	return claim->fd >= 0 ? claim_load(claim->fd, claim) : -1;
 }
 
 /* claim_init: a claim with nothing held. */

@@ -28,15 +28,39 @@ struct spool {
 	int tmp_fd, incoming_fd, active_fd, done_fd, failed_fd, locks_fd;
 };
 
-/* What a claim knows about its job; kept in active/<job-id>/claim. */
+#define SPOOL_ERROR_MAX 1000 /* the part of a job's error kept in its claim */
+
+/* How far a claimed job got; what a worker that adopts it may do depends on it. */
+enum spool_phase {
+	SPOOL_PHASE_WAITING,    /* claimed, no attempt started yet */
+	SPOOL_PHASE_RESTORING,  /* an attempt runs: until it commits, the target is as it was */
+	SPOOL_PHASE_COMMITTING, /* the database commit began: the target may have changed */
+	SPOOL_PHASE_FINISHED,   /* the outcome (status, error) is known; report.json may lag */
+};
+
+/*
+ * What a claim knows about its job; kept in active/<job-id>/claim. The record has a fixed
+ * size and is rewritten in place, so recording a job's progress or outcome never needs free
+ * space on the spool's filesystem once the claim exists.
+ */
 struct spool_claim {
 	char job_id[37];
 	char name[SPOOL_NAME_MAX + 1]; /* the dropped file, as named in incoming/ */
 	char folder[80];               /* "" for incoming/, else the <target> subfolder */
 	char target[80];               /* the target it restores into, once known */
 	int attempts;                  /* restores started so far */
-	int fd;                        /* the locked claim file; -1 when not held */
-	int job_fd;                    /* active/<job-id>/ */
+	enum spool_phase phase;
+	char work_dir[4096]; /* where the attempt keeps its dump copy */
+	char blob_dir[4096]; /* beside which the attempt stages files */
+	/* With SPOOL_PHASE_FINISHED, the outcome as the report gives it: */
+	char status[16];                 /* succeeded, rejected, failed, partial */
+	char database_status[16];        /* database.status */
+	char files_status[16];           /* files.status */
+	unsigned long long files_count;  /* files.count */
+	unsigned long long files_bytes;  /* files.bytes */
+	char error[SPOOL_ERROR_MAX + 1]; /* error, or "" */
+	int fd;                          /* the locked claim file; -1 when not held */
+	int job_fd;                      /* active/<job-id>/ */
 };
 
 /* spool_open: open (creating what is missing) the spool's folders; 0 or -1 with err. */
@@ -77,8 +101,17 @@ int spool_adopt(struct spool *sp, const char *job_id, struct spool_claim *claim,
  */
 int spool_claim_peek(int job_fd, struct spool_claim *claim, bool *running);
 
-/* spool_claim_save: write the claim's fields (attempts) durably; 0 or -1 with err. */
+/* spool_claim_save: write the claim's fields durably, in place; 0 or -1 with err. */
 int spool_claim_save(struct spool_claim *claim, char *err, size_t errlen);
+
+/* spool_claim_reload: read the claim's fields again (another process may have saved them). */
+int spool_claim_reload(struct spool_claim *claim);
+
+/*
+ * spool_claim_finished: record a job's outcome in its claim (the caller has set the claim's
+ * outcome fields), before its report is written; 0 or -1 with err.
+ */
+int spool_claim_finished(struct spool_claim *claim, char *err, size_t errlen);
 
 /* spool_has_job_file: is the dropped file still in active/<job-id>/? */
 bool spool_has_job_file(const struct spool_claim *claim);
