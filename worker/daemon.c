@@ -36,18 +36,15 @@
 #include "config.h"
 #include "database.h"
 #include "io.h"
-#include "jobfile.h"
+#include "job.h"
 #include "json.h"
 #include "notify.h"
 #include "report.h"
 #include "restore.h"
 #include "spool.h"
 
-#define EXIT_INTERRUPTED 4     /* a job child stopped by SIGTERM: run it again later */
-#define EXIT_UNFILED     5     /* a job child finished, but could not write its report */
-#define JOBFILE_MAX      65536 /* a job file is a few lines */
-#define STOP_GRACE       20.0  /* seconds before a child that ignores SIGTERM is killed */
-#define MAX_WATCHES      256
+#define STOP_GRACE  20.0 /* seconds before a child that ignores SIGTERM is killed */
+#define MAX_WATCHES 256
 
 /* A file waiting in incoming/. */
 struct candidate {
@@ -89,11 +86,6 @@ struct worker {
 	bool stopping, need_scan;
 	double stop_deadline, next_rescan, next_watchdog, watchdog_interval;
 };
-
-static volatile sig_atomic_t child_cancel;
-
-static void daemon_child_signal(int sig);
-static void daemon_log_progress(void *ctx, const char *line);
 
 /* now: monotonic seconds. */
 static double
@@ -270,284 +262,19 @@ scan(struct worker *w)
 	w->ncands = kept;
 }
 
-/* remove_staging: remove the staging folder of job_id beside blob_dir, if there is one. */
-static void
-remove_staging(const char *blob_dir, const char *job_id)
+/* worker_env: what a job needs of the worker, as the worker stands now. */
+static struct job_env
+worker_env(const struct worker *w)
 {
-	const char *slash = strrchr(blob_dir, '/');
-	char parent[PATH_MAX], name[NAME_MAX + 1];
-	int fd;
+	struct job_env env = {w->config, w->config_path, (struct spool *)&w->spool};
 
-	if (slash == NULL)
-		return;
-	snprintf(parent, sizeof(parent), "%.*s", (int)(slash - blob_dir), blob_dir);
-	if (parent[0] == '\0')
-		snprintf(parent, sizeof(parent), "/");
-	snprintf(name, sizeof(name), ".%s%s%s", slash + 1, BLOBSTORE_STAGING_INFIX, job_id);
-	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	(void)blobstore_remove_tree(fd, name);
-	(void)close(fd);
+	return env;
 }
 
-/*
- * cleanup_job_leftovers: remove what a dead attempt of a job may have left behind: its dump
- * copy and its staging folder, where its claim says they were (the configuration may have
- * changed since) and where the configuration puts them now.
- */
-static void
-cleanup_job_leftovers(const struct config *config, const struct spool_claim *claim)
-{
-	const char *work_dirs[] = {config->work_dir, claim->work_dir};
-	char path[PATH_MAX + 64];
-
-	for (size_t i = 0; i < 2; i++) {
-		if (work_dirs[i][0] != '/')
-			continue;
-		snprintf(path, sizeof(path), "%s/restore-%s.dump", work_dirs[i], claim->job_id);
-		(void)unlink(path);
-	}
-	if (claim->blob_dir[0] == '/')
-		remove_staging(claim->blob_dir, claim->job_id);
-	for (size_t i = 0; i < config->ntargets; i++)
-		remove_staging(config->targets[i].blob_dir, claim->job_id);
-}
-
-/* known_status: the status named s among known[], as a string that lives for ever. */
-static const char *
-known_status(const char *s, const char *const *known, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(s, known[i]) == 0)
-			return known[i];
-	return known[n - 1];
-}
-
-/* claim_take_outcome: copy a finished job's outcome from its report into its claim. */
-static void
-claim_take_outcome(struct spool_claim *claim, const struct report *report)
-{
-	snprintf(claim->status, sizeof(claim->status), "%s", report->status);
-	snprintf(claim->database_status, sizeof(claim->database_status), "%s",
-	         report->database.status);
-	snprintf(claim->files_status, sizeof(claim->files_status), "%s", report->files.status);
-	claim->files_count = report->file_count;
-	claim->files_bytes = report->file_bytes;
-	snprintf(claim->error, sizeof(claim->error), "%s",
-	         report->error != NULL ? report->error : "");
-}
-
-/* report_from_claim: the report of a finished job, as far as its claim records it. */
-static int
-report_from_claim(struct report *report, const struct spool_claim *claim, const char *target)
-{
-	static const char *const statuses[] = {"succeeded", "rejected", "partial", "failed"};
-	static const char *const parts[] = {"restored", "partial", "skipped", "unchanged"};
-
-	if (report_init(report, claim->job_id, claim->name, target, false) < 0)
-		return -1;
-	if (claim->error[0] != '\0')
-		report_set_error(report, known_status(claim->status, statuses, 4), "%s",
-		                 claim->error);
-	else
-		report->status = known_status(claim->status, statuses, 4);
-	report->database.status = known_status(claim->database_status, parts, 4);
-	report->files.status = known_status(claim->files_status, parts, 4);
-	report->file_count = claim->files_count;
-	report->file_bytes = claim->files_bytes;
-	clock_gettime(CLOCK_REALTIME, &report->finished_at);
-	return 0;
-}
-
-/*
- * finish_report: end a job with a report the worker writes itself (report is freed here).
- * The outcome goes into the claim first: if the report cannot be written, the job stays in
- * active/ marked finished, and a later rescan files it from there instead of running it again.
- */
-static void
-finish_report(struct worker *w, struct spool_claim *claim, struct report *report, bool ok)
-{
-	char *json = ok ? report_json(report) : NULL, err[512];
-	bool succeeded = ok && strcmp(report->status, "succeeded") == 0;
-
-	if (ok && claim->phase != SPOOL_PHASE_FINISHED) {
-		log_line(succeeded ? LOG_PRIORITY_INFO : LOG_PRIORITY_ERROR, claim->job_id,
-		         "%s%s%s", report->status, report->error != NULL ? ": " : "",
-		         report->error != NULL ? report->error : "");
-		claim_take_outcome(claim, report);
-		if (spool_claim_finished(claim, err, sizeof(err)) < 0)
-			log_line(LOG_PRIORITY_ERROR, claim->job_id, "%s", err);
-	}
-	report_free(report);
-	if (json == NULL || spool_finish(&w->spool, claim, succeeded, json, err, sizeof(err)) < 0) {
-		log_line(
-		    LOG_PRIORITY_ERROR, claim->job_id,
-		    "cannot file the job: %s; it stays in active/ and is filed at a later rescan",
-		    json == NULL ? "out of memory" : err);
-		spool_release(claim);
-	}
-	free(json);
-}
-
-/* finish_with: end a job the engine did not report on: status, and its one-line error. */
-static void
-finish_with(struct worker *w, struct spool_claim *claim, const char *target, const char *status,
-            const char *error)
-{
-	struct report report;
-	bool ok = report_init(&report, claim->job_id, claim->name, target, false) == 0;
-
-	if (ok) {
-		report_set_error(&report, status, "%s", error);
-		clock_gettime(CLOCK_REALTIME, &report.finished_at);
-	}
-	finish_report(w, claim, &report, ok);
-}
-
-/*
- * job_target: the target a dropped file asks for: a job file's target key, else the folder
- * it was dropped in, else default_target. NULL with a reason when there is none.
- */
-static const char *
-job_target(const struct worker *w, int dir_fd, const char *folder, const char *name, char *buf,
-           size_t buflen, char *why, size_t whylen)
-{
-	const char *target = folder[0] != '\0' ? folder : w->config->default_target;
-
-	if (spool_name_is_jobfile(name)) {
-		struct jobfile job;
-		size_t len;
-		char *text = io_read_small(dir_fd, name, JOBFILE_MAX, &len);
-
-		if (text == NULL) {
-			snprintf(why, whylen, "cannot read %s: %s", name, strerror(errno));
-			return NULL;
-		}
-		if (jobfile_parse(name, text, len, &job, why, whylen) < 0) {
-			free(text);
-			return NULL;
-		}
-		if (job.target != NULL) {
-			snprintf(buf, buflen, "%s", job.target);
-			target = buf;
-		}
-		jobfile_free(&job);
-		free(text);
-	}
-	if (target == NULL) {
-		snprintf(why, whylen,
-		         "%s names no target and the configuration has no default_target; drop "
-		         "it into incoming/<target>/",
-		         name);
-		return NULL;
-	}
-	if (config_target_find(w->config, target) == NULL) {
-		snprintf(why, whylen, "%s asks for target '%s', which %s does not define", name,
-		         target, w->config_path);
-		return NULL;
-	}
-	if (target != buf)
-		snprintf(buf, buflen, "%s", target);
-	return buf;
-}
-
-/*
- * path_in_folder: does path lie inside folder? Both are resolved first (symbolic links, "."
- * and ".."), path as far as it exists, so no other spelling of a path inside escapes.
- */
-static bool
-path_in_folder(const char *folder, const char *path)
-{
-	char folder_real[PATH_MAX], parent[PATH_MAX], real[PATH_MAX + NAME_MAX + 2];
-	const char *slash = strrchr(path, '/');
-	size_t n;
-
-	if (realpath(folder, folder_real) == NULL)
-		snprintf(folder_real, sizeof(folder_real), "%s", folder);
-	if (realpath(path, real) == NULL) {
-		snprintf(parent, sizeof(parent), "%.*s", slash != NULL ? (int)(slash - path) : 0,
-		         path);
-		if (slash != NULL && realpath(parent[0] != '\0' ? parent : "/", real) != NULL)
-			snprintf(real + strlen(real), sizeof(real) - strlen(real), "/%s",
-			         slash + 1);
-		else
-			snprintf(real, sizeof(real), "%s", path);
-	}
-	n = strlen(folder_real);
-	while (n > 1 && folder_real[n - 1] == '/')
-		n--;
-	return strncmp(real, folder_real, n) == 0 && (real[n] == '/' || real[n] == '\0');
-}
-
-/* child_sleep: wait up to seconds, or until SIGTERM; true when told to stop. */
-static bool
-child_sleep(int seconds)
-{
-	struct timespec ts = {0, 100 * 1000 * 1000};
-
-	for (int i = 0; i < seconds * 10 && !child_cancel; i++)
-		(void)nanosleep(&ts, NULL);
-	return child_cancel != 0;
-}
-
-/*
- * child_file: the end of a job child whose restore ran: record the outcome in the claim (in
- * place: that needs no free space), then write report.json. While the report cannot be
- * written (a full spool), the child keeps it and tries again every rescan_seconds: the job
- * stays in active/, marked finished, and is never restored again. Stopped meanwhile, it
- * exits EXIT_UNFILED and whoever files the job makes its report from the claim's record.
- */
-static void __attribute__((noreturn))
-child_file(struct worker *w, struct spool_claim *claim, struct report *report, int exit_status)
-{
-	char err[512], *json, status[16];
-
-	claim_take_outcome(claim, report);
-	if (spool_claim_finished(claim, err, sizeof(err)) < 0)
-		log_line(LOG_PRIORITY_ERROR, claim->job_id, "%s", err);
-	snprintf(status, sizeof(status), "%s", report->status);
-	json = report_json(report);
-	report_free(report);
-	if (json == NULL)
-		_exit(EXIT_UNFILED); /* out of memory: the parent files it from the claim */
-	for (;;) {
-		if (spool_write_atomic(claim->job_fd, "report.json", json, strlen(json), err,
-		                       sizeof(err)) == 0)
-			_exit(exit_status);
-		log_line(LOG_PRIORITY_ERROR, claim->job_id,
-		         "finished (%s) but cannot write its report: %s; the job stays in active/ "
-		         "and writing the report is tried again in %d s",
-		         status, err, w->config->rescan_seconds);
-		if (child_sleep(w->config->rescan_seconds))
-			_exit(EXIT_UNFILED);
-	}
-}
-
-/* child_before_commit: record that the commit begins: from now on the target may change. */
-static int
-child_before_commit(void *ctx, char *err, size_t errlen)
-{
-	struct spool_claim *claim = ctx;
-
-	claim->phase = SPOOL_PHASE_COMMITTING;
-	return spool_claim_save(claim, err, errlen);
-}
-
-/* job_child: run one claimed job in this (child) process; never returns. */
+/* job_child: in the child of a job: keep only its descriptors, then run it; never returns. */
 static void __attribute__((noreturn)) job_child(struct worker *w, struct job *job)
 {
-	struct spool_claim *claim = &job->claim;
-	const struct config_target *ct = config_target_find(w->config, job->target);
-	struct restore_target target;
-	struct restore_options ro;
-	struct report report;
-	struct jobfile jf = {0};
-	struct sigaction sa;
-	struct stat st;
-	sigset_t none;
-	char archive[PATH_MAX], err[1024];
-	int status;
+	struct job_env env = worker_env(w);
 
 	/*
 	 * A job dies with its worker, as after a power loss: the transaction rolls back and the
@@ -555,7 +282,7 @@ static void __attribute__((noreturn)) job_child(struct worker *w, struct job *jo
 	 */
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != w->pid)
-		_exit(EXIT_INTERRUPTED);
+		_exit(JOB_EXIT_INTERRUPTED);
 	/* Only this job's descriptors stay: another job's lock must not outlive that job. */
 	for (size_t i = 0; i < w->njobs; i++) {
 		if (&w->jobs[i] == job)
@@ -565,127 +292,7 @@ static void __attribute__((noreturn)) job_child(struct worker *w, struct job *jo
 	}
 	(void)close(w->signal_fd);
 	(void)close(w->inotify_fd);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGCHLD, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGPIPE, &sa, NULL);
-	sa.sa_handler = daemon_child_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-
-	if (fstatat(claim->job_fd, claim->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		snprintf(err, sizeof(err), "%s vanished from active/%s", claim->name,
-		         claim->job_id);
-		goto refuse;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_nlink > 1) {
-		snprintf(err, sizeof(err),
-		         "%s is %s; incoming/ takes regular files only, and it was not followed",
-		         claim->name,
-		         S_ISLNK(st.st_mode)    ? "a symbolic link"
-		         : S_ISFIFO(st.st_mode) ? "a FIFO"
-		         : S_ISDIR(st.st_mode)  ? "a folder"
-		         : S_ISREG(st.st_mode)  ? "a file with more than one hard link"
-		                                : "not a regular file");
-		goto refuse;
-	}
-	snprintf(archive, sizeof(archive), "%s/active/%s/%s", w->config->spool_dir, claim->job_id,
-	         claim->name);
-	memset(&ro, 0, sizeof(ro));
-	if (spool_name_is_jobfile(claim->name)) {
-		size_t len;
-		char *text = io_read_small(claim->job_fd, claim->name, JOBFILE_MAX, &len);
-
-		if (text == NULL) {
-			snprintf(err, sizeof(err), "cannot read %s: %s", claim->name,
-			         strerror(errno));
-			goto refuse;
-		}
-		if (jobfile_parse(claim->name, text, len, &jf, err, sizeof(err)) < 0) {
-			free(text);
-			goto refuse;
-		}
-		free(text);
-		/* Relative to the folder the job file was dropped in. */
-		if (jf.archive[0] == '/')
-			snprintf(archive, sizeof(archive), "%s", jf.archive);
-		else
-			snprintf(archive, sizeof(archive), "%s/incoming%s%s/%s",
-			         w->config->spool_dir, claim->folder[0] != '\0' ? "/" : "",
-			         claim->folder, jf.archive);
-		ro.db_only = jf.db_only;
-		/*
-		 * An archive inside the spool is a job of its own (or becomes one when dropped):
-		 * taking it here too would restore the same backup twice, or fail when the
-		 * other job moved it away first.
-		 */
-		if (path_in_folder(w->config->spool_dir, archive)) {
-			snprintf(err, sizeof(err),
-			         "%s names archive %s, which lies inside the spool folder %s; keep "
-			         "archives that job files name outside the spool, or drop the "
-			         "archive itself into incoming/",
-			         claim->name, jf.archive, w->config->spool_dir);
-			goto refuse;
-		}
-	}
-	if (ct == NULL) {
-		snprintf(err, sizeof(err), "target '%s' is not defined in %s", job->target,
-		         w->config_path);
-		goto refuse;
-	}
-
-	target =
-	    (struct restore_target){ct->name,          ct->database,         ct->blob_dir,
-	                            ct->plan_quota,    ct->restore_overhead, ct->max_dump_major,
-	                            ct->max_dump_minor};
-	ro.archive = archive;
-	ro.target = &target;
-	ro.work_dir = w->config->work_dir;
-	ro.pg_restore = w->config->pg_restore;
-	ro.job_id = claim->job_id;
-	ro.holds_target_lock = true; /* taken by the parent, shared with this process */
-	ro.cancel = &child_cancel;
-	ro.log = daemon_log_progress;
-	ro.before_commit = child_before_commit;
-	ro.commit_ctx = claim;
-	status = restore_run(&ro, &report);
-	jobfile_free(&jf);
-	if (child_cancel && status == RESTORE_EXIT_UNCHANGED)
-		_exit(EXIT_INTERRUPTED); /* rolled back; the parent puts the job back */
-	/* The report names what was dropped, whatever it pointed to. */
-	free(report.source);
-	report.source = strdup(claim->name);
-	child_file(w, claim, &report, status);
-
-refuse:
-	jobfile_free(&jf);
-	if (report_init(&report, claim->job_id, claim->name, job->target, false) < 0)
-		_exit(EXIT_UNFILED);
-	report_set_error(&report, "rejected", "%s", err);
-	clock_gettime(CLOCK_REALTIME, &report.finished_at);
-	child_file(w, claim, &report, RESTORE_EXIT_UNCHANGED);
-}
-
-/* daemon_child_signal: SIGTERM in a job child: cancel the restore; it rolls back. */
-static void
-daemon_child_signal(int sig)
-{
-	(void)sig;
-	child_cancel = 1;
-	database_cancel_running();
-}
-
-/* daemon_log_progress: the engine's progress lines. */
-static void
-daemon_log_progress(void *ctx, const char *line)
-{
-	(void)ctx;
-	/* The engine's lines already begin with "job <id>: ". */
-	log_line(LOG_PRIORITY_INFO, NULL, "%s", line);
+	job_child_run(&env, &job->claim, job->target);
 }
 
 /* job_start: fork the child of a job whose claim and target lock are held. */
@@ -697,7 +304,7 @@ job_start(struct worker *w, struct job *job)
 	pid_t pid;
 
 	/* What an earlier attempt left goes first, wherever its claim says it put it. */
-	cleanup_job_leftovers(w->config, &job->claim);
+	job_remove_leftovers(w->config, &job->claim);
 	job->claim.attempts++;
 	job->claim.phase = SPOOL_PHASE_RESTORING;
 	snprintf(job->claim.target, sizeof(job->claim.target), "%s", job->target);
@@ -728,129 +335,30 @@ job_start(struct worker *w, struct job *job)
 	         job->claim.attempts, (int)pid);
 }
 
-/* report_succeeded: did a job's report.json say succeeded? *have: is there one at all. */
-static bool
-report_succeeded(int job_fd, bool *have)
-{
-	struct json_member *members = NULL;
-	size_t len, n = 0;
-	char *text = io_read_small(job_fd, "report.json", SPOOL_REPORT_MAX, &len), why[128];
-	const char *status;
-	bool ok = false;
-
-	*have = text != NULL;
-	if (text != NULL && json_parse_members(text, len, &members, &n, why, sizeof(why)) == 0) {
-		status = json_member_find(members, n, "status");
-		ok = status != NULL && strcmp(status, "succeeded") == 0;
-		json_members_free(members, n);
-	}
-	free(text);
-	return ok;
-}
-
-/*
- * file_outcome: file a job whose attempt is over: its child ended with wait status *st, or
- * (st NULL) its worker died. The claim's phase tells what may be done: a job is run again
- * only if no attempt got as far as the commit; one that finished is filed with its report
- * or, if that could not be written, with one made from the outcome its claim records.
- * Returns true when the job is done with (filed, or left in active/ to be filed later).
- */
-static bool
-file_outcome(struct worker *w, struct spool_claim *claim, const char *target, const int *st)
-{
-	char err[512], why[512], how[96];
-	bool have_report, ok = report_succeeded(claim->job_fd, &have_report);
-
-	if (have_report) {
-		log_line(ok ? LOG_PRIORITY_INFO : LOG_PRIORITY_WARNING, claim->job_id, "%s: %s",
-		         st != NULL ? "finished" : "filing a finished job",
-		         ok ? "succeeded" : "not succeeded (see report.json)");
-		if (spool_finish(&w->spool, claim, ok, NULL, err, sizeof(err)) < 0) {
-			log_line(LOG_PRIORITY_ERROR, claim->job_id,
-			         "%s; it stays in active/ and is filed at a later rescan", err);
-			spool_release(claim);
-		}
-		return true;
-	}
-	cleanup_job_leftovers(w->config, claim);
-	if (st == NULL)
-		snprintf(how, sizeof(how), "its worker stopped (killed or power loss)");
-	else if (WIFSIGNALED(*st))
-		snprintf(how, sizeof(how), "the restore process died of signal %d (%s)",
-		         WTERMSIG(*st), strsignal(WTERMSIG(*st)));
-	else
-		snprintf(how, sizeof(how), "the restore process ended (status %d)",
-		         WEXITSTATUS(*st));
-	switch (claim->phase) {
-	case SPOOL_PHASE_FINISHED: {
-		struct report report;
-		bool made = report_from_claim(&report, claim, target) == 0;
-
-		if (made)
-			report_warn(
-			    &report,
-			    "the restore's own report could not be written (see the worker's "
-			    "log); this one was made from the outcome recorded in the job's "
-			    "claim");
-		finish_report(w, claim, &report, made);
-		return true;
-	}
-	case SPOOL_PHASE_COMMITTING:
-		snprintf(
-		    why, sizeof(why),
-		    "%s after the commit of the database restore had begun: the database may "
-		    "hold the backup or be as it was, and the files may be the old ones or the "
-		    "backup's; restore the backup again to be sure",
-		    how);
-		finish_with(w, claim, target, "partial", why);
-		return true;
-	default:
-		break;
-	}
-	if (st != NULL) {
-		/* The engine died (a crash on hostile input, the OOM killer, ...). */
-		snprintf(why, sizeof(why),
-		         "%s without a report; its database transaction was rolled back and its "
-		         "staging removed: the target was left as it was",
-		         how);
-		finish_with(w, claim, target, "failed", why);
-		return true;
-	}
-	if (claim->attempts >= w->config->max_attempts) {
-		snprintf(why, sizeof(why),
-		         "interrupted %d times: the worker running it stopped (killed or power "
-		         "loss) each time before the restore could commit; the target was left as "
-		         "it was before each attempt",
-		         claim->attempts);
-		finish_with(w, claim, target, "failed", why);
-		return true;
-	}
-	return false; /* interrupted: run it again */
-}
-
 /* job_reaped: a job's child ended with wait status st. */
 static void
 job_reaped(struct worker *w, struct job *job, int st)
 {
+	struct job_env env = worker_env(w);
 	struct spool_claim *claim = &job->claim;
 	char err[512];
 
 	job->pid = 0;
 	(void)spool_claim_reload(claim); /* the child recorded how far it got */
-	if (WIFEXITED(st) && WEXITSTATUS(st) == EXIT_INTERRUPTED &&
+	if (WIFEXITED(st) && WEXITSTATUS(st) == JOB_EXIT_INTERRUPTED &&
 	    claim->phase == SPOOL_PHASE_RESTORING) {
 		/* Stopped on purpose and rolled back: this attempt does not count. */
 		claim->attempts--;
 		claim->phase = SPOOL_PHASE_WAITING;
 		(void)spool_claim_save(claim, err, sizeof(err));
-		cleanup_job_leftovers(w->config, claim);
+		job_remove_leftovers(w->config, claim);
 		log_line(LOG_PRIORITY_INFO, claim->job_id,
 		         "interrupted and rolled back; it will run again at the next start");
 		spool_release(claim);
 		job_remove(w, job);
 		return;
 	}
-	(void)file_outcome(w, claim, job->target, &st);
+	(void)job_file_outcome(&env, claim, job->target, &st);
 	job_remove(w, job);
 }
 
@@ -875,6 +383,7 @@ reap(struct worker *w)
 static void
 adopt_orphans(struct worker *w)
 {
+	struct job_env env = worker_env(w);
 	DIR *dir = io_opendir(w->spool.active_fd, ".");
 	struct dirent *de;
 
@@ -894,11 +403,11 @@ adopt_orphans(struct worker *w)
 			spool_discard(&w->spool, &claim);
 			continue;
 		}
-		target = job_target(w, claim.job_fd, claim.folder, claim.name, tbuf, sizeof(tbuf),
-		                    why, sizeof(why));
+		target = job_target(&env, claim.job_fd, claim.folder, claim.name, tbuf,
+		                    sizeof(tbuf), why, sizeof(why));
 		if (target == NULL && claim.target[0] != '\0')
 			target = claim.target; /* the configuration no longer defines it */
-		if (file_outcome(w, &claim, target, NULL))
+		if (job_file_outcome(&env, &claim, target, NULL))
 			continue;
 		log_line(
 		    LOG_PRIORITY_WARNING, claim.job_id,
@@ -937,6 +446,7 @@ start_waiting(struct worker *w)
 static bool
 start_candidate(struct worker *w, const struct candidate *c)
 {
+	struct job_env env = worker_env(w);
 	char job_id[37], tbuf[80], why[512], err[512];
 	const char *target;
 	struct job *job;
@@ -955,8 +465,8 @@ start_candidate(struct worker *w, const struct candidate *c)
 		return true; /* gone */
 	}
 	if (S_ISREG(st.st_mode) && st.st_nlink == 1)
-		target =
-		    job_target(w, dir_fd, c->folder, c->name, tbuf, sizeof(tbuf), why, sizeof(why));
+		target = job_target(&env, dir_fd, c->folder, c->name, tbuf, sizeof(tbuf), why,
+		                    sizeof(why));
 	else
 		target = NULL; /* the child refuses it, saying what it is */
 	(void)close(dir_fd);
@@ -985,7 +495,7 @@ start_candidate(struct worker *w, const struct candidate *c)
 	job->target_lock = lock;
 	snprintf(job->target, sizeof(job->target), "%s", target != NULL ? target : "");
 	if (target == NULL && S_ISREG(st.st_mode) && st.st_nlink == 1) {
-		finish_with(w, &job->claim, NULL, "rejected", why);
+		job_finish_with(&env, &job->claim, NULL, "rejected", why);
 		job_remove(w, job);
 		return true;
 	}

@@ -1,0 +1,543 @@
+/*
+ * job.c - one job of the worker: the child process that runs its restore, and the filing of
+ * its outcome.
+ *
+ * A job's claim (spool.c) records how far it got: restoring, committing (the database commit
+ * began: from then on the target may have changed), finished (its outcome). The child records
+ * each step before it takes it, the outcome before the report, so whoever finds the job later
+ * (its worker when the child ends, another worker when the first one died) knows what it may
+ * do: file it with its report, file it from the claim's record when no report could be
+ * written, or run it again, which it does only if no attempt reached the commit.
+ *
+ * Diagnostics: one line per event on stderr, with the job id (notify.c).
+ */
+#include "job.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blobstore.h"
+#include "database.h"
+#include "io.h"
+#include "jobfile.h"
+#include "json.h"
+#include "notify.h"
+#include "report.h"
+#include "restore.h"
+
+#define JOBFILE_MAX 65536 /* a job file is a few lines */
+
+static volatile sig_atomic_t child_cancel;
+
+/* remove_staging: remove the staging folder of job_id beside blob_dir, if there is one. */
+static void
+remove_staging(const char *blob_dir, const char *job_id)
+{
+	const char *slash = strrchr(blob_dir, '/');
+	char parent[PATH_MAX], name[NAME_MAX + 1];
+	int fd;
+
+	if (slash == NULL)
+		return;
+	snprintf(parent, sizeof(parent), "%.*s", (int)(slash - blob_dir), blob_dir);
+	if (parent[0] == '\0')
+		snprintf(parent, sizeof(parent), "/");
+	snprintf(name, sizeof(name), ".%s%s%s", slash + 1, BLOBSTORE_STAGING_INFIX, job_id);
+	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	(void)blobstore_remove_tree(fd, name);
+	(void)close(fd);
+}
+
+/*
+ * job_remove_leftovers: remove what a dead attempt of a job may have left behind: its dump
+ * copy and its staging folder, where its claim says they were (the configuration may have
+ * changed since) and where the configuration puts them now.
+ */
+void
+job_remove_leftovers(const struct config *config, const struct spool_claim *claim)
+{
+	const char *work_dirs[] = {config->work_dir, claim->work_dir};
+	char path[PATH_MAX + 64];
+
+	for (size_t i = 0; i < 2; i++) {
+		if (work_dirs[i][0] != '/')
+			continue;
+		snprintf(path, sizeof(path), "%s/restore-%s.dump", work_dirs[i], claim->job_id);
+		(void)unlink(path);
+	}
+	if (claim->blob_dir[0] == '/')
+		remove_staging(claim->blob_dir, claim->job_id);
+	for (size_t i = 0; i < config->ntargets; i++)
+		remove_staging(config->targets[i].blob_dir, claim->job_id);
+}
+
+/* known_status: the status named s among known[], as a string that lives for ever. */
+static const char *
+known_status(const char *s, const char *const *known, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, known[i]) == 0)
+			return known[i];
+	return known[n - 1];
+}
+
+/* claim_take_outcome: copy a finished job's outcome from its report into its claim. */
+static void
+claim_take_outcome(struct spool_claim *claim, const struct report *report)
+{
+	snprintf(claim->status, sizeof(claim->status), "%s", report->status);
+	snprintf(claim->database_status, sizeof(claim->database_status), "%s",
+	         report->database.status);
+	snprintf(claim->files_status, sizeof(claim->files_status), "%s", report->files.status);
+	claim->files_count = report->file_count;
+	claim->files_bytes = report->file_bytes;
+	snprintf(claim->error, sizeof(claim->error), "%s",
+	         report->error != NULL ? report->error : "");
+}
+
+/* report_from_claim: the report of a finished job, as far as its claim records it. */
+static int
+report_from_claim(struct report *report, const struct spool_claim *claim, const char *target)
+{
+	static const char *const statuses[] = {"succeeded", "rejected", "partial", "failed"};
+	static const char *const parts[] = {"restored", "partial", "skipped", "unchanged"};
+
+	if (report_init(report, claim->job_id, claim->name, target, false) < 0)
+		return -1;
+	if (claim->error[0] != '\0')
+		report_set_error(report, known_status(claim->status, statuses, 4), "%s",
+		                 claim->error);
+	else
+		report->status = known_status(claim->status, statuses, 4);
+	report->database.status = known_status(claim->database_status, parts, 4);
+	report->files.status = known_status(claim->files_status, parts, 4);
+	report->file_count = claim->files_count;
+	report->file_bytes = claim->files_bytes;
+	clock_gettime(CLOCK_REALTIME, &report->finished_at);
+	return 0;
+}
+
+/*
+ * finish_report: end a job with a report the worker writes itself (report is freed here).
+ * The outcome goes into the claim first: if the report cannot be written, the job stays in
+ * active/ marked finished, and a later rescan files it from there instead of running it again.
+ */
+static void
+finish_report(const struct job_env *env, struct spool_claim *claim, struct report *report, bool ok)
+{
+	char *json = ok ? report_json(report) : NULL, err[512];
+	bool succeeded = ok && strcmp(report->status, "succeeded") == 0;
+
+	if (ok && claim->phase != SPOOL_PHASE_FINISHED) {
+		log_line(succeeded ? LOG_PRIORITY_INFO : LOG_PRIORITY_ERROR, claim->job_id,
+		         "%s%s%s", report->status, report->error != NULL ? ": " : "",
+		         report->error != NULL ? report->error : "");
+		claim_take_outcome(claim, report);
+		if (spool_claim_finished(claim, err, sizeof(err)) < 0)
+			log_line(LOG_PRIORITY_ERROR, claim->job_id, "%s", err);
+	}
+	report_free(report);
+	if (json == NULL ||
+	    spool_finish(env->spool, claim, succeeded, json, err, sizeof(err)) < 0) {
+		log_line(
+		    LOG_PRIORITY_ERROR, claim->job_id,
+		    "cannot file the job: %s; it stays in active/ and is filed at a later rescan",
+		    json == NULL ? "out of memory" : err);
+		spool_release(claim);
+	}
+	free(json);
+}
+
+/* job_finish_with: end a job the engine did not report on: status, and its one-line error. */
+void
+job_finish_with(const struct job_env *env, struct spool_claim *claim, const char *target,
+                const char *status, const char *error)
+{
+	struct report report;
+	bool ok = report_init(&report, claim->job_id, claim->name, target, false) == 0;
+
+	if (ok) {
+		report_set_error(&report, status, "%s", error);
+		clock_gettime(CLOCK_REALTIME, &report.finished_at);
+	}
+	finish_report(env, claim, &report, ok);
+}
+
+/*
+ * job_target: the target a dropped file asks for: a job file's target key, else the folder
+ * it was dropped in, else default_target. NULL with a reason when there is none.
+ */
+const char *
+job_target(const struct job_env *env, int dir_fd, const char *folder, const char *name, char *buf,
+           size_t buflen, char *why, size_t whylen)
+{
+	const char *target = folder[0] != '\0' ? folder : env->config->default_target;
+
+	if (spool_name_is_jobfile(name)) {
+		struct jobfile job;
+		size_t len;
+		char *text = io_read_small(dir_fd, name, JOBFILE_MAX, &len);
+
+		if (text == NULL) {
+			snprintf(why, whylen, "cannot read %s: %s", name, strerror(errno));
+			return NULL;
+		}
+		if (jobfile_parse(name, text, len, &job, why, whylen) < 0) {
+			free(text);
+			return NULL;
+		}
+		if (job.target != NULL) {
+			snprintf(buf, buflen, "%s", job.target);
+			target = buf;
+		}
+		jobfile_free(&job);
+		free(text);
+	}
+	if (target == NULL) {
+		snprintf(why, whylen,
+		         "%s names no target and the configuration has no default_target; drop "
+		         "it into incoming/<target>/",
+		         name);
+		return NULL;
+	}
+	if (config_target_find(env->config, target) == NULL) {
+		snprintf(why, whylen, "%s asks for target '%s', which %s does not define", name,
+		         target, env->config_path);
+		return NULL;
+	}
+	if (target != buf)
+		snprintf(buf, buflen, "%s", target);
+	return buf;
+}
+
+/*
+ * path_in_folder: does path lie inside folder? Both are resolved first (symbolic links, "."
+ * and ".."), path as far as it exists, so no other spelling of a path inside escapes.
+ */
+static bool
+path_in_folder(const char *folder, const char *path)
+{
+	char folder_real[PATH_MAX], parent[PATH_MAX], real[PATH_MAX + NAME_MAX + 2];
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (realpath(folder, folder_real) == NULL)
+		snprintf(folder_real, sizeof(folder_real), "%s", folder);
+	if (realpath(path, real) == NULL) {
+		snprintf(parent, sizeof(parent), "%.*s", slash != NULL ? (int)(slash - path) : 0,
+		         path);
+		if (slash != NULL && realpath(parent[0] != '\0' ? parent : "/", real) != NULL)
+			snprintf(real + strlen(real), sizeof(real) - strlen(real), "/%s",
+			         slash + 1);
+		else
+			snprintf(real, sizeof(real), "%s", path);
+	}
+	n = strlen(folder_real);
+	while (n > 1 && folder_real[n - 1] == '/')
+		n--;
+	return strncmp(real, folder_real, n) == 0 && (real[n] == '/' || real[n] == '\0');
+}
+
+/* child_sleep: wait up to seconds, or until SIGTERM; true when told to stop. */
+static bool
+child_sleep(int seconds)
+{
+	struct timespec ts = {0, 100 * 1000 * 1000};
+
+	for (int i = 0; i < seconds * 10 && !child_cancel; i++)
+		(void)nanosleep(&ts, NULL);
+	return child_cancel != 0;
+}
+
+/*
+ * child_file: the end of a job child whose restore ran: record the outcome in the claim (in
+ * place: that needs no free space), then write report.json. While the report cannot be
+ * written (a full spool), the child keeps it and tries again every rescan_seconds: the job
+ * stays in active/, marked finished, and is never restored again. Stopped meanwhile, it
+ * exits JOB_EXIT_UNFILED and whoever files the job makes its report from the claim's record.
+ */
+static void __attribute__((noreturn))
+child_file(const struct job_env *env, struct spool_claim *claim, struct report *report,
+           int exit_status)
+{
+	char err[512], *json, status[16];
+
+	claim_take_outcome(claim, report);
+	if (spool_claim_finished(claim, err, sizeof(err)) < 0)
+		log_line(LOG_PRIORITY_ERROR, claim->job_id, "%s", err);
+	snprintf(status, sizeof(status), "%s", report->status);
+	json = report_json(report);
+	report_free(report);
+	if (json == NULL)
+		_exit(JOB_EXIT_UNFILED); /* out of memory: the parent files it from the claim */
+	for (;;) {
+		if (spool_write_atomic(claim->job_fd, "report.json", json, strlen(json), err,
+		                       sizeof(err)) == 0)
+			_exit(exit_status);
+		log_line(LOG_PRIORITY_ERROR, claim->job_id,
+		         "finished (%s) but cannot write its report: %s; the job stays in active/ "
+		         "and writing the report is tried again in %d s",
+		         status, err, env->config->rescan_seconds);
+		if (child_sleep(env->config->rescan_seconds))
+			_exit(JOB_EXIT_UNFILED);
+	}
+}
+
+/* child_before_commit: record that the commit begins: from now on the target may change. */
+static int
+child_before_commit(void *ctx, char *err, size_t errlen)
+{
+	struct spool_claim *claim = ctx;
+
+	claim->phase = SPOOL_PHASE_COMMITTING;
+	return spool_claim_save(claim, err, errlen);
+}
+
+/* child_signal: SIGTERM in a job child: cancel the restore; it rolls back. */
+static void
+child_signal(int sig)
+{
+	(void)sig;
+	child_cancel = 1;
+	database_cancel_running();
+}
+
+/* child_log_progress: the engine's progress lines. */
+static void
+child_log_progress(void *ctx, const char *line)
+{
+	(void)ctx;
+	/* The engine's lines already begin with "job <id>: ". */
+	log_line(LOG_PRIORITY_INFO, NULL, "%s", line);
+}
+
+void
+job_child_run(const struct job_env *env, struct spool_claim *claim, const char *target_name)
+{
+	const struct config_target *ct = config_target_find(env->config, target_name);
+	struct restore_target target;
+	struct restore_options ro;
+	struct report report;
+	struct jobfile jf = {0};
+	struct sigaction sa;
+	struct stat st;
+	sigset_t none;
+	char archive[PATH_MAX], err[1024];
+	int status;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = child_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	if (fstatat(claim->job_fd, claim->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		snprintf(err, sizeof(err), "%s vanished from active/%s", claim->name,
+		         claim->job_id);
+		goto refuse;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_nlink > 1) {
+		snprintf(err, sizeof(err),
+		         "%s is %s; incoming/ takes regular files only, and it was not followed",
+		         claim->name,
+		         S_ISLNK(st.st_mode)    ? "a symbolic link"
+		         : S_ISFIFO(st.st_mode) ? "a FIFO"
+		         : S_ISDIR(st.st_mode)  ? "a folder"
+		         : S_ISREG(st.st_mode)  ? "a file with more than one hard link"
+		                                : "not a regular file");
+		goto refuse;
+	}
+	snprintf(archive, sizeof(archive), "%s/active/%s/%s", env->config->spool_dir, claim->job_id,
+	         claim->name);
+	memset(&ro, 0, sizeof(ro));
+	if (spool_name_is_jobfile(claim->name)) {
+		size_t len;
+		char *text = io_read_small(claim->job_fd, claim->name, JOBFILE_MAX, &len);
+
+		if (text == NULL) {
+			snprintf(err, sizeof(err), "cannot read %s: %s", claim->name,
+			         strerror(errno));
+			goto refuse;
+		}
+		if (jobfile_parse(claim->name, text, len, &jf, err, sizeof(err)) < 0) {
+			free(text);
+			goto refuse;
+		}
+		free(text);
+		/* Relative to the folder the job file was dropped in. */
+		if (jf.archive[0] == '/')
+			snprintf(archive, sizeof(archive), "%s", jf.archive);
+		else
+			snprintf(archive, sizeof(archive), "%s/incoming%s%s/%s",
+			         env->config->spool_dir, claim->folder[0] != '\0' ? "/" : "",
+			         claim->folder, jf.archive);
+		ro.db_only = jf.db_only;
+		/*
+		 * An archive inside the spool is a job of its own (or becomes one when dropped):
+		 * taking it here too would restore the same backup twice, or fail when the
+		 * other job moved it away first.
+		 */
+		if (path_in_folder(env->config->spool_dir, archive)) {
+			snprintf(err, sizeof(err),
+			         "%s names archive %s, which lies inside the spool folder %s; keep "
+			         "archives that job files name outside the spool, or drop the "
+			         "archive itself into incoming/",
+			         claim->name, jf.archive, env->config->spool_dir);
+			goto refuse;
+		}
+	}
+	if (ct == NULL) {
+		snprintf(err, sizeof(err), "target '%s' is not defined in %s", target_name,
+		         env->config_path);
+		goto refuse;
+	}
+
+	target =
+	    (struct restore_target){ct->name,          ct->database,         ct->blob_dir,
+	                            ct->plan_quota,    ct->restore_overhead, ct->max_dump_major,
+	                            ct->max_dump_minor};
+	ro.archive = archive;
+	ro.target = &target;
+	ro.work_dir = env->config->work_dir;
+	ro.pg_restore = env->config->pg_restore;
+	ro.job_id = claim->job_id;
+	ro.holds_target_lock = true; /* taken by the parent, shared with this process */
+	ro.cancel = &child_cancel;
+	ro.log = child_log_progress;
+	ro.before_commit = child_before_commit;
+	ro.commit_ctx = claim;
+	status = restore_run(&ro, &report);
+	jobfile_free(&jf);
+	if (child_cancel && status == RESTORE_EXIT_UNCHANGED)
+		_exit(JOB_EXIT_INTERRUPTED); /* rolled back; the parent puts the job back */
+	/* The report names what was dropped, whatever it pointed to. */
+	free(report.source);
+	report.source = strdup(claim->name);
+	child_file(env, claim, &report, status);
+
+refuse:
+	jobfile_free(&jf);
+	if (report_init(&report, claim->job_id, claim->name, target_name, false) < 0)
+		_exit(JOB_EXIT_UNFILED);
+	report_set_error(&report, "rejected", "%s", err);
+	clock_gettime(CLOCK_REALTIME, &report.finished_at);
+	child_file(env, claim, &report, RESTORE_EXIT_UNCHANGED);
+}
+
+/* report_succeeded: did a job's report.json say succeeded? *have: is there one at all. */
+static bool
+report_succeeded(int job_fd, bool *have)
+{
+	struct json_member *members = NULL;
+	size_t len, n = 0;
+	char *text = io_read_small(job_fd, "report.json", SPOOL_REPORT_MAX, &len), why[128];
+	const char *status;
+	bool ok = false;
+
+	*have = text != NULL;
+	if (text != NULL && json_parse_members(text, len, &members, &n, why, sizeof(why)) == 0) {
+		status = json_member_find(members, n, "status");
+		ok = status != NULL && strcmp(status, "succeeded") == 0;
+		json_members_free(members, n);
+	}
+	free(text);
+	return ok;
+}
+
+/*
+ * job_file_outcome: file a job whose attempt is over: its child ended with wait status *st, or
+ * (st NULL) its worker died. The claim's phase tells what may be done: a job is run again
+ * only if no attempt got as far as the commit; one that finished is filed with its report
+ * or, if that could not be written, with one made from the outcome its claim records.
+ * Returns true when the job is done with (filed, or left in active/ to be filed later).
+ */
+bool
+job_file_outcome(const struct job_env *env, struct spool_claim *claim, const char *target,
+                 const int *st)
+{
+	char err[512], why[512], how[96];
+	bool have_report, ok = report_succeeded(claim->job_fd, &have_report);
+
+	if (have_report) {
+		log_line(ok ? LOG_PRIORITY_INFO : LOG_PRIORITY_WARNING, claim->job_id, "%s: %s",
+		         st != NULL ? "finished" : "filing a finished job",
+		         ok ? "succeeded" : "not succeeded (see report.json)");
+		if (spool_finish(env->spool, claim, ok, NULL, err, sizeof(err)) < 0) {
+			log_line(LOG_PRIORITY_ERROR, claim->job_id,
+			         "%s; it stays in active/ and is filed at a later rescan", err);
+			spool_release(claim);
+		}
+		return true;
+	}
+	job_remove_leftovers(env->config, claim);
+	if (st == NULL)
+		snprintf(how, sizeof(how), "its worker stopped (killed or power loss)");
+	else if (WIFSIGNALED(*st))
+		snprintf(how, sizeof(how), "the restore process died of signal %d (%s)",
+		         WTERMSIG(*st), strsignal(WTERMSIG(*st)));
+	else
+		snprintf(how, sizeof(how), "the restore process ended (status %d)",
+		         WEXITSTATUS(*st));
+	switch (claim->phase) {
+	case SPOOL_PHASE_FINISHED: {
+		struct report report;
+		bool made = report_from_claim(&report, claim, target) == 0;
+
+		if (made)
+			report_warn(
+			    &report,
+			    "the restore's own report could not be written (see the worker's "
+			    "log); this one was made from the outcome recorded in the job's "
+			    "claim");
+		finish_report(env, claim, &report, made);
+		return true;
+	}
+	case SPOOL_PHASE_COMMITTING:
+		snprintf(
+		    why, sizeof(why),
+		    "%s after the commit of the database restore had begun: the database may "
+		    "hold the backup or be as it was, and the files may be the old ones or the "
+		    "backup's; restore the backup again to be sure",
+		    how);
+		job_finish_with(env, claim, target, "partial", why);
+		return true;
+	default:
+		break;
+	}
+	if (st != NULL) {
+		/* The engine died (a crash on hostile input, the OOM killer, ...). */
+		snprintf(why, sizeof(why),
+		         "%s without a report; its database transaction was rolled back and its "
+		         "staging removed: the target was left as it was",
+		         how);
+		job_finish_with(env, claim, target, "failed", why);
+		return true;
+	}
+	if (claim->attempts >= env->config->max_attempts) {
+		snprintf(why, sizeof(why),
+		         "interrupted %d times: the worker running it stopped (killed or power "
+		         "loss) each time before the restore could commit; the target was left as "
+		         "it was before each attempt",
+		         claim->attempts);
+		job_finish_with(env, claim, target, "failed", why);
+		return true;
+	}
+	return false; /* interrupted: run it again */
+}
