@@ -191,6 +191,12 @@ spool_write_atomic(int dir_fd, const char *name, const char *data, size_t len, c
 
 static const char *const phase_names[] = {"waiting", "restoring", "committing", "finished"};
 
+const char *
+spool_phase_name(enum spool_phase phase)
+{
+	return phase_names[phase];
+}
+
 /* copy_line: copy s into buf without line breaks, which would end the claim's field. */
 static void
 copy_line(char *buf, size_t buflen, const char *s)

@@ -104,6 +104,9 @@ int spool_claim_peek(int job_fd, struct spool_claim *claim, bool *running);
 /* spool_claim_save: write the claim's fields durably, in place; 0 or -1 with err. */
 int spool_claim_save(struct spool_claim *claim, char *err, size_t errlen);
 
+/* spool_phase_name: "waiting", "restoring", "committing" or "finished". */
+const char *spool_phase_name(enum spool_phase phase);
+
 /* spool_claim_reload: read the claim's fields again (another process may have saved them). */
 int spool_claim_reload(struct spool_claim *claim);
 

@@ -155,11 +155,22 @@ list_jobs(const struct config *config, int parent_fd, const char *state, struct 
 				json_uint(w, (uint64_t)claim.attempts);
 				json_key(w, "running");
 				json_bool(w, running);
+				json_key(w, "phase");
+				json_string(w, spool_phase_name(claim.phase));
+				if (claim.phase == SPOOL_PHASE_FINISHED) {
+					json_key(w, "status");
+					json_string(w, claim.status);
+				}
 				json_end_object(w);
 			} else {
-				printf("%-8s %s %s -> %s (attempt %d%s)\n",
+				printf("%-8s %s %s -> %s (attempt %d, %s%s%s%s)\n",
 				       running ? "running" : "orphaned", de->d_name, claim.name,
-				       target, claim.attempts, running ? "" : ", worker gone");
+				       target, claim.attempts, spool_phase_name(claim.phase),
+				       claim.phase == SPOOL_PHASE_FINISHED ? " " : "",
+				       claim.phase == SPOOL_PHASE_FINISHED ? claim.status : "",
+				       claim.phase == SPOOL_PHASE_FINISHED
+				           ? ", report not yet written"
+				           : (running ? "" : ", worker gone"));
 			}
 		} else {
 			text = io_read_small(job_fd, "report.json", SPOOL_REPORT_MAX, &len);

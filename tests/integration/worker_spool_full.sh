@@ -4,8 +4,8 @@
 # The spool is a small tmpfs (mounted in a private mount namespace, so it goes away with the
 # test). A pg_restore stand-in pauses half-way; while it pauses, the tmpfs is filled to the last
 # page, so the restore commits but its report.json cannot be written. Then:
-#  - the job stays in active/, its claim marked finished (succeeded), and it is never restored
-#    again: a row written into the target after the restore survives several rescans; once
+#  - the job stays in active/, its claim marked finished (succeeded, as `status` shows), and it
+#    is never restored again: a row written into the target after the restore survives several rescans; once
 #    space returns, the job's own report is filed in done/;
 #  - the worker killed while the report is pending: the next worker files the job in done/ from
 #    the outcome its claim records (with a warning saying so), again without restoring it.
@@ -76,7 +76,8 @@ restore_into_full_spool() {
 	sleep 7 # rescan_seconds is 2: three rescans, each of which could adopt the job
 	assert_eq "reports in done/ and failed/ while the spool is full" 0 "$(count_reports)"
 	assert_eq "jobs in active/ while the spool is full" 1 "$(active_jobs | grep -c .)"
-	grep -qx 'status=succeeded' "$SPOOL"/active/*/claim || fail "the claim does not record status succeeded"
+	run_worker -c "$CASE_DIR/config.yaml" status --json
+	assert_report '.active | map("\(.phase) \(.status)") | join(",")' "finished succeeded"
 	assert_eq "marker rows in the target (it must not be restored again)" 1 \
 		"$(sql "$(target_db t1)" "$MARKER_COUNT")"
 }

@@ -1,0 +1,141 @@
+/*
+ * test_spool.c - the claim record: what is saved reads back, every save rewrites the same
+ * bytes in place (so recording an outcome needs no free space), line breaks cannot forge a
+ * field, and a claim from before phases were recorded reads as an attempt that may have run.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "spool.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			printf("not ok - line %d: ", __LINE__);                                    \
+			printf(__VA_ARGS__);                                                       \
+			printf("\n");                                                              \
+			failures++;                                                                \
+		}                                                                                  \
+	} while (0)
+
+/* claim_size: the size of the claim file and the blocks it holds. */
+static void
+claim_size(struct spool_claim *claim, off_t *size, blkcnt_t *blocks)
+{
+	struct stat st;
+
+	if (fstat(claim->fd, &st) < 0) {
+		*size = -1;
+		*blocks = -1;
+		return;
+	}
+	*size = st.st_size;
+	*blocks = st.st_blocks;
+}
+
+int
+main(void)
+{
+	char root[] = "/tmp/test_spool.XXXXXX", spool_dir[64], err[512];
+	struct spool sp;
+	struct spool_claim claim, peek;
+	off_t size0, size1;
+	blkcnt_t blocks0, blocks1;
+	bool running;
+	int fd, job_fd;
+
+	if (mkdtemp(root) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(spool_dir, sizeof(spool_dir), "%s/spool", root);
+	if (spool_open(spool_dir, &sp, err, sizeof(err)) < 0) {
+		printf("not ok - spool_open: %s\n", err);
+		return 1;
+	}
+	fd = openat(sp.incoming_fd, "backup.tar.gz", O_WRONLY | O_CREAT | O_EXCL, 0644);
+	CHECK(fd >= 0 && write(fd, "x", 1) == 1 && close(fd) == 0, "cannot make a dropped file");
+
+	CHECK(spool_claim(&sp, NULL, "backup.tar.gz", "11111111-2222-3333-4444-555555555555",
+	                  &claim, err, sizeof(err)) == 0,
+	      "spool_claim: %s", err);
+	CHECK(claim.phase == SPOOL_PHASE_WAITING, "a new claim is waiting");
+	claim_size(&claim, &size0, &blocks0);
+
+	/* A restoring attempt with where it keeps things. */
+	claim.attempts = 1;
+	claim.phase = SPOOL_PHASE_RESTORING;
+	snprintf(claim.target, sizeof(claim.target), "acceptance");
+	snprintf(claim.work_dir, sizeof(claim.work_dir), "/var/lib/restore-worker");
+	snprintf(claim.blob_dir, sizeof(claim.blob_dir), "/srv/app/files");
+	CHECK(spool_claim_save(&claim, err, sizeof(err)) == 0, "save: %s", err);
+	job_fd = claim.job_fd;
+	CHECK(spool_claim_peek(job_fd, &peek, &running) == 0, "peek");
+	CHECK(running, "the claim is held, so peek says running");
+	CHECK(peek.phase == SPOOL_PHASE_RESTORING, "phase reads back (%d)", (int)peek.phase);
+	CHECK(peek.attempts == 1, "attempts read back (%d)", peek.attempts);
+	CHECK(strcmp(peek.target, "acceptance") == 0, "target reads back (%s)", peek.target);
+	CHECK(strcmp(peek.work_dir, "/var/lib/restore-worker") == 0, "work_dir reads back");
+	CHECK(strcmp(peek.blob_dir, "/srv/app/files") == 0, "blob_dir reads back");
+	CHECK(strcmp(peek.name, "backup.tar.gz") == 0, "name reads back (%s)", peek.name);
+
+	/* The outcome, with an error that tries to forge a field on a line of its own. */
+	snprintf(claim.status, sizeof(claim.status), "partial");
+	snprintf(claim.database_status, sizeof(claim.database_status), "restored");
+	snprintf(claim.files_status, sizeof(claim.files_status), "partial");
+	claim.files_count = 5000;
+	claim.files_bytes = 515ULL * 1024 * 1024 * 1024;
+	snprintf(claim.error, sizeof(claim.error), "swap failed\nphase=waiting\nattempts=0");
+	CHECK(spool_claim_finished(&claim, err, sizeof(err)) == 0, "finished: %s", err);
+	claim_size(&claim, &size1, &blocks1);
+	CHECK(size0 == size1 && size1 > 0, "the record keeps its size (%lld, then %lld)",
+	      (long long)size0, (long long)size1);
+	CHECK(blocks0 == blocks1, "the record keeps its blocks (%lld, then %lld)",
+	      (long long)blocks0, (long long)blocks1);
+	memset(&claim.status, 0, sizeof(claim.status));
+	claim.phase = SPOOL_PHASE_WAITING;
+	CHECK(spool_claim_reload(&claim) == 0, "reload");
+	CHECK(claim.phase == SPOOL_PHASE_FINISHED, "the phase is finished (%d)", (int)claim.phase);
+	CHECK(claim.attempts == 1, "a line break in the error forges no field (attempts %d)",
+	      claim.attempts);
+	CHECK(strcmp(claim.status, "partial") == 0, "status reads back (%s)", claim.status);
+	CHECK(strcmp(claim.database_status, "restored") == 0, "database_status reads back");
+	CHECK(strcmp(claim.files_status, "partial") == 0, "files_status reads back");
+	CHECK(claim.files_count == 5000, "files_count reads back");
+	CHECK(claim.files_bytes == 515ULL * 1024 * 1024 * 1024, "files_bytes reads back");
+	CHECK(strcmp(claim.error, "swap failed phase=waiting attempts=0") == 0,
+	      "the error is one line (%s)", claim.error);
+
+	/* A claim written by an earlier version: no phase, one attempt started. */
+	{
+		static const char old[] =
+		    "name=backup.tar.gz\nfolder=\ntarget=acceptance\nattempts=1\n";
+
+		CHECK(ftruncate(claim.fd, 0) == 0 &&
+		          pwrite(claim.fd, old, sizeof(old) - 1, 0) == (ssize_t)sizeof(old) - 1,
+		      "cannot write an old claim");
+	}
+	CHECK(spool_claim_reload(&claim) == 0, "reload of an old claim");
+	CHECK(claim.phase == SPOOL_PHASE_RESTORING,
+	      "an old claim with attempts reads as restoring");
+	CHECK(claim.status[0] == '\0' && claim.blob_dir[0] == '\0', "fields it lacks are empty");
+
+	spool_discard(&sp, &claim);
+	spool_close(&sp);
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+		if (system(cmd) != 0)
+			printf("# could not remove %s\n", root);
+	}
+	if (failures == 0)
+		printf("ok - claim records\n");
+	return failures == 0 ? 0 : 1;
+}
