@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -35,6 +34,7 @@
 #include "blobstore.h"
 #include "config.h"
 #include "database.h"
+#include "incoming.h"
 #include "io.h"
 #include "job.h"
 #include "json.h"
@@ -43,21 +43,7 @@
 #include "restore.h"
 #include "spool.h"
 
-#define STOP_GRACE  20.0 /* seconds before a child that ignores SIGTERM is killed */
-#define MAX_WATCHES 256
-
-/* A file waiting in incoming/. */
-struct candidate {
-	char folder[80]; /* "" or the incoming/<folder>/ it is in */
-	char name[SPOOL_NAME_MAX + 1];
-	off_t size;
-	struct timespec mtime;
-	ino_t ino;
-	double stable_since; /* monotonic time of its last change */
-	bool moved_in;       /* arrived by rename(): complete */
-	bool writing;        /* inotify saw it written and not yet closed */
-	bool seen;
-};
+#define STOP_GRACE 20.0 /* seconds before a child that ignores SIGTERM is killed */
 
 /* A job running in a child process, or adopted and waiting for its target. */
 struct job {
@@ -72,14 +58,8 @@ struct worker {
 	const char *config_path;
 	struct config *config;
 	struct spool spool;
-	int signal_fd, inotify_fd;
-	struct {
-		int wd;
-		char folder[80];
-	} watches[MAX_WATCHES];
-	size_t nwatches;
-	struct candidate *cands;
-	size_t ncands;
+	int signal_fd;
+	struct incoming incoming;
 	struct job *jobs;
 	size_t njobs, jobs_cap;
 	pid_t pid; /* the worker itself */
@@ -147,121 +127,6 @@ job_remove(struct worker *w, struct job *job)
 	w->njobs--;
 }
 
-/* watch_add: watch incoming/[folder] for arrivals. */
-static void
-watch_add(struct worker *w, const char *folder)
-{
-	char path[PATH_MAX];
-	int wd;
-
-	for (size_t i = 0; i < w->nwatches; i++)
-		if (strcmp(w->watches[i].folder, folder) == 0)
-			return;
-	if (w->nwatches == MAX_WATCHES)
-		return; /* the periodic rescan still finds what is dropped there */
-	snprintf(path, sizeof(path), "%s/incoming%s%s", w->config->spool_dir,
-	         folder[0] != '\0' ? "/" : "", folder);
-	wd = inotify_add_watch(w->inotify_fd, path,
-	                       IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_ONLYDIR |
-	                           IN_DONT_FOLLOW);
-	if (wd < 0) {
-		log_line(LOG_PRIORITY_WARNING, NULL, "cannot watch %s: %s (relying on rescans)",
-		         path, strerror(errno));
-		return;
-	}
-	w->watches[w->nwatches].wd = wd;
-	snprintf(w->watches[w->nwatches].folder, sizeof(w->watches[0].folder), "%s", folder);
-	w->nwatches++;
-}
-
-/* candidate_find: the candidate folder/name, or NULL. */
-static struct candidate *
-candidate_find(struct worker *w, const char *folder, const char *name)
-{
-	for (size_t i = 0; i < w->ncands; i++)
-		if (strcmp(w->cands[i].folder, folder) == 0 && strcmp(w->cands[i].name, name) == 0)
-			return &w->cands[i];
-	return NULL;
-}
-
-/* candidate_note: record (or refresh) a file seen in incoming/[folder]. */
-static void
-candidate_note(struct worker *w, const char *folder, const char *name, const struct stat *st,
-               double t)
-{
-	struct candidate *c = candidate_find(w, folder, name);
-
-	if (c == NULL) {
-		struct candidate *grown = realloc(w->cands, (w->ncands + 1) * sizeof(*grown));
-
-		if (grown == NULL)
-			return;
-		w->cands = grown;
-		c = &w->cands[w->ncands++];
-		memset(c, 0, sizeof(*c));
-		snprintf(c->folder, sizeof(c->folder), "%s", folder);
-		snprintf(c->name, sizeof(c->name), "%s", name);
-		c->stable_since = t;
-	} else if (c->size != st->st_size || c->ino != st->st_ino ||
-	           c->mtime.tv_sec != st->st_mtim.tv_sec ||
-	           c->mtime.tv_nsec != st->st_mtim.tv_nsec) {
-		/*
-		 * Still being written, or written again in place, or replaced: whatever mark of
-		 * completeness it had is void (a new rename brings a new one).
-		 */
-		c->stable_since = t;
-		c->moved_in = false;
-	}
-	c->size = st->st_size;
-	c->ino = st->st_ino;
-	c->mtime = st->st_mtim;
-	c->seen = true;
-}
-
-/* scan_folder: note every candidate in incoming/[folder]; subfolders of incoming/ too. */
-static void
-scan_folder(struct worker *w, const char *folder, double t)
-{
-	DIR *dir = io_opendir(w->spool.incoming_fd, folder[0] != '\0' ? folder : ".");
-	struct dirent *de;
-
-	if (dir == NULL)
-		return;
-	while ((de = readdir(dir)) != NULL) {
-		struct stat st;
-
-		if (spool_name_ignored(de->d_name) ||
-		    fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			if (folder[0] == '\0' &&
-			    strlen(de->d_name) < sizeof(w->watches[0].folder)) {
-				watch_add(w, de->d_name);
-				scan_folder(w, de->d_name, t);
-			}
-			continue;
-		}
-		candidate_note(w, folder, de->d_name, &st, t);
-	}
-	(void)closedir(dir);
-}
-
-/* scan: refresh the candidates from incoming/; forget those that went away. */
-static void
-scan(struct worker *w)
-{
-	double t = now();
-	size_t i, kept = 0;
-
-	for (i = 0; i < w->ncands; i++)
-		w->cands[i].seen = false;
-	scan_folder(w, "", t);
-	for (i = 0; i < w->ncands; i++)
-		if (w->cands[i].seen)
-			w->cands[kept++] = w->cands[i];
-	w->ncands = kept;
-}
-
 /* worker_env: what a job needs of the worker, as the worker stands now. */
 static struct job_env
 worker_env(const struct worker *w)
@@ -291,7 +156,7 @@ static void __attribute__((noreturn)) job_child(struct worker *w, struct job *jo
 		spool_unlock(w->jobs[i].target_lock);
 	}
 	(void)close(w->signal_fd);
-	(void)close(w->inotify_fd);
+	(void)close(w->incoming.inotify_fd);
 	job_child_run(&env, &job->claim, job->target);
 }
 
@@ -444,7 +309,7 @@ start_waiting(struct worker *w)
 
 /* start_candidate: claim and start one ready file; false if it must wait. */
 static bool
-start_candidate(struct worker *w, const struct candidate *c)
+start_candidate(struct worker *w, const struct incoming_file *c)
 {
 	struct job_env env = worker_env(w);
 	char job_id[37], tbuf[80], why[512], err[512];
@@ -454,12 +319,7 @@ start_candidate(struct worker *w, const struct candidate *c)
 	int dir_fd, lock = -1, rc;
 	bool refused = false;
 
-	dir_fd = c->folder[0] == '\0'
-	             ? openat(w->spool.incoming_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-	             : openat(w->spool.incoming_fd, c->folder,
-	                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dir_fd < 0)
-		return true;
+	dir_fd = incoming_folder_open(&w->incoming, c);
 	if (fstatat(dir_fd, c->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		(void)close(dir_fd);
 		return true; /* gone */
@@ -503,63 +363,6 @@ start_candidate(struct worker *w, const struct candidate *c)
 	return true;
 }
 
-/*
- * open_for_writing: does some process still hold folder/name open for writing? A read lease
- * is refused (EAGAIN) exactly then. Taking one needs the file's owner or CAP_LEASE; without
- * them the answer is "not known" (false) and the settle time and inotify decide alone.
- */
-static bool
-open_for_writing(struct worker *w, const struct candidate *c)
-{
-	int dir_fd = c->folder[0] == '\0'
-	                 ? openat(w->spool.incoming_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-	                 : openat(w->spool.incoming_fd, c->folder,
-	                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	bool writing = false;
-	int fd;
-
-	if (dir_fd < 0)
-		return false;
-	fd = openat(dir_fd, c->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	(void)close(dir_fd);
-	if (fd < 0)
-		return false;
-	if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0)
-		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
-	else
-		writing = errno == EAGAIN;
-	(void)close(fd);
-	return writing;
-}
-
-/*
- * candidate_changed: has the file changed since it was last seen (written again in place
- * while it waited for its target, say)? Then it is noted as changed and must settle again.
- */
-static bool
-candidate_changed(struct worker *w, struct candidate *c, double t)
-{
-	struct stat st;
-	int dir_fd = c->folder[0] == '\0'
-	                 ? openat(w->spool.incoming_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-	                 : openat(w->spool.incoming_fd, c->folder,
-	                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	bool changed;
-
-	if (dir_fd < 0)
-		return false;
-	if (fstatat(dir_fd, c->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		(void)close(dir_fd);
-		return false; /* gone: the claim finds out */
-	}
-	(void)close(dir_fd);
-	changed = c->size != st.st_size || c->ino != st.st_ino ||
-	          c->mtime.tv_sec != st.st_mtim.tv_sec || c->mtime.tv_nsec != st.st_mtim.tv_nsec;
-	if (changed)
-		candidate_note(w, c->folder, c->name, &st, t);
-	return changed;
-}
-
 /* start_ready: start what is ready, oldest first, within max_parallel_jobs. */
 static double
 start_ready(struct worker *w)
@@ -568,28 +371,25 @@ start_ready(struct worker *w)
 	size_t i = 0;
 
 	start_waiting(w);
-	while (i < w->ncands) {
-		struct candidate *c = &w->cands[i];
-		double ready_at =
-		    c->moved_in ? c->stable_since : c->stable_since + w->config->settle_seconds;
+	while (i < w->incoming.nfiles) {
+		struct incoming_file *c = &w->incoming.files[i];
+		double ready_at = incoming_ready_at(c, w->config->settle_seconds);
 
 		if (w->stopping || jobs_running(w) >= (size_t)w->config->max_parallel_jobs)
 			return 0.5;
-		if (ready_at > t || (!c->moved_in && c->writing)) {
+		if (ready_at < 0 || ready_at > t) {
 			if (ready_at > t && (wake < 0 || ready_at - t < wake))
 				wake = ready_at - t;
 			i++;
 			continue;
 		}
-		if (candidate_changed(w, c, t) || open_for_writing(w, c)) {
-			c->stable_since = t; /* its writer paused: wait for it to close */
+		if (incoming_still_busy(&w->incoming, c, t)) {
 			wake = wake < 0 || wake > 0.5 ? 0.5 : wake;
 			i++;
 			continue;
 		}
 		if (start_candidate(w, c)) {
-			memmove(c, c + 1, (w->ncands - i - 1) * sizeof(*c));
-			w->ncands--;
+			incoming_forget(&w->incoming, i);
 		} else {
 			wake =
 			    wake < 0 || wake > 0.5 ? 0.5 : wake; /* busy target: look again soon */
@@ -643,7 +443,7 @@ setup_targets(struct worker *w)
 		if (spool_ensure_target(&w->spool, w->config->targets[i].name, err, sizeof(err)) <
 		    0)
 			log_line(LOG_PRIORITY_WARNING, NULL, "%s", err);
-		watch_add(w, w->config->targets[i].name);
+		incoming_watch(&w->incoming, w->config->targets[i].name);
 	}
 }
 
@@ -711,71 +511,13 @@ handle_signals(struct worker *w)
 	}
 }
 
-/*
- * inotify_note: what an event says of a file. Arrivals by rename are complete at once; a
- * file created or written in place is being written until it is closed.
- */
-static void
-inotify_note(struct worker *w, const char *folder, const struct inotify_event *ev)
-{
-	char path[PATH_MAX];
-	struct candidate *c;
-	struct stat st;
-
-	snprintf(path, sizeof(path), "%s/incoming/%s%s%s", w->config->spool_dir, folder,
-	         folder[0] != '\0' ? "/" : "", ev->name);
-	if (lstat(path, &st) < 0 || S_ISDIR(st.st_mode))
-		return;
-	candidate_note(w, folder, ev->name, &st, now());
-	c = candidate_find(w, folder, ev->name);
-	if (c == NULL)
-		return;
-	if ((ev->mask & IN_MOVED_TO) != 0) {
-		c->moved_in = true;
-		c->writing = false;
-	} else if ((ev->mask & (IN_CREATE | IN_MODIFY)) != 0) {
-		c->writing = true;
-		c->stable_since = now();
-	} else if ((ev->mask & IN_CLOSE_WRITE) != 0) {
-		c->writing = false;
-		c->stable_since = now();
-	}
-}
-
-/* handle_inotify: what was dropped. */
-static void
-handle_inotify(struct worker *w)
-{
-	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
-	ssize_t n;
-
-	while ((n = read(w->inotify_fd, buf, sizeof(buf))) > 0) {
-		for (char *p = buf; p < buf + n;) {
-			const struct inotify_event *ev = (const struct inotify_event *)p;
-
-			p += sizeof(*ev) + ev->len;
-			/* A write updates its own candidate; anything else may be new. */
-			if ((ev->mask & ~(unsigned)IN_MODIFY) != 0)
-				w->need_scan = true;
-			if ((ev->mask & IN_Q_OVERFLOW) != 0 || ev->len == 0)
-				continue;
-			if (spool_name_ignored(ev->name) || (ev->mask & IN_ISDIR) != 0)
-				continue;
-			for (size_t i = 0; i < w->nwatches; i++) {
-				if (w->watches[i].wd == ev->wd)
-					inotify_note(w, w->watches[i].folder, ev);
-			}
-		}
-	}
-}
-
 /* notify_status: tell systemd what is going on. */
 static void
 notify_status(struct worker *w)
 {
 	char status[512];
 	int n = snprintf(status, sizeof(status), "STATUS=%zu running, %zu queued", jobs_running(w),
-	                 w->ncands);
+	                 w->incoming.nfiles);
 
 	for (size_t i = 0; i < w->njobs && n > 0 && (size_t)n < sizeof(status) - 48; i++)
 		if (w->jobs[i].pid > 0)
@@ -809,14 +551,14 @@ worker_setup(struct worker *w)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	w->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	w->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (w->signal_fd < 0 || w->inotify_fd < 0) {
+	if (w->signal_fd < 0 ||
+	    incoming_open(&w->incoming, w->spool.incoming_fd, w->config->spool_dir) < 0) {
 		log_line(LOG_PRIORITY_ERROR, NULL, "cannot set up signals and inotify: %s",
 		         strerror(errno));
 		return -1;
 	}
 	/* Watches first, then the first scan: nothing dropped in between is missed. */
-	watch_add(w, "");
+	incoming_watch(&w->incoming, "");
 	setup_targets(w);
 	usec = notify_watchdog_usec();
 	w->watchdog_interval = usec > 0 ? (double)usec / 2e6 : 0;
@@ -833,7 +575,7 @@ daemon_run(const char *config_path, struct config *config)
 	memset(&w, 0, sizeof(w));
 	w.config_path = config_path;
 	w.config = config;
-	w.signal_fd = w.inotify_fd = -1;
+	w.signal_fd = w.incoming.inotify_fd = -1;
 	w.pid = getpid();
 	if (worker_setup(&w) < 0) {
 		status = 2;
@@ -851,7 +593,8 @@ daemon_run(const char *config_path, struct config *config)
 	}
 	notify_send("READY=1");
 	for (;;) {
-		struct pollfd fds[2] = {{w.signal_fd, POLLIN, 0}, {w.inotify_fd, POLLIN, 0}};
+		struct pollfd fds[2] = {{w.signal_fd, POLLIN, 0},
+		                        {w.incoming.inotify_fd, POLLIN, 0}};
 		double t = now(), wake, timeout;
 
 		if (!w.stopping && (w.need_scan || t >= w.next_rescan)) {
@@ -861,7 +604,7 @@ daemon_run(const char *config_path, struct config *config)
 				w.next_rescan = t + w.config->rescan_seconds;
 			}
 			w.need_scan = false;
-			scan(&w);
+			incoming_scan(&w.incoming, t);
 		}
 		wake = start_ready(&w);
 		notify_status(&w);
@@ -889,7 +632,8 @@ daemon_run(const char *config_path, struct config *config)
 		if (poll(fds, 2, (int)(timeout * 1000) + 1) < 0 && errno != EINTR)
 			break;
 		handle_signals(&w);
-		handle_inotify(&w);
+		if (incoming_read_events(&w.incoming, now()))
+			w.need_scan = true;
 	}
 	/* Jobs adopted but never started stay in active/ for the next start. */
 	for (size_t i = 0; i < w.njobs; i++)
@@ -900,10 +644,8 @@ daemon_run(const char *config_path, struct config *config)
 done:
 	if (w.signal_fd >= 0)
 		(void)close(w.signal_fd);
-	if (w.inotify_fd >= 0)
-		(void)close(w.inotify_fd);
+	incoming_close(&w.incoming);
 	spool_close(&w.spool);
-	free(w.cands);
 	free(w.jobs);
 	config_free(w.config);
 	return status;
