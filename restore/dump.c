@@ -20,6 +20,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "environment.h"
+
 #define READER_BUFSIZE   (64 * 1024)
 #define INFLATE_BUFSIZE  (64 * 1024)
 #define MAX_STRING_BYTES (1024 * 1024 * 1024) /* a defn longer than 1 GiB is not a real dump */
@@ -279,22 +281,31 @@ read_header(struct reader *r, struct dump_info *info, int64_t *count)
 
 /* read_toc_entry: one entry of the table of contents. */
 static int
-read_toc_entry(struct reader *r, const struct dump_info *info, struct toc_entry *te)
+read_toc_entry(struct reader *r, struct dump_info *info, struct toc_entry *te)
 {
 	int64_t value;
 	bool is_null = false;
 	unsigned char offset[1 + 16];
+	char tableoid[16], oid[16], defn[256];
+	const char *reason;
 
 	if (read_int(r, &te->dump_id) < 0 || read_int(r, &value) < 0) /* dumpId, hadDumper */
 		return -1;
-	if (read_str(r, NULL, 0, NULL) < 0 ||                    /* tableoid */
-	    read_str(r, NULL, 0, NULL) < 0 ||                    /* oid */
+	if (read_str(r, tableoid, sizeof(tableoid), NULL) < 0 ||
+	    read_str(r, oid, sizeof(oid), NULL) < 0 ||
 	    read_str(r, te->tag, sizeof(te->tag), NULL) < 0 ||   /* tag */
 	    read_str(r, te->desc, sizeof(te->desc), NULL) < 0 || /* desc */
-	    read_int(r, &value) < 0 ||                           /* section */
-	    read_str(r, NULL, 0, NULL) < 0 ||                    /* defn */
-	    read_str(r, NULL, 0, NULL) < 0 ||                    /* dropStmt */
-	    read_str(r, NULL, 0, NULL) < 0 ||                    /* copyStmt */
+	    read_int(r, &value) < 0)                             /* section */
+		return -1;
+	/* The definition is kept only where it decides whether the entry is left out. */
+	if (strcmp(te->desc, "COMMENT") == 0 && strcmp(te->tag, "SCHEMA public") == 0) {
+		if (read_str(r, defn, sizeof(defn), NULL) < 0)
+			return -1;
+	} else if (read_str(r, NULL, 0, NULL) < 0) {
+		return -1;
+	}
+	if (read_str(r, NULL, 0, NULL) < 0 || /* dropStmt */
+	    read_str(r, NULL, 0, NULL) < 0 || /* copyStmt */
 	    read_str(r, te->namespace, sizeof(te->namespace), NULL) < 0 ||
 	    read_str(r, NULL, 0, NULL) < 0) /* tablespace */
 		return -1;
@@ -305,6 +316,29 @@ read_toc_entry(struct reader *r, const struct dump_info *info, struct toc_entry 
 	if (read_str(r, NULL, 0, NULL) < 0 || /* owner */
 	    read_str(r, NULL, 0, NULL) < 0)   /* withOids */
 		return -1;
+	reason = environment_reason(te->desc, te->tag,
+	                            strcmp(te->desc, "COMMENT") == 0 &&
+	                                    strcmp(te->tag, "SCHEMA public") == 0 &&
+	                                    strlen(defn) < sizeof(defn) - 1
+	                                ? defn
+	                                : NULL);
+	if (reason != NULL) {
+		struct dump_skipped *sk = &info->skipped[info->nskipped];
+
+		if (info->nskipped == DUMP_SKIPPED_MAX)
+			return reader_fail(
+			    r,
+			    "is not a dump pg_dump wrote: more than %d entries restore "
+			    "what every database has",
+			    DUMP_SKIPPED_MAX);
+		sk->dump_id = te->dump_id;
+		sk->reason = reason;
+		snprintf(sk->toc_entry, sizeof(sk->toc_entry), "%lld; %s %s %s %s %s",
+		         (long long)te->dump_id, tableoid[0] != '\0' ? tableoid : "0",
+		         oid[0] != '\0' ? oid : "0", te->desc,
+		         te->namespace[0] != '\0' ? te->namespace : "-", te->tag);
+		info->nskipped++;
+	}
 	do { /* dependencies, until a NULL string */
 		if (read_str(r, NULL, 0, &is_null) < 0)
 			return -1;

@@ -47,6 +47,16 @@ enum dump_compression {
 #define DUMP_OLDEST_MAJOR 1
 #define DUMP_OLDEST_MINOR 12
 
+/* At most this many entries are left out as the environment's (a real dump has up to 4). */
+#define DUMP_SKIPPED_MAX 16
+
+/* An entry of the dump left out of a restore (environment.h says which and why). */
+struct dump_skipped {
+	int64_t dump_id;
+	char toc_entry[400]; /* "3; 2615 2200 SCHEMA - public", as pg_restore -l lists it */
+	const char *reason;
+};
+
 struct dump_info {
 	int vmaj, vmin, vrev;   /* archive version, e.g. 1.14.0 */
 	int int_size, off_size; /* bytes in an Int's magnitude and in an Offset */
@@ -62,6 +72,8 @@ struct dump_info {
 	bool written_to_pipe;        /* no data offsets were recorded */
 	bool over_limit;             /* the scan stopped at stop_after; see dump_scan() */
 	bool too_new;                /* refused: newer than max_minor */
+	struct dump_skipped skipped[DUMP_SKIPPED_MAX];
+	size_t nskipped;
 };
 
 /*

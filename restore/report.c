@@ -31,17 +31,34 @@ report_init(struct report *report, const char *job_id, const char *source, const
 	return 0;
 }
 
-/* part_free: release a part's errors. */
+/* errors_free: release a list of errors. */
 static void
-part_free(struct report_part *part)
+errors_free(struct report_error *errors, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < part->nerrors; i++) {
-		free(part->errors[i].where);
-		free(part->errors[i].message);
+	for (size_t i = 0; i < n; i++) {
+		free(errors[i].where);
+		free(errors[i].message);
 	}
-	free(part->errors);
+	free(errors);
+}
+
+/* errors_add: add where (or NULL) and message (taken over) to a list; dropped if out of memory. */
+static void
+errors_add(struct report_error **errors, size_t *n, const char *where, char *message)
+{
+	char *where_copy = where != NULL ? strdup(where) : NULL;
+	struct report_error *grown = realloc(*errors, (*n + 1) * sizeof(*grown));
+
+	if (grown != NULL)
+		*errors = grown;
+	if (message == NULL || (where != NULL && where_copy == NULL) || grown == NULL) {
+		free(message);
+		free(where_copy);
+		return;
+	}
+	grown[*n].where = where_copy;
+	grown[*n].message = message;
+	(*n)++;
 }
 
 void
@@ -56,8 +73,9 @@ report_free(struct report *report)
 		free(report->warnings[i]);
 	free(report->warnings);
 	json_members_free(report->metadata, report->nmetadata);
-	part_free(&report->database);
-	part_free(&report->files);
+	errors_free(report->database.errors, report->database.nerrors);
+	errors_free(report->files.errors, report->files.nerrors);
+	errors_free(report->skipped, report->nskipped);
 	memset(report, 0, sizeof(*report));
 }
 
@@ -109,26 +127,18 @@ void
 report_part_error(struct report_part *part, const char *where, const char *fmt, ...)
 {
 	va_list ap;
-	char *message, *where_copy = NULL;
-	struct report_error *grown;
+	char *message;
 
 	va_start(ap, fmt);
 	message = vformat(fmt, ap);
 	va_end(ap);
-	if (where != NULL)
-		where_copy = strdup(where);
-	grown = realloc(part->errors, (part->nerrors + 1) * sizeof(*grown));
-	if (message == NULL || (where != NULL && where_copy == NULL) || grown == NULL) {
-		free(message);
-		free(where_copy);
-		if (grown != NULL)
-			part->errors = grown;
-		return;
-	}
-	part->errors = grown;
-	part->errors[part->nerrors].where = where_copy;
-	part->errors[part->nerrors].message = message;
-	part->nerrors++;
+	errors_add(&part->errors, &part->nerrors, where, message);
+}
+
+void
+report_skip(struct report *report, const char *toc_entry, const char *reason)
+{
+	errors_add(&report->skipped, &report->nskipped, toc_entry, strdup(reason));
 }
 
 void
@@ -142,22 +152,21 @@ report_format_time(const struct timespec *ts, char *buf, size_t buflen)
 	snprintf(buf, buflen, "%s.%03dZ", base, (int)(ts->tv_nsec / 1000000 % 1000));
 }
 
-/* write_errors: a part's errors as an array of objects. */
+/* write_errors: a list of errors as an array of objects with keys where_key and what_key. */
 static void
-write_errors(struct json_writer *w, const struct report_part *part, const char *where_key)
+write_errors(struct json_writer *w, const char *key, const struct report_error *errors, size_t n,
+             const char *where_key, const char *what_key)
 {
-	size_t i;
-
-	json_key(w, "errors");
+	json_key(w, key);
 	json_begin_array(w);
-	for (i = 0; i < part->nerrors; i++) {
+	for (size_t i = 0; i < n; i++) {
 		json_begin_object(w);
-		if (part->errors[i].where != NULL) {
+		if (errors[i].where != NULL) {
 			json_key(w, where_key);
-			json_string(w, part->errors[i].where);
+			json_string(w, errors[i].where);
 		}
-		json_key(w, "message");
-		json_string(w, part->errors[i].message);
+		json_key(w, what_key);
+		json_string(w, errors[i].message);
 		json_end_object(w);
 	}
 	json_end_array(w);
@@ -218,7 +227,9 @@ report_json(const struct report *report)
 	json_uint(&w, report->overhead_bytes);
 	json_key(&w, "quota_bytes");
 	json_uint(&w, report->quota_bytes);
-	write_errors(&w, &report->database, "toc_entry");
+	write_errors(&w, "errors", report->database.errors, report->database.nerrors, "toc_entry",
+	             "message");
+	write_errors(&w, "skipped", report->skipped, report->nskipped, "toc_entry", "reason");
 	json_end_object(&w);
 
 	json_key(&w, "files");
@@ -229,7 +240,7 @@ report_json(const struct report *report)
 	json_uint(&w, report->file_count);
 	json_key(&w, "bytes");
 	json_uint(&w, report->file_bytes);
-	write_errors(&w, &report->files, "path");
+	write_errors(&w, "errors", report->files.errors, report->files.nerrors, "path", "message");
 	json_end_object(&w);
 	json_end_object(&w);
 	return json_finish(&w);

@@ -41,6 +41,8 @@ struct report {
 	size_t nmetadata;
 
 	struct report_part database;
+	struct report_error *skipped; /* entries left out: where is toc_entry, message the reason */
+	size_t nskipped;
 	char dump_version[16];
 	uint64_t decompressed_bytes, overhead_bytes, quota_bytes;
 
@@ -65,6 +67,9 @@ void report_set_error(struct report *report, const char *status, const char *fmt
 /* report_part_error: add an error to a part (where may be NULL). */
 void report_part_error(struct report_part *part, const char *where, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* report_skip: record a TOC entry left out of the restore, and why. */
+void report_skip(struct report *report, const char *toc_entry, const char *reason);
 
 /* report_json: the report as one line of JSON (the caller frees it), or NULL if out of memory. */
 char *report_json(const struct report *report);

@@ -169,6 +169,8 @@ restore_run(const struct restore_options *o, struct report *report)
 		snprintf(report->dump_version, sizeof(report->dump_version), "%d.%d",
 		         walk.dump.vmaj, walk.dump.vmin);
 	report->decompressed_bytes = walk.dump.decompressed_bytes;
+	for (size_t i = 0; walk.have_dump && i < walk.dump.nskipped; i++)
+		report_skip(report, walk.dump.skipped[i].toc_entry, walk.dump.skipped[i].reason);
 	if (outcome != WALK_OK) {
 		report_set_error(report, outcome == WALK_REJECTED ? "rejected" : "failed", "%s",
 		                 err);
@@ -410,6 +412,17 @@ restore_inspect(const char *archive, const char *pg_restore, char **json, char *
 		json_uint(&w, walk.dump.decompressed_bytes);
 		json_key(&w, "written_to_pipe");
 		json_bool(&w, walk.dump.written_to_pipe);
+		json_key(&w, "skipped");
+		json_begin_array(&w);
+		for (i = 0; i < walk.dump.nskipped; i++) {
+			json_begin_object(&w);
+			json_key(&w, "toc_entry");
+			json_string(&w, walk.dump.skipped[i].toc_entry);
+			json_key(&w, "reason");
+			json_string(&w, walk.dump.skipped[i].reason);
+			json_end_object(&w);
+		}
+		json_end_array(&w);
 	}
 	json_end_object(&w);
 	json_key(&w, "files");
@@ -444,6 +457,9 @@ restore_inspect(const char *archive, const char *pg_restore, char **json, char *
 		            (unsigned long long)walk.dump.toc_entries, walk.dump.dbname,
 		            walk.dump.pg_dump_version,
 		            (unsigned long long)walk.dump.decompressed_bytes);
+	for (i = 0; walk.have_dump && i < walk.dump.nskipped; i++)
+		text_append(text, &tlen, &failed, "  left out: %s (%s)\n",
+		            walk.dump.skipped[i].toc_entry, walk.dump.skipped[i].reason);
 	text_append(text, &tlen, &failed, "  files: %llu (%llu bytes)\n",
 	            (unsigned long long)walk.file_count, (unsigned long long)walk.file_bytes);
 	for (i = 0; i < report.nwarnings; i++)
