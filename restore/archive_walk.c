@@ -167,6 +167,26 @@ not_custom(struct walker *w, const char *entry, enum dump_kind kind)
 	              entry, dump_kind_describe(kind));
 }
 
+/*
+ * refuse_too_new: the refusal of a dump newer than the limit: which version, which pg_dump
+ * wrote it, where the limit comes from and how to lift it.
+ */
+static enum archive_outcome
+refuse_too_new(struct walker *w, const char *entry, const char *why)
+{
+	const char *limit = w->walk->max_why != NULL ? w->walk->max_why : "";
+
+	if (w->walk->max_from_config)
+		return refuse(w, WALK_REJECTED,
+		              "%s %s: %s; raise it in the configuration if the target's pg_restore "
+		              "reads %d.%d",
+		              entry, why, limit, w->walk->dump.vmaj, w->walk->dump.vmin);
+	return refuse(w, WALK_REJECTED,
+	              "%s %s: %s; set pg_restore: in the configuration to the pg_restore of "
+	              "PostgreSQL %d or later",
+	              entry, why, limit, dump_first_postgresql(w->walk->dump.vmin));
+}
+
 /* read_dump: identify, measure and copy the dump that is the current entry. */
 static enum archive_outcome
 read_dump(struct walker *w, const char *entry)
@@ -190,15 +210,23 @@ read_dump(struct walker *w, const char *entry)
 	if (w->walk->dump_kind != DUMP_KIND_CUSTOM)
 		return not_custom(w, entry, w->walk->dump_kind);
 	w->walk->have_dump = true;
-	if (dump_scan(source_read, &src, w->walk->stop_after, w->walk->max_minor, &w->walk->dump,
-	              why, sizeof(why)) < 0) {
+	if (dump_scan(source_read, &src, w->walk->stop_after,
+	              w->walk->measure_too_new ? 0 : w->walk->max_minor, &w->walk->dump, why,
+	              sizeof(why)) < 0) {
 		if (src.state != SOURCE_OK)
 			return source_error(w, &src, entry);
 		if (w->walk->dump.too_new)
-			return refuse(w, WALK_REJECTED,
-			              "%s %s (%s); the backup needs an older pg_dump", entry, why,
-			              w->walk->max_why != NULL ? w->walk->max_why : "");
+			return refuse_too_new(w, entry, why);
 		return refuse(w, WALK_REJECTED, "%s %s", entry, why);
+	}
+	if (w->walk->max_minor != 0 && w->walk->dump.vmin > w->walk->max_minor) {
+		/* Measured all the same (inspect): now it is refused as it would have been. */
+		w->walk->dump.too_new = true;
+		snprintf(why, sizeof(why),
+		         "has archive version %d.%d (pg_dump %s), newer than 1.%d",
+		         w->walk->dump.vmaj, w->walk->dump.vmin, w->walk->dump.pg_dump_version,
+		         w->walk->max_minor);
+		return refuse_too_new(w, entry, why);
 	}
 	return WALK_OK;
 }

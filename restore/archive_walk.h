@@ -40,6 +40,8 @@ struct archive_walk {
 	uint64_t stop_after;           /* passed to dump_scan(); 0 for never */
 	int max_minor;                 /* refuse dumps newer than archive version 1.max_minor */
 	const char *max_why;           /* where that limit comes from, for the message */
+	bool max_from_config;          /* ... the target's max_dump_version, not pg_restore */
+	bool measure_too_new;          /* measure a dump past the limit, then refuse it (inspect) */
 	volatile sig_atomic_t *cancel; /* set by a signal handler: stop soon; may be NULL */
 
 	/* What was found. */

@@ -730,6 +730,20 @@ dump_kind_describe(enum dump_kind kind)
 	return "not a PostgreSQL dump";
 }
 
+int
+dump_first_postgresql(int minor)
+{
+	/* 1.10: 8.3, 1.11: 8.4 (as 84), 1.12: 9.0 (90), 1.13: 10, 1.14: 12 (11.x too, from 11.14).
+	 */
+	static const int first[] = {83, 84, 90, 10, 12, 16, 17};
+
+	if (minor < 10)
+		return 83;
+	if (minor - 10 < (int)(sizeof(first) / sizeof(first[0])))
+		return first[minor - 10];
+	return 17 + (minor - 16);
+}
+
 const char *
 dump_compression_name(enum dump_compression compression)
 {

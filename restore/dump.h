@@ -88,6 +88,9 @@ enum dump_kind dump_identify(const unsigned char *head, size_t len);
 /* dump_kind_describe: "a plain SQL dump (pg_dump -Fp)" and so on, for messages. */
 const char *dump_kind_describe(enum dump_kind kind);
 
+/* dump_first_postgresql: the PostgreSQL major version whose pg_dump first wrote 1.minor. */
+int dump_first_postgresql(int minor);
+
 /* dump_compression_name: "none", "zlib", "lz4", "zstd". */
 const char *dump_compression_name(enum dump_compression compression);
 

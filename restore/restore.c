@@ -62,15 +62,16 @@ say(const struct restore_options *o, const char *fmt, ...)
 /* version_limit: the newest archive minor version accepted, and why, from both limits. */
 static int
 version_limit(const char *pg_restore, int config_major, int config_minor, const char *target,
-              char *why, size_t whylen, char *err, size_t errlen)
+              char *why, size_t whylen, bool *from_config, char *err, size_t errlen)
 {
 	int pr_major, pr_minor;
 
 	if (database_pg_restore_max_version(pg_restore, &pr_major, &pr_minor, err, errlen) < 0)
 		return -1;
-	if (config_major < 1 || (config_major == 1 && config_minor < pr_minor)) {
+	*from_config = config_major < 1 || (config_major == 1 && config_minor < pr_minor);
+	if (*from_config) {
 		if (target != NULL)
-			snprintf(why, whylen, "max_dump_version of target %s is %d.%d", target,
+			snprintf(why, whylen, "the max_dump_version of target %s is %d.%d", target,
 			         config_major, config_minor);
 		else
 			snprintf(why, whylen, "restore-worker accepts up to %d.%d by default",
@@ -130,7 +131,7 @@ restore_run(const struct restore_options *o, struct report *report)
 
 	/* 1. Cheap refusals. */
 	max_minor = version_limit(pg_restore, t->max_dump_major, t->max_dump_minor, t->name, why,
-	                          sizeof(why), err, sizeof(err));
+	                          sizeof(why), &walk.max_from_config, err, sizeof(err));
 	if (max_minor < 0) {
 		report_set_error(report, "failed", "%s", err);
 		goto done;
@@ -354,7 +355,7 @@ restore_inspect(const char *archive, const char *pg_restore, char **json, char *
 	struct json_writer w = {0};
 	char err[MESSAGE_BYTES], why[256], verr[256], version[16];
 	size_t tlen = 0, i;
-	bool failed = false, refused = false;
+	bool failed = false, refused = false, from_config = false;
 	int max_minor;
 
 	*json = *text = NULL;
@@ -363,9 +364,9 @@ restore_inspect(const char *archive, const char *pg_restore, char **json, char *
 		return -1;
 	}
 	/* Without a target, the default limit applies, and pg_restore's own if it runs. */
-	max_minor =
-	    version_limit(pg_restore != NULL ? pg_restore : "pg_restore", RESTORE_DEFAULT_MAX_MAJOR,
-	                  RESTORE_DEFAULT_MAX_MINOR, NULL, why, sizeof(why), verr, sizeof(verr));
+	max_minor = version_limit(pg_restore != NULL ? pg_restore : "pg_restore",
+	                          RESTORE_DEFAULT_MAX_MAJOR, RESTORE_DEFAULT_MAX_MINOR, NULL, why,
+	                          sizeof(why), &from_config, verr, sizeof(verr));
 	if (max_minor < 0) {
 		max_minor = RESTORE_DEFAULT_MAX_MINOR;
 		snprintf(why, sizeof(why), "restore-worker accepts up to 1.%d by default",
@@ -377,6 +378,8 @@ restore_inspect(const char *archive, const char *pg_restore, char **json, char *
 	walk.dump_fd = -1;
 	walk.max_minor = max_minor;
 	walk.max_why = why;
+	walk.max_from_config = from_config;
+	walk.measure_too_new = true;
 	err[0] = '\0';
 	refused = archive_walk(&walk, &report, err, sizeof(err)) != WALK_OK;
 	snprintf(version, sizeof(version), "%d.%d", walk.dump.vmaj, walk.dump.vmin);
