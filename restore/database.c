@@ -22,6 +22,11 @@
  * \unrestrict, are recognised by their place (preamble, trailer) and left out: the
  * transaction is ours.
  *
+ * Every message from libpq or the server passes through conninfo_scrub(): libpq quotes what
+ * it read from the connection string, and that can hold pieces of a password. A connection
+ * failure is told in a sentence of our own naming the database, user, host and port as libpq
+ * read them.
+ *
  * Limits: an entry whose SQL contains a line that looks exactly like an entry header would
  * be split in two and fail to restore (the transaction then rolls back: it fails safe). A
  * dump that itself COMMITs cannot be made atomic; that is detected and reported as partial.
@@ -37,6 +42,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "conninfo.h"
 #include "io.h"
 #include "spawn.h"
 #include "sqlscan.h"
@@ -53,6 +59,8 @@
 struct database {
 	PGconn *conn;
 	bool in_transaction;
+	struct conninfo_secrets secrets; /* masked in every message from libpq or the server */
+	char name[256];                  /* the database's name, as messages may show it */
 };
 
 /* ignore_notice: server notices (WARNING, NOTICE) are not the restore's outcome. */
@@ -113,15 +121,23 @@ first_line(const char *msg, char *buf, size_t buflen)
 	buf[n] = '\0';
 }
 
-/* result_message: "primary message (hint)" of an error result. */
+/* connection_message: the first line of the connection's last error, scrubbed of secrets. */
 static void
-result_message(const PGresult *res, PGconn *conn, char *buf, size_t buflen)
+connection_message(struct database *db, char *buf, size_t buflen)
+{
+	first_line(PQerrorMessage(db->conn), buf, buflen);
+	conninfo_scrub(&db->secrets, buf, buflen);
+}
+
+/* result_message: "primary message (hint)" of an error result, scrubbed of secrets. */
+static void
+result_message(const PGresult *res, struct database *db, char *buf, size_t buflen)
 {
 	const char *primary = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	const char *hint = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
 
 	if (primary == NULL) {
-		first_line(PQerrorMessage(conn), buf, buflen);
+		connection_message(db, buf, buflen);
 		if (buf[0] == '\0')
 			snprintf(buf, buflen, "the server connection failed");
 		return;
@@ -130,6 +146,47 @@ result_message(const PGresult *res, PGconn *conn, char *buf, size_t buflen)
 		snprintf(buf, buflen, "%s (%s)", primary, hint);
 	else
 		snprintf(buf, buflen, "%s", primary);
+	conninfo_scrub(&db->secrets, buf, buflen);
+}
+
+/* connection_target: "database D as user U on host H port P", as libpq read them. */
+static void
+connection_target(struct database *db, char *buf, size_t buflen)
+{
+	const char *name = PQdb(db->conn), *user = PQuser(db->conn);
+	const char *host = PQhost(db->conn), *port = PQport(db->conn);
+
+	snprintf(buf, buflen, "database %s as user %s on host %s port %s",
+	         name != NULL && name[0] != '\0' ? name : "(none)",
+	         user != NULL && user[0] != '\0' ? user : "(none)",
+	         host != NULL && host[0] != '\0' ? host : "(default)",
+	         port != NULL && port[0] != '\0' ? port : "(default)");
+	conninfo_scrub(&db->secrets, buf, buflen);
+}
+
+/* connect_failed: err for a connection that failed; *why tells a missing database apart. */
+static void
+connect_failed(struct database *db, enum database_open_failure *why, char *err, size_t errlen)
+{
+	const char *raw = PQerrorMessage(db->conn);
+	char msg[512], target[768];
+
+	connection_message(db, msg, sizeof(msg));
+	connection_target(db, target, sizeof(target));
+	if (strstr(raw, "does not exist") != NULL && strstr(raw, "database") != NULL) {
+		*why = DATABASE_OPEN_MISSING;
+		(void)io_error(err, errlen,
+		               "the target database does not exist (%s: %s); restore-worker "
+		               "restores only into an existing database and never creates one",
+		               target, msg);
+		return;
+	}
+	(void)io_error(err, errlen, "cannot connect to the target %s: %s%s", target, msg,
+	               db->secrets.ambiguous
+	                   ? " (libpq reads the connection string's user information otherwise "
+	                     "than it looks: percent-encode any '@', '/', ':', '?' or '#' in the "
+	                     "password)"
+	                   : "");
 }
 
 int
@@ -149,30 +206,35 @@ database_open(const char *conninfo, struct database **out, enum database_open_fa
 		(void)io_error(err, errlen, "out of memory");
 		return -1;
 	}
-	db->conn = PQconnectdbParams(keys, values, 1);
-	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
-		first_line(db->conn != NULL ? PQerrorMessage(db->conn) : "out of memory", msg,
-		           sizeof(msg));
-		if (strstr(msg, "does not exist") != NULL && strstr(msg, "database") != NULL) {
-			*why = DATABASE_OPEN_MISSING;
-			(void)io_error(
-			    err, errlen,
-			    "the target database does not exist (%s); restore-worker restores "
-			    "only into an existing database and never creates one",
-			    msg);
-		} else {
-			(void)io_error(err, errlen, "cannot connect to the target database: %s",
-			               msg);
-		}
+	/* libpq's own message would quote the string, and with it perhaps its password. */
+	if (conninfo_secrets_init(&db->secrets, conninfo) < 0) {
+		(void)io_error(
+		    err, errlen,
+		    "cannot connect to the target database: its connection string is "
+		    "malformed (libpq cannot parse it; it is not shown, as it may hold a "
+		    "password)");
 		database_close(db);
 		return -1;
 	}
+	db->conn = PQconnectdbParams(keys, values, 1);
+	if (db->conn == NULL) {
+		(void)io_error(err, errlen, "cannot connect to the target database: out of memory");
+		database_close(db);
+		return -1;
+	}
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		connect_failed(db, why, err, errlen);
+		database_close(db);
+		return -1;
+	}
+	snprintf(db->name, sizeof(db->name), "%s", PQdb(db->conn));
+	conninfo_scrub(&db->secrets, db->name, sizeof(db->name));
 	PQsetNoticeProcessor(db->conn, ignore_notice, NULL);
 	/* The restore is one long transaction: no server-side timeout may cut it short. */
 	res = PQexec(db->conn, "SET statement_timeout = 0; SET idle_in_transaction_session_timeout "
 	                       "= 0; SET lock_timeout = 0; SET client_min_messages = warning");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		result_message(res, db->conn, msg, sizeof(msg));
+		result_message(res, db, msg, sizeof(msg));
 		(void)io_error(err, errlen, "cannot set up the session on the target database: %s",
 		               msg);
 		PQclear(res);
@@ -187,7 +249,7 @@ database_open(const char *conninfo, struct database **out, enum database_open_fa
 const char *
 database_name(const struct database *db)
 {
-	return PQdb(db->conn);
+	return db->name;
 }
 
 int
@@ -198,9 +260,9 @@ database_check_alone(struct database *db, char *err, size_t errlen)
 	long count;
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		result_message(res, db->conn, msg, sizeof(msg));
-		(void)io_error(err, errlen, "cannot list the sessions on database %s: %s",
-		               PQdb(db->conn), msg);
+		result_message(res, db, msg, sizeof(msg));
+		(void)io_error(err, errlen, "cannot list the sessions on database %s: %s", db->name,
+		               msg);
 		PQclear(res);
 		return -1;
 	}
@@ -210,7 +272,7 @@ database_check_alone(struct database *db, char *err, size_t errlen)
 		    err, errlen,
 		    "%ld other session%s connected to database %s (application_name: %s); "
 		    "stop the application first",
-		    count, count == 1 ? " is" : "s are", PQdb(db->conn), PQgetvalue(res, 0, 1));
+		    count, count == 1 ? " is" : "s are", db->name, PQgetvalue(res, 0, 1));
 		PQclear(res);
 		return -1;
 	}
@@ -251,7 +313,7 @@ exec_simple(struct database *db, const char *sql, const char *what, char *err, s
 	char msg[512];
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
-		result_message(res, db->conn, msg, sizeof(msg));
+		result_message(res, db, msg, sizeof(msg));
 		(void)io_error(err, errlen, "cannot %s: %s", what, msg);
 		PQclear(res);
 		return -1;
@@ -269,7 +331,7 @@ exec_generated(struct database *db, const char *query, const char *what, char *e
 	int i, rc = 0;
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		result_message(res, db->conn, msg, sizeof(msg));
+		result_message(res, db, msg, sizeof(msg));
 		(void)io_error(err, errlen, "cannot %s: %s", what, msg);
 		PQclear(res);
 		return -1;
@@ -393,7 +455,7 @@ executor_flush(struct executor *ex)
 			return executor_fail(ex,
 			                     "the entry's SQL starts a COPY where none was due");
 		}
-		result_message(res, ex->db->conn, msg, sizeof(msg));
+		result_message(res, ex->db, msg, sizeof(msg));
 		PQclear(res);
 		return executor_fail(ex, msg);
 	}
@@ -536,7 +598,7 @@ copy_begin(struct executor *ex)
 	ex->pending.len = 0;
 	ex->pending.data[0] = '\0';
 	if (PQresultStatus(res) != PGRES_COPY_IN) {
-		result_message(res, ex->db->conn, msg, sizeof(msg));
+		result_message(res, ex->db, msg, sizeof(msg));
 		PQclear(res);
 		return executor_fail(ex, msg);
 	}
@@ -581,7 +643,7 @@ copy_send(struct executor *ex, const char *data, size_t len)
 	if (len == 0)
 		return 0;
 	if (PQputCopyData(ex->db->conn, data, (int)len) != 1) {
-		first_line(PQerrorMessage(ex->db->conn), msg, sizeof(msg));
+		connection_message(ex->db, msg, sizeof(msg));
 		return executor_fail(ex, msg);
 	}
 	return 0;
@@ -597,12 +659,12 @@ copy_end(struct executor *ex)
 
 	ex->in_copy = false;
 	if (PQputCopyEnd(ex->db->conn, NULL) != 1) {
-		first_line(PQerrorMessage(ex->db->conn), msg, sizeof(msg));
+		connection_message(ex->db, msg, sizeof(msg));
 		return executor_fail(ex, msg);
 	}
 	while ((res = PQgetResult(ex->db->conn)) != NULL) {
 		if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK) {
-			result_message(res, ex->db->conn, msg, sizeof(msg));
+			result_message(res, ex->db, msg, sizeof(msg));
 			rc = executor_fail(ex, msg);
 		}
 		PQclear(res);
@@ -896,6 +958,7 @@ database_close(struct database *db)
 		database_rollback(db);
 		PQfinish(db->conn);
 	}
+	conninfo_secrets_free(&db->secrets);
 	free(db);
 }
 

@@ -17,12 +17,7 @@
  * is not repeated: it can quote pieces of the string, and the string can hold a password.
  *
  * config_conninfo_redact() shows a connection string with its passwords masked, for logs and
- * reports. A key=value string is rebuilt from libpq's parse of it, so what is masked is exactly
- * what libpq would use as a password. A postgresql:// URI is masked in its own text, erring on the
- * side of hiding: the userinfo password is taken to run from the first ':' to the last '@', so an
- * unescaped '@', '/' or '?' in it does not leak its tail (a URI with an '@' in its query string
- * then shows less than it could), and password and sslpassword query parameters are masked
- * wherever they appear.
+ * reports; restore/conninfo.c does the masking (the engine masks its connection errors with it).
  *
  * Limits: only the first YAML document is read, and a second one is an error rather than ignored.
  * Aliases are followed (libyaml shares the node, it does not copy it), which is harmless because
@@ -40,6 +35,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "conninfo.h"
 #include "size.h"
 
 #define CONFIG_SHOWN_MAX      60  /* bytes of a value quoted in a message */
@@ -60,12 +56,6 @@ struct config_reader {
 	yaml_document_t *document;
 	char *err;
 	size_t errlen;
-};
-
-struct redact_buffer {
-	char *buf;
-	size_t size;
-	size_t len;
 };
 
 static void config_error(struct config_reader *reader, const yaml_node_t *node, const char *fmt,
@@ -703,169 +693,9 @@ config_target_find(const struct config *config, const char *name)
 	return NULL;
 }
 
-/* redact_put: append n bytes of text to out, dropping whatever does not fit. */
-static void
-redact_put(struct redact_buffer *out, const char *text, size_t n)
-{
-	size_t room;
-
-	if (out->size == 0)
-		return;
-	room = out->size - 1 - out->len;
-	if (n > room)
-		n = room;
-	memcpy(out->buf + out->len, text, n);
-	out->len += n;
-	out->buf[out->len] = '\0';
-}
-
-/* redact_puts: append a string to out. */
-static void
-redact_puts(struct redact_buffer *out, const char *text)
-{
-	redact_put(out, text, strlen(text));
-}
-
-/* redact_hex: the value of a hexadecimal digit, or -1. */
-static int
-redact_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* redact_is_secret: whether the n-byte keyword, percent-encoded or not, names a password. */
-static int
-redact_is_secret(const char *key, size_t n)
-{
-	char decoded[16];
-	size_t i, len = 0;
-	int high, low;
-
-	for (i = 0; i < n; i++) {
-		if (len + 1 >= sizeof(decoded))
-			return 0;
-		if (key[i] == '%' && i + 2 < n && (high = redact_hex(key[i + 1])) >= 0 &&
-		    (low = redact_hex(key[i + 2])) >= 0) {
-			decoded[len++] = (char)(high * 16 + low);
-			i += 2;
-		} else {
-			decoded[len++] = key[i];
-		}
-	}
-	decoded[len] = '\0';
-	return strcasecmp(decoded, "password") == 0 || strcasecmp(decoded, "sslpassword") == 0;
-}
-
-/* redact_value: append a key=value value, quoted as libpq reads it back when it must be. */
-static void
-redact_value(struct redact_buffer *out, const char *value)
-{
-	const char *p;
-
-	if (*value != '\0' && strpbrk(value, " \t\n\r\f\v'\\") == NULL) {
-		redact_puts(out, value);
-		return;
-	}
-	redact_puts(out, "'");
-	for (p = value; *p != '\0'; p++) {
-		if (*p == '\'' || *p == '\\')
-			redact_puts(out, "\\");
-		redact_put(out, p, 1);
-	}
-	redact_puts(out, "'");
-}
-
-/* redact_keyvalue: append a key=value connection string rebuilt with its passwords masked. */
-static void
-redact_keyvalue(struct redact_buffer *out, const PQconninfoOption *options)
-{
-	const PQconninfoOption *option;
-	int first = 1;
-
-	for (option = options; option->keyword != NULL; option++) {
-		if (option->val == NULL)
-			continue;
-		if (!first)
-			redact_puts(out, " ");
-		first = 0;
-		redact_puts(out, option->keyword);
-		redact_puts(out, "=");
-		if (redact_is_secret(option->keyword, strlen(option->keyword)))
-			redact_puts(out, "***");
-		else
-			redact_value(out, option->val);
-	}
-}
-
-/* redact_uri: append a postgresql:// URI with its userinfo password and its password
- * parameters masked; prefix is the length of its scheme and "://". */
-static void
-redact_uri(struct redact_buffer *out, const char *uri, size_t prefix)
-{
-	size_t i, j, len = strlen(uri);
-	const char *at, *colon;
-	unsigned char *masked;
-
-	if ((masked = calloc(len + 1, 1)) == NULL) {
-		redact_puts(out, "(connection string not shown: out of memory)");
-		return;
-	}
-	/* The userinfo password, read generously: from the first ':' to the last '@'. */
-	at = strrchr(uri + prefix, '@');
-	colon = strchr(uri + prefix, ':');
-	if (at != NULL && colon != NULL && colon < at)
-		memset(masked + (colon + 1 - uri), 1, (size_t)(at - colon - 1));
-	/* Every "?key=value" or "&key=value" whose key is a password, wherever it appears. */
-	for (i = prefix; i < len; i++) {
-		if (uri[i] != '?' && uri[i] != '&')
-			continue;
-		j = i + 1 + strcspn(uri + i + 1, "=&?");
-		if (uri[j] != '=' || !redact_is_secret(uri + i + 1, j - i - 1))
-			continue;
-		for (j++; j < len && uri[j] != '&'; j++)
-			masked[j] = 1;
-	}
-	for (i = 0; i < len; i++) {
-		if (!masked[i])
-			redact_put(out, uri + i, 1);
-		else if (i == 0 || !masked[i - 1])
-			redact_puts(out, "***");
-	}
-	free(masked);
-}
-
 /* config_conninfo_redact: copy conninfo into buf with any password value replaced by "***". */
 void
 config_conninfo_redact(const char *conninfo, char *buf, size_t buflen)
 {
-	struct redact_buffer out = {buf, buflen, 0};
-	PQconninfoOption *options = NULL;
-	char *errmsg = NULL;
-	size_t prefix = 0;
-
-	if (buflen == 0)
-		return;
-	buf[0] = '\0';
-	if (conninfo == NULL)
-		return;
-	/* The same test libpq makes to tell a URI from key=value pairs. */
-	if (strncmp(conninfo, "postgresql://", 13) == 0)
-		prefix = 13;
-	else if (strncmp(conninfo, "postgres://", 11) == 0)
-		prefix = 11;
-	/* What libpq cannot parse cannot be masked with certainty, so it is not shown at all. */
-	if ((options = PQconninfoParse(conninfo, &errmsg)) == NULL)
-		redact_puts(&out, "(invalid connection string, not shown)");
-	else if (prefix > 0)
-		redact_uri(&out, conninfo, prefix);
-	else
-		redact_keyvalue(&out, options);
-	PQconninfoFree(options);
-	PQfreemem(errmsg);
+	conninfo_redact(conninfo, buf, buflen);
 }
