@@ -22,10 +22,11 @@
  * \unrestrict, are recognised by their place (preamble, trailer) and left out: the
  * transaction is ours.
  *
- * Every message from libpq or the server passes through conninfo_scrub(): libpq quotes what
- * it read from the connection string, and that can hold pieces of a password. A connection
- * failure is told in a sentence of our own naming the database, user, host and port as libpq
- * read them.
+ * The session gets its settings first (session_settings below): what the SQL means must not
+ * depend on the database's, the role's or the server's defaults. Every message from libpq or
+ * the server passes through conninfo_scrub(): libpq quotes what it read from the connection
+ * string, and that can hold pieces of a password. A connection failure is told in a sentence
+ * of our own naming the database, user, host and port as libpq read them.
  *
  * Limits: an entry whose SQL contains a line that looks exactly like an entry header would
  * be split in two and fail to restore (the transaction then rolls back: it fails safe). A
@@ -61,6 +62,53 @@ struct database {
 	bool in_transaction;
 	struct conninfo_secrets secrets; /* masked in every message from libpq or the server */
 	char name[256];                  /* the database's name, as messages may show it */
+};
+
+/*
+ * The session's settings. The restore's SQL, and pg_restore's, mean what they say only under
+ * these, and the database, the role (ALTER DATABASE/ROLE ... SET), the connection string's
+ * options or postgresql.conf may say otherwise: each is set for the session, which outranks
+ * them all. pg_restore's script sets some of them again, after the emptying.
+ * session_replication_role and lo_compat_privileges are left alone: only a superuser may set
+ * them, and neither changes what the restore makes (triggers do not fire on COPY data that
+ * pg_dump took consistent, and large objects are restored by their new owner).
+ */
+static const struct session_setting {
+	const char *name;
+	const char *value;
+	int since; /* the first server version (server_version_num) that has it */
+} session_settings[] = {
+    /* One long transaction, and an idle wait while the archive is read: nothing may end it. */
+    {"statement_timeout", "0", 0},
+    {"lock_timeout", "0", 90300},
+    {"idle_in_transaction_session_timeout", "0", 90600},
+    {"idle_session_timeout", "0", 140000},
+    {"transaction_timeout", "0", 170000},
+    /* How SQL text is read: a backslash in a literal is a plain character, any name fits. */
+    {"standard_conforming_strings", "on", 0},
+    {"backslash_quote", "safe_encoding", 0},
+    {"client_encoding", "UTF8", 0},
+    {"search_path", "pg_catalog, pg_temp", 0},
+    {"check_function_bodies", "off", 0},
+    {"transform_null_equals", "off", 0},
+    /* How data is read: NULL in an array is a null, dates and intervals as pg_dump wrote them. */
+    {"array_nulls", "on", 0},
+    {"DateStyle", "ISO, MDY", 0},
+    {"IntervalStyle", "postgres", 80400},
+    {"xmloption", "content", 0},
+    /* What is made: where, how, and that every row is loaded as it was dumped. */
+    {"default_tablespace", "", 0},
+    {"default_table_access_method", "heap", 120000},
+    {"row_security", "off", 90500},
+    /* The transaction: read-write, read committed; committed durably before files swap. */
+    {"default_transaction_read_only", "off", 0},
+    {"default_transaction_isolation", "read committed", 0},
+    {"default_transaction_deferrable", "off", 0},
+    {"synchronous_commit", "on", 0},
+    {"exit_on_error", "off", 0},
+    {"client_min_messages", "warning", 0},
+    /* Orphaned sessions of a killed worker are found by this name (database_end_orphans). */
+    {"application_name", "restore-worker", 0},
 };
 
 /* ignore_notice: server notices (WARNING, NOTICE) are not the restore's outcome. */
@@ -189,6 +237,42 @@ connect_failed(struct database *db, enum database_open_failure *why, char *err, 
 	                   : "");
 }
 
+/* session_setup: give the session the settings the restore relies on (session_settings). */
+static int
+session_setup(struct database *db, char *err, size_t errlen)
+{
+	char sql[4096], msg[512];
+	size_t len = 0;
+	PGresult *res;
+	int version = PQserverVersion(db->conn);
+
+	len = (size_t)snprintf(sql, sizeof(sql), "SELECT 1");
+	for (size_t i = 0; i < sizeof(session_settings) / sizeof(session_settings[0]); i++) {
+		const struct session_setting *st = &session_settings[i];
+
+		if (version < st->since)
+			continue;
+		len += (size_t)snprintf(sql + len, sizeof(sql) - len,
+		                        ", pg_catalog.set_config('%s', '%s', false)", st->name,
+		                        st->value);
+	}
+	if (len >= sizeof(sql)) {
+		(void)io_error(err, errlen, "the session's settings do not fit their buffer");
+		return -1;
+	}
+	res = PQexec(db->conn, sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		result_message(res, db, msg, sizeof(msg));
+		(void)io_error(err, errlen,
+		               "cannot set up the session on the target database %s: %s", db->name,
+		               msg);
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
 int
 database_open(const char *conninfo, struct database **out, enum database_open_failure *why,
               char *err, size_t errlen)
@@ -196,8 +280,6 @@ database_open(const char *conninfo, struct database **out, enum database_open_fa
 	static const char *const keys[] = {"dbname", "fallback_application_name", NULL};
 	const char *values[] = {conninfo, "restore-worker", NULL};
 	struct database *db;
-	char msg[512];
-	PGresult *res;
 
 	*out = NULL;
 	*why = DATABASE_OPEN_ERROR;
@@ -230,18 +312,10 @@ database_open(const char *conninfo, struct database **out, enum database_open_fa
 	snprintf(db->name, sizeof(db->name), "%s", PQdb(db->conn));
 	conninfo_scrub(&db->secrets, db->name, sizeof(db->name));
 	PQsetNoticeProcessor(db->conn, ignore_notice, NULL);
-	/* The restore is one long transaction: no server-side timeout may cut it short. */
-	res = PQexec(db->conn, "SET statement_timeout = 0; SET idle_in_transaction_session_timeout "
-	                       "= 0; SET lock_timeout = 0; SET client_min_messages = warning");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		result_message(res, db, msg, sizeof(msg));
-		(void)io_error(err, errlen, "cannot set up the session on the target database: %s",
-		               msg);
-		PQclear(res);
+	if (session_setup(db, err, errlen) < 0) {
 		database_close(db);
 		return -1;
 	}
-	PQclear(res);
 	*out = db;
 	return 0;
 }
@@ -350,10 +424,17 @@ exec_generated(struct database *db, const char *query, const char *what, char *e
 static int
 empty_target(struct database *db, char *err, size_t errlen)
 {
+	/*
+	 * A schema is the system's when its name starts with pg_ (the server refuses such names
+	 * for user schemas: pg_catalog, pg_toast, pg_temp_N, pg_toast_temp_N) or is
+	 * information_schema: the schemas pg_dump leaves out. The first three characters are
+	 * compared, not matched with LIKE, whose backslash depends on standard_conforming_strings.
+	 */
 	static const char drop_schemas[] =
 	    "SELECT pg_catalog.format('DROP SCHEMA %I CASCADE', nspname) "
 	    "  FROM pg_catalog.pg_namespace "
-	    " WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'";
+	    " WHERE pg_catalog.left(nspname::pg_catalog.text, 3) <> 'pg_' "
+	    "   AND nspname <> 'information_schema'";
 	static const char drop_large_objects[] =
 	    "SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata";
 	static const char create_public[] = "CREATE SCHEMA public; "
@@ -882,7 +963,8 @@ database_restore(struct database *db, const char *pg_restore, const char *dump_p
 	ex.err = err;
 	ex.errlen = errlen;
 
-	if (exec_simple(db, "BEGIN", "begin the restore transaction", err, errlen) < 0)
+	if (exec_simple(db, "BEGIN ISOLATION LEVEL READ COMMITTED, READ WRITE",
+	                "begin the restore transaction", err, errlen) < 0)
 		goto done;
 	db->in_transaction = true;
 	running_cancel = PQgetCancel(db->conn);
