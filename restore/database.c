@@ -47,6 +47,7 @@
 #include "io.h"
 #include "spawn.h"
 #include "sqlscan.h"
+#include "target_empty.h"
 
 #define PIPE_BUFSIZE      (256 * 1024)
 #define DATA_FLUSH_BYTES  (1024 * 1024)
@@ -351,6 +352,11 @@ database_check_alone(struct database *db, char *err, size_t errlen)
 		return -1;
 	}
 	PQclear(res);
+	/* What the role could not empty refuses the restore now, before anything changes. */
+	if (target_empty_check(db->conn, err, errlen) < 0) {
+		conninfo_scrub(&db->secrets, err, errlen);
+		return -1;
+	}
 	return 0;
 }
 
@@ -393,68 +399,6 @@ exec_simple(struct database *db, const char *sql, const char *what, char *err, s
 		return -1;
 	}
 	PQclear(res);
-	return 0;
-}
-
-/* exec_generated: run every statement that a query generates (one text column). */
-static int
-exec_generated(struct database *db, const char *query, const char *what, char *err, size_t errlen)
-{
-	PGresult *res = PQexec(db->conn, query);
-	char msg[512];
-	int i, rc = 0;
-
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		result_message(res, db, msg, sizeof(msg));
-		(void)io_error(err, errlen, "cannot %s: %s", what, msg);
-		PQclear(res);
-		return -1;
-	}
-	for (i = 0; i < PQntuples(res) && rc == 0; i++)
-		rc = exec_simple(db, PQgetvalue(res, i, 0), what, err, errlen);
-	PQclear(res);
-	return rc;
-}
-
-/*
- * empty_target: drop every user schema and large object, then recreate schema public as
- * initdb makes it. pg_restore never creates public ("initdb creates it"), so a dump assumes
- * exactly that schema and adds its own comment or changes to it.
- */
-static int
-empty_target(struct database *db, char *err, size_t errlen)
-{
-	/*
-	 * A schema is the system's when its name starts with pg_ (the server refuses such names
-	 * for user schemas: pg_catalog, pg_toast, pg_temp_N, pg_toast_temp_N) or is
-	 * information_schema: the schemas pg_dump leaves out. The first three characters are
-	 * compared, not matched with LIKE, whose backslash depends on standard_conforming_strings.
-	 */
-	static const char drop_schemas[] =
-	    "SELECT pg_catalog.format('DROP SCHEMA %I CASCADE', nspname) "
-	    "  FROM pg_catalog.pg_namespace "
-	    " WHERE pg_catalog.left(nspname::pg_catalog.text, 3) <> 'pg_' "
-	    "   AND nspname <> 'information_schema'";
-	static const char drop_large_objects[] =
-	    "SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata";
-	static const char create_public[] = "CREATE SCHEMA public; "
-	                                    "COMMENT ON SCHEMA public IS 'standard public schema'; "
-	                                    "GRANT USAGE ON SCHEMA public TO PUBLIC";
-
-	if (exec_generated(db, drop_schemas, "empty the target's schemas", err, errlen) < 0 ||
-	    exec_simple(db, drop_large_objects, "remove the target's large objects", err, errlen) <
-	        0 ||
-	    exec_simple(db, create_public, "recreate schema public", err, errlen) < 0)
-		return -1;
-	/*
-	 * Since PostgreSQL 14 initdb gives public to pg_database_owner. A restore user that
-	 * may not do so keeps it: the dump restores the same either way (it is made with -O).
-	 */
-	if (PQserverVersion(db->conn) >= 140000)
-		return exec_simple(db,
-		                   "DO $$BEGIN ALTER SCHEMA public OWNER TO pg_database_owner; "
-		                   "EXCEPTION WHEN insufficient_privilege THEN NULL; END$$",
-		                   "give schema public to pg_database_owner", err, errlen);
 	return 0;
 }
 
@@ -973,7 +917,8 @@ database_restore(struct database *db, const char *pg_restore, const char *dump_p
 		report_part_error(&report->database, NULL, "%s", err);
 		goto done;
 	}
-	if (empty_target(db, err, errlen) < 0) {
+	if (target_empty(db->conn, err, errlen) < 0) {
+		conninfo_scrub(&db->secrets, err, errlen);
 		report_part_error(&report->database, "(emptying the target)", "%s", err);
 		goto done;
 	}

@@ -1,8 +1,8 @@
 /*
  * database.h - the target database: checks, and an all-or-nothing restore.
  *
- * The restore is one transaction on one connection of ours: drop every user schema and
- * large object, then run what pg_restore makes of the dump (`pg_restore -1 -O -x -f -`),
+ * The restore is one transaction on one connection of ours: empty the database
+ * (target_empty.h), then run what pg_restore makes of the dump (`pg_restore -1 -O -x -f -`),
  * statement by statement and COPY by COPY. Nothing is visible to anyone until
  * database_commit(); any failure, a lost connection or a killed worker rolls it all back.
  * Errors are attributed to the TOC entry whose SQL failed.
@@ -26,8 +26,9 @@ enum database_open_failure {
 };
 
 /*
- * database_open: connect with conninfo; 0, or -1 with err and *why. The error never repeats
- * a password from conninfo.
+ * database_open: connect with conninfo and give the session the settings the restore relies
+ * on, whatever the server, database or role defaults say; 0, or -1 with err and *why. No
+ * message of this module ever repeats any part of a password from conninfo.
  */
 int database_open(const char *conninfo, struct database **out, enum database_open_failure *why,
                   char *err, size_t errlen);
@@ -44,14 +45,16 @@ const char *database_name(const struct database *db);
 void database_end_orphans(struct database *db, int wait_seconds);
 
 /*
- * database_check_alone: 0 when no other session is connected to the database; otherwise -1
- * with a sentence giving how many sessions and their application names.
+ * database_check_alone: 0 when the restore may begin: no other session is connected to the
+ * database, and it holds nothing that the restore must remove and the role may not drop
+ * (target_empty.h). Otherwise -1 with a sentence giving how many sessions and their
+ * application names, or naming what the role may not drop. Changes nothing.
  */
 int database_check_alone(struct database *db, char *err, size_t errlen);
 
 /*
- * database_restore: in a new transaction, empty the user schemas and large objects and
- * restore dump_path with pg_restore. Leaves the transaction open on success (0); on failure
+ * database_restore: in a new transaction, empty the database (target_empty.h) and restore
+ * dump_path with pg_restore. Leaves the transaction open on success (0); on failure
  * (-1) rolls it back and fills report->database.errors and err. Returns -2 when the dump's
  * own SQL ended the transaction: part of it may then be committed. cancel, when set by a
  * signal handler, makes it stop and roll back.
