@@ -213,7 +213,7 @@ read_header(struct reader *r, struct dump_info *info, int64_t *count)
 	if (info->vmaj != DUMP_OLDEST_MAJOR || info->vmin < DUMP_OLDEST_MINOR)
 		return reader_fail(r,
 		                   "has archive version %d.%d, which restore-worker does not read "
-		                   "(it reads %d.%d and later, from pg_dump 9.0 on)",
+		                   "(it reads %d.%d and later, from pg_dump 8.2 on)",
 		                   info->vmaj, info->vmin, DUMP_OLDEST_MAJOR, DUMP_OLDEST_MINOR);
 	if (reader_bytes(r, head + 8, 3) < 0)
 		return -1;
@@ -293,9 +293,10 @@ read_toc_entry(struct reader *r, struct dump_info *info, struct toc_entry *te)
 		return -1;
 	if (read_str(r, tableoid, sizeof(tableoid), NULL) < 0 ||
 	    read_str(r, oid, sizeof(oid), NULL) < 0 ||
-	    read_str(r, te->tag, sizeof(te->tag), NULL) < 0 ||   /* tag */
-	    read_str(r, te->desc, sizeof(te->desc), NULL) < 0 || /* desc */
-	    read_int(r, &value) < 0)                             /* section */
+	    read_str(r, te->tag, sizeof(te->tag), NULL) < 0 || /* tag */
+	    read_str(r, te->desc, sizeof(te->desc), NULL) < 0) /* desc */
+		return -1;
+	if (info->vmin >= 11 && read_int(r, &value) < 0) /* section, since pg_dump 8.4 */
 		return -1;
 	/* The definition is kept only where it decides whether the entry is left out. */
 	if (strcmp(te->desc, "COMMENT") == 0 && strcmp(te->tag, "SCHEMA public") == 0) {
@@ -735,10 +736,10 @@ dump_first_postgresql(int minor)
 {
 	/* 1.10: 8.3, 1.11: 8.4 (as 84), 1.12: 9.0 (90), 1.13: 10, 1.14: 12 (11.x too, from 11.14).
 	 */
-	static const int first[] = {83, 84, 90, 10, 12, 16, 17};
+	static const int first[] = {82, 84, 90, 10, 12, 16, 17};
 
 	if (minor < 10)
-		return 83;
+		return 82;
 	if (minor - 10 < (int)(sizeof(first) / sizeof(first[0])))
 		return first[minor - 10];
 	return 17 + (minor - 16);

@@ -43,9 +43,9 @@ enum dump_compression {
 	DUMP_COMPRESSION_ZSTD,
 };
 
-/* The oldest archive version the reader understands (pg_dump 9.0). */
+/* The oldest archive version the reader understands (pg_dump 8.2). */
 #define DUMP_OLDEST_MAJOR 1
-#define DUMP_OLDEST_MINOR 12
+#define DUMP_OLDEST_MINOR 10
 
 /* At most this many entries are left out as the environment's (a real dump has up to 4). */
 #define DUMP_SKIPPED_MAX 16

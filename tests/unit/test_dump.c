@@ -741,7 +741,7 @@ static const struct bad_case bad_cases[] = {
      "truncated"},
     {"truncated in the TOC entry count", 14, -1, FAULT_NONE, 0, MUTATE_TRUNCATE, MARK_HEADER_END,
      -1, "truncated"},
-    {"archive version 1.11", 11, -1, FAULT_NONE, 0, MUTATE_NONE, MARK_START, 0, "1.11"},
+    {"archive version 1.9", 9, -1, FAULT_NONE, 0, MUTATE_NONE, MARK_START, 0, "1.9"},
     {"archive version 2.14", 14, -1, FAULT_NONE, 2, MUTATE_SET, MARK_START, 5, "version"},
     {"archive version 0.14", 14, -1, FAULT_NONE, 0, MUTATE_SET, MARK_START, 5, "version"},
     {"intSize 0", 14, -1, FAULT_NONE, 0, MUTATE_SET, MARK_START, 8, "corrupt"},
