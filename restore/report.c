@@ -79,7 +79,10 @@ report_free(struct report *report)
 	memset(report, 0, sizeof(*report));
 }
 
-/* vformat: a malloc'ed formatted string, or NULL. */
+/*
+ * vformat: a malloc'ed formatted string, or NULL. Every sentence of a report is one line:
+ * control characters (a server message's line breaks, say) become spaces.
+ */
 static char *
 vformat(const char *fmt, va_list ap)
 {
@@ -87,6 +90,9 @@ vformat(const char *fmt, va_list ap)
 
 	if (vasprintf(&s, fmt, ap) < 0)
 		return NULL;
+	for (char *p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
 	return s;
 }
 
