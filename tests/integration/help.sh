@@ -40,7 +40,7 @@ readme_synopsis() {
 # readme_commands: the commands README's synopsis documents, one a line.
 readme_commands() {
 	readme_synopsis | sed 's/^restore-worker //; s/\[[^]]*\] *//g' | awk '{print $1}' |
-		grep -v '^-' | sort -u
+		grep -v -e '^-' -e '^COMMAND$' | sort -u
 }
 
 # readme_options: the options README's synopsis gives command $1, one a line, sorted.
