@@ -29,6 +29,9 @@
  * restore's transaction (a refusal then changes nothing, not even the files) and again inside
  * it, before the first DROP.
  *
+ * Only the columns of pg_subscription that every role may read are read (before PostgreSQL
+ * 13 its oid is not one of them); a subscription is never an extension's member.
+ *
  * Every query assumes the session's search_path is pg_catalog (database.c sets it), and names
  * the catalogs with their schema anyway.
  */
@@ -53,7 +56,7 @@
 	"  SELECT d.classid, d.objid FROM pg_catalog.pg_depend d "                                 \
 	"   WHERE d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.deptype = 'e'), "       \
 	"objects(rank, classid, objid, label, owner, may_drop, drop_sql) AS ("                     \
-	"  SELECT 1, 'pg_catalog.pg_subscription'::regclass::oid, s.oid, "                         \
+	"  SELECT 1, 'pg_catalog.pg_subscription'::regclass::oid, 0::oid, "                        \
 	"         'subscription ' || quote_ident(s.subname), s.subowner, false, NULL::text "       \
 	"    FROM pg_catalog.pg_subscription s "                                                   \
 	"   WHERE s.subdbid = (SELECT d.oid FROM pg_catalog.pg_database d "                        \
