@@ -9,14 +9,22 @@
 # set by tests/CMakeLists.txt. Exported for the helpers: PGHOST (the socket folder) and
 # PGUSER=postgres (a superuser). Runs as root (the cluster then runs as the `postgres` user) or as an
 # ordinary user (the cluster runs as that user).
+#
+# Other server versions: PG_SERVER_BIN names a folder holding initdb, pg_ctl and postgres of
+# another build (for example one that scripts/pg-servers fetched) to run the cluster from; the
+# client tools (psql, pg_dump, pg_restore) stay the Debian 15 ones in PGBIN. Set for a whole test,
+# or for one call of cluster_start after cluster_stop, as tests/integration/server_matrix.sh does.
+# snapshot_db_fingerprint describes a database in SQL, for servers pg_dump 15 cannot dump (16+).
 
 PGBIN=/usr/lib/postgresql/15/bin
+PG_SERVER_BIN=${PG_SERVER_BIN:-$PGBIN}
 
 if [ -z "${RESTORE_WORKER:-}" ] || [ ! -x "$RESTORE_WORKER" ]; then
 	echo "lib.sh: RESTORE_WORKER must name the restore-worker binary (got '${RESTORE_WORKER:-}')" >&2
 	exit 2
 fi
-for tool in "$PGBIN/initdb" "$PGBIN/pg_ctl" "$PGBIN/pg_dump" "$PGBIN/psql" jq tar gzip sha256sum timeout unshare; do
+for tool in "$PG_SERVER_BIN/initdb" "$PG_SERVER_BIN/pg_ctl" "$PGBIN/pg_dump" "$PGBIN/psql" jq tar gzip \
+	sha256sum timeout unshare; do
 	command -v "$tool" >/dev/null || { echo "lib.sh: $tool is missing (run scripts/deps)" >&2; exit 2; }
 done
 
@@ -47,16 +55,25 @@ as_cluster_owner() {
 	fi
 }
 
-# cluster_start: initdb a fresh cluster under PG_DIR and start it listening on the socket only.
+# cluster_start: initdb a fresh cluster under PG_DIR with PG_SERVER_BIN's server and start it
+# listening on the socket only.
 cluster_start() {
+	CLUSTER_BIN=$PG_SERVER_BIN
 	if [ "$(id -u)" -eq 0 ]; then
 		chown -R postgres: "$PG_DIR"
 	fi
-	as_cluster_owner "$PGBIN/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --locale=C \
+	as_cluster_owner "$CLUSTER_BIN/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --locale=C \
 		--no-sync >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log" >&2; return 1; }
-	as_cluster_owner "$PGBIN/pg_ctl" -D "$PG_DIR/data" -w -l "$PG_DIR/server.log" \
+	as_cluster_owner "$CLUSTER_BIN/pg_ctl" -D "$PG_DIR/data" -w -l "$PG_DIR/server.log" \
 		-o "-c listen_addresses='' -k $PGHOST -c unix_socket_permissions=0777 -c fsync=off" \
 		start >/dev/null || { cat "$PG_DIR/server.log" >&2; return 1; }
+}
+
+# cluster_stop: stop the cluster and remove its data folder, so that cluster_start can make
+# another one (its server log stays, appended to by the next).
+cluster_stop() {
+	as_cluster_owner "$CLUSTER_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null || return 1
+	rm -rf "$PG_DIR/data"
 }
 
 # lib_cleanup: the EXIT trap; stop the cluster, remove the temporary root, keep the exit status.
@@ -67,7 +84,7 @@ lib_cleanup() {
 		[ "$status" -eq 0 ] && status=1
 	fi
 	if [ -f "$PG_DIR/data/postmaster.pid" ]; then
-		as_cluster_owner "$PGBIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+		as_cluster_owner "$CLUSTER_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
 	fi
 	rm -rf "$TEST_ROOT"
 	exit "$status"
@@ -212,6 +229,124 @@ snapshot_db_state() {
 		grep -v -e '^--' -e '^$' -e '^\\restrict ' -e '^\\unrestrict '
 	echo "-- large objects"
 	sql "$1" "select oid, md5(lo_get(oid)) from pg_largeobject_metadata order by oid"
+}
+
+# snapshot_db_fingerprint: print what a restore must reproduce of database $1, in SQL alone, so
+# that it works on every server from 12 to 18 with the PGBIN client (pg_dump 15 refuses 16+):
+# the user schemas, extensions, types, relations with their columns, constraints, indexes,
+# triggers, rules, policies, sequences with their values, views, functions, comments and large
+# objects (each with its md5), then every table's row count and the md5 of its rows as text,
+# sorted. Names and definitions come from the server's own deparsers (pg_get_*def), which differ
+# between major versions: compare fingerprints taken on one server. OIDs appear only for large
+# objects (a restore keeps theirs). Output settings are fixed so that the rows' text does not
+# depend on the session.
+snapshot_db_fingerprint() {
+	"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -At -d "$1" -f - <<-'EOF'
+		set timezone = 'UTC';
+		set datestyle = 'ISO, YMD';
+		set intervalstyle = 'postgres';
+		set extra_float_digits = 1;
+		set bytea_output = 'hex';
+		\set user_ns '(n.nspname !~ ''^pg_'' and n.nspname <> ''information_schema'')'
+		\echo -- schemas
+		select nspname, pg_get_userbyid(nspowner), coalesce(nspacl::text, '-')
+			from pg_namespace n where :user_ns order by 1;
+		\echo -- extensions
+		select e.extname, e.extversion, n.nspname from pg_extension e
+			join pg_namespace n on n.oid = e.extnamespace order by 1;
+		\echo -- types
+		select n.nspname, t.typname, t.typtype, pg_get_userbyid(t.typowner),
+			coalesce(format_type(nullif(t.typbasetype, 0), t.typtypmod), '-'), t.typnotnull,
+			coalesce(t.typdefault, '-'),
+			coalesce((select string_agg(e.enumlabel, ',' order by e.enumsortorder)
+				from pg_enum e where e.enumtypid = t.oid), '-')
+			from pg_type t join pg_namespace n on n.oid = t.typnamespace and :user_ns
+			where not exists (select from pg_type a where a.typarray = t.oid)
+				and (t.typrelid = 0 or (select relkind from pg_class where oid = t.typrelid) = 'c')
+			order by 1, 2;
+		\echo -- relations
+		select n.nspname, c.relname, c.relkind, c.relpersistence, pg_get_userbyid(c.relowner),
+			coalesce(c.relacl::text, '-'), coalesce(c.reloptions::text, '-'),
+			coalesce(pg_get_expr(c.relpartbound, c.oid), '-'),
+			coalesce((select string_agg(quote_ident(pn.nspname) || '.' || quote_ident(p.relname), ','
+				order by i.inhseqno) from pg_inherits i join pg_class p on p.oid = i.inhparent
+				join pg_namespace pn on pn.oid = p.relnamespace where i.inhrelid = c.oid), '-')
+			from pg_class c join pg_namespace n on n.oid = c.relnamespace and :user_ns
+			where c.relkind in ('r', 'p', 'v', 'm', 'f', 'c', 'S') order by 1, 2;
+		\echo -- columns
+		select n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+			a.attidentity, a.attgenerated, coalesce(pg_get_expr(d.adbin, d.adrelid), '-'),
+			coalesce(co.collname, '-')
+			from pg_attribute a join pg_class c on c.oid = a.attrelid
+			join pg_namespace n on n.oid = c.relnamespace and :user_ns
+			left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+			left join pg_collation co on co.oid = a.attcollation and a.attcollation <> 100
+			where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p', 'v', 'm', 'f', 'c')
+			order by 1, 2, a.attnum;
+		\echo -- constraints
+		select n.nspname, coalesce(c.relname, format_type(co.contypid, null)), co.conname,
+			co.contype, pg_get_constraintdef(co.oid)
+			from pg_constraint co join pg_namespace n on n.oid = co.connamespace and :user_ns
+			left join pg_class c on c.oid = co.conrelid order by 1, 2, 3, 5;
+		\echo -- indexes
+		select schemaname, tablename, indexname, indexdef from pg_indexes
+			where schemaname !~ '^pg_' and schemaname <> 'information_schema' order by 1, 2, 3;
+		\echo -- triggers
+		select n.nspname, c.relname, t.tgname, t.tgenabled, pg_get_triggerdef(t.oid)
+			from pg_trigger t join pg_class c on c.oid = t.tgrelid
+			join pg_namespace n on n.oid = c.relnamespace and :user_ns
+			where not t.tgisinternal order by 1, 2, 3;
+		\echo -- rules
+		select schemaname, tablename, rulename, definition from pg_rules
+			where schemaname !~ '^pg_' and schemaname <> 'information_schema' order by 1, 2, 3;
+		\echo -- policies
+		select schemaname, tablename, policyname, permissive, roles::text, cmd,
+			coalesce(qual, '-'), coalesce(with_check, '-') from pg_policies
+			where schemaname !~ '^pg_' and schemaname <> 'information_schema' order by 1, 2, 3;
+		\echo -- sequences
+		select n.nspname, c.relname, format_type(s.seqtypid, null), s.seqstart, s.seqincrement,
+			s.seqmax, s.seqmin, s.seqcache, s.seqcycle,
+			coalesce((select quote_ident(tn.nspname) || '.' || quote_ident(t.relname) || '.' ||
+				quote_ident(a.attname) from pg_depend dep join pg_class t on t.oid = dep.refobjid
+				join pg_namespace tn on tn.oid = t.relnamespace
+				join pg_attribute a on a.attrelid = t.oid and a.attnum = dep.refobjsubid
+				where dep.classid = 'pg_class'::regclass and dep.objid = c.oid
+				and dep.refclassid = 'pg_class'::regclass and dep.deptype in ('a', 'i')), '-')
+			from pg_sequence s join pg_class c on c.oid = s.seqrelid
+			join pg_namespace n on n.oid = c.relnamespace and :user_ns order by 1, 2;
+		select format('select %L, last_value, is_called from %I.%I', 'value ' || n.nspname || '.' || c.relname,
+			n.nspname, c.relname)
+			from pg_class c join pg_namespace n on n.oid = c.relnamespace and :user_ns where c.relkind = 'S'
+			order by n.nspname, c.relname \gexec
+		\echo -- views
+		select n.nspname, c.relname, pg_get_viewdef(c.oid)
+			from pg_class c join pg_namespace n on n.oid = c.relnamespace and :user_ns where c.relkind in ('v', 'm')
+			order by 1, 2;
+		\echo -- functions
+		select n.nspname, p.oid::regprocedure::text, p.prokind, pg_get_userbyid(p.proowner),
+			coalesce(p.proacl::text, '-'),
+			case when p.prokind = 'a' then '-' else pg_get_functiondef(p.oid) end
+			from pg_proc p join pg_namespace n on n.oid = p.pronamespace and :user_ns
+			where not exists (select from pg_depend dep where dep.classid = 'pg_proc'::regclass
+				and dep.objid = p.oid and dep.deptype = 'e')
+			order by 1, 2;
+		\echo -- comments
+		select pg_describe_object(d.classoid, d.objoid, d.objsubid), d.description
+			from pg_description d
+			where d.objoid >= 16384 or (d.classoid = 'pg_namespace'::regclass
+				and d.objoid in (select n.oid from pg_namespace n where :user_ns))
+			order by 1, 2;
+		\echo -- large objects
+		select oid, pg_get_userbyid(lomowner), coalesce(lomacl::text, '-'), md5(lo_get(oid))
+			from pg_largeobject_metadata order by oid;
+		\echo -- rows
+		select format('select %L, count(*), coalesce(md5(string_agg(r::text, E''\n'' '
+				'order by r::text collate "C")), ''-'') from only %I.%I r',
+			'rows ' || n.nspname || '.' || c.relname, n.nspname, c.relname)
+			from pg_class c join pg_namespace n on n.oid = c.relnamespace and :user_ns
+			where c.relkind = 'r' or (c.relkind = 'm' and c.relispopulated)
+			order by n.nspname, c.relname \gexec
+	EOF
 }
 
 # snapshot_dir_state: print every entry below folder $1, sorted, with its type, and a sha256 for

@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# server_matrix.sh - restores into real PostgreSQL servers of each major version, 12 to 18, as
+# the database's owner (role app, not a superuser).
+#
+# For each server in RW_SERVERS (default "12 18"; "all" is 12 13 14 15 16 17 18; "none" skips
+# the test) it starts a cluster of that version (one at a time, from a build that
+# scripts/pg-servers fetches and caches) and runs the cases, each named <server>_<case>:
+#   reference         a fresh database filled by `pg_restore -O -x` as app is the expected state
+#                     (on 12-15 it must also equal the source database the dump was made from);
+#   full_restore      into a target holding another state: succeeded, the database equals the
+#                     reference, blob_dir holds exactly the archive's tree files;
+#   restore_again     the same archive over the result: succeeded, still equal;
+#   db_only           --db-only: the database equals the reference, blob_dir is untouched;
+#   failure_midway    pg_restore (a stand-in) exits 1 after passing on half of its SQL: status
+#                     failed, the target database and blob_dir are unchanged.
+# The source database is made on the server under test when pg_dump 15 can dump it (12 to 15);
+# for 16 and later on the Debian PostgreSQL 15 cluster, once, and that archive serves every one.
+# States are compared with lib.sh's snapshot_db_fingerprint, taken on the server under test.
+#
+# A server that cannot be fetched (no network) fails its case "<server>_server", unless
+# RW_SERVERS_SKIP_UNAVAILABLE=1 asks to skip it (the test exits 77 when nothing ran then).
+set -euo pipefail
+unset PG_SERVER_BIN # the first cluster is the Debian 15 one: it can make the 16+ archive
+source "$(dirname "$0")/lib.sh"
+
+SERVERS=${RW_SERVERS:-12 18}
+case $SERVERS in
+all) SERVERS="12 13 14 15 16 17 18" ;;
+none)
+	echo "ok - server_matrix # SKIP RW_SERVERS=none"
+	TESTS_FINISHED=1
+	exit 77
+	;;
+esac
+for v in $SERVERS; do
+	if ! [[ $v =~ ^1[2-8]$ ]]; then
+		echo "server_matrix: RW_SERVERS names '$v'; servers are 12 to 18, all or none" >&2
+		TESTS_FINISHED=1
+		exit 2
+	fi
+done
+PG_SERVERS=$TESTS_DIR/../scripts/pg-servers
+NFILES=4
+A=$TEST_ROOT/archives
+mkdir -p "$A"
+
+# The archive for servers 16 and later, made here on the Debian 15 cluster.
+for v in $SERVERS; do
+	if [ "$v" -ge 16 ]; then
+		make_source_db src15
+		make_snapshot "$A/debian15.tar.gz" src15 "$NFILES"
+		break
+	fi
+done
+cluster_stop
+
+# fingerprint_as: save the fingerprint of database $2 as $CASE_DIR/$1.fp.
+fingerprint_as() {
+	snapshot_db_fingerprint "$2" >"$CASE_DIR/$1.fp"
+}
+
+# assert_fingerprint: fail with message $1 unless fingerprint files $2 (expected) and $3 are
+# equal; the first differing lines go into the message.
+assert_fingerprint() {
+	cmp -s "$2" "$3" ||
+		fail "$1 differs: $(diff "$2" "$3" | sed -n 's/^< /expected: /p; s/^> /found: /p' | sed -n 1,6p |
+			cut -c1-160 | tr '\n' ' ')"
+}
+
+# make_failing_pg_restore: write a pg_restore stand-in $1 that runs the real one, passes on its
+# SQL up to the first TOC entry past the middle (up to the "--" line that opens the entry's
+# header), and exits 1, as a pg_restore that dies half-way would. Asked for its version or a TOC
+# list, it is the real one.
+make_failing_pg_restore() {
+	cat >"$1" <<-EOF
+		#!/usr/bin/env bash
+		real=$PGBIN/pg_restore
+		case " \$* " in *" --version "* | *" -l "* | *" --list "*) exec "\$real" "\$@" ;; esac
+		sql=\$(mktemp "$CASE_DIR/sql.XXXXXX")
+		trap 'rm -f "\$sql"' EXIT
+		"\$real" "\$@" >"\$sql" || exit
+		size=\$(stat -c %s "\$sql")
+		cut=\$(grep -b '^-- TOC entry ' "\$sql" | cut -d: -f1 | awk -v h=\$((size / 2)) '\$1 >= h { print \$1 - 3; exit }')
+		head -c "\${cut:-\$((size / 2))}" "\$sql"
+		echo "pg_restore: error: stand-in failing half-way" >&2
+		exit 1
+	EOF
+	chmod 755 "$1"
+}
+
+# check_restored: the last restore (of ARCHIVE into database $1) succeeded with a database equal
+# to the reference; $2 is "tree" (blob_dir holds exactly the tree files, and no warning) or
+# "unchanged" (--db-only).
+check_restored() {
+	assert_exit 0
+	report_is_one_object
+	assert_report .status succeeded
+	assert_report .database.status restored
+	fingerprint_as after "$1"
+	assert_fingerprint "target database (vs reference)" "$SERVER_DIR/reference.fp" "$CASE_DIR/after.fp"
+	if [ "$2" = tree ]; then
+		assert_report .warnings '[]'
+		assert_report .files.status restored
+		FILES_ONLY=1 snapshot_dir_state "$ARCHIVE.d/tree" >"$CASE_DIR/tree.files"
+		FILES_ONLY=1 snapshot_dir_state "$BLOB_DIR" >"$CASE_DIR/after.files"
+		assert_same_file "blob_dir (vs tree)" "$CASE_DIR/tree.files" "$CASE_DIR/after.files"
+	else
+		assert_report .files.status skipped
+		snapshot_dir_state "$BLOB_DIR" >"$CASE_DIR/after.files"
+		assert_same_file "blob_dir (vs before)" "$CASE_DIR/before.files" "$CASE_DIR/after.files"
+	fi
+	assert_work_dir_empty
+}
+
+# run_server: start a cluster of server $1 (server binaries in folder $2) and run its cases.
+run_server() {
+	local s=pg$1
+	SERVER_DIR=$TEST_ROOT/$s
+	mkdir -p "$SERVER_DIR"
+
+	case_begin "${s}_server"
+	if ! PG_SERVER_BIN=$2 cluster_start >"$CASE_DIR/err" 2>&1; then
+		fail "the PostgreSQL $1 cluster does not start"
+		case_end
+		cluster_stop >/dev/null 2>&1 || rm -rf "$PG_DIR/data"
+		return
+	fi
+	sql postgres "create role app login"
+	assert_eq "server version" "$1" "$(sql postgres "select current_setting('server_version_num')::int / 10000")"
+	case_end
+
+	case_begin "${s}_reference"
+	if [ "$1" -le 15 ]; then
+		ARCHIVE=$A/$s.tar.gz
+		make_source_db src
+		make_snapshot "$ARCHIVE" src "$NFILES"
+		fingerprint_as source src
+	else
+		ARCHIVE=$A/debian15.tar.gz
+	fi
+	sql postgres "create database ref owner app"
+	PGUSER=app "$PGBIN/pg_restore" -O -x --exit-on-error -d ref "$ARCHIVE.d/db/db.backup" \
+		>"$CASE_DIR/out" 2>"$CASE_DIR/err" || fail "pg_restore -O -x into a fresh database fails"
+	fingerprint_as reference ref
+	cp "$CASE_DIR/reference.fp" "$SERVER_DIR/reference.fp"
+	grep -qF "rows public.shop\$order|3000|" "$SERVER_DIR/reference.fp" ||
+		fail "the reference lacks the 3000 rows of shop\$order"
+	if [ "$1" -le 15 ]; then
+		assert_fingerprint "reference (vs source database)" "$CASE_DIR/source.fp" "$CASE_DIR/reference.fp"
+	fi
+	case_end
+
+	case_begin "${s}_full_restore"
+	make_target_db target
+	old_blobs
+	write_config "$CASE_DIR/config.yaml" dbname=target
+	run_worker -c "$CASE_DIR/config.yaml" restore --json "$ARCHIVE"
+	check_restored target tree
+	case_end
+	local first_blob_dir=$BLOB_DIR first_work_dir=$WORK_DIR
+
+	case_begin "${s}_restore_again"
+	BLOB_DIR=$first_blob_dir
+	WORK_DIR=$first_work_dir
+	write_config "$CASE_DIR/config.yaml" dbname=target
+	run_worker -c "$CASE_DIR/config.yaml" restore --json "$ARCHIVE"
+	check_restored target tree
+	case_end
+
+	case_begin "${s}_db_only"
+	make_target_db target_db_only
+	old_blobs
+	snapshot_dir_state "$BLOB_DIR" >"$CASE_DIR/before.files"
+	write_config "$CASE_DIR/config.yaml" dbname=target_db_only
+	run_worker -c "$CASE_DIR/config.yaml" restore --db-only --json "$ARCHIVE"
+	check_restored target_db_only unchanged
+	case_end
+
+	case_begin "${s}_failure_midway"
+	make_target_db target_failure
+	old_blobs
+	fingerprint_as before target_failure
+	snapshot_dir_state "$BLOB_DIR" >"$CASE_DIR/before.files"
+	make_failing_pg_restore "$CASE_DIR/pg_restore"
+	write_config "$CASE_DIR/config.yaml" dbname=target_failure pg_restore="$CASE_DIR/pg_restore"
+	run_worker -c "$CASE_DIR/config.yaml" restore --json "$ARCHIVE"
+	assert_exit 1
+	report_is_one_object
+	assert_report .status failed
+	assert_error_line
+	assert_report_true '(.error | test("pg_restore"))' "the error names pg_restore's failure"
+	assert_report .database.status unchanged
+	fingerprint_as after target_failure
+	assert_fingerprint "target database (vs before)" "$CASE_DIR/before.fp" "$CASE_DIR/after.fp"
+	snapshot_dir_state "$BLOB_DIR" >"$CASE_DIR/after.files"
+	assert_same_file "blob_dir (vs before)" "$CASE_DIR/before.files" "$CASE_DIR/after.files"
+	assert_work_dir_empty
+	case_end
+
+	cluster_stop
+}
+
+for v in $SERVERS; do
+	started=$SECONDS
+	if ! bin=$("$PG_SERVERS" "$v" 2>"$TEST_ROOT/pg-servers.err"); then
+		why=$(grep -v '^pg-servers: fetching' "$TEST_ROOT/pg-servers.err" | tail -n 1)
+		if [ "${RW_SERVERS_SKIP_UNAVAILABLE:-0}" = 1 ]; then
+			case_skip "pg${v}_server" "${why:-scripts/pg-servers $v failed}"
+		else
+			case_begin "pg${v}_server"
+			fail "${why:-scripts/pg-servers $v failed} (RW_SERVERS_SKIP_UNAVAILABLE=1 skips an unavailable server)"
+			case_end
+		fi
+		continue
+	fi
+	sed 's/^/# /' "$TEST_ROOT/pg-servers.err"
+	run_server "$v" "$bin"
+	echo "# pg$v: $((SECONDS - started)) s"
+done
+
+if [ "$TESTS_PASSED" -eq 0 ] && [ "$TESTS_FAILED" -eq 0 ]; then
+	echo "0 passed, 0 failed, $TESTS_SKIPPED skipped"
+	TESTS_FINISHED=1
+	exit 77
+fi
+finish
