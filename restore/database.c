@@ -643,11 +643,13 @@ executor_line(struct executor *ex, const char *line, size_t len)
 		int rc = executor_header(ex, line);
 
 		if (rc != 0) {
-			sqlscan_feed(&ex->scan, line, len);
+			if (sqlscan_feed(&ex->scan, line, len) < 0)
+				return executor_fail(ex, "out of memory");
 			return rc < 0 ? -1 : 0;
 		}
 	}
-	sqlscan_feed(&ex->scan, line, len);
+	if (sqlscan_feed(&ex->scan, line, len) < 0)
+		return executor_fail(ex, "out of memory");
 	if (buffer_append(&ex->pending, line, len) < 0)
 		return executor_fail(ex, "out of memory");
 	if (pending_is_copy(ex, line, len))
@@ -931,6 +933,7 @@ database_restore(struct database *db, const char *pg_restore, const char *dump_p
 done:
 	if (rc < 0)
 		database_rollback(db);
+	sqlscan_free(&ex.scan);
 	free(ex.line.data);
 	free(ex.pending.data);
 	free(ex.errtext.data);
