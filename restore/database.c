@@ -810,12 +810,13 @@ keep_stderr(struct executor *ex, const char *buf, size_t len)
 /* run_script: run pg_restore and execute what it writes, until it ends or fails. */
 static int
 run_script(struct executor *ex, const char *pg_restore, const char *dump_path,
-           volatile sig_atomic_t *cancel)
+           const char *list_path, volatile sig_atomic_t *cancel)
 {
 	char *argv[] = {(char *)pg_restore, "--single-transaction",
 	                "--no-owner",       "--no-privileges",
 	                "--verbose",        "--file=-",
-	                (char *)dump_path,  NULL};
+	                (char *)dump_path,  list_path != NULL ? "--use-list" : NULL,
+	                (char *)list_path,  NULL};
 	struct spawn sp;
 	char *buf = NULL;
 	bool out_open = true, err_open = true;
@@ -896,7 +897,8 @@ done:
 
 int
 database_restore(struct database *db, const char *pg_restore, const char *dump_path,
-                 struct report *report, volatile sig_atomic_t *cancel, char *err, size_t errlen)
+                 const char *list_path, struct report *report, volatile sig_atomic_t *cancel,
+                 char *err, size_t errlen)
 {
 	struct executor ex;
 	int rc = -1;
@@ -924,7 +926,7 @@ database_restore(struct database *db, const char *pg_restore, const char *dump_p
 		report_part_error(&report->database, "(emptying the target)", "%s", err);
 		goto done;
 	}
-	if (run_script(&ex, pg_restore, dump_path, cancel) < 0) {
+	if (run_script(&ex, pg_restore, dump_path, list_path, cancel) < 0) {
 		if (ex.ended_transaction)
 			rc = -2;
 		goto done;

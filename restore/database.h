@@ -54,14 +54,15 @@ int database_check_alone(struct database *db, char *err, size_t errlen);
 
 /*
  * database_restore: in a new transaction, empty the database (target_empty.h) and restore
- * dump_path with pg_restore. Leaves the transaction open on success (0); on failure
- * (-1) rolls it back and fills report->database.errors and err. Returns -2 when the dump's
- * own SQL ended the transaction: part of it may then be committed. cancel, when set by a
- * signal handler, makes it stop and roll back.
+ * dump_path with pg_restore, only the entries list_path lists when it is not NULL (a TOC list,
+ * toc_list.h). Leaves the transaction open on success (0); on failure (-1) rolls it back and
+ * fills report->database.errors and err. Returns -2 when the dump's own SQL ended the
+ * transaction: part of it may then be committed. cancel, when set by a signal handler, makes
+ * it stop and roll back.
  */
 int database_restore(struct database *db, const char *pg_restore, const char *dump_path,
-                     struct report *report, volatile sig_atomic_t *cancel, char *err,
-                     size_t errlen);
+                     const char *list_path, struct report *report, volatile sig_atomic_t *cancel,
+                     char *err, size_t errlen);
 
 /* database_commit: commit the restore; 0, or -1 with err (the transaction is then gone). */
 int database_commit(struct database *db, char *err, size_t errlen);

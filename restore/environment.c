@@ -29,8 +29,8 @@ const char *
 environment_reason(const char *desc, const char *tag, const char *defn)
 {
 	if (strcmp(desc, "SCHEMA") == 0 && strcmp(tag, "public") == 0)
-		return "schema public exists in every database; the target's own is emptied and "
-		       "kept";
+		return "schema public exists in every database; the restore starts from an empty "
+		       "one";
 	if (strcmp(desc, "COMMENT") == 0 && strcmp(tag, "SCHEMA public") == 0 && defn != NULL &&
 	    same_statement(defn, STOCK_PUBLIC_COMMENT))
 		return "the stock comment of schema public, which every database has";

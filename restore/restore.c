@@ -29,6 +29,7 @@
 #include "dump.h"
 #include "json.h"
 #include "quota.h"
+#include "toc_list.h"
 
 #define MESSAGE_BYTES 2048
 
@@ -112,7 +113,7 @@ restore_run(const struct restore_options *o, struct report *report)
 	enum database_open_failure open_failure;
 	enum archive_outcome outcome;
 	char job_id[37], err[MESSAGE_BYTES], why[256];
-	char *dump_path = NULL;
+	char *dump_path = NULL, *list_path = NULL;
 	int dump_fd = -1, max_minor, rc, exit_status = RESTORE_EXIT_UNCHANGED;
 
 	memset(&walk, 0, sizeof(walk));
@@ -207,7 +208,25 @@ restore_run(const struct restore_options *o, struct report *report)
 
 	/* 4. The database, in one transaction. */
 	say(o, "job %s: restoring database %s", job_id, database_name(db));
-	rc = database_restore(db, pg_restore, dump_path, report, o->cancel, err, sizeof(err));
+	if (walk.dump.nskipped > 0) {
+		/* The environment's entries (environment.h) are left out with pg_restore -L. */
+		int64_t skip[DUMP_SKIPPED_MAX];
+
+		for (size_t i = 0; i < walk.dump.nskipped; i++)
+			skip[i] = walk.dump.skipped[i].dump_id;
+		if (asprintf(&list_path, "%s.list", dump_path) < 0) {
+			list_path = NULL;
+			report_set_error(report, "failed", "out of memory");
+			goto done;
+		}
+		if (toc_list_write(pg_restore, dump_path, list_path, skip, walk.dump.nskipped, err,
+		                   sizeof(err)) < 0) {
+			report_set_error(report, "failed", "%s: %s", report->source, err);
+			goto done;
+		}
+	}
+	rc = database_restore(db, pg_restore, dump_path, list_path, report, o->cancel, err,
+	                      sizeof(err));
 	if (rc == -2) {
 		report->database.status = "partial";
 		exit_status = RESTORE_EXIT_PARTIAL;
@@ -281,6 +300,10 @@ done:
 	if (dump_path != NULL) {
 		(void)unlink(dump_path);
 		free(dump_path);
+	}
+	if (list_path != NULL) {
+		(void)unlink(list_path);
+		free(list_path);
 	}
 	database_close(db);
 	clock_gettime(CLOCK_REALTIME, &report->finished_at);

@@ -55,6 +55,50 @@
 	"members AS ("                                                                             \
 	"  SELECT d.classid, d.objid FROM pg_catalog.pg_depend d "                                 \
 	"   WHERE d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.deptype = 'e'), "       \
+	"kept AS ("                                                                                \
+	"  SELECT n.oid FROM schemas n "                                                           \
+	"   WHERE n.nspname = 'public' AND NOT pg_has_role(n.nspowner, 'USAGE')), "                \
+	"dropped_schemas AS (SELECT n.* FROM schemas n WHERE n.oid NOT IN (SELECT oid FROM "       \
+	"kept)), "                                                                                 \
+	"kept_contents AS ("                                                                       \
+	"  SELECT d.classid, d.objid, i.type, i.identity, "                                        \
+	"         CASE d.classid "                                                                 \
+	"           WHEN 'pg_catalog.pg_class'::regclass THEN "                                    \
+	"             (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = d.objid) "       \
+	"           WHEN 'pg_catalog.pg_proc'::regclass THEN "                                     \
+	"             (SELECT p.proowner FROM pg_catalog.pg_proc p WHERE p.oid = d.objid) "        \
+	"           WHEN 'pg_catalog.pg_type'::regclass THEN "                                     \
+	"             (SELECT t.typowner FROM pg_catalog.pg_type t WHERE t.oid = d.objid) "        \
+	"           WHEN 'pg_catalog.pg_collation'::regclass THEN "                                \
+	"             (SELECT c.collowner FROM pg_catalog.pg_collation c WHERE c.oid = d.objid) "  \
+	"           WHEN 'pg_catalog.pg_conversion'::regclass THEN "                               \
+	"             (SELECT c.conowner FROM pg_catalog.pg_conversion c WHERE c.oid = d.objid) "  \
+	"           WHEN 'pg_catalog.pg_operator'::regclass THEN "                                 \
+	"             (SELECT o.oprowner FROM pg_catalog.pg_operator o WHERE o.oid = d.objid) "    \
+	"           WHEN 'pg_catalog.pg_opclass'::regclass THEN "                                  \
+	"             (SELECT o.opcowner FROM pg_catalog.pg_opclass o WHERE o.oid = d.objid) "     \
+	"           WHEN 'pg_catalog.pg_opfamily'::regclass THEN "                                 \
+	"             (SELECT o.opfowner FROM pg_catalog.pg_opfamily o WHERE o.oid = d.objid) "    \
+	"           WHEN 'pg_catalog.pg_ts_config'::regclass THEN "                                \
+	"             (SELECT c.cfgowner FROM pg_catalog.pg_ts_config c WHERE c.oid = d.objid) "   \
+	"           WHEN 'pg_catalog.pg_ts_dict'::regclass THEN "                                  \
+	"             (SELECT t.dictowner FROM pg_catalog.pg_ts_dict t WHERE t.oid = d.objid) "    \
+	"           WHEN 'pg_catalog.pg_statistic_ext'::regclass THEN "                            \
+	"             (SELECT x.stxowner FROM pg_catalog.pg_statistic_ext x WHERE x.oid = "        \
+	"d.objid) "                                                                                \
+	"         END AS owner, "                                                                  \
+	"         CASE WHEN i.type IN ('table', 'view', 'materialized view', 'sequence', "         \
+	"                              'foreign table', 'type', 'function', 'aggregate', "         \
+	"                              'procedure', 'collation', 'conversion', 'operator', "       \
+	"                              'operator class', 'operator family', "                      \
+	"                              'text search configuration', "                              \
+	"                              'text search dictionary', 'text search parser', "           \
+	"                              'text search template') "                                   \
+	"              THEN pg_catalog.upper(i.type) "                                             \
+	"              WHEN i.type = 'statistics object' THEN 'STATISTICS' END AS keyword "        \
+	"    FROM pg_catalog.pg_depend d JOIN kept k ON d.refobjid = k.oid "                       \
+	"   CROSS JOIN LATERAL pg_catalog.pg_identify_object(d.classid, d.objid, 0) i "            \
+	"   WHERE d.refclassid = 'pg_catalog.pg_namespace'::regclass AND d.deptype = 'n'), "       \
 	"objects(rank, classid, objid, label, owner, may_drop, drop_sql) AS ("                     \
 	"  SELECT 1, 'pg_catalog.pg_subscription'::regclass::oid, 0::oid, "                        \
 	"         'subscription ' || quote_ident(s.subname), s.subowner, false, NULL::text "       \
@@ -129,9 +173,16 @@
 	"         'schema ' || quote_ident(n.nspname), n.nspowner, "                               \
 	"         pg_has_role(n.nspowner, 'USAGE'), "                                              \
 	"         format('DROP SCHEMA IF EXISTS %I CASCADE', n.nspname) "                          \
-	"    FROM schemas n "                                                                      \
+	"    FROM dropped_schemas n "                                                              \
 	"  UNION ALL "                                                                             \
-	"  SELECT 12, 'pg_catalog.pg_largeobject'::regclass::oid, m.oid, "                         \
+	"  SELECT 12, c.classid, c.objid, c.type || ' ' || c.identity, c.owner, "                  \
+	"         c.keyword IS NOT NULL AND (c.owner IS NULL AND (SELECT r.rolsuper "              \
+	"           FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) "                   \
+	"           OR pg_has_role(c.owner, 'USAGE')), "                                           \
+	"         format('DROP %s IF EXISTS %s CASCADE', c.keyword, c.identity) "                  \
+	"    FROM kept_contents c "                                                                \
+	"  UNION ALL "                                                                             \
+	"  SELECT 13, 'pg_catalog.pg_largeobject'::regclass::oid, m.oid, "                         \
 	"         'large object ' || m.oid, m.lomowner, pg_has_role(m.lomowner, 'USAGE'), NULL "   \
 	"    FROM pg_catalog.pg_largeobject_metadata m), "                                         \
 	"dumped AS ("                                                                              \
@@ -139,9 +190,10 @@
 	"    SELECT FROM members m WHERE m.classid = o.classid AND m.objid = o.objid)) "
 
 /*
- * What the role may not drop and the schemas do not take along, as (is a subscription, what
- * it is with its owner, the role's name), in the order of the drops. up walks pg_depend from
- * each such object to everything it depends on, directly or not: dropping any of those drops it.
+ * What the role may not drop and nothing dropped takes along, as (is a subscription, what it
+ * is with its owner, the role's name), in the order of the drops. up walks pg_depend from each
+ * such object to everything it depends on, directly or not: dropping any of those (a schema
+ * that goes, or an object the role drops with CASCADE) drops it.
  */
 static const char check_sql[] = TARGET_EMPTY_OBJECTS
     ", up(start_class, start_oid, classid, objid) AS ("
@@ -155,9 +207,12 @@ static const char check_sql[] = TARGET_EMPTY_OBJECTS
     "       quote_ident(pg_get_userbyid(o.owner)::text) || ')', ''), current_user "
     "  FROM dumped o "
     " WHERE NOT o.may_drop AND NOT EXISTS ("
-    "   SELECT FROM up u JOIN schemas n ON u.objid = n.oid "
+    "   SELECT FROM up u JOIN dropped_schemas n ON u.objid = n.oid "
     "    WHERE u.classid = 'pg_catalog.pg_namespace'::regclass "
     "      AND u.start_class = o.classid AND u.start_oid = o.objid) "
+    "   AND NOT EXISTS ("
+    "   SELECT FROM up u JOIN dumped x ON x.classid = u.classid AND x.objid = u.objid "
+    "    WHERE x.may_drop AND u.start_class = o.classid AND u.start_oid = o.objid) "
     " ORDER BY o.rank, o.label";
 
 /* The statements that drop what the role may drop, objects in no schema first. */
@@ -232,11 +287,12 @@ refusal(PGconn *conn, const PGresult *res, char *err, size_t errlen)
 	if (others[0] != '\0')
 		(void)io_error(err, errlen,
 		               "database %s holds what a restore must remove and role %s may not "
-		               "drop: %s%s; have %s owner or a superuser drop %s first, or "
-		               "restore as %s owner%s%s%s",
+		               "drop: %s%s; restore as %s owner or a superuser, have %s owner "
+		               "drop %s first, or give %s to role %s (REASSIGN OWNED)%s%s%s",
 		               PQdb(conn), PQgetvalue(res, 0, 2), others, more,
-		               listed > 1 ? "their" : "its", listed > 1 ? "them" : "it",
-		               listed > 1 ? "their" : "its",
+		               listed > 1 ? "their" : "its", listed > 1 ? "their" : "its",
+		               listed > 1 ? "them" : "it", listed > 1 ? "them" : "it",
+		               PQgetvalue(res, 0, 2),
 		               subscriptions[0] != '\0' ? "; it also holds " : "", subscriptions,
 		               subscriptions[0] != '\0' ? ", which a restore never drops" : "");
 	else
@@ -273,6 +329,7 @@ target_empty(PGconn *conn, char *err, size_t errlen)
 	                                    "COMMENT ON SCHEMA public IS 'standard public schema'; "
 	                                    "GRANT USAGE ON SCHEMA public TO PUBLIC";
 	PGresult *res;
+	bool kept;
 	int i, rc = 0;
 
 	if (target_empty_check(conn, err, errlen) < 0)
@@ -287,10 +344,23 @@ target_empty(PGconn *conn, char *err, size_t errlen)
 		rc = exec_command(conn, PQgetvalue(res, i, 0), "empty the target database", err,
 		                  errlen);
 	PQclear(res);
-	if (rc < 0 ||
-	    exec_command(conn, drop_large_objects, "remove the target's large objects", err,
-	                 errlen) < 0 ||
-	    exec_command(conn, create_public, "recreate schema public", err, errlen) < 0)
+	if (rc < 0 || exec_command(conn, drop_large_objects, "remove the target's large objects",
+	                           err, errlen) < 0)
+		return -1;
+	/*
+	 * A public the role may not drop (before PostgreSQL 15 it belongs to the bootstrap
+	 * superuser) was emptied instead, and stays as it is.
+	 */
+	res = PQexec(conn, "SELECT FROM pg_catalog.pg_namespace WHERE nspname = 'public'");
+	if (result_failed(conn, res, PGRES_TUPLES_OK, "look for schema public", err, errlen)) {
+		PQclear(res);
+		return -1;
+	}
+	kept = PQntuples(res) > 0;
+	PQclear(res);
+	if (kept)
+		return 0;
+	if (exec_command(conn, create_public, "recreate schema public", err, errlen) < 0)
 		return -1;
 	/*
 	 * Since PostgreSQL 14 initdb gives public to pg_database_owner. A restore user that

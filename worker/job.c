@@ -61,8 +61,8 @@ remove_staging(const char *blob_dir, const char *job_id)
 
 /*
  * job_remove_leftovers: remove what a dead attempt of a job may have left behind: its dump
- * copy and its staging folder, where its claim says they were (the configuration may have
- * changed since) and where the configuration puts them now.
+ * copy, the TOC list beside it and its staging folder, where its claim says they were (the
+ * configuration may have changed since) and where the configuration puts them now.
  */
 void
 job_remove_leftovers(const struct config *config, const struct spool_claim *claim)
@@ -74,6 +74,9 @@ job_remove_leftovers(const struct config *config, const struct spool_claim *clai
 		if (work_dirs[i][0] != '/')
 			continue;
 		snprintf(path, sizeof(path), "%s/restore-%s.dump", work_dirs[i], claim->job_id);
+		(void)unlink(path);
+		snprintf(path, sizeof(path), "%s/restore-%s.dump.list", work_dirs[i],
+		         claim->job_id);
 		(void)unlink(path);
 	}
 	if (claim->blob_dir[0] == '/')
