@@ -82,11 +82,21 @@ refuse(struct walker *w, enum archive_outcome outcome, const char *fmt, ...)
 	return outcome;
 }
 
-/* cancelled: has a signal asked the walk to stop? */
+/* cancelled: has a signal, or the caller's other work, asked the walk to stop? */
 static bool
 cancelled(const struct walker *w)
 {
-	return w->walk->cancel != NULL && *w->walk->cancel != 0;
+	return (w->walk->cancel != NULL && *w->walk->cancel != 0) ||
+	       (w->walk->abort != NULL && *w->walk->abort != 0);
+}
+
+/* dump_read_whole: the dump was read whole: let the caller start on it. */
+static enum archive_outcome
+dump_read_whole(struct walker *w)
+{
+	if (w->walk->dump_done == NULL || w->walk->dump.over_limit)
+		return WALK_OK;
+	return w->walk->dump_done(w->walk->dump_done_ctx, w->err, w->errlen);
 }
 
 /* source_pull: read the entry's next bytes from libarchive, copying them to dump_fd. */
@@ -459,9 +469,12 @@ read_tar_entry(struct walker *w, struct archive_entry *e)
 		if (strcmp(p, ".metadata") == 0)
 			return read_metadata(w, e);
 		if (strcmp(p, "db/db.backup") == 0) {
+			enum archive_outcome outcome;
+
 			if (w->walk->have_dump)
 				return refuse(w, WALK_REJECTED, "db/db.backup appears twice");
-			return read_dump(w, p);
+			outcome = read_dump(w, p);
+			return outcome == WALK_OK ? dump_read_whole(w) : outcome;
 		}
 		return read_tree_file(w, e, p);
 	}
@@ -533,6 +546,8 @@ walk_entries(struct walker *w)
 		if (archive_format(w->a) == ARCHIVE_FORMAT_RAW) {
 			walk->kind = ARCHIVE_KIND_DATABASE_ONLY;
 			outcome = read_dump(w, w->name);
+			if (outcome == WALK_OK)
+				outcome = dump_read_whole(w);
 			if (outcome != WALK_OK || walk->dump.over_limit)
 				return outcome;
 			continue;

@@ -43,6 +43,15 @@ struct archive_walk {
 	bool max_from_config;          /* ... the target's max_dump_version, not pg_restore */
 	bool measure_too_new;          /* measure a dump past the limit, then refuse it (inspect) */
 	volatile sig_atomic_t *cancel; /* set by a signal handler: stop soon; may be NULL */
+	volatile sig_atomic_t *abort;  /* set by the caller's other work: stop soon; may be NULL */
+	/*
+	 * Called once, as soon as the dump has been read whole (measured, copied, intact, and
+	 * not over stop_after), before the entries that follow it: the caller may start
+	 * restoring it while the walk goes on. Returning anything but WALK_OK ends the walk
+	 * with that outcome (err filled by the callback). NULL for none.
+	 */
+	enum archive_outcome (*dump_done)(void *ctx, char *err, size_t errlen);
+	void *dump_done_ctx;
 
 	/* What was found. */
 	struct blobstore *staging; /* created for a full snapshot; the caller ends it */

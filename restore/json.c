@@ -166,6 +166,16 @@ json_uint(struct json_writer *w, uint64_t value)
 }
 
 void
+json_fixed3(struct json_writer *w, double value)
+{
+	char num[48];
+	int n = snprintf(num, sizeof(num), "%.3f", value >= 0 && value < 1e12 ? value : 0.0);
+
+	writer_value_start(w);
+	writer_append(w, num, (size_t)n);
+}
+
+void
 json_bool(struct json_writer *w, bool value)
 {
 	writer_value_start(w);

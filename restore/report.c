@@ -248,6 +248,21 @@ report_json(const struct report *report)
 	json_uint(&w, report->file_bytes);
 	write_errors(&w, "errors", report->files.errors, report->files.nerrors, "path", "message");
 	json_end_object(&w);
+	if (report->have_timings) {
+		json_key(&w, "timings");
+		json_begin_object(&w);
+		json_key(&w, "read_s");
+		json_fixed3(&w, report->read_s);
+		json_key(&w, "database_s");
+		json_fixed3(&w, report->database_s);
+		json_key(&w, "files_s");
+		json_fixed3(&w, report->files_s);
+		json_key(&w, "swap_s");
+		json_fixed3(&w, report->swap_s);
+		json_key(&w, "total_s");
+		json_fixed3(&w, report->total_s);
+		json_end_object(&w);
+	}
 	json_end_object(&w);
 	return json_finish(&w);
 }

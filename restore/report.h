@@ -48,6 +48,10 @@ struct report {
 
 	struct report_part files;
 	uint64_t file_count, file_bytes;
+
+	/* Seconds per phase (README, "The report"); written when have_timings. */
+	bool have_timings;
+	double read_s, database_s, files_s, swap_s, total_s;
 };
 
 /* report_init: a fresh report for source (a path; only its last component is kept). */

@@ -1,13 +1,16 @@
 /*
- * restore.c - one restore, start to finish, and the read-only inspection.
+ * restore.c - one restore, start to finish.
  *
  * The order is what makes it all or nothing:
  *  1. cheap refusals first: pg_restore runs, the database exists, nobody is connected;
  *  2. one pass over the archive (archive_walk): the dump is measured and copied into
  *     work_dir, tree files are written into a staging folder beside blob_dir, and every
- *     entry is checked; then the dump's version and the plan quota;
- *  3. the staged files are made durable;
- *  4. the database is restored in one transaction and committed;
+ *     entry is checked;
+ *  3. as soon as the dump has been read whole and its version and the plan quota are
+ *     checked, the database restore starts in a thread of its own (db_job), in one
+ *     transaction, while the walk goes on staging the files that follow the dump;
+ *  4. once the walk is over and the staged files are durable, and the database restore is
+ *     done, the transaction commits; a failure of either side before that rolls back;
  *  5. only then the staged files are swapped in. A failure of this last step is the only
  *     way to end "partial".
  * Every exit path removes the dump copy and the staging folder.
@@ -16,10 +19,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
 
@@ -30,6 +36,7 @@
 #include "json.h"
 #include "quota.h"
 #include "toc_list.h"
+#include "version.h"
 
 #define MESSAGE_BYTES 2048
 
@@ -60,29 +67,6 @@ say(const struct restore_options *o, const char *fmt, ...)
 	o->log(o->log_ctx, line);
 }
 
-/* version_limit: the newest archive minor version accepted, and why, from both limits. */
-static int
-version_limit(const char *pg_restore, int config_major, int config_minor, const char *target,
-              char *why, size_t whylen, bool *from_config, char *err, size_t errlen)
-{
-	int pr_major, pr_minor;
-
-	if (database_pg_restore_max_version(pg_restore, &pr_major, &pr_minor, err, errlen) < 0)
-		return -1;
-	*from_config = config_major < 1 || (config_major == 1 && config_minor < pr_minor);
-	if (*from_config) {
-		if (target != NULL)
-			snprintf(why, whylen, "the max_dump_version of target %s is %d.%d", target,
-			         config_major, config_minor);
-		else
-			snprintf(why, whylen, "restore-worker accepts up to %d.%d by default",
-			         config_major, config_minor);
-		return config_major < 1 ? 1 : config_minor;
-	}
-	snprintf(why, whylen, "%s reads up to %d.%d", pg_restore, pr_major, pr_minor);
-	return pr_minor;
-}
-
 /* make_dump_copy: create work_dir/restore-<job>.dump for pg_restore; the fd, or -1. */
 static int
 make_dump_copy(const char *work_dir, const char *job_id, char **path, char *err, size_t errlen)
@@ -103,6 +87,147 @@ make_dump_copy(const char *work_dir, const char *job_id, char **path, char *err,
 	return fd;
 }
 
+/* now_s: monotonic seconds. */
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * The database restore, in a thread of its own beside the rest of the archive walk. It leaves
+ * its transaction open for restore_run to commit. While it runs it touches only its own
+ * fields, the connection and report->database; restore_run reads them after joining it.
+ */
+struct db_job {
+	const struct restore_options *o;
+	const struct archive_walk *walk;
+	struct report *report;
+	struct database *db;
+	const char *pg_restore, *job_id;
+	char *dump_path, *list_path;
+	int dump_fd; /* the dump copy, open until the dump is read */
+	pthread_t thread;
+	bool started;
+	volatile sig_atomic_t stop;   /* restore_run gives up: cancel and roll back */
+	volatile sig_atomic_t failed; /* the database restore failed: the walk stops */
+	int rc;                       /* database_restore()'s */
+	char err[MESSAGE_BYTES];
+	double dump_read_at, started_at, finished_at; /* now_s() */
+};
+
+/* db_job_run: the thread: restore the database, leaving the transaction open on success. */
+static void *
+db_job_run(void *arg)
+{
+	struct db_job *j = arg;
+
+	j->rc = database_restore(j->db, j->pg_restore, j->dump_path, j->list_path, j->report,
+	                         &j->stop, j->err, sizeof(j->err));
+	j->finished_at = now_s();
+	if (j->rc < 0)
+		j->failed = 1;
+	return NULL;
+}
+
+/*
+ * db_job_start: the walk's dump_done callback: the dump has been read whole. Check the
+ * quota (which protects the database server's disk: nothing may start before), then start
+ * the database restore. Signals stay with the calling thread: the new one blocks them all.
+ */
+static enum archive_outcome
+db_job_start(void *ctx, char *err, size_t errlen)
+{
+	struct db_job *j = ctx;
+	const struct restore_target *t = j->o->target;
+	const struct archive_walk *walk = j->walk;
+	struct report *report = j->report;
+	char why[MESSAGE_BYTES];
+	sigset_t all, old;
+	int rc;
+
+	j->dump_read_at = now_s();
+	if (quota_check(walk->dump.decompressed_bytes, walk->dump.over_limit, t->restore_overhead,
+	                t->plan_quota, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: %s", report->source, why);
+		return WALK_REJECTED;
+	}
+	say(j->o, "job %s: %s holds a dump (archive version %d.%d) that decompresses to %llu bytes",
+	    j->job_id, report->source, walk->dump.vmaj, walk->dump.vmin,
+	    (unsigned long long)walk->dump.decompressed_bytes);
+	rc = close(j->dump_fd);
+	j->dump_fd = -1;
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", j->dump_path, strerror(errno));
+		return WALK_FAILED;
+	}
+	if (walk->dump.nskipped > 0) {
+		/* The environment's entries (environment.h) are left out with pg_restore -L. */
+		int64_t skip[DUMP_SKIPPED_MAX];
+
+		for (size_t i = 0; i < walk->dump.nskipped; i++)
+			skip[i] = walk->dump.skipped[i].dump_id;
+		if (asprintf(&j->list_path, "%s.list", j->dump_path) < 0) {
+			j->list_path = NULL;
+			snprintf(err, errlen, "out of memory");
+			return WALK_FAILED;
+		}
+		if (toc_list_write(j->pg_restore, j->dump_path, j->list_path, skip,
+		                   walk->dump.nskipped, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s: %s", report->source, why);
+			return WALK_FAILED;
+		}
+	}
+	say(j->o, "job %s: restoring database %s%s", j->job_id, database_name(j->db),
+	    walk->kind == ARCHIVE_KIND_FULL_SNAPSHOT ? " while the files are staged" : "");
+	j->started_at = now_s();
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&j->thread, NULL, db_job_run, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot start the database restore: %s", strerror(rc));
+		return WALK_FAILED;
+	}
+	j->started = true;
+	return WALK_OK;
+}
+
+/*
+ * db_job_wait: wait for the database restore to end; with give_up, ask it to stop first. A
+ * signal meanwhile (cancel) asks it to stop too.
+ */
+static void
+db_job_wait(struct db_job *j, bool give_up)
+{
+	if (!j->started)
+		return;
+	if (give_up) {
+		j->stop = 1;
+		database_cancel_running();
+	}
+	for (;;) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100 * 1000 * 1000;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (pthread_timedjoin_np(j->thread, NULL, &until) == 0)
+			break;
+		if (j->o->cancel != NULL && *j->o->cancel && !j->stop) {
+			j->stop = 1;
+			database_cancel_running();
+		}
+	}
+	j->started = false;
+}
+
 int
 restore_run(const struct restore_options *o, struct report *report)
 {
@@ -112,11 +237,19 @@ restore_run(const struct restore_options *o, struct report *report)
 	struct database *db = NULL;
 	enum database_open_failure open_failure;
 	enum archive_outcome outcome;
+	struct db_job job;
 	char job_id[37], err[MESSAGE_BYTES], why[256];
-	char *dump_path = NULL, *list_path = NULL;
-	int dump_fd = -1, max_minor, rc, exit_status = RESTORE_EXIT_UNCHANGED;
+	double started = now_s(), files_done, commit_started, swap_started;
+	int max_minor, rc, exit_status = RESTORE_EXIT_UNCHANGED;
 
 	memset(&walk, 0, sizeof(walk));
+	memset(&job, 0, sizeof(job));
+	job.o = o;
+	job.walk = &walk;
+	job.report = report;
+	job.pg_restore = pg_restore;
+	job.job_id = job_id;
+	job.dump_fd = -1;
 	if (o->job_id != NULL)
 		snprintf(job_id, sizeof(job_id), "%s", o->job_id);
 	else
@@ -131,7 +264,8 @@ restore_run(const struct restore_options *o, struct report *report)
 	    o->db_only ? " (database only)" : "");
 
 	/* 1. Cheap refusals. */
-	max_minor = version_limit(pg_restore, t->max_dump_major, t->max_dump_minor, t->name, why,
+	max_minor =
+	    restore_version_limit(pg_restore, t->max_dump_major, t->max_dump_minor, t->name, why,
 	                          sizeof(why), &walk.max_from_config, err, sizeof(err));
 	if (max_minor < 0) {
 		report_set_error(report, "failed", "%s", err);
@@ -149,21 +283,25 @@ restore_run(const struct restore_options *o, struct report *report)
 		report_set_error(report, "rejected", "target %s: %s", t->name, err);
 		goto done;
 	}
+	job.db = db;
 
-	/* 2. One pass over the archive. */
-	dump_fd = make_dump_copy(o->work_dir, job_id, &dump_path, err, sizeof(err));
-	if (dump_fd < 0) {
+	/* 2. One pass over the archive; 3. the database restore starts once the dump is read. */
+	job.dump_fd = make_dump_copy(o->work_dir, job_id, &job.dump_path, err, sizeof(err));
+	if (job.dump_fd < 0) {
 		report_set_error(report, "failed", "%s", err);
 		goto done;
 	}
 	walk.path = o->archive;
-	walk.dump_fd = dump_fd;
+	walk.dump_fd = job.dump_fd;
 	walk.blob_dir = o->db_only ? NULL : t->blob_dir;
 	walk.job_id = job_id;
 	walk.stop_after = quota_stop_after(t->restore_overhead, t->plan_quota);
 	walk.max_minor = max_minor;
 	walk.max_why = why;
 	walk.cancel = o->cancel;
+	walk.abort = &job.failed;
+	walk.dump_done = db_job_start;
+	walk.dump_done_ctx = &job;
 	outcome = archive_walk(&walk, report, err, sizeof(err));
 	report->archive_kind =
 	    walk.kind == ARCHIVE_KIND_UNKNOWN ? NULL : archive_kind_name(walk.kind);
@@ -173,71 +311,61 @@ restore_run(const struct restore_options *o, struct report *report)
 	report->decompressed_bytes = walk.dump.decompressed_bytes;
 	for (size_t i = 0; walk.have_dump && i < walk.dump.nskipped; i++)
 		report_skip(report, walk.dump.skipped[i].toc_entry, walk.dump.skipped[i].reason);
+	if (outcome == WALK_OK && walk.dump.over_limit &&
+	    quota_check(walk.dump.decompressed_bytes, true, t->restore_overhead, t->plan_quota, err,
+	                sizeof(err)) < 0) {
+		report_set_error(report, "rejected", "%s: %s", report->source, err);
+		goto done;
+	}
+	if (outcome == WALK_OK && !job.started) {
+		report_set_error(report, "failed", "%s: the dump was never read whole",
+		                 report->source);
+		goto done;
+	}
+
+	/* 4. The staged files must be durable before the database may commit. */
+	if (outcome == WALK_OK && walk.staging != NULL) {
+		if (blobstore_finish(walk.staging, err, sizeof(err)) < 0) {
+			report_part_error(&report->files, NULL, "%s", err);
+			outcome = WALK_FAILED;
+		} else {
+			say(o, "job %s: staged %llu files (%llu bytes) in %s", job_id,
+			    (unsigned long long)walk.file_count,
+			    (unsigned long long)walk.file_bytes,
+			    blobstore_staging_path(walk.staging));
+		}
+	}
+	files_done = now_s();
+	db_job_wait(&job, outcome != WALK_OK);
+	if (job.dump_read_at > 0)
+		report->read_s = job.dump_read_at - started;
+	report->files_s =
+	    walk.staging != NULL && job.dump_read_at > 0 ? files_done - job.dump_read_at : 0;
+	report->database_s =
+	    job.finished_at > job.started_at ? job.finished_at - job.started_at : 0;
+	if (job.rc == -2) {
+		report->database.status = "partial";
+		exit_status = RESTORE_EXIT_PARTIAL;
+		report_set_error(report, "partial", "%s: %s; the files were left as they were",
+		                 report->source, job.err);
+		goto done;
+	}
+	if (job.rc < 0 && job.failed && !job.stop) {
+		/* The database failed on its own (the walk then stopped because of it). */
+		report_set_error(report, "failed",
+		                 "%s: %s; the database and the files were left as they were",
+		                 report->source, job.err);
+		goto done;
+	}
 	if (outcome != WALK_OK) {
 		report_set_error(report, outcome == WALK_REJECTED ? "rejected" : "failed", "%s",
 		                 err);
 		goto done;
 	}
-	if (quota_check(walk.dump.decompressed_bytes, walk.dump.over_limit, t->restore_overhead,
-	                t->plan_quota, err, sizeof(err)) < 0) {
-		report_set_error(report, "rejected", "%s: %s", report->source, err);
-		goto done;
-	}
-	say(o, "job %s: %s is a %s; the dump (archive version %s) decompresses to %llu bytes",
-	    job_id, report->source, archive_kind_name(walk.kind), report->dump_version,
-	    (unsigned long long)walk.dump.decompressed_bytes);
-	if (close(dump_fd) < 0) {
-		dump_fd = -1;
-		report_set_error(report, "failed", "cannot write %s: %s", dump_path,
-		                 strerror(errno));
-		goto done;
-	}
-	dump_fd = -1;
-
-	/* 3. The staged files must be durable before the database may commit. */
-	if (walk.staging != NULL) {
-		if (blobstore_finish(walk.staging, err, sizeof(err)) < 0) {
-			report_part_error(&report->files, NULL, "%s", err);
-			report_set_error(report, "failed", "%s", err);
-			goto done;
-		}
-		say(o, "job %s: staged %llu files (%llu bytes) in %s", job_id,
-		    (unsigned long long)walk.file_count, (unsigned long long)walk.file_bytes,
-		    blobstore_staging_path(walk.staging));
-	}
-
-	/* 4. The database, in one transaction. */
-	say(o, "job %s: restoring database %s", job_id, database_name(db));
-	if (walk.dump.nskipped > 0) {
-		/* The environment's entries (environment.h) are left out with pg_restore -L. */
-		int64_t skip[DUMP_SKIPPED_MAX];
-
-		for (size_t i = 0; i < walk.dump.nskipped; i++)
-			skip[i] = walk.dump.skipped[i].dump_id;
-		if (asprintf(&list_path, "%s.list", dump_path) < 0) {
-			list_path = NULL;
-			report_set_error(report, "failed", "out of memory");
-			goto done;
-		}
-		if (toc_list_write(pg_restore, dump_path, list_path, skip, walk.dump.nskipped, err,
-		                   sizeof(err)) < 0) {
-			report_set_error(report, "failed", "%s: %s", report->source, err);
-			goto done;
-		}
-	}
-	rc = database_restore(db, pg_restore, dump_path, list_path, report, o->cancel, err,
-	                      sizeof(err));
-	if (rc == -2) {
-		report->database.status = "partial";
-		exit_status = RESTORE_EXIT_PARTIAL;
-		report_set_error(report, "partial", "%s: %s; the files were left as they were",
-		                 report->source, err);
-		goto done;
-	}
-	if (rc < 0) {
+	if (job.rc < 0) {
 		report_set_error(report, "failed",
 		                 "%s: %s; the database and the files were left as they were",
-		                 report->source, err);
+		                 report->source, job.err);
 		goto done;
 	}
 	if (o->before_commit != NULL && o->before_commit(o->commit_ctx, err, sizeof(err)) < 0) {
@@ -246,15 +374,18 @@ restore_run(const struct restore_options *o, struct report *report)
 		                 report->source, err);
 		goto done;
 	}
+	commit_started = now_s();
 	if (database_commit(db, err, sizeof(err)) < 0) {
 		report_set_error(report, "failed", "%s: %s", report->source, err);
 		goto done;
 	}
+	report->database_s += now_s() - commit_started;
 	report->database.status = "restored";
 	exit_status = RESTORE_EXIT_SUCCEEDED;
 	say(o, "job %s: database %s restored", job_id, database_name(db));
 
 	/* 5. The files. */
+	swap_started = now_s();
 	if (walk.staging != NULL) {
 		rc = blobstore_commit(walk.staging, err, sizeof(err));
 		if (rc < 0) {
@@ -277,6 +408,7 @@ restore_run(const struct restore_options *o, struct report *report)
 		report->file_bytes = walk.file_bytes;
 		blobstore_close(walk.staging);
 		walk.staging = NULL;
+		report->swap_s = now_s() - swap_started;
 		say(o, "job %s: %llu files swapped into %s", job_id,
 		    (unsigned long long)walk.file_count, t->blob_dir);
 	} else {
@@ -292,214 +424,33 @@ restore_run(const struct restore_options *o, struct report *report)
 			            t->blob_dir);
 	}
 done:
+	db_job_wait(&job, true); /* gone already, unless the walk failed before waiting */
 	if (o->db_only || walk.kind == ARCHIVE_KIND_DATABASE_ONLY)
 		report->files.status = "skipped"; /* the files were never touched */
 	blobstore_abort(walk.staging);
-	if (dump_fd >= 0)
-		(void)close(dump_fd);
-	if (dump_path != NULL) {
-		(void)unlink(dump_path);
-		free(dump_path);
+	if (job.dump_fd >= 0)
+		(void)close(job.dump_fd);
+	if (job.dump_path != NULL) {
+		(void)unlink(job.dump_path);
+		free(job.dump_path);
 	}
-	if (list_path != NULL) {
-		(void)unlink(list_path);
-		free(list_path);
+	if (job.list_path != NULL) {
+		(void)unlink(job.list_path);
+		free(job.list_path);
 	}
 	database_close(db);
 	clock_gettime(CLOCK_REALTIME, &report->finished_at);
+	report->have_timings = true;
+	report->total_s = now_s() - started;
+	if (report->database_s > 0)
+		say(o,
+		    "job %s: timings: read %.3f s, database %.3f s, files %.3f s (beside the "
+		    "database), swap %.3f s, total %.3f s",
+		    job_id, report->read_s, report->database_s, report->files_s, report->swap_s,
+		    report->total_s);
 	if (report->error != NULL)
 		say(o, "job %s: %s: %s", job_id, report->status, report->error);
 	else
 		say(o, "job %s: succeeded", job_id);
 	return exit_status;
-}
-
-/* text_append: add a formatted line to a growing text; out of memory sets *failed. */
-static void text_append(char **text, size_t *len, bool *failed, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void
-text_append(char **text, size_t *len, bool *failed, const char *fmt, ...)
-{
-	char *line = NULL, *grown;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&line, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		*failed = true;
-		return;
-	}
-	grown = realloc(*text, *len + (size_t)n + 1);
-	if (grown == NULL) {
-		free(line);
-		*failed = true;
-		return;
-	}
-	memcpy(grown + *len, line, (size_t)n + 1);
-	*len += (size_t)n;
-	*text = grown;
-	free(line);
-}
-
-/* dump_format_name: the inspection's name for what a dump is. */
-static const char *
-dump_format_name(enum dump_kind kind)
-{
-	switch (kind) {
-	case DUMP_KIND_CUSTOM:
-		return "custom";
-	case DUMP_KIND_PLAIN_SQL:
-		return "plain";
-	case DUMP_KIND_GZIP:
-		return "gzip";
-	case DUMP_KIND_LZ4:
-		return "lz4";
-	case DUMP_KIND_ZSTD:
-		return "zstd";
-	case DUMP_KIND_TAR:
-	case DUMP_KIND_PGDMP_TAR:
-		return "tar";
-	case DUMP_KIND_EMPTY:
-		return "empty";
-	case DUMP_KIND_UNKNOWN:
-		break;
-	}
-	return "unknown";
-}
-
-int
-restore_inspect(const char *archive, const char *pg_restore, char **json, char **text)
-{
-	struct archive_walk walk;
-	struct report report;
-	struct json_writer w = {0};
-	char err[MESSAGE_BYTES], why[256], verr[256], version[16];
-	size_t tlen = 0, i;
-	bool failed = false, refused = false, from_config = false;
-	int max_minor;
-
-	*json = *text = NULL;
-	if (report_init(&report, "", archive, NULL, false) < 0) {
-		report_free(&report);
-		return -1;
-	}
-	/* Without a target, the default limit applies, and pg_restore's own if it runs. */
-	max_minor = version_limit(pg_restore != NULL ? pg_restore : "pg_restore",
-	                          RESTORE_DEFAULT_MAX_MAJOR, RESTORE_DEFAULT_MAX_MINOR, NULL, why,
-	                          sizeof(why), &from_config, verr, sizeof(verr));
-	if (max_minor < 0) {
-		max_minor = RESTORE_DEFAULT_MAX_MINOR;
-		snprintf(why, sizeof(why), "restore-worker accepts up to 1.%d by default",
-		         max_minor);
-		report_warn(&report, "%s", verr);
-	}
-	memset(&walk, 0, sizeof(walk));
-	walk.path = archive;
-	walk.dump_fd = -1;
-	walk.max_minor = max_minor;
-	walk.max_why = why;
-	walk.max_from_config = from_config;
-	walk.measure_too_new = true;
-	err[0] = '\0';
-	refused = archive_walk(&walk, &report, err, sizeof(err)) != WALK_OK;
-	snprintf(version, sizeof(version), "%d.%d", walk.dump.vmaj, walk.dump.vmin);
-
-	json_begin_object(&w);
-	json_key(&w, "source");
-	json_string(&w, report.source);
-	json_key(&w, "archive_kind");
-	json_string(&w, archive_kind_name(walk.kind));
-	json_key(&w, "metadata");
-	json_begin_object(&w);
-	for (i = 0; i < report.nmetadata; i++) {
-		json_key(&w, report.metadata[i].name);
-		json_string(&w, report.metadata[i].value);
-	}
-	json_end_object(&w);
-	json_key(&w, "dump");
-	json_begin_object(&w);
-	json_key(&w, "format");
-	json_string(&w, dump_format_name(walk.dump_kind));
-	if (walk.have_dump) {
-		json_key(&w, "version");
-		json_string(&w, version);
-		json_key(&w, "compression");
-		json_string(&w, dump_compression_name(walk.dump.compression));
-		json_key(&w, "toc_entries");
-		json_uint(&w, walk.dump.toc_entries);
-		json_key(&w, "dbname");
-		json_string(&w, walk.dump.dbname);
-		json_key(&w, "pg_dump_version");
-		json_string(&w, walk.dump.pg_dump_version);
-		json_key(&w, "decompressed_bytes");
-		json_uint(&w, walk.dump.decompressed_bytes);
-		json_key(&w, "written_to_pipe");
-		json_bool(&w, walk.dump.written_to_pipe);
-		json_key(&w, "skipped");
-		json_begin_array(&w);
-		for (i = 0; i < walk.dump.nskipped; i++) {
-			json_begin_object(&w);
-			json_key(&w, "toc_entry");
-			json_string(&w, walk.dump.skipped[i].toc_entry);
-			json_key(&w, "reason");
-			json_string(&w, walk.dump.skipped[i].reason);
-			json_end_object(&w);
-		}
-		json_end_array(&w);
-	}
-	json_end_object(&w);
-	json_key(&w, "files");
-	json_begin_object(&w);
-	json_key(&w, "count");
-	json_uint(&w, walk.file_count);
-	json_key(&w, "bytes");
-	json_uint(&w, walk.file_bytes);
-	json_end_object(&w);
-	json_key(&w, "problems");
-	json_begin_array(&w);
-	if (refused)
-		json_string(&w, err);
-	json_end_array(&w);
-	json_key(&w, "warnings");
-	json_begin_array(&w);
-	for (i = 0; i < report.nwarnings; i++)
-		json_string(&w, report.warnings[i]);
-	json_end_array(&w);
-	json_end_object(&w);
-	*json = json_finish(&w);
-
-	text_append(text, &tlen, &failed, "%s: %s\n", report.source, archive_kind_name(walk.kind));
-	for (i = 0; i < report.nmetadata; i++)
-		text_append(text, &tlen, &failed, "  metadata %s: %s\n", report.metadata[i].name,
-		            report.metadata[i].value);
-	if (walk.have_dump)
-		text_append(text, &tlen, &failed,
-		            "  dump: custom format, archive version %s, compression %s, %llu TOC "
-		            "entries, database %s, pg_dump %s, %llu bytes decompressed\n",
-		            version, dump_compression_name(walk.dump.compression),
-		            (unsigned long long)walk.dump.toc_entries, walk.dump.dbname,
-		            walk.dump.pg_dump_version,
-		            (unsigned long long)walk.dump.decompressed_bytes);
-	for (i = 0; walk.have_dump && i < walk.dump.nskipped; i++)
-		text_append(text, &tlen, &failed, "  left out: %s (%s)\n",
-		            walk.dump.skipped[i].toc_entry, walk.dump.skipped[i].reason);
-	text_append(text, &tlen, &failed, "  files: %llu (%llu bytes)\n",
-	            (unsigned long long)walk.file_count, (unsigned long long)walk.file_bytes);
-	for (i = 0; i < report.nwarnings; i++)
-		text_append(text, &tlen, &failed, "  warning: %s\n", report.warnings[i]);
-	if (refused)
-		text_append(text, &tlen, &failed, "  refused: %s\n", err);
-	else
-		text_append(text, &tlen, &failed, "  a restore would accept it\n");
-	report_free(&report);
-	if (failed || *json == NULL) {
-		free(*json);
-		free(*text);
-		*json = *text = NULL;
-		return -1;
-	}
-	return refused ? 1 : 0;
 }
