@@ -18,12 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "environment.h"
+#include "inflate.h"
 
 #define READER_BUFSIZE   (64 * 1024)
-#define INFLATE_BUFSIZE  (64 * 1024)
 #define MAX_STRING_BYTES (1024 * 1024 * 1024) /* a defn longer than 1 GiB is not a real dump */
 #define MAX_TOC_ENTRIES  (16 * 1024 * 1024)
 #define TAG_BYTES        128
@@ -387,10 +386,8 @@ struct stream {
 	uint64_t before;     /* the dump's total before this stream */
 	uint64_t stop_after; /* 0, or stop once before + bytes passes it */
 	bool over_limit;
-	z_stream z;
-	bool z_open;
+	struct inflate_count *count;
 	bool z_ended;
-	unsigned char *out;
 	uint64_t bytes;
 };
 
@@ -423,28 +420,27 @@ stream_feed(struct reader *r, struct stream *s, uint64_t len, const char *what)
 			if (stream_over(s))
 				return 0;
 		} else {
+			enum inflate_count_status st;
+			uint64_t limit = 0;
+			size_t used;
+
 			if (s->z_ended)
 				return reader_fail(r, "is corrupt: %s has bytes after its end",
 				                   what);
-			s->z.next_in = r->buf + r->pos;
-			s->z.avail_in = (uInt)take;
-			while (s->z.avail_in > 0 && !s->z_ended) {
-				int rc;
-
-				s->z.next_out = s->out;
-				s->z.avail_out = INFLATE_BUFSIZE;
-				rc = inflate(&s->z, Z_NO_FLUSH);
-				if (rc == Z_STREAM_END)
-					s->z_ended = true;
-				else if (rc != Z_OK)
-					return reader_fail(
-					    r, "is corrupt: %s does not inflate (%s)", what,
-					    s->z.msg != NULL ? s->z.msg : "zlib error");
-				s->bytes += INFLATE_BUFSIZE - s->z.avail_out;
-				if (stream_over(s))
-					return 0;
-			}
-			if (s->z.avail_in > 0)
+			/* Enough to pass stop_after, as stream_over() counts. */
+			if (s->stop_after != 0)
+				limit =
+				    s->stop_after >= s->before ? s->stop_after - s->before + 1 : 1;
+			st = inflate_count_feed(s->count, r->buf + r->pos, take, &used, limit);
+			s->bytes = inflate_count_bytes(s->count);
+			if (st == INFLATE_COUNT_ERROR)
+				return reader_fail(r, "is corrupt: %s does not inflate (%s)", what,
+				                   inflate_count_error(s->count));
+			if (stream_over(s))
+				return 0;
+			if (st == INFLATE_COUNT_END)
+				s->z_ended = true;
+			if (used < take)
 				return reader_fail(r, "is corrupt: %s has bytes after its end",
 				                   what);
 		}
@@ -459,7 +455,7 @@ stream_feed(struct reader *r, struct stream *s, uint64_t len, const char *what)
  * early, setting *over_limit, once *total passes stop_after (when that is not 0).
  */
 static int
-read_stream(struct reader *r, enum dump_compression compression, unsigned char *out,
+read_stream(struct reader *r, enum dump_compression compression, struct inflate_count *count,
             const char *what, uint64_t *total, uint64_t stop_after, bool *over_limit)
 {
 	struct stream s;
@@ -469,14 +465,11 @@ read_stream(struct reader *r, enum dump_compression compression, unsigned char *
 
 	memset(&s, 0, sizeof(s));
 	s.compression = compression;
-	s.out = out;
+	s.count = count;
 	s.before = *total;
 	s.stop_after = stop_after;
-	if (compression == DUMP_COMPRESSION_ZLIB) {
-		if (inflateInit(&s.z) != Z_OK)
-			return reader_fail(r, "could not be measured: out of memory for zlib");
-		s.z_open = true;
-	}
+	if (compression == DUMP_COMPRESSION_ZLIB)
+		inflate_count_reset(count);
 	for (;;) {
 		if (read_int(r, &len) < 0)
 			goto done;
@@ -504,8 +497,6 @@ read_stream(struct reader *r, enum dump_compression compression, unsigned char *
 	*total += s.bytes;
 	rc = 0;
 done:
-	if (s.z_open)
-		inflateEnd(&s.z);
 	return rc;
 }
 
@@ -514,7 +505,7 @@ static int
 read_data(struct reader *r, struct dump_info *info, struct toc_entry *toc, size_t ntoc,
           uint64_t stop_after)
 {
-	unsigned char *out = NULL;
+	struct inflate_count *count = NULL;
 	char what[TAG_BYTES * 2 + 64];
 	int rc = -1;
 	size_t i;
@@ -524,8 +515,8 @@ read_data(struct reader *r, struct dump_info *info, struct toc_entry *toc, size_
 		                   "uses %s compression, which restore-worker cannot measure; the "
 		                   "backup needs zlib or no compression (pg_dump -Fc -Z 0..9)",
 		                   dump_compression_name(info->compression));
-	out = malloc(INFLATE_BUFSIZE);
-	if (out == NULL)
+	count = inflate_count_open();
+	if (count == NULL)
 		return reader_fail(r, "could not be measured: out of memory");
 
 	for (;;) {
@@ -559,8 +550,9 @@ read_data(struct reader *r, struct dump_info *info, struct toc_entry *toc, size_
 		toc_describe(te, what, sizeof(what));
 		r->where = "inside the data of a table or large object";
 		if (type == BLK_DATA) {
-			if (read_stream(r, info->compression, out, what, &info->decompressed_bytes,
-			                stop_after, &info->over_limit) < 0)
+			if (read_stream(r, info->compression, count, what,
+			                &info->decompressed_bytes, stop_after,
+			                &info->over_limit) < 0)
 				goto done;
 			info->data_streams++;
 		} else if (type == BLK_BLOBS) {
@@ -571,7 +563,7 @@ read_data(struct reader *r, struct dump_info *info, struct toc_entry *toc, size_
 					goto done;
 				if (oid == 0)
 					break;
-				if (read_stream(r, info->compression, out, what,
+				if (read_stream(r, info->compression, count, what,
 				                &info->decompressed_bytes, stop_after,
 				                &info->over_limit) < 0)
 					goto done;
@@ -598,7 +590,7 @@ read_data(struct reader *r, struct dump_info *info, struct toc_entry *toc, size_
 	}
 	rc = 0;
 done:
-	free(out);
+	inflate_count_close(count);
 	return rc;
 }
 
