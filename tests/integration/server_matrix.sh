@@ -12,7 +12,17 @@
 #   restore_again     the same archive over the result: succeeded, still equal;
 #   db_only           --db-only: the database equals the reference, blob_dir is untouched;
 #   failure_midway    pg_restore (a stand-in) exits 1 after passing on half of its SQL: status
-#                     failed, the target database and blob_dir are unchanged.
+#                     failed, the target database and blob_dir are unchanged;
+#   old_dump          an archive 1.12 dump as pg_dump 9.6 wrote it (tests/tools/olddump), into a
+#                     target holding another state: succeeded, the database equals a fresh one
+#                     that `pg_restore -O -x` filled from it as app (whose only errors are on the
+#                     environment entries), database.skipped lists exactly SCHEMA public, its
+#                     stock COMMENT, EXTENSION plpgsql and its COMMENT, each with a reason;
+#   foreign_owned_refused
+#                     the target holds a schema owned by the superuser with a table in it (and,
+#                     before 15, a table of the superuser's in public, which the owner cannot
+#                     drop with public): rejected, exit 1, the error names each object with
+#                     "(owner postgres)" and "REASSIGN OWNED", the database and blob_dir unchanged.
 # The source database is made on the server under test when pg_dump 15 can dump it (12 to 15);
 # for 16 and later on the Debian PostgreSQL 15 cluster, once, and that archive serves every one.
 # States are compared with lib.sh's snapshot_db_fingerprint, taken on the server under test.
@@ -22,6 +32,7 @@
 set -euo pipefail
 unset PG_SERVER_BIN # the first cluster is the Debian 15 one: it can make the 16+ archive
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/olddump_lib.sh"
 
 SERVERS=${RW_SERVERS:-12 18}
 case $SERVERS in
@@ -43,6 +54,12 @@ PG_SERVERS=$TESTS_DIR/../scripts/pg-servers
 NFILES=4
 A=$TEST_ROOT/archives
 mkdir -p "$A"
+OLD_DUMP=$A/pg96.dump
+make_old_dump 1.12 pg96 "$OLD_DUMP"
+# The environment entries of OLD_DUMP, as the report names them without their ids, and the
+# TOC entries pg_restore may fail on ("already exists", "must be owner") for that reason.
+OLD_DUMP_SKIPPED='["SCHEMA - public","COMMENT - SCHEMA public","EXTENSION - plpgsql","COMMENT - EXTENSION plpgsql"]'
+ENV_ERRORS='^[0-9]+; [0-9]+ [0-9]+ (SCHEMA public|COMMENT SCHEMA public|EXTENSION plpgsql|COMMENT EXTENSION plpgsql) '
 
 # The archive for servers 16 and later, made here on the Debian 15 cluster.
 for v in $SERVERS; do
@@ -191,6 +208,71 @@ run_server() {
 	assert_report_true '(.error | test("pg_restore"))' "the error names pg_restore's failure"
 	assert_report .database.status unchanged
 	fingerprint_as after target_failure
+	assert_fingerprint "target database (vs before)" "$CASE_DIR/before.fp" "$CASE_DIR/after.fp"
+	snapshot_dir_state "$BLOB_DIR" >"$CASE_DIR/after.files"
+	assert_same_file "blob_dir (vs before)" "$CASE_DIR/before.files" "$CASE_DIR/after.files"
+	assert_work_dir_empty
+	case_end
+
+	case_begin "${s}_old_dump"
+	sql postgres "create database ref_old owner app"
+	set +e
+	PGUSER=app "$PGBIN/pg_restore" -v -O -x -d ref_old "$OLD_DUMP" 2>"$CASE_DIR/ref.err"
+	set -e
+	old_dump_restore_errors "$CASE_DIR/ref.err" >"$CASE_DIR/ref.errors"
+	sed 's/^/# pg_restore errors (reference): /' "$CASE_DIR/ref.errors"
+	if grep -Ev "$ENV_ERRORS" "$CASE_DIR/ref.errors" >"$CASE_DIR/ref.other"; then
+		fail "pg_restore as app fails besides the environment entries: $(tr '\n' ' ' <"$CASE_DIR/ref.other")"
+	fi
+	fingerprint_as reference ref_old
+	make_target_db target_old
+	fingerprint_as before target_old
+	write_config "$CASE_DIR/config.yaml" dbname=target_old
+	run_worker -c "$CASE_DIR/config.yaml" restore --json "$OLD_DUMP"
+	assert_exit 0
+	report_is_one_object
+	assert_report .status succeeded
+	assert_report .database.status restored
+	assert_report .database.dump_version 1.12
+	assert_eq "database.skipped" "$OLD_DUMP_SKIPPED" \
+		"$(report '[.database.skipped[].toc_entry | sub("^[0-9]+; [0-9]+ [0-9]+ "; "")]' | jq -c .)"
+	assert_report_true 'all(.database.skipped[]; .reason | type == "string" and length > 0)' \
+		"every skipped entry has a reason"
+	fingerprint_as after target_old
+	assert_fingerprint "target database (vs pg_restore -O -x as app)" "$CASE_DIR/reference.fp" \
+		"$CASE_DIR/after.fp"
+	cmp -s "$CASE_DIR/before.fp" "$CASE_DIR/after.fp" && fail "the target database did not change"
+	local out
+	if ! out=$(old_dump_check_db target_old "$OLD_DUMP"); then
+		fail "restored data differs from the dump's: $(tr '\n' ' ' <<<"$out")"
+	fi
+	assert_work_dir_empty
+	case_end
+
+	case_begin "${s}_foreign_owned_refused"
+	make_target_db target_foreign
+	old_blobs
+	local names=("schema su_schema (owner postgres)")
+	sql target_foreign "create schema su_schema; create table su_schema.su_t (x integer);
+		insert into su_schema.su_t values (1)"
+	if [ "$1" -lt 15 ]; then
+		sql target_foreign "create table public.su_table (x integer); insert into public.su_table values (2)"
+		names+=("table public.su_table (owner postgres)")
+	fi
+	fingerprint_as before target_foreign
+	snapshot_dir_state "$BLOB_DIR" >"$CASE_DIR/before.files"
+	write_config "$CASE_DIR/config.yaml" dbname=target_foreign
+	run_worker -c "$CASE_DIR/config.yaml" restore --json "$ARCHIVE"
+	assert_exit 1
+	report_is_one_object
+	assert_report .status rejected
+	assert_report .database.status unchanged
+	assert_error_line
+	local name
+	for name in "${names[@]}" "REASSIGN OWNED"; do
+		[[ $(report .error) == *"$name"* ]] || fail "the refusal does not name '$name': $(report .error)"
+	done
+	fingerprint_as after target_foreign
 	assert_fingerprint "target database (vs before)" "$CASE_DIR/before.fp" "$CASE_DIR/after.fp"
 	snapshot_dir_state "$BLOB_DIR" >"$CASE_DIR/after.files"
 	assert_same_file "blob_dir (vs before)" "$CASE_DIR/before.files" "$CASE_DIR/after.files"
