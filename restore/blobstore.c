@@ -295,14 +295,18 @@ blobstore_commit(struct blobstore *bs, char *err, size_t errlen)
 	}
 	/* The staging name now holds the old files (or nothing, if there was no blob_dir). */
 	close_fd(&bs->staging_fd);
-	if (bs->blob_dir_exists && blobstore_remove_tree(bs->parent_fd, bs->staging_name) < 0) {
-		io_error(err, errlen,
-		         "the new files are in %s but the old ones could not all be removed "
-		         "from %s: %s",
-		         bs->blob_dir, bs->staging_path, strerror(errno));
-		rc = 1;
-	}
 	return rc;
+}
+
+int
+blobstore_remove_old(struct blobstore *bs, char *err, size_t errlen)
+{
+	if (bs->blob_dir_exists && blobstore_remove_tree(bs->parent_fd, bs->staging_name) < 0)
+		return io_error(err, errlen,
+		                "the new files are in %s but the old ones could not all be removed "
+		                "from %s: %s",
+		                bs->blob_dir, bs->staging_path, strerror(errno));
+	return 0;
 }
 
 const char *

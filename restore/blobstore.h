@@ -6,8 +6,9 @@
  * to directory descriptors with O_NOFOLLOW and O_EXCL: nothing is written outside it, and a
  * name that appears twice is an error. blobstore_finish() makes them durable; only then may
  * the database commit. blobstore_commit() swaps the staging folder and blob_dir atomically
- * (renameat2 RENAME_EXCHANGE) and removes the old files. blobstore_abort() removes the staging
- * folder and leaves blob_dir exactly as it was.
+ * (renameat2 RENAME_EXCHANGE); blobstore_remove_old() then removes the old files (a restore
+ * may do that after its report is out: it is off the critical path). blobstore_abort() removes the
+ * staging folder and leaves blob_dir exactly as it was.
  */
 #ifndef BLOBSTORE_H
 #define BLOBSTORE_H
@@ -42,12 +43,15 @@ int blobstore_file_close(struct blobstore *bs, int fd, char *err, size_t errlen)
 int blobstore_finish(struct blobstore *bs, char *err, size_t errlen);
 
 /*
- * blobstore_commit: swap the staged files in and remove the old ones. Returns 0; or -1 with
- * err when the swap failed (blob_dir is then unchanged and the staged files are still at
- * blobstore_staging_path()); or 1 when the swap succeeded but the old files could not all be
- * removed (err says where they are).
+ * blobstore_commit: swap the staged files in; the old ones are then where the staging folder
+ * was, until blobstore_remove_old(). Returns 0; or -1 with err when the swap failed (blob_dir
+ * is then unchanged and the staged files are still at blobstore_staging_path()); or 1 when
+ * the swap succeeded but could not be made durable (err says so).
  */
 int blobstore_commit(struct blobstore *bs, char *err, size_t errlen);
+
+/* blobstore_remove_old: after a commit, remove the old files; 0, or -1 with err. */
+int blobstore_remove_old(struct blobstore *bs, char *err, size_t errlen);
 
 /* blobstore_staging_path: where the staged files are, for reports. */
 const char *blobstore_staging_path(const struct blobstore *bs);

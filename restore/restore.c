@@ -97,6 +97,28 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+struct restore_leftover {
+	struct blobstore *old_files; /* committed: the old files are at its staging name */
+	char job_id[37];
+};
+
+void
+restore_finish(struct restore_leftover *leftover, const struct restore_options *o)
+{
+	char err[MESSAGE_BYTES];
+	double t0 = now_s();
+
+	if (leftover == NULL)
+		return;
+	if (blobstore_remove_old(leftover->old_files, err, sizeof(err)) < 0)
+		say(o, "job %s: warning: %s", leftover->job_id, err);
+	else
+		say(o, "job %s: the old files were removed in %.3f s", leftover->job_id,
+		    now_s() - t0);
+	blobstore_close(leftover->old_files);
+	free(leftover);
+}
+
 /*
  * The database restore, in a thread of its own beside the rest of the archive walk. It leaves
  * its transaction open for restore_run to commit. While it runs it touches only its own
@@ -241,6 +263,7 @@ restore_run(const struct restore_options *o, struct report *report)
 	char job_id[37], err[MESSAGE_BYTES], why[256];
 	double started = now_s(), files_done, commit_started, swap_started;
 	int max_minor, rc, exit_status = RESTORE_EXIT_UNCHANGED;
+	bool db_failed_first;
 
 	memset(&walk, 0, sizeof(walk));
 	memset(&job, 0, sizeof(job));
@@ -303,6 +326,7 @@ restore_run(const struct restore_options *o, struct report *report)
 	walk.dump_done = db_job_start;
 	walk.dump_done_ctx = &job;
 	outcome = archive_walk(&walk, report, err, sizeof(err));
+	db_failed_first = job.failed != 0; /* then the walk stopped because of it */
 	report->archive_kind =
 	    walk.kind == ARCHIVE_KIND_UNKNOWN ? NULL : archive_kind_name(walk.kind);
 	if (walk.have_dump)
@@ -350,7 +374,7 @@ restore_run(const struct restore_options *o, struct report *report)
 		                 report->source, job.err);
 		goto done;
 	}
-	if (job.rc < 0 && job.failed && !job.stop) {
+	if (job.rc < 0 && (db_failed_first || !job.stop)) {
 		/* The database failed on its own (the walk then stopped because of it). */
 		report_set_error(report, "failed",
 		                 "%s: %s; the database and the files were left as they were",
@@ -406,6 +430,18 @@ restore_run(const struct restore_options *o, struct report *report)
 		report->files.status = "restored";
 		report->file_count = walk.file_count;
 		report->file_bytes = walk.file_bytes;
+		if (o->leftover != NULL) {
+			*o->leftover = malloc(sizeof(**o->leftover));
+			if (*o->leftover != NULL) {
+				(*o->leftover)->old_files = walk.staging;
+				snprintf((*o->leftover)->job_id, sizeof((*o->leftover)->job_id),
+				         "%s", job_id);
+				walk.staging = NULL;
+			}
+		}
+		if (walk.staging != NULL &&
+		    blobstore_remove_old(walk.staging, err, sizeof(err)) < 0)
+			report_warn(report, "%s", err);
 		blobstore_close(walk.staging);
 		walk.staging = NULL;
 		report->swap_s = now_s() - swap_started;

@@ -50,7 +50,17 @@ struct restore_options {
 	 */
 	int (*before_commit)(void *commit_ctx, char *err, size_t errlen);
 	void *commit_ctx;
+	/*
+	 * Not NULL: the old files a successful restore swapped out are left (beside blob_dir,
+	 * under the staging name) for restore_finish(), which the caller runs once its report is
+	 * out: removing many files is not the restore's critical path. NULL: they are removed
+	 * before restore_run() returns.
+	 */
+	struct restore_leftover **leftover;
 };
+
+/* What a restore left for after its report: the old files it swapped out. */
+struct restore_leftover;
 
 /*
  * restore_run: restore options->archive into options->target, filling *report (which the
@@ -64,6 +74,12 @@ int restore_run(const struct restore_options *options, struct report *report);
  * the archive, 1 when it would refuse it, -1 when out of memory.
  */
 int restore_inspect(const char *archive, const char *pg_restore, char **json, char **text);
+
+/*
+ * restore_finish: remove what restore_run() left in *leftover (NULL is fine) and free it;
+ * progress and a failure go to options->log.
+ */
+void restore_finish(struct restore_leftover *leftover, const struct restore_options *options);
 
 /* restore_new_job_id: a new lowercase UUID into buf (37 bytes). */
 void restore_new_job_id(char buf[37]);

@@ -269,10 +269,11 @@ child_sleep(int seconds)
  * written (a full spool), the child keeps it and tries again every rescan_seconds: the job
  * stays in active/, marked finished, and is never restored again. Stopped meanwhile, it
  * exits JOB_EXIT_UNFILED and whoever files the job makes its report from the claim's record.
+ * The old files a restore swapped out (leftover) are removed once the report is out.
  */
 static void __attribute__((noreturn))
 child_file(const struct job_env *env, struct spool_claim *claim, struct report *report,
-           int exit_status)
+           int exit_status, struct restore_leftover *leftover, const struct restore_options *ro)
 {
 	char err[512], *json, status[16];
 
@@ -285,8 +286,12 @@ child_file(const struct job_env *env, struct spool_claim *claim, struct report *
 	if (json == NULL)
 		_exit(JOB_EXIT_UNFILED); /* out of memory: the parent files it from the claim */
 	for (;;) {
-		if (spool_write_atomic(claim->job_fd, "report.json", json, strlen(json), err,
-		                       sizeof(err)) == 0)
+		int rc = spool_write_atomic(claim->job_fd, "report.json", json, strlen(json), err,
+		                            sizeof(err));
+
+		restore_finish(leftover, ro);
+		leftover = NULL;
+		if (rc == 0)
 			_exit(exit_status);
 		log_line(LOG_PRIORITY_ERROR, claim->job_id,
 		         "finished (%s) but cannot write its report: %s; the job stays in active/ "
@@ -331,6 +336,7 @@ job_child_run(const struct job_env *env, struct spool_claim *claim, const char *
 	const struct config_target *ct = config_target_find(env->config, target_name);
 	struct restore_target target;
 	struct restore_options ro;
+	struct restore_leftover *leftover = NULL;
 	struct report report;
 	struct jobfile jf = {0};
 	struct sigaction sa;
@@ -426,6 +432,7 @@ job_child_run(const struct job_env *env, struct spool_claim *claim, const char *
 	ro.log = child_log_progress;
 	ro.before_commit = child_before_commit;
 	ro.commit_ctx = claim;
+	ro.leftover = &leftover;
 	status = restore_run(&ro, &report);
 	jobfile_free(&jf);
 	if (child_cancel && status == RESTORE_EXIT_UNCHANGED)
@@ -433,7 +440,7 @@ job_child_run(const struct job_env *env, struct spool_claim *claim, const char *
 	/* The report names what was dropped, whatever it pointed to. */
 	free(report.source);
 	report.source = strdup(claim->name);
-	child_file(env, claim, &report, status);
+	child_file(env, claim, &report, status, leftover, &ro);
 
 refuse:
 	jobfile_free(&jf);
@@ -441,7 +448,7 @@ refuse:
 		_exit(JOB_EXIT_UNFILED);
 	report_set_error(&report, "rejected", "%s", err);
 	clock_gettime(CLOCK_REALTIME, &report.finished_at);
-	child_file(env, claim, &report, RESTORE_EXIT_UNCHANGED);
+	child_file(env, claim, &report, RESTORE_EXIT_UNCHANGED, NULL, NULL);
 }
 
 /* report_succeeded: did a job's report.json say succeeded? *have: is there one at all. */
@@ -479,6 +486,12 @@ job_file_outcome(const struct job_env *env, struct spool_claim *claim, const cha
 	bool have_report, ok = report_succeeded(claim->job_fd, &have_report);
 
 	if (have_report) {
+		/*
+		 * The old files its child did not get to remove; only after a success: a partial
+		 * restore's report points the operator at the staged files.
+		 */
+		if (ok)
+			job_remove_leftovers(env->config, claim);
 		log_line(ok ? LOG_PRIORITY_INFO : LOG_PRIORITY_WARNING, claim->job_id, "%s: %s",
 		         st != NULL ? "finished" : "filing a finished job",
 		         ok ? "succeeded" : "not succeeded (see report.json)");

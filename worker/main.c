@@ -440,6 +440,7 @@ command_restore(const struct command *cmd, const struct command_args *args,
 	const struct config_target *ct;
 	struct restore_target target;
 	struct restore_options ro;
+	struct restore_leftover *leftover = NULL;
 	struct config *config;
 	struct report report;
 	struct sigaction sa;
@@ -507,6 +508,7 @@ command_restore(const struct command *cmd, const struct command_args *args,
 	ro.cancel = &interrupted;
 	ro.log = log_line;
 	ro.holds_target_lock = lock >= 0;
+	ro.leftover = &leftover;
 	status = restore_run(&ro, &report);
 	if (!args->json) {
 		for (size_t i = 0; i < report.nwarnings; i++)
@@ -526,6 +528,7 @@ command_restore(const struct command *cmd, const struct command_args *args,
 		free(json);
 	}
 	report_free(&report);
+	restore_finish(leftover, &ro); /* the old files go once the report is out */
 	if (lock >= 0) {
 		spool_unlock(lock);
 		spool_close(&sp);
