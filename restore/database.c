@@ -45,6 +45,7 @@
 
 #include "conninfo.h"
 #include "io.h"
+#include "lock_budget.h"
 #include "spawn.h"
 #include "sqlscan.h"
 #include "target_empty.h"
@@ -940,6 +941,16 @@ done:
 	free(ex.pending.data);
 	free(ex.errtext.data);
 	return rc;
+}
+
+int
+database_check_locks(struct database *db, const struct dump_info *dump, char *err, size_t errlen)
+{
+	if (lock_budget_check(db->conn, dump, err, errlen) < 0) {
+		conninfo_scrub(&db->secrets, err, errlen);
+		return -1;
+	}
+	return 0;
 }
 
 /* forget_cancel: drop the cancel handle, first hiding it from signal handlers. */

@@ -53,6 +53,13 @@ void database_end_orphans(struct database *db, int wait_seconds);
 int database_check_alone(struct database *db, char *err, size_t errlen);
 
 /*
+ * database_check_locks: 0 when restoring dump fits the server's lock table in one
+ * transaction (lock_budget.h); -1 with err giving the figures and the fix. Changes nothing.
+ */
+int database_check_locks(struct database *db, const struct dump_info *dump, char *err,
+                         size_t errlen);
+
+/*
  * database_restore: in a new transaction, empty the database (target_empty.h) and restore
  * dump_path with pg_restore, only the entries list_path lists when it is not NULL (a TOC list,
  * toc_list.h). Leaves the transaction open on success (0); on failure (-1) rolls it back and

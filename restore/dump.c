@@ -278,6 +278,26 @@ read_header(struct reader *r, struct dump_info *info, int64_t *count)
 	return 0;
 }
 
+/* count_creates: count an entry by the kind of object it creates. */
+static void
+count_creates(struct dump_info *info, const char *desc)
+{
+	if (strcmp(desc, "TABLE") == 0)
+		info->creates.tables++;
+	else if (strcmp(desc, "INDEX") == 0)
+		info->creates.indexes++;
+	else if (strcmp(desc, "CONSTRAINT") == 0)
+		info->creates.constraints++;
+	else if (strcmp(desc, "SEQUENCE") == 0)
+		info->creates.sequences++;
+	else if (strcmp(desc, "VIEW") == 0)
+		info->creates.views++;
+	else if (strcmp(desc, "MATERIALIZED VIEW") == 0)
+		info->creates.matviews++;
+	else if (strcmp(desc, "MATERIALIZED VIEW DATA") == 0)
+		info->creates.matview_data++;
+}
+
 /* read_toc_entry: one entry of the table of contents. */
 static int
 read_toc_entry(struct reader *r, struct dump_info *info, struct toc_entry *te)
@@ -316,6 +336,7 @@ read_toc_entry(struct reader *r, struct dump_info *info, struct toc_entry *te)
 	if (read_str(r, NULL, 0, NULL) < 0 || /* owner */
 	    read_str(r, NULL, 0, NULL) < 0)   /* withOids */
 		return -1;
+	count_creates(info, te->desc);
 	reason = environment_reason(te->desc, te->tag,
 	                            strcmp(te->desc, "COMMENT") == 0 &&
 	                                    strcmp(te->tag, "SCHEMA public") == 0 &&

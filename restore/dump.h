@@ -74,6 +74,10 @@ struct dump_info {
 	bool too_new;                /* refused: newer than max_minor */
 	struct dump_skipped skipped[DUMP_SKIPPED_MAX];
 	size_t nskipped;
+	/* TOC entries by what they create, for the lock budget (lock_budget.h). */
+	struct {
+		uint64_t tables, indexes, constraints, sequences, views, matviews, matview_data;
+	} creates;
 };
 
 /*

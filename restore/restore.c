@@ -177,6 +177,11 @@ db_job_start(void *ctx, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", report->source, why);
 		return WALK_REJECTED;
 	}
+	/* So must the lock table: a restore bound to run out of locks half way never starts. */
+	if (database_check_locks(j->db, &walk->dump, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "target %s: %s", t->name, why);
+		return WALK_REJECTED;
+	}
 	say(j->o, "job %s: %s holds a dump (archive version %d.%d) that decompresses to %llu bytes",
 	    j->job_id, report->source, walk->dump.vmaj, walk->dump.vmin,
 	    (unsigned long long)walk->dump.decompressed_bytes);
