@@ -436,29 +436,7 @@ assert_unchanged t_sigterm
 echo "# SIGTERM: exited after ${STOP_S} s"
 case_end
 
-# wait_gone: wait (5 s at most) until process $1 has ended; the status says whether it did.
-wait_gone() {
-	local polls=0
-	while pid_running "$1"; do
-		[ "$polls" -lt 25 ] || return 1
-		sleep 0.2
-		polls=$((polls + 1))
-	done
-}
 
-# wait_sessions_gone: wait (10 s at most) until the server has noticed that the killed worker's
-# connection to database $1 is gone.
-wait_sessions_gone() {
-	local polls=0
-	until [ "$(sql postgres "select count(*) from pg_stat_activity where datname = '$1'")" = 0 ]; do
-		if [ "$polls" -ge 50 ]; then
-			fail "the killed worker's session on $1 was still there after 10 s"
-			return 0
-		fi
-		sleep 0.2
-		polls=$((polls + 1))
-	done
-}
 
 # 4. SIGKILL of a worker (`run`) during the overlap (the stand-in paused, the dump in work_dir, the
 # staging folder beside blob_dir), then a new worker: the job runs again and the target ends as

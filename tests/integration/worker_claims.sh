@@ -13,18 +13,6 @@ source "$(dirname "$0")/worker_lib.sh"
 
 make_good_archive
 
-# wait_sessions_gone: wait (10 s at most) until nobody is connected to database $1.
-wait_sessions_gone() {
-	local polls=0
-	until [ "$(sql postgres "select count(*) from pg_stat_activity where datname = '$1'")" = 0 ]; do
-		if [ "$polls" -ge 50 ]; then
-			fail "a session on $1 was still there after 10 s"
-			return 0
-		fi
-		sleep 0.2
-		polls=$((polls + 1))
-	done
-}
 
 # 1. A job file beside the archive it names, in incoming/: the archive is written in place (it
 # settles for a second) while the job file arrives by rename and is taken at once. A second job

@@ -20,19 +20,6 @@ source "$(dirname "$0")/worker_lib.sh"
 
 make_good_archive
 
-# wait_sessions_gone: wait (10 s at most) until the server has noticed that the killed worker's
-# connection to database $1 is gone, so that the next worker does not find it still connected.
-wait_sessions_gone() {
-	local polls=0
-	until [ "$(sql postgres "select count(*) from pg_stat_activity where datname = '$1'")" = 0 ]; do
-		if [ "$polls" -ge 50 ]; then
-			fail "the killed worker's session on $1 was still there after 10 s"
-			return 0
-		fi
-		sleep 0.2
-		polls=$((polls + 1))
-	done
-}
 
 # The stand-in itself must yield a good restore, only a slower one: checked with `restore`.
 case_begin fixture_slow_pg_restore_restores
@@ -72,15 +59,6 @@ start_slow_job() {
 	assert_eq "job folders in active/ during the restore" 1 "$(printf '%s' "$ACTIVE" | grep -c .)"
 }
 
-# wait_gone: wait (5 s at most) until process $1 has ended; the status says whether it did.
-wait_gone() {
-	local polls=0
-	while pid_running "$1"; do
-		[ "$polls" -lt 25 ] || return 1
-		sleep 0.2
-		polls=$((polls + 1))
-	done
-}
 
 # 8. SIGKILL during a restore (which status --json lists as active); the next worker runs the
 # job again and it succeeds.
