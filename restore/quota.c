@@ -49,3 +49,32 @@ quota_check(uint64_t decompressed, int at_least, uint64_t overhead, uint64_t quo
 	         at_least ? "more than " : "", d, o, q);
 	return -1;
 }
+
+uint64_t
+quota_swap_overhead(uint64_t current, uint64_t overhead)
+{
+	return current > UINT64_MAX - overhead ? UINT64_MAX : current + overhead;
+}
+
+int
+quota_check_swap(uint64_t current, uint64_t decompressed, int at_least, uint64_t overhead,
+                 uint64_t quota, char *err, size_t errlen)
+{
+	uint64_t beside = quota_swap_overhead(current, overhead);
+	char c[64], d[64], o[64], q[64];
+
+	/* current + decompressed + overhead <= quota, without overflowing the sum. */
+	if (beside <= quota && decompressed <= quota - beside)
+		return 0;
+	quota_format_size(current, c, sizeof(c));
+	quota_format_size(decompressed, d, sizeof(d));
+	quota_format_size(overhead, o, sizeof(o));
+	quota_format_size(quota, q, sizeof(q));
+	snprintf(err, errlen,
+	         "strategy swap keeps the target database (now %s) until the restored one "
+	         "replaces it, and with the dump's decompressed size of %s%s and the restore "
+	         "overhead of %s that exceeds the plan quota of %s; raise plan_quota, restore a "
+	         "smaller backup or use strategy: transaction",
+	         c, at_least ? "more than " : "", d, o, q);
+	return -1;
+}

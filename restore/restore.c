@@ -14,6 +14,13 @@
  *  5. only then the staged files are swapped in. A failure of this last step is the only
  *     way to end "partial".
  * Every exit path removes the dump copy and the staging folder.
+ *
+ * With strategy swap (swap.h) the same order holds, with a new database in place of the
+ * transaction: after the same refusals and the swap's own (swap_open), the databases earlier
+ * swaps left behind are dropped and the connection to the target is closed; the thread
+ * creates the new database and runs pg_restore --jobs into it; "commit" is the swap of the
+ * names (swap_commit), and the old database is dropped at the end. Any failure before the
+ * swap drops the new database.
  */
 #include "restore.h"
 
@@ -35,6 +42,7 @@
 #include "dump.h"
 #include "json.h"
 #include "quota.h"
+#include "swap.h"
 #include "toc_list.h"
 #include "version.h"
 
@@ -128,7 +136,8 @@ struct db_job {
 	const struct restore_options *o;
 	const struct archive_walk *walk;
 	struct report *report;
-	struct database *db;
+	struct database *db; /* strategy transaction */
+	struct swap *swap;   /* strategy swap */
 	const char *pg_restore, *job_id;
 	char *dump_path, *list_path;
 	int dump_fd; /* the dump copy, open until the dump is read */
@@ -147,8 +156,13 @@ db_job_run(void *arg)
 {
 	struct db_job *j = arg;
 
-	j->rc = database_restore(j->db, j->pg_restore, j->dump_path, j->list_path, j->report,
-	                         &j->stop, j->err, sizeof(j->err));
+	if (j->swap != NULL)
+		j->rc = swap_restore(j->swap, j->pg_restore, j->dump_path, j->list_path,
+		                     j->o->target->restore_jobs, j->report, &j->stop, j->err,
+		                     sizeof(j->err));
+	else
+		j->rc = database_restore(j->db, j->pg_restore, j->dump_path, j->list_path,
+		                         j->report, &j->stop, j->err, sizeof(j->err));
 	j->finished_at = now_s();
 	if (j->rc < 0)
 		j->failed = 1;
@@ -172,13 +186,20 @@ db_job_start(void *ctx, char *err, size_t errlen)
 	int rc;
 
 	j->dump_read_at = now_s();
-	if (quota_check(walk->dump.decompressed_bytes, walk->dump.over_limit, t->restore_overhead,
-	                t->plan_quota, why, sizeof(why)) < 0) {
+	if (j->swap != NULL
+	        ? quota_check_swap(swap_current_size(j->swap), walk->dump.decompressed_bytes,
+	                           walk->dump.over_limit, t->restore_overhead, t->plan_quota, why,
+	                           sizeof(why)) < 0
+	        : quota_check(walk->dump.decompressed_bytes, walk->dump.over_limit,
+	                      t->restore_overhead, t->plan_quota, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "%s: %s", report->source, why);
 		return WALK_REJECTED;
 	}
-	/* So must the lock table: a restore bound to run out of locks half way never starts. */
-	if (database_check_locks(j->db, &walk->dump, why, sizeof(why)) < 0) {
+	/*
+	 * So must the lock table: a restore bound to run out of locks half way never starts. A
+	 * swap's pg_restore commits as it goes and locks nothing of the target's.
+	 */
+	if (j->swap == NULL && database_check_locks(j->db, &walk->dump, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "target %s: %s", t->name, why);
 		return WALK_REJECTED;
 	}
@@ -208,8 +229,13 @@ db_job_start(void *ctx, char *err, size_t errlen)
 			return WALK_FAILED;
 		}
 	}
-	say(j->o, "job %s: restoring database %s%s", j->job_id, database_name(j->db),
-	    walk->kind == ARCHIVE_KIND_FULL_SNAPSHOT ? " while the files are staged" : "");
+	if (j->swap != NULL)
+		say(j->o, "job %s: restoring into a new database %s with pg_restore --jobs=%d%s",
+		    j->job_id, swap_new_name(j->swap), t->restore_jobs,
+		    walk->kind == ARCHIVE_KIND_FULL_SNAPSHOT ? " while the files are staged" : "");
+	else
+		say(j->o, "job %s: restoring database %s%s", j->job_id, database_name(j->db),
+		    walk->kind == ARCHIVE_KIND_FULL_SNAPSHOT ? " while the files are staged" : "");
 	j->started_at = now_s();
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -262,7 +288,10 @@ restore_run(const struct restore_options *o, struct report *report)
 	const char *pg_restore = o->pg_restore != NULL ? o->pg_restore : "pg_restore";
 	struct archive_walk walk;
 	struct database *db = NULL;
+	struct swap *swap = NULL;
 	enum database_open_failure open_failure;
+	enum swap_failure swap_failure;
+	char target_db[256];
 	enum archive_outcome outcome;
 	struct db_job job;
 	char job_id[37], err[MESSAGE_BYTES], why[256];
@@ -312,6 +341,23 @@ restore_run(const struct restore_options *o, struct report *report)
 		goto done;
 	}
 	job.db = db;
+	snprintf(target_db, sizeof(target_db), "%s", database_name(db));
+	if (t->strategy == RESTORE_STRATEGY_SWAP) {
+		if (swap_open(t->conninfo,
+		              t->maintenance_database != NULL ? t->maintenance_database
+		                                              : "postgres",
+		              target_db, job_id, &swap, &swap_failure, err, sizeof(err)) < 0) {
+			report_set_error(report,
+			                 swap_failure == SWAP_REFUSED ? "rejected" : "failed",
+			                 "target %s: %s", t->name, err);
+			goto done;
+		}
+		swap_remove_leftovers(swap, o->holds_target_lock, report);
+		/* Nobody may be connected to the target when its name is swapped: not even us. */
+		database_close(db);
+		db = job.db = NULL;
+		job.swap = swap;
+	}
 
 	/* 2. One pass over the archive; 3. the database restore starts once the dump is read. */
 	job.dump_fd = make_dump_copy(o->work_dir, job_id, &job.dump_path, err, sizeof(err));
@@ -323,7 +369,10 @@ restore_run(const struct restore_options *o, struct report *report)
 	walk.dump_fd = job.dump_fd;
 	walk.blob_dir = o->db_only ? NULL : t->blob_dir;
 	walk.job_id = job_id;
-	walk.stop_after = quota_stop_after(t->restore_overhead, t->plan_quota);
+	walk.stop_after = quota_stop_after(
+	    swap != NULL ? quota_swap_overhead(swap_current_size(swap), t->restore_overhead)
+	                 : t->restore_overhead,
+	    t->plan_quota);
 	walk.max_minor = max_minor;
 	walk.max_why = why;
 	walk.cancel = o->cancel;
@@ -341,8 +390,11 @@ restore_run(const struct restore_options *o, struct report *report)
 	for (size_t i = 0; walk.have_dump && i < walk.dump.nskipped; i++)
 		report_skip(report, walk.dump.skipped[i].toc_entry, walk.dump.skipped[i].reason);
 	if (outcome == WALK_OK && walk.dump.over_limit &&
-	    quota_check(walk.dump.decompressed_bytes, true, t->restore_overhead, t->plan_quota, err,
-	                sizeof(err)) < 0) {
+	    (swap != NULL
+	         ? quota_check_swap(swap_current_size(swap), walk.dump.decompressed_bytes, true,
+	                            t->restore_overhead, t->plan_quota, err, sizeof(err))
+	         : quota_check(walk.dump.decompressed_bytes, true, t->restore_overhead,
+	                       t->plan_quota, err, sizeof(err))) < 0) {
 		report_set_error(report, "rejected", "%s: %s", report->source, err);
 		goto done;
 	}
@@ -404,14 +456,19 @@ restore_run(const struct restore_options *o, struct report *report)
 		goto done;
 	}
 	commit_started = now_s();
-	if (database_commit(db, err, sizeof(err)) < 0) {
+	if ((swap != NULL ? swap_commit(swap, err, sizeof(err))
+	                  : database_commit(db, err, sizeof(err))) < 0) {
 		report_set_error(report, "failed", "%s: %s", report->source, err);
 		goto done;
 	}
 	report->database_s += now_s() - commit_started;
 	report->database.status = "restored";
 	exit_status = RESTORE_EXIT_SUCCEEDED;
-	say(o, "job %s: database %s restored", job_id, database_name(db));
+	if (swap != NULL)
+		say(o, "job %s: database %s restored (database %s swapped in)", job_id, target_db,
+		    swap_new_name(swap));
+	else
+		say(o, "job %s: database %s restored", job_id, database_name(db));
 
 	/* 5. The files. */
 	swap_started = now_s();
@@ -466,6 +523,21 @@ restore_run(const struct restore_options *o, struct report *report)
 	}
 done:
 	db_job_wait(&job, true); /* gone already, unless the walk failed before waiting */
+	if (swap != NULL) {
+		/* Before the swap: the new database goes; after it: the old one. */
+		if (swap_abort(swap, err, sizeof(err)) < 0)
+			report_warn(
+			    report,
+			    "the new database %s could not be dropped (the next restore into "
+			    "target %s drops it): %s",
+			    swap_new_name(swap), t->name, err);
+		if (swap_drop_old(swap, err, sizeof(err)) < 0)
+			report_warn(report,
+			            "the old database could not be dropped (the next restore into "
+			            "target %s drops it): %s",
+			            t->name, err);
+		swap_close(swap);
+	}
 	if (o->db_only || walk.kind == ARCHIVE_KIND_DATABASE_ONLY)
 		report->files.status = "skipped"; /* the files were never touched */
 	blobstore_abort(walk.staging);

@@ -23,6 +23,12 @@
 #define RESTORE_DEFAULT_MAX_MAJOR 1
 #define RESTORE_DEFAULT_MAX_MINOR 14
 
+/* How the database is restored (README: "How a restore works"). */
+enum restore_strategy {
+	RESTORE_STRATEGY_TRANSACTION = 0, /* one transaction on the target */
+	RESTORE_STRATEGY_SWAP,            /* a new database beside it, swapped in by renames */
+};
+
 struct restore_target {
 	const char *name;
 	const char *conninfo; /* libpq */
@@ -30,6 +36,9 @@ struct restore_target {
 	uint64_t plan_quota;
 	uint64_t restore_overhead;
 	int max_dump_major, max_dump_minor;
+	enum restore_strategy strategy;
+	int restore_jobs;                 /* swap: pg_restore --jobs */
+	const char *maintenance_database; /* swap: its connection's dbname; NULL: postgres */
 };
 
 struct restore_options {

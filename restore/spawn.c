@@ -5,6 +5,8 @@
  * the worker is killed, its pg_restore must not go on writing into a pipe nobody reads.
  * Every descriptor the parent holds is close-on-exec, so the child inherits only its three
  * standard streams (stdin is /dev/null).
+ * spawn_start_env() gives the child an environment of the caller's making (execvpe): how
+ * the swap strategy hands pg_restore a password without putting it on its command line.
  */
 #include "spawn.h"
 
@@ -21,6 +23,12 @@
 
 int
 spawn_start(char *const argv[], struct spawn *sp, char *err, size_t errlen)
+{
+	return spawn_start_env(argv, NULL, sp, err, errlen);
+}
+
+int
+spawn_start_env(char *const argv[], char *const envp[], struct spawn *sp, char *err, size_t errlen)
 {
 	int out[2] = {-1, -1}, errp[2] = {-1, -1}, ready[2] = {-1, -1};
 	pid_t parent = getpid();
@@ -52,7 +60,10 @@ spawn_start(char *const argv[], struct spawn *sp, char *err, size_t errlen)
 			(void)!write(ready[1], &child_errno, sizeof(child_errno));
 			_exit(127);
 		}
-		execvp(argv[0], argv);
+		if (envp != NULL)
+			execvpe(argv[0], argv, envp);
+		else
+			execvp(argv[0], argv);
 		child_errno = errno;
 		(void)!write(ready[1], &child_errno, sizeof(child_errno));
 		_exit(127);

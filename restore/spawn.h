@@ -17,6 +17,10 @@ struct spawn {
 /* spawn_start: start argv[0] (looked up on PATH when it has no slash); 0 or -1 with err. */
 int spawn_start(char *const argv[], struct spawn *sp, char *err, size_t errlen);
 
+/* spawn_start_env: spawn_start, with envp as the child's environment (NULL: this one's). */
+int spawn_start_env(char *const argv[], char *const envp[], struct spawn *sp, char *err,
+                    size_t errlen);
+
 /* spawn_finish: close the pipes, wait for the child; its wait status, or -1. */
 int spawn_finish(struct spawn *sp);
 

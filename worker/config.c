@@ -30,6 +30,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 #include <yaml.h>
@@ -49,7 +50,9 @@
 #define CONFIG_TOP_KEYS                                                                            \
 	"spool_dir, work_dir, pg_restore, default_target, targets, settle_seconds, "               \
 	"rescan_seconds, retention_days, max_parallel_jobs or max_attempts"
-#define CONFIG_TARGET_KEYS "database, blob_dir, plan_quota, restore_overhead or max_dump_version"
+#define CONFIG_TARGET_KEYS                                                                         \
+	"database, blob_dir, plan_quota, restore_overhead, max_dump_version, strategy, "           \
+	"restore_jobs or maintenance_database"
 
 struct config_reader {
 	const char *path;
@@ -351,6 +354,41 @@ config_read_conninfo(struct config_reader *reader, const char *keypath, const ya
 	return 0;
 }
 
+/* config_read_strategy: "transaction" or "swap" at keypath into *out. */
+static int
+config_read_strategy(struct config_reader *reader, const char *keypath, const yaml_node_t *value,
+                     enum restore_strategy *out)
+{
+	char shown[CONFIG_SHOWN_MAX + 4];
+
+	if (config_scalar_is(value, "transaction")) {
+		*out = RESTORE_STRATEGY_TRANSACTION;
+		return 0;
+	}
+	if (config_scalar_is(value, "swap")) {
+		*out = RESTORE_STRATEGY_SWAP;
+		return 0;
+	}
+	if (value->type != YAML_SCALAR_NODE)
+		config_error(reader, value, "%s: expected transaction or swap, found %s", keypath,
+		             config_kind(value));
+	else
+		config_error(reader, value, "%s: '%s' is not a strategy (use transaction or swap)",
+		             keypath, config_shown(value, shown, sizeof(shown)));
+	return -1;
+}
+
+/* config_default_restore_jobs: the number of CPUs, at most CONFIG_DEFAULT_RESTORE_JOBS_MAX. */
+static int
+config_default_restore_jobs(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (cpus < 1)
+		return 1;
+	return cpus > CONFIG_DEFAULT_RESTORE_JOBS_MAX ? CONFIG_DEFAULT_RESTORE_JOBS_MAX : (int)cpus;
+}
+
 /* config_check_target_name: refuse a target name that would make a bad folder name. */
 static int
 config_check_target_name(struct config_reader *reader, const yaml_node_t *name)
@@ -406,6 +444,8 @@ config_read_target(struct config_reader *reader, const yaml_node_t *name,
 	target->restore_overhead = CONFIG_DEFAULT_OVERHEAD;
 	target->max_dump_major = 1;
 	target->max_dump_minor = 14;
+	target->strategy = RESTORE_STRATEGY_TRANSACTION;
+	target->restore_jobs = config_default_restore_jobs();
 	for (pair = settings->data.mapping.pairs.start; pair < settings->data.mapping.pairs.top;
 	     pair++) {
 		key = config_node(reader, pair->key);
@@ -431,6 +471,14 @@ config_read_target(struct config_reader *reader, const yaml_node_t *name,
 		} else if (config_scalar_is(key, "max_dump_version")) {
 			rc = config_read_version(reader, keypath, value, &target->max_dump_major,
 			                         &target->max_dump_minor);
+		} else if (config_scalar_is(key, "strategy")) {
+			rc = config_read_strategy(reader, keypath, value, &target->strategy);
+		} else if (config_scalar_is(key, "restore_jobs")) {
+			rc =
+			    config_read_count(reader, keypath, value, 1, 64, &target->restore_jobs);
+		} else if (config_scalar_is(key, "maintenance_database")) {
+			rc = config_read_string(reader, keypath, value, CONFIG_NONEMPTY,
+			                        &target->maintenance_database);
 		} else {
 			config_error(reader, key, "targets.%s: unknown key '%s' (expected %s)",
 			             target->name, config_shown(key, shown, sizeof(shown)),
@@ -439,6 +487,11 @@ config_read_target(struct config_reader *reader, const yaml_node_t *name,
 		}
 		if (rc != 0)
 			return -1;
+	}
+	if (target->maintenance_database == NULL &&
+	    (target->maintenance_database = strdup(CONFIG_DEFAULT_MAINTENANCE_DB)) == NULL) {
+		config_error(reader, name, "targets.%s: out of memory", target->name);
+		return -1;
 	}
 	k = target->database == NULL   ? "database"
 	    : target->blob_dir == NULL ? "blob_dir"
@@ -669,6 +722,7 @@ config_free(struct config *config)
 		free(config->targets[i].name);
 		free(config->targets[i].database);
 		free(config->targets[i].blob_dir);
+		free(config->targets[i].maintenance_database);
 	}
 	free(config->targets);
 	free(config->path);

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "restore.h"
+
 #define CONFIG_DEFAULT_PATH     "/etc/restore-worker/config.yaml"
 #define CONFIG_DEFAULT_OVERHEAD 2415919104ULL /* 2.25GB */
 
@@ -19,6 +21,8 @@
 #define CONFIG_DEFAULT_RETENTION_DAYS    30
 #define CONFIG_DEFAULT_MAX_PARALLEL_JOBS 1
 #define CONFIG_DEFAULT_MAX_ATTEMPTS      3
+#define CONFIG_DEFAULT_RESTORE_JOBS_MAX  8 /* the default restore_jobs: CPUs, at most this */
+#define CONFIG_DEFAULT_MAINTENANCE_DB    "postgres"
 
 struct config_target {
 	char *name;
@@ -28,6 +32,9 @@ struct config_target {
 	uint64_t restore_overhead; /* bytes; default 2.25GB */
 	int max_dump_major;        /* max_dump_version, default "1.14" */
 	int max_dump_minor;
+	enum restore_strategy strategy; /* default transaction */
+	int restore_jobs;               /* swap: pg_restore --jobs; default CPUs, at most 8 */
+	char *maintenance_database;     /* swap: default "postgres" */
 };
 
 struct config {

@@ -1,0 +1,88 @@
+/*
+ * swap.h - the swap strategy: restore into a new database beside the target, then swap names.
+ *
+ * The backup is restored with `pg_restore --jobs=N` into a database created from template0
+ * beside the target (same owner, encoding, collation, ctype, locale provider and tablespace),
+ * named <target>_rw_<first 8 hex digits of the job id>. Once the files are durable, one short
+ * transaction on a connection to the maintenance database carries over what belongs to the
+ * environment (database-level settings, also per role; the grants; the connection limit; the
+ * comment) onto the new database, renames the target to <target>_rw_<8 hex>_old and the new
+ * database to the target's name, and commits; the old database is dropped afterwards. Both
+ * renames commit together, so the target's name always holds either the old or the new state.
+ * A database left behind under either name (a killed worker) is dropped by the next swap into
+ * the same target (swap_remove_leftovers).
+ *
+ * Every message passes through conninfo_scrub(): no part of a password is ever shown.
+ */
+#ifndef SWAP_H
+#define SWAP_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "report.h"
+
+struct swap;
+
+/* How swap_open failed: a refusal (nothing could be wrong with the backup) or an error. */
+enum swap_failure {
+	SWAP_REFUSED,
+	SWAP_ERROR,
+};
+
+/*
+ * swap_open: connect to maintenance_db with conninfo's other parameters (host, port, user,
+ * password, ...) for a swap of database target_db by job job_id; check that the swap may be
+ * done (the role may create databases and owns the target, the target has no logical
+ * replication slot and no subscription) and read what the new database must copy. 0, or -1
+ * with err and *why.
+ */
+int swap_open(const char *conninfo, const char *maintenance_db, const char *target_db,
+              const char *job_id, struct swap **out, enum swap_failure *why, char *err,
+              size_t errlen);
+
+/* swap_current_size: the target database's size when swap_open looked (pg_database_size). */
+uint64_t swap_current_size(const struct swap *s);
+
+/* swap_new_name: the name of the database the backup is restored into. */
+const char *swap_new_name(const struct swap *s);
+
+/*
+ * swap_remove_leftovers: drop the databases earlier swaps into this target left behind
+ * (<target>_rw_<8 hex>, with or without _old), when they have the target's owner and nobody
+ * uses them; with end_orphans, first end their restore-worker sessions (a caller holding the
+ * target's lock: no live worker uses them). A failure goes into report's warnings.
+ */
+void swap_remove_leftovers(struct swap *s, int end_orphans, struct report *report);
+
+/*
+ * swap_restore: create the new database and restore dump_path into it with pg_restore (only
+ * the entries list_path lists when it is not NULL), in jobs parallel jobs. 0, or -1 with
+ * report->database.errors and err (the new database is then left for swap_abort). cancel,
+ * when set, makes it stop.
+ */
+int swap_restore(struct swap *s, const char *pg_restore, const char *dump_path,
+                 const char *list_path, int jobs, struct report *report,
+                 volatile sig_atomic_t *cancel, char *err, size_t errlen);
+
+/*
+ * swap_commit: in one transaction, check that nobody uses the target, carry over its
+ * environment onto the new database and swap the names. 0 once committed (the target's name
+ * then holds the backup), or -1 with err (the target is as it was).
+ */
+int swap_commit(struct swap *s, char *err, size_t errlen);
+
+/* swap_drop_old: after swap_commit, drop the old database; -1 with err when it could not. */
+int swap_drop_old(struct swap *s, char *err, size_t errlen);
+
+/*
+ * swap_abort: before swap_commit, drop the new database if it was created; -1 with err when
+ * it could not be dropped (the next swap into the target drops it). NULL is fine.
+ */
+int swap_abort(struct swap *s, char *err, size_t errlen);
+
+/* swap_close: disconnect; NULL is fine. */
+void swap_close(struct swap *s);
+
+#endif
