@@ -7,10 +7,13 @@
 #    again over itself;
 #  - database-level settings (also per role, also a list setting), grants, the connection limit
 #    and the comment survive the swap;
+#  - the connection's password reaches pg_restore in its environment, not its command line;
+#  - the new keys' configuration errors name the file, the line and the key;
 #  - an application connected at swap time: failed, the target unchanged, no stray database;
 #  - pg_restore failing half-way: failed, the target unchanged, the new database dropped;
 #  - kill -9 of the worker during the parallel restore: the rerun succeeds, no stray database;
 #  - the quota counts the target's current size: refused with the four figures;
+#  - a logical replication slot on the target: rejected, unchanged;
 #  - many entities (1200 tables with a primary key and an index) on a small lock table
 #    (max_connections 20): strategy transaction is refused by the lock budget, strategy swap
 #    succeeds twice.
@@ -289,10 +292,28 @@ assert_no_leftovers
 assert_no_stray
 worker_case_end
 
+# From here on the server has logical decoding (for a slot) and a small lock table (for many
+# entities): one restart for both.
+sql postgres "alter system set max_connections = 20"
+sql postgres "alter system set wal_level = logical"
+as_cluster_owner "$CLUSTER_BIN/pg_ctl" -D "$PG_DIR/data" -w -m fast restart >/dev/null
+
+# A logical replication slot belongs to the target's OID, which a swap changes: refused.
+swap_case_begin logical_slot_refused
+sql target "select pg_create_logical_replication_slot('app_slot', 'test_decoding')" >/dev/null
+capture_state before target
+run_worker -c "$CASE_DIR/config.yaml" restore --json "$GOOD"
+assert_exit 1
+assert_report .status rejected
+assert_error_line
+assert_report_true '(.error | contains("app_slot"))' "the error names the slot"
+assert_unchanged target
+assert_no_stray
+sql postgres "select pg_drop_replication_slot('app_slot')" >/dev/null
+case_end
+
 # Many entities on a small lock table: the transaction cannot hold them all, the swap can.
 ENTITIES=1200
-sql postgres "alter system set max_connections = 20"
-as_cluster_owner "$CLUSTER_BIN/pg_ctl" -D "$PG_DIR/data" -w -m fast restart >/dev/null
 sql postgres "create database many owner app"
 {
 	echo "begin;"
