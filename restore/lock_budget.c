@@ -86,7 +86,8 @@ lock_budget_check(PGconn *conn, const struct dump_info *dump, char *err, size_t 
 		    "more than the server's lock table holds (%llu: "
 		    "max_locks_per_transaction %llu times %llu server process slots); "
 		    "raise max_locks_per_transaction to at least %llu (a restart of the "
-		    "server) and restore again",
+		    "server), or give the target strategy: swap, which restores into a new "
+		    "database beside it",
 		    need, drops, need - drops, have, per_slot, slots, (need + slots - 1) / slots);
 	return rc;
 }

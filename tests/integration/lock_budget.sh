@@ -7,7 +7,7 @@
 # table with a primary key and one more index each, and an association table with two foreign
 # keys per two entities) restores into an empty database but not over itself:
 #  - into an empty database: succeeded, equal to the source;
-#  - over itself: rejected, exit 1, the message names max_locks_per_transaction, the estimate
+#  - over itself: rejected, exit 1, the message names max_locks_per_transaction (and strategy: swap), the estimate
 #    and the table's size, and the target is unchanged;
 #  - after ALTER SYSTEM SET max_locks_per_transaction to the figure the message gives and a
 #    restart: succeeded, equal to the source.
@@ -65,6 +65,7 @@ assert_exit 1
 assert_report .status rejected
 assert_error_line
 assert_report_true '(.error | contains("max_locks_per_transaction"))' "the error names max_locks_per_transaction"
+assert_report_true '(.error | contains("strategy: swap"))' "the error offers strategy: swap"
 NEED=$(report '.error' | sed -n 's/.*would hold about \([0-9]*\) locks.*/\1/p')
 HAVE=$(report '.error' | sed -n 's/.*lock table holds (\([0-9]*\):.*/\1/p')
 RAISE=$(report '.error' | sed -n 's/.*at least \([0-9]*\) .*/\1/p')
