@@ -753,3 +753,19 @@ config_conninfo_redact(const char *conninfo, char *buf, size_t buflen)
 {
 	conninfo_redact(conninfo, buf, buflen);
 }
+
+void
+config_restore_target(const struct config_target *ct, struct restore_target *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->name = ct->name;
+	out->conninfo = ct->database;
+	out->blob_dir = ct->blob_dir;
+	out->plan_quota = ct->plan_quota;
+	out->restore_overhead = ct->restore_overhead;
+	out->max_dump_major = ct->max_dump_major;
+	out->max_dump_minor = ct->max_dump_minor;
+	out->strategy = ct->strategy;
+	out->restore_jobs = ct->restore_jobs;
+	out->maintenance_database = ct->maintenance_database;
+}

@@ -66,4 +66,8 @@ const struct config_target *config_target_find(const struct config *config, cons
 /* config_conninfo_redact: copy conninfo into buf with any password value replaced by "***". */
 void config_conninfo_redact(const char *conninfo, char *buf, size_t buflen);
 
+/* config_restore_target: the engine's view (restore.h) of a configured target; ct keeps the
+ * strings. */
+void config_restore_target(const struct config_target *ct, struct restore_target *out);
+
 #endif

@@ -418,16 +418,7 @@ job_child_run(const struct job_env *env, struct spool_claim *claim, const char *
 		goto refuse;
 	}
 
-	target = (struct restore_target){ct->name,
-	                                 ct->database,
-	                                 ct->blob_dir,
-	                                 ct->plan_quota,
-	                                 ct->restore_overhead,
-	                                 ct->max_dump_major,
-	                                 ct->max_dump_minor,
-	                                 ct->strategy,
-	                                 ct->restore_jobs,
-	                                 ct->maintenance_database};
+	config_restore_target(ct, &target);
 	ro.archive = archive;
 	ro.target = &target;
 	ro.work_dir = env->config->work_dir;

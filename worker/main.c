@@ -495,16 +495,7 @@ command_restore(const struct command *cmd, const struct command_args *args,
 		}
 	}
 
-	target = (struct restore_target){ct->name,
-	                                 ct->database,
-	                                 ct->blob_dir,
-	                                 ct->plan_quota,
-	                                 ct->restore_overhead,
-	                                 ct->max_dump_major,
-	                                 ct->max_dump_minor,
-	                                 ct->strategy,
-	                                 ct->restore_jobs,
-	                                 ct->maintenance_database};
+	config_restore_target(ct, &target);
 	memset(&ro, 0, sizeof(ro));
 	ro.archive = args->archive;
 	ro.target = &target;
