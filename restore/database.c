@@ -36,7 +36,6 @@
 
 #include <errno.h>
 #include <libpq-fe.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -808,6 +807,20 @@ keep_stderr(struct executor *ex, const char *buf, size_t len)
 	}
 }
 
+/* executor_sink, stderr_sink: pg_restore's output and its complaints, for spawn_pump(). */
+static int
+executor_sink(void *ctx, const char *buf, size_t len)
+{
+	return executor_feed(ctx, buf, len);
+}
+
+static int
+stderr_sink(void *ctx, const char *buf, size_t len)
+{
+	keep_stderr(ctx, buf, len);
+	return 0;
+}
+
 /* run_script: run pg_restore and execute what it writes, until it ends or fails. */
 static int
 run_script(struct executor *ex, const char *pg_restore, const char *dump_path,
@@ -820,7 +833,6 @@ run_script(struct executor *ex, const char *pg_restore, const char *dump_path,
 	                (char *)list_path,  NULL};
 	struct spawn sp;
 	char *buf = NULL;
-	bool out_open = true, err_open = true;
 	int status, rc = -1;
 
 	if (spawn_start(argv, &sp, ex->err, ex->errlen) < 0) {
@@ -832,37 +844,17 @@ run_script(struct executor *ex, const char *pg_restore, const char *dump_path,
 		executor_fail(ex, "out of memory");
 		goto done;
 	}
-	while (out_open || err_open) {
-		struct pollfd fds[2] = {{out_open ? sp.out_fd : -1, POLLIN, 0},
-		                        {err_open ? sp.err_fd : -1, POLLIN, 0}};
-		ssize_t n;
-
-		if (cancel != NULL && *cancel) {
-			executor_fail(ex, "the restore was interrupted");
-			goto done;
-		}
-		if (poll(fds, 2, 1000) < 0) {
-			if (errno == EINTR)
-				continue;
-			executor_fail(ex, strerror(errno));
-			goto done;
-		}
-		if (fds[1].revents != 0) {
-			n = read(sp.err_fd, buf, PIPE_BUFSIZE);
-			if (n > 0)
-				keep_stderr(ex, buf, (size_t)n);
-			else if (n == 0 || errno != EINTR)
-				err_open = false;
-		}
-		if (fds[0].revents != 0) {
-			n = read(sp.out_fd, buf, PIPE_BUFSIZE);
-			if (n > 0) {
-				if (executor_feed(ex, buf, (size_t)n) < 0)
-					goto done;
-			} else if (n == 0 || errno != EINTR) {
-				out_open = false;
-			}
-		}
+	switch (spawn_pump(&sp, cancel, executor_sink, stderr_sink, ex, buf, PIPE_BUFSIZE)) {
+	case SPAWN_PUMP_CANCELLED:
+		executor_fail(ex, "the restore was interrupted");
+		goto done;
+	case SPAWN_PUMP_POLL_FAILED:
+		executor_fail(ex, strerror(errno));
+		goto done;
+	case SPAWN_PUMP_SINK_FAILED:
+		goto done; /* the executor said why */
+	default:
+		break;
 	}
 	status = spawn_finish(&sp);
 	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {

@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -156,6 +158,42 @@ spawn_read_all(char *const argv[], char *buf, size_t buflen, char *err, size_t e
 	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		snprintf(err, errlen, "%s failed", argv[0]);
 		return -1;
+	}
+	return 0;
+}
+
+int
+spawn_pump(struct spawn *sp, volatile sig_atomic_t *cancel, spawn_sink on_out, spawn_sink on_err,
+           void *ctx, char *buf, size_t buflen)
+{
+	bool open[2] = {true, true};
+	spawn_sink sinks[2] = {on_out, on_err};
+
+	while (open[0] || open[1]) {
+		struct pollfd fds[2] = {{open[0] ? sp->out_fd : -1, POLLIN, 0},
+		                        {open[1] ? sp->err_fd : -1, POLLIN, 0}};
+
+		if (cancel != NULL && *cancel)
+			return SPAWN_PUMP_CANCELLED;
+		if (poll(fds, 2, 200) < 0) {
+			if (errno == EINTR)
+				continue;
+			return SPAWN_PUMP_POLL_FAILED;
+		}
+		/* stderr first: what the child says of a failure arrives before its output ends. */
+		for (int i = 1; i >= 0; i--) {
+			ssize_t n;
+
+			if (fds[i].revents == 0)
+				continue;
+			n = read(fds[i].fd, buf, buflen);
+			if (n > 0) {
+				if (sinks[i] != NULL && sinks[i](ctx, buf, (size_t)n) < 0)
+					return SPAWN_PUMP_SINK_FAILED;
+			} else if (n == 0 || errno != EINTR) {
+				open[i] = false;
+			}
+		}
 	}
 	return 0;
 }

@@ -5,6 +5,7 @@
 #ifndef SPAWN_H
 #define SPAWN_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -29,5 +30,21 @@ int spawn_kill(struct spawn *sp);
 
 /* spawn_read_all: run argv to completion, collecting up to buflen-1 bytes of its stdout. */
 int spawn_read_all(char *const argv[], char *buf, size_t buflen, char *err, size_t errlen);
+
+/* What spawn_pump() does with a chunk of the child's output: 0 to go on, -1 to stop. */
+typedef int (*spawn_sink)(void *ctx, const char *buf, size_t len);
+
+/* spawn_pump's outcomes besides 0 (both streams read to their end). */
+#define SPAWN_PUMP_CANCELLED   1  /* *cancel was set */
+#define SPAWN_PUMP_SINK_FAILED -1 /* a sink returned -1 (it says why) */
+#define SPAWN_PUMP_POLL_FAILED -2 /* poll() failed; errno says why */
+
+/*
+ * spawn_pump: hand the child's stdout to on_out and its stderr to on_err (NULL: discard) as
+ * they come, through buf, until both are closed, *cancel (may be NULL) is set, or a sink
+ * stops it. The child is left running; spawn_finish() or spawn_kill() ends it.
+ */
+int spawn_pump(struct spawn *sp, volatile sig_atomic_t *cancel, spawn_sink on_out,
+               spawn_sink on_err, void *ctx, char *buf, size_t buflen);
 
 #endif

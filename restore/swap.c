@@ -31,7 +31,6 @@
 
 #include <errno.h>
 #include <libpq-fe.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -633,12 +632,15 @@ fail:
 	return NULL;
 }
 
-/* stderr_keep: keep what pg_restore says about errors, up to SWAP_STDERR_KEEP bytes. */
-static void
-stderr_keep(struct text *t, const char *buf, size_t len)
+/* stderr_sink: keep what pg_restore says, up to SWAP_STDERR_KEEP bytes (for spawn_pump). */
+static int
+stderr_sink(void *ctx, const char *buf, size_t len)
 {
+	struct text *t = ctx;
+
 	if (t->len + len < SWAP_STDERR_KEEP)
 		text_add(t, "%.*s", (int)len, buf);
+	return 0;
 }
 
 /*
@@ -703,7 +705,6 @@ swap_restore(struct swap *s, const char *pg_restore, const char *dump_path, cons
 	char *argv[10];
 	struct text said = {0};
 	struct spawn sp = {.pid = -1, .out_fd = -1, .err_fd = -1};
-	bool out_open = true, err_open = true;
 	int argc = 0, status, rc = -1;
 
 	if (create_new(s, err, errlen) < 0) {
@@ -750,34 +751,18 @@ swap_restore(struct swap *s, const char *pg_restore, const char *dump_path, cons
 		report_part_error(&report->database, NULL, "%s", err);
 		goto done;
 	}
-	while (out_open || err_open) {
-		struct pollfd fds[2] = {{out_open ? sp.out_fd : -1, POLLIN, 0},
-		                        {err_open ? sp.err_fd : -1, POLLIN, 0}};
-		ssize_t n;
-
-		if (cancel != NULL && *cancel) {
-			(void)spawn_kill(&sp);
-			(void)io_error(err, errlen, "the restore was interrupted");
-			report_part_error(&report->database, NULL, "%s", err);
-			goto done;
-		}
-		if (poll(fds, 2, 200) < 0) {
-			if (errno == EINTR)
-				continue;
-			(void)io_error(err, errlen, "cannot wait for pg_restore: %s",
-			               strerror(errno));
-			report_part_error(&report->database, NULL, "%s", err);
-			goto done;
-		}
-		for (int i = 0; i < 2; i++) {
-			if (fds[i].revents == 0)
-				continue;
-			n = read(fds[i].fd, buf, sizeof(buf));
-			if (n > 0 && i == 1)
-				stderr_keep(&said, buf, (size_t)n);
-			else if (n == 0 || (n < 0 && errno != EINTR))
-				*(i == 0 ? &out_open : &err_open) = false;
-		}
+	switch (spawn_pump(&sp, cancel, NULL, stderr_sink, &said, buf, sizeof(buf))) {
+	case SPAWN_PUMP_CANCELLED:
+		(void)spawn_kill(&sp);
+		(void)io_error(err, errlen, "the restore was interrupted");
+		report_part_error(&report->database, NULL, "%s", err);
+		goto done;
+	case SPAWN_PUMP_POLL_FAILED:
+		(void)io_error(err, errlen, "cannot wait for pg_restore: %s", strerror(errno));
+		report_part_error(&report->database, NULL, "%s", err);
+		goto done;
+	default:
+		break;
 	}
 	status = spawn_finish(&sp);
 	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
