@@ -282,6 +282,28 @@ db_job_wait(struct db_job *j, bool give_up)
 }
 
 int
+restore_tidy(const struct restore_target *t, bool holds_target_lock, struct report *report,
+             char *err, size_t errlen)
+{
+	enum database_open_failure open_failure;
+	struct database *db = NULL;
+	char target_db[128];
+	int rc;
+
+	if (t->strategy != RESTORE_STRATEGY_SWAP)
+		return 0;
+	/* The connection string may leave the name to libpq's defaults: ask the server. */
+	if (database_open(t->conninfo, &db, &open_failure, err, errlen) < 0)
+		return -1;
+	snprintf(target_db, sizeof(target_db), "%s", database_name(db));
+	database_close(db);
+	rc = swap_tidy(t->conninfo,
+	               t->maintenance_database != NULL ? t->maintenance_database : "postgres",
+	               target_db, holds_target_lock, report, err, errlen);
+	return rc;
+}
+
+int
 restore_run(const struct restore_options *o, struct report *report)
 {
 	const struct restore_target *t = o->target;
@@ -449,14 +471,16 @@ restore_run(const struct restore_options *o, struct report *report)
 		                 report->source, job.err);
 		goto done;
 	}
-	if (o->before_commit != NULL && o->before_commit(o->commit_ctx, err, sizeof(err)) < 0) {
+	/* The swap calls the hook inside its short transaction, just before the COMMIT. */
+	if (swap == NULL && o->before_commit != NULL &&
+	    o->before_commit(o->commit_ctx, err, sizeof(err)) < 0) {
 		report_set_error(report, "failed",
 		                 "%s: %s; the database and the files were left as they were",
 		                 report->source, err);
 		goto done;
 	}
 	commit_started = now_s();
-	if ((swap != NULL ? swap_commit(swap, err, sizeof(err))
+	if ((swap != NULL ? swap_commit(swap, o->before_commit, o->commit_ctx, err, sizeof(err))
 	                  : database_commit(db, err, sizeof(err))) < 0) {
 		report_set_error(report, "failed", "%s: %s", report->source, err);
 		goto done;

@@ -90,6 +90,16 @@ int restore_inspect(const char *archive, const char *pg_restore, char **json, ch
  */
 void restore_finish(struct restore_leftover *leftover, const struct restore_options *options);
 
+/*
+ * restore_tidy: remove what interrupted restores into target left in its server: for strategy
+ * swap, the databases named like a swap's beside the target (holds_target_lock: end dead
+ * workers' sessions on them first). Nothing to do for strategy transaction. Each database
+ * dropped, or left, is a warning in report. 0, or -1 with err when the server could not be
+ * asked.
+ */
+int restore_tidy(const struct restore_target *target, bool holds_target_lock,
+                 struct report *report, char *err, size_t errlen);
+
 /* restore_new_job_id: a new lowercase UUID into buf (37 bytes). */
 void restore_new_job_id(char buf[37]);
 

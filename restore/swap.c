@@ -326,9 +326,14 @@ done:
 	return rc;
 }
 
-int
-swap_open(const char *conninfo, const char *maintenance_db, const char *target_db,
-          const char *job_id, struct swap **out, enum swap_failure *why, char *err, size_t errlen)
+/*
+ * open_swap: swap_open, or (tidy) a connection that only removes leftovers: then the role
+ * need not be allowed to swap, only the target's owner must be known.
+ */
+static int
+open_swap(const char *conninfo, const char *maintenance_db, const char *target_db,
+          const char *job_id, bool tidy, struct swap **out, enum swap_failure *why, char *err,
+          size_t errlen)
 {
 	static const char *const extra[] = {"application_name", "restore-worker", NULL};
 	const char **keys = NULL, **vals = NULL;
@@ -391,11 +396,35 @@ swap_open(const char *conninfo, const char *maintenance_db, const char *target_d
 		return -1;
 	}
 	s->server_version = PQserverVersion(s->conn);
-	if (session_setup(s, err, errlen) < 0 || check_target(s, why, err, errlen) < 0) {
+	if (session_setup(s, err, errlen) < 0 ||
+	    (check_target(s, why, err, errlen) < 0 && !(tidy && s->owner[0] != '\0'))) {
 		swap_close(s);
 		return -1;
 	}
 	*out = s;
+	return 0;
+}
+
+int
+swap_open(const char *conninfo, const char *maintenance_db, const char *target_db,
+          const char *job_id, struct swap **out, enum swap_failure *why, char *err, size_t errlen)
+{
+	return open_swap(conninfo, maintenance_db, target_db, job_id, false, out, why, err,
+	                 errlen);
+}
+
+int
+swap_tidy(const char *conninfo, const char *maintenance_db, const char *target_db,
+          int end_orphans, struct report *report, char *err, size_t errlen)
+{
+	enum swap_failure why;
+	struct swap *s;
+
+	if (open_swap(conninfo, maintenance_db, target_db, "00000000", true, &s, &why, err,
+	              errlen) < 0)
+		return -1;
+	swap_remove_leftovers(s, end_orphans, report);
+	swap_close(s);
 	return 0;
 }
 
@@ -489,6 +518,11 @@ swap_remove_leftovers(struct swap *s, int end_orphans, struct report *report)
 		if (drop_database(s, name, end_orphans != 0, true, err, sizeof(err)) < 0)
 			report_warn(report, "a database an earlier swap left behind stays: %s",
 			            err);
+		else
+			report_warn(report,
+			            "dropped database %s, which an interrupted swap into database %s "
+			            "left behind",
+			            name, s->target);
 	}
 	PQclear(res);
 }
@@ -979,7 +1013,8 @@ done:
 }
 
 int
-swap_commit(struct swap *s, char *err, size_t errlen)
+swap_commit(struct swap *s, int (*before_commit)(void *ctx, char *err, size_t errlen),
+            void *ctx, char *err, size_t errlen)
 {
 	static const char sessions_sql[] =
 	    "SELECT count(*), coalesce(pg_catalog.string_agg(DISTINCT coalesce(nullif("
@@ -1046,6 +1081,9 @@ swap_commit(struct swap *s, char *err, size_t errlen)
 		goto rollback;
 	}
 	PQclear(res);
+	res = NULL;
+	if (before_commit != NULL && before_commit(ctx, err, errlen) < 0)
+		goto rollback;
 	res = PQexec(s->conn, "COMMIT");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK ||
 	    PQtransactionStatus(s->conn) != PQTRANS_IDLE) {

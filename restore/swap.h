@@ -57,6 +57,14 @@ const char *swap_new_name(const struct swap *s);
 void swap_remove_leftovers(struct swap *s, int end_orphans, struct report *report);
 
 /*
+ * swap_tidy: connect as swap_open does and swap_remove_leftovers, also when the role may not
+ * swap (a worker's start). 0, or -1 with err when it could not connect or read the target.
+ * Each database dropped, and each that stays, is a warning in report.
+ */
+int swap_tidy(const char *conninfo, const char *maintenance_db, const char *target_db,
+              int end_orphans, struct report *report, char *err, size_t errlen);
+
+/*
  * swap_restore: create the new database and restore dump_path into it with pg_restore (only
  * the entries list_path lists when it is not NULL), in jobs parallel jobs. 0, or -1 with
  * report->database.errors and err (the new database is then left for swap_abort). cancel,
@@ -68,10 +76,13 @@ int swap_restore(struct swap *s, const char *pg_restore, const char *dump_path,
 
 /*
  * swap_commit: in one transaction, check that nobody uses the target, carry over its
- * environment onto the new database and swap the names. 0 once committed (the target's name
- * then holds the backup), or -1 with err (the target is as it was).
+ * environment onto the new database and swap the names. before_commit (when not NULL) runs
+ * just before the COMMIT is sent, inside the transaction: -1 from it rolls back. 0 once
+ * committed (the target's name then holds the backup), or -1 with err (the target is as it
+ * was, unless the COMMIT was sent and its outcome not heard: err says so).
  */
-int swap_commit(struct swap *s, char *err, size_t errlen);
+int swap_commit(struct swap *s, int (*before_commit)(void *ctx, char *err, size_t errlen),
+                void *ctx, char *err, size_t errlen);
 
 /* swap_drop_old: after swap_commit, drop the old database; -1 with err when it could not. */
 int swap_drop_old(struct swap *s, char *err, size_t errlen);

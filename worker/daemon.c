@@ -527,6 +527,44 @@ notify_status(struct worker *w)
 	notify_send(status);
 }
 
+/*
+ * tidy_targets: at start, remove what interrupted swaps left on each swap target's server
+ * (restore_tidy), holding the target's lock; a target another worker holds is its business.
+ */
+static void
+tidy_targets(struct worker *w)
+{
+	for (size_t i = 0; i < w->config->ntargets; i++) {
+		const struct config_target *ct = &w->config->targets[i];
+		struct restore_target t;
+		struct report report;
+		char err[1024];
+		int lock;
+
+		if (ct->strategy != RESTORE_STRATEGY_SWAP)
+			continue;
+		lock = spool_lock_target(&w->spool, ct->name);
+		if (lock < 0)
+			continue;
+		config_restore_target(ct, &t);
+		if (report_init(&report, "", "", ct->name, false) < 0) {
+			spool_unlock(lock);
+			continue;
+		}
+		notify_send("STATUS=removing what interrupted swaps left behind");
+		if (restore_tidy(&t, true, &report, err, sizeof(err)) < 0)
+			log_line(LOG_PRIORITY_WARNING, NULL,
+			         "target %s: cannot look for databases an interrupted swap left "
+			         "behind: %s",
+			         ct->name, err);
+		for (size_t k = 0; k < report.nwarnings; k++)
+			log_line(LOG_PRIORITY_WARNING, NULL, "target %s: %s", ct->name,
+			         report.warnings[k]);
+		report_free(&report);
+		spool_unlock(lock);
+	}
+}
+
 /* worker_setup: everything run needs before its loop; 0 or -1 (logged). */
 static int
 worker_setup(struct worker *w)
@@ -592,6 +630,7 @@ daemon_run(const char *config_path, struct config *config)
 		         w.config->targets[i].name, conninfo, w.config->targets[i].blob_dir);
 	}
 	notify_send("READY=1");
+	tidy_targets(&w);
 	for (;;) {
 		struct pollfd fds[2] = {{w.signal_fd, POLLIN, 0},
 		                        {w.incoming.inotify_fd, POLLIN, 0}};

@@ -12,6 +12,11 @@
 #  - an application connected at swap time: failed, the target unchanged, no stray database;
 #  - pg_restore failing half-way: failed, the target unchanged, the new database dropped;
 #  - kill -9 of the worker during the parallel restore: the rerun succeeds, no stray database;
+#  - kill -9 of the worker inside the swap's transaction (its renames waiting for a lock): the
+#    target is as it was, the next worker drops the new database at its start and runs the job
+#    again, which succeeds;
+#  - a worker's start drops exactly the databases named like a swap's leftovers, with the
+#    target's owner, and logs each;
 #  - the quota counts the target's current size: refused with the four figures;
 #  - a logical replication slot on the target: rejected, unchanged;
 #  - many entities (1200 tables with a primary key and an index) on a small lock table
@@ -290,6 +295,126 @@ assert_target_restored_db() {
 assert_target_restored_db
 assert_no_leftovers
 assert_no_stray
+worker_case_end
+
+# sql_is: true when query $2 on database postgres prints $1.
+sql_is() {
+	[ "$(sql postgres "$2")" = "$1" ]
+}
+
+# swap_worker_config: a daemon's config ($1) for target acceptance (database target, blob_dir
+# BLOB_DIR) with strategy swap and pg_restore $2.
+swap_worker_config() {
+	cat >"$1" <<-EOF
+		spool_dir: $SPOOL
+		work_dir: $WORK_DIR
+		pg_restore: $2
+		default_target: acceptance
+		settle_seconds: 1
+		rescan_seconds: 2
+		targets:
+		  acceptance:
+		    database: "host=$PGHOST dbname=target user=app"
+		    blob_dir: $BLOB_DIR
+		    plan_quota: 10GB
+		    strategy: swap
+		    restore_jobs: 2
+	EOF
+}
+
+# poll_sql_is: wait up to 30 s (no worker needed) until query $2 prints $1; fail with $3.
+poll_sql_is() {
+	local polls=0
+	until sql_is "$1" "$2"; do
+		if [ "$polls" -ge 150 ]; then
+			fail "$3: not after 30 s"
+			return 1
+		fi
+		sleep 0.2
+		polls=$((polls + 1))
+	done
+}
+
+# kill -9 of the worker inside the swap's transaction: once pg_restore is done, the stand-in
+# has a superuser session lock pg_database against writes, so the swap's renames wait. The
+# target is exactly as it was, and the next worker removes the new database and runs the job
+# again.
+worker_case_begin kill_during_swap_transaction
+TARGETS=(acceptance)
+sql postgres "drop database if exists target"
+make_target_db target
+BLOB_DIR=$(target_blob acceptance) old_blobs
+BLOB_DIR=$(target_blob acceptance)
+capture_state before target
+LOCK_QUERY="select count(*) from pg_locks l join pg_stat_activity a using (pid)
+	where a.application_name = 'lock-holder' and l.granted
+	and l.relation = 'pg_catalog.pg_database'::regclass"
+make_standin "$TEST_ROOT/standin_lock" "
+\"\$real\" \"\$@\" || exit
+[ -e \"$CASE_DIR/locked.once\" ] && exit 0
+touch \"$CASE_DIR/locked.once\"
+PGAPPNAME=lock-holder PGUSER=postgres setsid \"$PGBIN/psql\" -X -q -h \"$PGHOST\" -d postgres \\
+	-c 'begin' -c 'lock table pg_catalog.pg_database in share row exclusive mode' \\
+	-c 'select pg_sleep(300)' </dev/null >/dev/null 2>&1 &
+until [ \"\$(PGUSER=postgres \"$PGBIN/psql\" -X -At -h \"$PGHOST\" -d postgres -c \"$LOCK_QUERY\")\" = 1 ]; do
+	sleep 0.1
+done"
+swap_worker_config "$CASE_DIR/config.yaml" "$TEST_ROOT/standin_lock"
+worker_start "$CASE_DIR/config.yaml"
+wait_spool_ready
+drop_file "$GOOD"
+WAIT_WHAT="the swap's renames waiting for the lock" wait_for sql_is 1 "select count(*)
+	from pg_stat_activity where application_name = 'restore-worker' and wait_event_type = 'Lock'
+	and query like '%RENAME TO%'"
+NEW_DB=$(stray_databases)
+[ -n "$NEW_DB" ] || fail "no new database beside the target while its swap waited"
+worker_kill
+sql postgres "select pg_terminate_backend(pid) from pg_stat_activity
+	where application_name = 'lock-holder'" >/dev/null
+poll_sql_is 0 "select count(*) from pg_stat_activity
+	where application_name in ('restore-worker', 'lock-holder')" "the killed swap's session ending"
+# The staging and the dump the dead job left stay for the next worker: database and files only.
+capture_state after target
+assert_same_file "database (vs before)" "$CASE_DIR/before.db" "$CASE_DIR/after.db"
+assert_same_file "blob_dir (vs before)" "$CASE_DIR/before.files" "$CASE_DIR/after.files"
+assert_eq "databases beside the target after the kill" "$NEW_DB" "$(stray_databases)"
+worker_start "$CASE_DIR/config.yaml"
+wait_reports 1
+load_report good.tar.gz done "$GOOD"
+assert_report .status succeeded
+grep -q "dropped database $NEW_DB," "$WORKER_LOG" ||
+	fail "the worker's log does not name the database it dropped at its start"
+assert_target_restored_db
+assert_no_leftovers
+assert_no_stray
+worker_case_end
+
+# A worker's start drops what an interrupted swap left (named target_rw_<8 hex>, with or
+# without _old, owned by the target's owner) and nothing else, with no job to run.
+worker_case_begin start_removes_swap_leftovers
+TARGETS=(acceptance)
+sql postgres "drop database if exists target"
+make_target_db target
+BLOB_DIR=$(target_blob acceptance) old_blobs
+BLOB_DIR=$(target_blob acceptance)
+capture_state before target
+swap_worker_config "$CASE_DIR/config.yaml" "$PGBIN/pg_restore"
+for db in target_rw_0123abcd target_rw_89abcdef_old target_rw_0123abcd_new target_rw_0123ABCD; do
+	sql postgres "create database \"$db\" owner app"
+done
+sql postgres "create database target_rw_fedcba98 owner postgres"
+worker_start "$CASE_DIR/config.yaml"
+wait_spool_ready
+WAIT_WHAT="the leftovers dropped" wait_for sql_is 0 "select count(*) from pg_database
+	where datname in ('target_rw_0123abcd', 'target_rw_89abcdef_old')"
+assert_eq "databases beside the target" "target_rw_0123ABCD target_rw_0123abcd_new target_rw_fedcba98 " \
+	"$(stray_databases | tr '\n' ' ')"
+grep -q 'dropped database target_rw_89abcdef_old' "$WORKER_LOG" ||
+	fail "the worker's log does not name the database it dropped"
+assert_unchanged target
+for db in target_rw_0123abcd_new target_rw_0123ABCD target_rw_fedcba98; do
+	sql postgres "drop database \"$db\""
+done
 worker_case_end
 
 # From here on the server has logical decoding (for a slot) and a small lock table (for many
