@@ -22,7 +22,21 @@
 #                     the target holds a schema owned by the superuser with a table in it (and,
 #                     before 15, a table of the superuser's in public, which the owner cannot
 #                     drop with public): rejected, exit 1, the error names each object with
-#                     "(owner postgres)" and "REASSIGN OWNED", the database and blob_dir unchanged.
+#                     "(owner postgres)" and "REASSIGN OWNED", the database and blob_dir unchanged;
+#   swap_no_createdb_rejected
+#                     strategy swap (restore_jobs 2) as app, which owns the target but lacks
+#                     CREATEDB: rejected, exit 1, the error names CREATEDB, the database (its OID
+#                     too) and blob_dir unchanged, no database <target>_rw_... made;
+#   swap_full_restore app is given CREATEDB (still not a superuser); the target holds another
+#                     state and an environment: settings (ALTER DATABASE ... SET, also a list
+#                     setting; ALTER ROLE app IN DATABASE ... SET), CONNECT and TEMPORARY granted
+#                     to role reader and TEMPORARY revoked from PUBLIC, a connection limit and a
+#                     comment. strategy swap, restore_jobs 2: succeeded, pg_restore --jobs=2 ran,
+#                     the target has a new OID, owner app, and equals the reference, blob_dir
+#                     holds exactly the archive's tree files, no database <target>_rw_... remains;
+#   swap_environment  after that swap the target's environment (settings, grants, connection
+#                     limit, comment, owner, encoding, collation) is as before;
+#   swap_again        the same archive swapped in over the result: succeeded, the same checks.
 # The source database is made on the server under test when pg_dump 15 can dump it (12 to 15);
 # for 16 and later on the Debian PostgreSQL 15 cluster, once, and that archive serves every one.
 # States are compared with lib.sh's snapshot_db_fingerprint, taken on the server under test.
@@ -127,6 +141,36 @@ check_restored() {
 		assert_same_file "blob_dir (vs before)" "$CASE_DIR/before.files" "$CASE_DIR/after.files"
 	fi
 	assert_work_dir_empty
+}
+
+# swap_strays: print the databases named like a swap's beside database $1 ($1_rw_...) on one line.
+swap_strays() {
+	sql postgres "select datname from pg_database where datname like '$1\\_rw\\_%' order by 1" | tr '\n' ' '
+}
+
+# db_environment: print what of database $1 a swap must carry over, in SQL that every server from
+# 12 to 18 runs: its settings (also per role), grants, connection limit, comment, owner,
+# encoding and collation.
+db_environment() {
+	sql postgres "select coalesce(r.rolname, '-'), s.setconfig::text from pg_db_role_setting s
+		join pg_database d on d.oid = s.setdatabase left join pg_roles r on r.oid = s.setrole
+		where d.datname = '$1' order by 1"
+	sql postgres "select coalesce(datacl::text, 'default'), datconnlimit,
+		coalesce(shobj_description(oid, 'pg_database'), '-'), pg_get_userbyid(datdba),
+		pg_encoding_to_char(encoding), datcollate, datctype from pg_database where datname = '$1'"
+}
+
+# check_swapped: the last restore (strategy swap, restore_jobs 2, of ARCHIVE into target_swap)
+# succeeded as check_restored tree says, with pg_restore --jobs=2 into a new database (another
+# OID than $1) owned by app, and no database is left beside the target.
+check_swapped() {
+	check_restored target_swap tree
+	grep -q 'pg_restore --jobs=2' "$CASE_DIR/err" || fail "the log does not say pg_restore --jobs=2 ran"
+	[ "$(sql postgres "select oid from pg_database where datname = 'target_swap'")" != "$1" ] ||
+		fail "the target's OID did not change (was the backup swapped in?)"
+	assert_eq "the target's owner" app \
+		"$(sql postgres "select pg_get_userbyid(datdba) from pg_database where datname = 'target_swap'")"
+	assert_eq "databases left beside the target" "" "$(swap_strays target_swap)"
 }
 
 # run_server: start a cluster of server $1 (server binaries in folder $2) and run its cases.
@@ -277,6 +321,76 @@ run_server() {
 	snapshot_dir_state "$BLOB_DIR" >"$CASE_DIR/after.files"
 	assert_same_file "blob_dir (vs before)" "$CASE_DIR/before.files" "$CASE_DIR/after.files"
 	assert_work_dir_empty
+	case_end
+
+	# strategy swap. A role without CREATEDB first; then app gets CREATEDB for the rest.
+	case_begin "${s}_swap_no_createdb_rejected"
+	assert_eq "role app (superuser, CREATEDB)" "f f" \
+		"$(sql postgres "select rolsuper, rolcreatedb from pg_roles where rolname = 'app'" | tr '|' ' ')"
+	make_target_db target_swap
+	old_blobs
+	local oid
+	oid=$(sql postgres "select oid from pg_database where datname = 'target_swap'")
+	fingerprint_as before target_swap
+	snapshot_dir_state "$BLOB_DIR" >"$CASE_DIR/before.files"
+	write_config "$CASE_DIR/config.yaml" dbname=target_swap strategy=swap restore_jobs=2
+	run_worker -c "$CASE_DIR/config.yaml" restore --json "$ARCHIVE"
+	assert_exit 1
+	report_is_one_object
+	assert_report .status rejected
+	assert_report .database.status unchanged
+	assert_error_line
+	assert_report_true '(.error | contains("CREATEDB"))' "the error names CREATEDB"
+	fingerprint_as after target_swap
+	assert_fingerprint "target database (vs before)" "$CASE_DIR/before.fp" "$CASE_DIR/after.fp"
+	assert_eq "the target's OID" "$oid" "$(sql postgres "select oid from pg_database where datname = 'target_swap'")"
+	snapshot_dir_state "$BLOB_DIR" >"$CASE_DIR/after.files"
+	assert_same_file "blob_dir (vs before)" "$CASE_DIR/before.files" "$CASE_DIR/after.files"
+	assert_eq "databases beside the target" "" "$(swap_strays target_swap)"
+	assert_work_dir_empty
+	case_end
+
+	case_begin "${s}_swap_full_restore"
+	sql postgres "alter role app createdb"
+	assert_eq "role app (superuser, CREATEDB)" "f t" \
+		"$(sql postgres "select rolsuper, rolcreatedb from pg_roles where rolname = 'app'" | tr '|' ' ')"
+	sql postgres "drop database target_swap"
+	make_target_db target_swap
+	old_blobs
+	sql postgres "create role reader login"
+	sql postgres "alter database target_swap set work_mem = '12MB'"
+	sql postgres "alter database target_swap set search_path = \"\$user\", public, \"odd, name\""
+	sql postgres "alter role app in database target_swap set statement_timeout = '5min'"
+	sql postgres "grant connect, temporary on database target_swap to reader"
+	sql postgres "revoke temporary on database target_swap from public"
+	sql postgres "alter database target_swap connection limit 50"
+	sql postgres "comment on database target_swap is 'acceptance: it''s the test environment'"
+	db_environment target_swap >"$SERVER_DIR/swap_env.before"
+	oid=$(sql postgres "select oid from pg_database where datname = 'target_swap'")
+	write_config "$CASE_DIR/config.yaml" dbname=target_swap strategy=swap restore_jobs=2
+	run_worker -c "$CASE_DIR/config.yaml" restore --json "$ARCHIVE"
+	check_swapped "$oid"
+	db_environment target_swap >"$SERVER_DIR/swap_env.after"
+	case_end
+	local swap_blob_dir=$BLOB_DIR swap_work_dir=$WORK_DIR
+
+	case_begin "${s}_swap_environment"
+	grep -q 'work_mem=12MB' "$SERVER_DIR/swap_env.before" ||
+		fail "the fixture did not set work_mem: $(tr '\n' ' ' <"$SERVER_DIR/swap_env.before")"
+	assert_same_file "the target's environment (vs before)" "$SERVER_DIR/swap_env.before" \
+		"$SERVER_DIR/swap_env.after"
+	case_end
+
+	case_begin "${s}_swap_again"
+	BLOB_DIR=$swap_blob_dir
+	WORK_DIR=$swap_work_dir
+	oid=$(sql postgres "select oid from pg_database where datname = 'target_swap'")
+	write_config "$CASE_DIR/config.yaml" dbname=target_swap strategy=swap restore_jobs=2
+	run_worker -c "$CASE_DIR/config.yaml" restore --json "$ARCHIVE"
+	check_swapped "$oid"
+	db_environment target_swap >"$CASE_DIR/env.after"
+	assert_same_file "the target's environment (vs before the first swap)" \
+		"$SERVER_DIR/swap_env.before" "$CASE_DIR/env.after"
 	case_end
 
 	cluster_stop
