@@ -39,6 +39,8 @@ struct restore_target {
 	enum restore_strategy strategy;
 	int restore_jobs;                 /* swap: pg_restore --jobs */
 	const char *maintenance_database; /* swap: its connection's dbname; NULL: postgres */
+	bool analyze;                     /* ANALYZE the restored database (not in a dry run) */
+	const char *files_query; /* SQL: the UUIDs that must have a file; NULL: Mendix's */
 };
 
 struct restore_options {

@@ -52,7 +52,7 @@
 	"rescan_seconds, retention_days, max_parallel_jobs or max_attempts"
 #define CONFIG_TARGET_KEYS                                                                         \
 	"database, blob_dir, plan_quota, restore_overhead, max_dump_version, strategy, "           \
-	"restore_jobs or maintenance_database"
+	"restore_jobs, maintenance_database, analyze or files_query"
 
 struct config_reader {
 	const char *path;
@@ -354,6 +354,30 @@ config_read_conninfo(struct config_reader *reader, const char *keypath, const ya
 	return 0;
 }
 
+/* config_read_bool: "true" or "false" at keypath into *out. */
+static int
+config_read_bool(struct config_reader *reader, const char *keypath, const yaml_node_t *value,
+                 bool *out)
+{
+	char shown[CONFIG_SHOWN_MAX + 4];
+	char *text = NULL;
+	int rc = 0;
+
+	if (config_read_string(reader, keypath, value, 0, &text) != 0)
+		return -1;
+	if (strcmp(text, "true") == 0) {
+		*out = true;
+	} else if (strcmp(text, "false") == 0) {
+		*out = false;
+	} else {
+		config_error(reader, value, "%s: '%s' is not true or false", keypath,
+		             config_shown(value, shown, sizeof(shown)));
+		rc = -1;
+	}
+	free(text);
+	return rc;
+}
+
 /* config_read_strategy: "transaction" or "swap" at keypath into *out. */
 static int
 config_read_strategy(struct config_reader *reader, const char *keypath, const yaml_node_t *value,
@@ -446,6 +470,7 @@ config_read_target(struct config_reader *reader, const yaml_node_t *name,
 	target->max_dump_minor = 14;
 	target->strategy = RESTORE_STRATEGY_TRANSACTION;
 	target->restore_jobs = config_default_restore_jobs();
+	target->analyze = true;
 	for (pair = settings->data.mapping.pairs.start; pair < settings->data.mapping.pairs.top;
 	     pair++) {
 		key = config_node(reader, pair->key);
@@ -479,6 +504,11 @@ config_read_target(struct config_reader *reader, const yaml_node_t *name,
 		} else if (config_scalar_is(key, "maintenance_database")) {
 			rc = config_read_string(reader, keypath, value, CONFIG_NONEMPTY,
 			                        &target->maintenance_database);
+		} else if (config_scalar_is(key, "analyze")) {
+			rc = config_read_bool(reader, keypath, value, &target->analyze);
+		} else if (config_scalar_is(key, "files_query")) {
+			rc = config_read_string(reader, keypath, value, CONFIG_NONEMPTY,
+			                        &target->files_query);
 		} else {
 			config_error(reader, key, "targets.%s: unknown key '%s' (expected %s)",
 			             target->name, config_shown(key, shown, sizeof(shown)),
@@ -723,6 +753,7 @@ config_free(struct config *config)
 		free(config->targets[i].database);
 		free(config->targets[i].blob_dir);
 		free(config->targets[i].maintenance_database);
+		free(config->targets[i].files_query);
 	}
 	free(config->targets);
 	free(config->path);
@@ -768,4 +799,6 @@ config_restore_target(const struct config_target *ct, struct restore_target *out
 	out->strategy = ct->strategy;
 	out->restore_jobs = ct->restore_jobs;
 	out->maintenance_database = ct->maintenance_database;
+	out->analyze = ct->analyze;
+	out->files_query = ct->files_query;
 }

@@ -35,6 +35,8 @@ struct config_target {
 	enum restore_strategy strategy; /* default transaction */
 	int restore_jobs;               /* swap: pg_restore --jobs; default CPUs, at most 8 */
 	char *maintenance_database;     /* swap: default "postgres" */
+	bool analyze;                   /* ANALYZE after the restore; default true */
+	char *files_query;              /* the UUIDs that must have a file; NULL: Mendix's */
 };
 
 struct config {
