@@ -39,8 +39,10 @@
 #include "archive_walk.h"
 #include "blobstore.h"
 #include "database.h"
+#include "db_job.h"
 #include "dump.h"
 #include "json.h"
+#include "progress.h"
 #include "quota.h"
 #include "swap.h"
 #include "toc_list.h"
@@ -55,24 +57,6 @@ restore_new_job_id(char buf[37])
 
 	uuid_generate(uu);
 	uuid_unparse_lower(uu, buf);
-}
-
-/* say: a progress line for the human watching. */
-static void say(const struct restore_options *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-say(const struct restore_options *o, const char *fmt, ...)
-{
-	char line[MESSAGE_BYTES];
-	va_list ap;
-
-	if (o->log == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	o->log(o->log_ctx, line);
 }
 
 /* make_dump_copy: create work_dir/restore-<job>.dump for pg_restore; the fd, or -1. */
@@ -95,16 +79,6 @@ make_dump_copy(const char *work_dir, const char *job_id, char **path, char *err,
 	return fd;
 }
 
-/* now_s: monotonic seconds. */
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 struct restore_leftover {
 	struct blobstore *old_files; /* committed: the old files are at its staging name */
 	char job_id[37];
@@ -114,171 +88,17 @@ void
 restore_finish(struct restore_leftover *leftover, const struct restore_options *o)
 {
 	char err[MESSAGE_BYTES];
-	double t0 = now_s();
+	double t0 = restore_now();
 
 	if (leftover == NULL)
 		return;
 	if (blobstore_remove_old(leftover->old_files, err, sizeof(err)) < 0)
-		say(o, "job %s: warning: %s", leftover->job_id, err);
+		restore_say(o, "job %s: warning: %s", leftover->job_id, err);
 	else
-		say(o, "job %s: the old files were removed in %.3f s", leftover->job_id,
-		    now_s() - t0);
+		restore_say(o, "job %s: the old files were removed in %.3f s", leftover->job_id,
+		    restore_now() - t0);
 	blobstore_close(leftover->old_files);
 	free(leftover);
-}
-
-/*
- * The database restore, in a thread of its own beside the rest of the archive walk. It leaves
- * its transaction open for restore_run to commit. While it runs it touches only its own
- * fields, the connection and report->database; restore_run reads them after joining it.
- */
-struct db_job {
-	const struct restore_options *o;
-	const struct archive_walk *walk;
-	struct report *report;
-	struct database *db; /* strategy transaction */
-	struct swap *swap;   /* strategy swap */
-	const char *pg_restore, *job_id;
-	char *dump_path, *list_path;
-	int dump_fd; /* the dump copy, open until the dump is read */
-	pthread_t thread;
-	bool started;
-	volatile sig_atomic_t stop;   /* restore_run gives up: cancel and roll back */
-	volatile sig_atomic_t failed; /* the database restore failed: the walk stops */
-	int rc;                       /* database_restore()'s */
-	char err[MESSAGE_BYTES];
-	double dump_read_at, started_at, finished_at; /* now_s() */
-};
-
-/* db_job_run: the thread: restore the database, leaving the transaction open on success. */
-static void *
-db_job_run(void *arg)
-{
-	struct db_job *j = arg;
-
-	if (j->swap != NULL)
-		j->rc = swap_restore(j->swap, j->pg_restore, j->dump_path, j->list_path,
-		                     j->o->target->restore_jobs, j->report, &j->stop, j->err,
-		                     sizeof(j->err));
-	else
-		j->rc = database_restore(j->db, j->pg_restore, j->dump_path, j->list_path,
-		                         j->report, &j->stop, j->err, sizeof(j->err));
-	j->finished_at = now_s();
-	if (j->rc < 0)
-		j->failed = 1;
-	return NULL;
-}
-
-/*
- * db_job_start: the walk's dump_done callback: the dump has been read whole. Check the
- * quota (which protects the database server's disk: nothing may start before), then start
- * the database restore. Signals stay with the calling thread: the new one blocks them all.
- */
-static enum archive_outcome
-db_job_start(void *ctx, char *err, size_t errlen)
-{
-	struct db_job *j = ctx;
-	const struct restore_target *t = j->o->target;
-	const struct archive_walk *walk = j->walk;
-	struct report *report = j->report;
-	char why[MESSAGE_BYTES];
-	sigset_t all, old;
-	int rc;
-
-	j->dump_read_at = now_s();
-	if (j->swap != NULL
-	        ? quota_check_swap(swap_current_size(j->swap), walk->dump.decompressed_bytes,
-	                           walk->dump.over_limit, t->restore_overhead, t->plan_quota, why,
-	                           sizeof(why)) < 0
-	        : quota_check(walk->dump.decompressed_bytes, walk->dump.over_limit,
-	                      t->restore_overhead, t->plan_quota, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s: %s", report->source, why);
-		return WALK_REJECTED;
-	}
-	/*
-	 * So must the lock table: a restore bound to run out of locks half way never starts. A
-	 * swap's pg_restore commits as it goes and locks nothing of the target's.
-	 */
-	if (j->swap == NULL && database_check_locks(j->db, &walk->dump, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "target %s: %s", t->name, why);
-		return WALK_REJECTED;
-	}
-	say(j->o, "job %s: %s holds a dump (archive version %d.%d) that decompresses to %llu bytes",
-	    j->job_id, report->source, walk->dump.vmaj, walk->dump.vmin,
-	    (unsigned long long)walk->dump.decompressed_bytes);
-	rc = close(j->dump_fd);
-	j->dump_fd = -1;
-	if (rc < 0) {
-		snprintf(err, errlen, "cannot write %s: %s", j->dump_path, strerror(errno));
-		return WALK_FAILED;
-	}
-	if (walk->dump.nskipped > 0) {
-		/* The environment's entries (environment.h) are left out with pg_restore -L. */
-		int64_t skip[DUMP_SKIPPED_MAX];
-
-		for (size_t i = 0; i < walk->dump.nskipped; i++)
-			skip[i] = walk->dump.skipped[i].dump_id;
-		if (asprintf(&j->list_path, "%s.list", j->dump_path) < 0) {
-			j->list_path = NULL;
-			snprintf(err, errlen, "out of memory");
-			return WALK_FAILED;
-		}
-		if (toc_list_write(j->pg_restore, j->dump_path, j->list_path, skip,
-		                   walk->dump.nskipped, why, sizeof(why)) < 0) {
-			snprintf(err, errlen, "%s: %s", report->source, why);
-			return WALK_FAILED;
-		}
-	}
-	if (j->swap != NULL)
-		say(j->o, "job %s: restoring into a new database %s with pg_restore --jobs=%d%s",
-		    j->job_id, swap_new_name(j->swap), t->restore_jobs,
-		    walk->kind == ARCHIVE_KIND_FULL_SNAPSHOT ? " while the files are staged" : "");
-	else
-		say(j->o, "job %s: restoring database %s%s", j->job_id, database_name(j->db),
-		    walk->kind == ARCHIVE_KIND_FULL_SNAPSHOT ? " while the files are staged" : "");
-	j->started_at = now_s();
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&j->thread, NULL, db_job_run, j);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		snprintf(err, errlen, "cannot start the database restore: %s", strerror(rc));
-		return WALK_FAILED;
-	}
-	j->started = true;
-	return WALK_OK;
-}
-
-/*
- * db_job_wait: wait for the database restore to end; with give_up, ask it to stop first. A
- * signal meanwhile (cancel) asks it to stop too.
- */
-static void
-db_job_wait(struct db_job *j, bool give_up)
-{
-	if (!j->started)
-		return;
-	if (give_up) {
-		j->stop = 1;
-		database_cancel_running();
-	}
-	for (;;) {
-		struct timespec until;
-
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 100 * 1000 * 1000;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		if (pthread_timedjoin_np(j->thread, NULL, &until) == 0)
-			break;
-		if (j->o->cancel != NULL && *j->o->cancel && !j->stop) {
-			j->stop = 1;
-			database_cancel_running();
-		}
-	}
-	j->started = false;
 }
 
 int
@@ -317,7 +137,7 @@ restore_run(const struct restore_options *o, struct report *report)
 	enum archive_outcome outcome;
 	struct db_job job;
 	char job_id[37], err[MESSAGE_BYTES], why[256];
-	double started = now_s(), files_done, commit_started, swap_started;
+	double started = restore_now(), files_done, commit_started, swap_started;
 	int max_minor, rc, exit_status = RESTORE_EXIT_UNCHANGED;
 	bool db_failed_first;
 
@@ -339,7 +159,7 @@ restore_run(const struct restore_options *o, struct report *report)
 	}
 	report->overhead_bytes = t->restore_overhead;
 	report->quota_bytes = t->plan_quota;
-	say(o, "job %s: restoring %s into target %s%s", job_id, report->source, t->name,
+	restore_say(o, "job %s: restoring %s into target %s%s", job_id, report->source, t->name,
 	    o->db_only ? " (database only)" : "");
 
 	/* 1. Cheap refusals. */
@@ -432,13 +252,13 @@ restore_run(const struct restore_options *o, struct report *report)
 			report_part_error(&report->files, NULL, "%s", err);
 			outcome = WALK_FAILED;
 		} else {
-			say(o, "job %s: staged %llu files (%llu bytes) in %s", job_id,
+			restore_say(o, "job %s: staged %llu files (%llu bytes) in %s", job_id,
 			    (unsigned long long)walk.file_count,
 			    (unsigned long long)walk.file_bytes,
 			    blobstore_staging_path(walk.staging));
 		}
 	}
-	files_done = now_s();
+	files_done = restore_now();
 	db_job_wait(&job, outcome != WALK_OK);
 	if (job.dump_read_at > 0)
 		report->read_s = job.dump_read_at - started;
@@ -479,23 +299,23 @@ restore_run(const struct restore_options *o, struct report *report)
 		                 report->source, err);
 		goto done;
 	}
-	commit_started = now_s();
+	commit_started = restore_now();
 	if ((swap != NULL ? swap_commit(swap, o->before_commit, o->commit_ctx, err, sizeof(err))
 	                  : database_commit(db, err, sizeof(err))) < 0) {
 		report_set_error(report, "failed", "%s: %s", report->source, err);
 		goto done;
 	}
-	report->database_s += now_s() - commit_started;
+	report->database_s += restore_now() - commit_started;
 	report->database.status = "restored";
 	exit_status = RESTORE_EXIT_SUCCEEDED;
 	if (swap != NULL)
-		say(o, "job %s: database %s restored (database %s swapped in)", job_id, target_db,
+		restore_say(o, "job %s: database %s restored (database %s swapped in)", job_id, target_db,
 		    swap_new_name(swap));
 	else
-		say(o, "job %s: database %s restored", job_id, database_name(db));
+		restore_say(o, "job %s: database %s restored", job_id, database_name(db));
 
 	/* 5. The files. */
-	swap_started = now_s();
+	swap_started = restore_now();
 	if (walk.staging != NULL) {
 		rc = blobstore_commit(walk.staging, err, sizeof(err));
 		if (rc < 0) {
@@ -530,8 +350,8 @@ restore_run(const struct restore_options *o, struct report *report)
 			report_warn(report, "%s", err);
 		blobstore_close(walk.staging);
 		walk.staging = NULL;
-		report->swap_s = now_s() - swap_started;
-		say(o, "job %s: %llu files swapped into %s", job_id,
+		report->swap_s = restore_now() - swap_started;
+		restore_say(o, "job %s: %llu files swapped into %s", job_id,
 		    (unsigned long long)walk.file_count, t->blob_dir);
 	} else {
 		if (o->db_only)
@@ -578,16 +398,16 @@ done:
 	database_close(db);
 	clock_gettime(CLOCK_REALTIME, &report->finished_at);
 	report->have_timings = true;
-	report->total_s = now_s() - started;
+	report->total_s = restore_now() - started;
 	if (report->database_s > 0)
-		say(o,
+		restore_say(o,
 		    "job %s: timings: read %.3f s, database %.3f s, files %.3f s (beside the "
 		    "database), swap %.3f s, total %.3f s",
 		    job_id, report->read_s, report->database_s, report->files_s, report->swap_s,
 		    report->total_s);
 	if (report->error != NULL)
-		say(o, "job %s: %s: %s", job_id, report->status, report->error);
+		restore_say(o, "job %s: %s: %s", job_id, report->status, report->error);
 	else
-		say(o, "job %s: succeeded", job_id);
+		restore_say(o, "job %s: succeeded", job_id);
 	return exit_status;
 }

@@ -1,0 +1,148 @@
+/*
+ * db_job.c - the database restore in a thread of its own (db_job.h): started by the archive
+ * walk once the dump is read whole and the quota and lock budget pass, joined by restore_run.
+ */
+#include "db_job.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "progress.h"
+#include "quota.h"
+#include "toc_list.h"
+
+#define MESSAGE_BYTES DB_JOB_MESSAGE_BYTES
+
+/* db_job_run: the thread: restore the database, leaving the transaction open on success. */
+static void *
+db_job_run(void *arg)
+{
+	struct db_job *j = arg;
+
+	if (j->swap != NULL)
+		j->rc = swap_restore(j->swap, j->pg_restore, j->dump_path, j->list_path,
+		                     j->o->target->restore_jobs, j->report, &j->stop, j->err,
+		                     sizeof(j->err));
+	else
+		j->rc = database_restore(j->db, j->pg_restore, j->dump_path, j->list_path,
+		                         j->report, &j->stop, j->err, sizeof(j->err));
+	j->finished_at = restore_now();
+	if (j->rc < 0)
+		j->failed = 1;
+	return NULL;
+}
+
+/*
+ * db_job_start: the walk's dump_done callback: the dump has been read whole. Check the
+ * quota (which protects the database server's disk: nothing may start before), then start
+ * the database restore. Signals stay with the calling thread: the new one blocks them all.
+ */
+enum archive_outcome
+db_job_start(void *ctx, char *err, size_t errlen)
+{
+	struct db_job *j = ctx;
+	const struct restore_target *t = j->o->target;
+	const struct archive_walk *walk = j->walk;
+	struct report *report = j->report;
+	char why[MESSAGE_BYTES];
+	sigset_t all, old;
+	int rc;
+
+	j->dump_read_at = restore_now();
+	if (j->swap != NULL
+	        ? quota_check_swap(swap_current_size(j->swap), walk->dump.decompressed_bytes,
+	                           walk->dump.over_limit, t->restore_overhead, t->plan_quota, why,
+	                           sizeof(why)) < 0
+	        : quota_check(walk->dump.decompressed_bytes, walk->dump.over_limit,
+	                      t->restore_overhead, t->plan_quota, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: %s", report->source, why);
+		return WALK_REJECTED;
+	}
+	/*
+	 * So must the lock table: a restore bound to run out of locks half way never starts. A
+	 * swap's pg_restore commits as it goes and locks nothing of the target's.
+	 */
+	if (j->swap == NULL && database_check_locks(j->db, &walk->dump, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "target %s: %s", t->name, why);
+		return WALK_REJECTED;
+	}
+	restore_say(j->o, "job %s: %s holds a dump (archive version %d.%d) that decompresses to %llu bytes",
+	    j->job_id, report->source, walk->dump.vmaj, walk->dump.vmin,
+	    (unsigned long long)walk->dump.decompressed_bytes);
+	rc = close(j->dump_fd);
+	j->dump_fd = -1;
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", j->dump_path, strerror(errno));
+		return WALK_FAILED;
+	}
+	if (walk->dump.nskipped > 0) {
+		/* The environment's entries (environment.h) are left out with pg_restore -L. */
+		int64_t skip[DUMP_SKIPPED_MAX];
+
+		for (size_t i = 0; i < walk->dump.nskipped; i++)
+			skip[i] = walk->dump.skipped[i].dump_id;
+		if (asprintf(&j->list_path, "%s.list", j->dump_path) < 0) {
+			j->list_path = NULL;
+			snprintf(err, errlen, "out of memory");
+			return WALK_FAILED;
+		}
+		if (toc_list_write(j->pg_restore, j->dump_path, j->list_path, skip,
+		                   walk->dump.nskipped, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s: %s", report->source, why);
+			return WALK_FAILED;
+		}
+	}
+	if (j->swap != NULL)
+		restore_say(j->o, "job %s: restoring into a new database %s with pg_restore --jobs=%d%s",
+		    j->job_id, swap_new_name(j->swap), t->restore_jobs,
+		    walk->kind == ARCHIVE_KIND_FULL_SNAPSHOT ? " while the files are staged" : "");
+	else
+		restore_say(j->o, "job %s: restoring database %s%s", j->job_id, database_name(j->db),
+		    walk->kind == ARCHIVE_KIND_FULL_SNAPSHOT ? " while the files are staged" : "");
+	j->started_at = restore_now();
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&j->thread, NULL, db_job_run, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot start the database restore: %s", strerror(rc));
+		return WALK_FAILED;
+	}
+	j->started = true;
+	return WALK_OK;
+}
+
+/*
+ * db_job_wait: wait for the database restore to end; with give_up, ask it to stop first. A
+ * signal meanwhile (cancel) asks it to stop too.
+ */
+void
+db_job_wait(struct db_job *j, bool give_up)
+{
+	if (!j->started)
+		return;
+	if (give_up) {
+		j->stop = 1;
+		database_cancel_running();
+	}
+	for (;;) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100 * 1000 * 1000;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (pthread_timedjoin_np(j->thread, NULL, &until) == 0)
+			break;
+		if (j->o->cancel != NULL && *j->o->cancel && !j->stop) {
+			j->stop = 1;
+			database_cancel_running();
+		}
+	}
+	j->started = false;
+}

@@ -1,0 +1,52 @@
+/*
+ * db_job.h - the database restore in a thread of its own, beside the rest of the archive walk
+ * (restore.c). It leaves its transaction (or, for a swap, its new database) for restore_run to
+ * commit. While it runs it touches only its own fields, the connection and report->database;
+ * restore_run reads them after joining it.
+ */
+#ifndef DB_JOB_H
+#define DB_JOB_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+
+#include "archive_walk.h"
+#include "database.h"
+#include "report.h"
+#include "restore.h"
+#include "swap.h"
+
+#define DB_JOB_MESSAGE_BYTES 2048
+
+struct db_job {
+	const struct restore_options *o;
+	const struct archive_walk *walk;
+	struct report *report;
+	struct database *db; /* strategy transaction */
+	struct swap *swap;   /* strategy swap */
+	const char *pg_restore, *job_id;
+	char *dump_path, *list_path;
+	int dump_fd; /* the dump copy, open until the dump is read */
+	pthread_t thread;
+	bool started;
+	volatile sig_atomic_t stop;   /* restore_run gives up: cancel and roll back */
+	volatile sig_atomic_t failed; /* the database restore failed: the walk stops */
+	int rc;                       /* database_restore()'s */
+	char err[DB_JOB_MESSAGE_BYTES];
+	double dump_read_at, started_at, finished_at; /* restore_now() */
+};
+
+/*
+ * db_job_start: the walk's dump_done callback (ctx: the db_job): the dump has been read whole.
+ * Checks the quota and the lock budget, writes the TOC list, then starts the thread.
+ */
+enum archive_outcome db_job_start(void *ctx, char *err, size_t errlen);
+
+/*
+ * db_job_wait: wait for the database restore to end; with give_up, ask it to stop first. A
+ * signal meanwhile (the options' cancel) asks it to stop too.
+ */
+void db_job_wait(struct db_job *j, bool give_up);
+
+#endif
