@@ -49,7 +49,7 @@
 
 #define CONFIG_TOP_KEYS                                                                            \
 	"spool_dir, work_dir, pg_restore, default_target, targets, settle_seconds, "               \
-	"rescan_seconds, retention_days, max_parallel_jobs or max_attempts"
+	"rescan_seconds, retention_days, max_parallel_jobs, max_attempts or metrics_file"
 #define CONFIG_TARGET_KEYS                                                                         \
 	"database, blob_dir, plan_quota, restore_overhead, max_dump_version, strategy, "           \
 	"restore_jobs, maintenance_database, analyze or files_query"
@@ -573,6 +573,29 @@ config_read_targets(struct config_reader *reader, const yaml_node_t *key,
 	return 0;
 }
 
+/* config_read_metrics_file: an absolute path ending in .prom (the textfile collector's kind). */
+static int
+config_read_metrics_file(struct config_reader *reader, const yaml_node_t *value, char **out)
+{
+	char shown[CONFIG_SHOWN_MAX + 4];
+	size_t len;
+
+	if (config_read_string(reader, "metrics_file", value, CONFIG_NONEMPTY | CONFIG_ABSOLUTE,
+	                       out) != 0)
+		return -1;
+	len = strlen(*out);
+	if (len < 6 || strcmp(*out + len - 5, ".prom") != 0 || (*out)[len - 6] == '/') {
+		config_error(reader, value,
+		             "metrics_file: '%s' does not end in .prom (node_exporter's textfile "
+		             "collector reads only *.prom files)",
+		             config_shown(value, shown, sizeof(shown)));
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 /* config_read_top: fill config from the document's top-level mapping. */
 static int
 config_read_top(struct config_reader *reader, const yaml_node_t *root, struct config *config)
@@ -620,6 +643,8 @@ config_read_top(struct config_reader *reader, const yaml_node_t *root, struct co
 		} else if (config_scalar_is(key, "pg_restore")) {
 			rc = config_read_string(reader, "pg_restore", value, CONFIG_NONEMPTY,
 			                        &config->pg_restore);
+		} else if (config_scalar_is(key, "metrics_file")) {
+			rc = config_read_metrics_file(reader, value, &config->metrics_file);
 		} else if (config_scalar_is(key, "default_target")) {
 			rc = config_read_string(reader, "default_target", value, 0,
 			                        &config->default_target);
@@ -760,6 +785,7 @@ config_free(struct config *config)
 	free(config->spool_dir);
 	free(config->work_dir);
 	free(config->pg_restore);
+	free(config->metrics_file);
 	free(config->default_target);
 	free(config);
 }

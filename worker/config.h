@@ -54,6 +54,7 @@ struct config {
 	int retention_days;    /* default 30; 0 keeps finished jobs forever */
 	int max_parallel_jobs; /* default 1 */
 	int max_attempts;      /* default 3 */
+	char *metrics_file;    /* optional: absolute, *.prom; NULL when absent (metrics.c) */
 };
 
 /* config_load: read and check path; return 0 and *out, or -1 with a one-line message in err. */

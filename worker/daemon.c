@@ -38,6 +38,7 @@
 #include "io.h"
 #include "job.h"
 #include "json.h"
+#include "metrics.h"
 #include "notify.h"
 #include "report.h"
 #include "restore.h"
@@ -62,7 +63,8 @@ struct worker {
 	struct incoming incoming;
 	struct job *jobs;
 	size_t njobs, jobs_cap;
-	pid_t pid; /* the worker itself */
+	struct metrics metrics; /* the metrics_file's figures (metrics.c) */
+	pid_t pid;              /* the worker itself */
 	bool stopping, need_scan;
 	double stop_deadline, next_rescan, next_watchdog, watchdog_interval;
 };
@@ -224,6 +226,7 @@ job_reaped(struct worker *w, struct job *job, int st)
 		return;
 	}
 	(void)job_file_outcome(&env, claim, job->target, &st);
+	metrics_job_filed(&w->metrics, w->config, &w->spool, claim->job_id);
 	job_remove(w, job);
 }
 
@@ -272,8 +275,10 @@ adopt_orphans(struct worker *w)
 		                    sizeof(tbuf), why, sizeof(why));
 		if (target == NULL && claim.target[0] != '\0')
 			target = claim.target; /* the configuration no longer defines it */
-		if (job_file_outcome(&env, &claim, target, NULL))
+		if (job_file_outcome(&env, &claim, target, NULL)) {
+			metrics_job_filed(&w->metrics, w->config, &w->spool, claim.job_id);
 			continue;
+		}
 		log_line(
 		    LOG_PRIORITY_WARNING, claim.job_id,
 		    "found interrupted after %d attempt%s (its worker is gone); running it again",
@@ -356,6 +361,7 @@ start_candidate(struct worker *w, const struct incoming_file *c)
 	snprintf(job->target, sizeof(job->target), "%s", target != NULL ? target : "");
 	if (target == NULL && S_ISREG(st.st_mode) && st.st_nlink == 1) {
 		job_finish_with(&env, &job->claim, NULL, "rejected", why);
+		metrics_job_filed(&w->metrics, w->config, &w->spool, job->claim.job_id);
 		job_remove(w, job);
 		return true;
 	}
@@ -470,6 +476,7 @@ reload(struct worker *w)
 	w->config = fresh;
 	setup_targets(w);
 	w->need_scan = true;
+	metrics_invalidate(&w->metrics); /* targets or metrics_file may have changed */
 	log_line(LOG_PRIORITY_INFO, NULL, "reloaded %s", w->config_path);
 }
 
@@ -581,6 +588,8 @@ worker_setup(struct worker *w)
 		log_line(LOG_PRIORITY_ERROR, NULL, "%s", err);
 		return -1;
 	}
+	metrics_open(&w->metrics, w->config->spool_dir);
+	metrics_update(&w->metrics, w->config, 0, 0);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
@@ -613,7 +622,7 @@ daemon_run(const char *config_path, struct config *config)
 	memset(&w, 0, sizeof(w));
 	w.config_path = config_path;
 	w.config = config;
-	w.signal_fd = w.incoming.inotify_fd = -1;
+	w.signal_fd = w.incoming.inotify_fd = w.metrics.spool_fd = -1;
 	w.pid = getpid();
 	if (worker_setup(&w) < 0) {
 		status = 2;
@@ -647,6 +656,7 @@ daemon_run(const char *config_path, struct config *config)
 		}
 		wake = start_ready(&w);
 		notify_status(&w);
+		metrics_update(&w.metrics, w.config, w.incoming.nfiles, jobs_running(&w));
 		if (w.stopping && jobs_running(&w) == 0)
 			break;
 		if (w.stopping && t > w.stop_deadline)
@@ -684,6 +694,7 @@ done:
 	if (w.signal_fd >= 0)
 		(void)close(w.signal_fd);
 	incoming_close(&w.incoming);
+	metrics_close(&w.metrics);
 	spool_close(&w.spool);
 	free(w.jobs);
 	config_free(w.config);

@@ -1,0 +1,783 @@
+/*
+ * metrics.c - the worker's figures for Prometheus' node_exporter textfile collector.
+ *
+ * The daemon calls metrics_job_filed() each time it files a job into done/ or failed/. The
+ * job's report.json is read there and its run counted per target in <spool_dir>/metrics.state
+ * (a flat JSON object, "<target>/<field>": number, replaced atomically): read, counted and
+ * saved while holding an open-file-description lock on <spool_dir>/metrics.lock, so the
+ * workers sharing a spool count each job once, into one set of counters that a restart does
+ * not reset. metrics_update() then writes the configuration's metrics_file: the text format
+ * of Prometheus (HELP and TYPE before each family), written to <metrics_file>.tmp.<pid> in the
+ * same folder, fsynced, and renamed over it, so a reader sees the old file or the new one,
+ * never a part. The collector reads only *.prom, so it never sees the temporary file.
+ *
+ * Diagnostics: a problem (an unwritable folder, a report that cannot be counted, a corrupt
+ * state file) is a warning in the log and never fails a job; a lasting one is logged once.
+ *
+ * Limits: a worker killed between filing a job and saving the state loses that one run from
+ * the counters. A metrics.state that cannot be read is logged and the counters last read are
+ * kept (none at start: they begin at zero again, which Prometheus reads as a counter reset).
+ */
+#include "metrics.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "json.h"
+#include "notify.h"
+
+#define METRICS_STATE_MAX (1024 * 1024) /* a few hundred bytes per target */
+
+static const char *const result_names[METRICS_RESULTS] = {"succeeded", "rejected", "failed",
+                                                          "partial"};
+
+/* --- A report's nested members, read from text json_parse_members found well-formed. --- */
+
+/* json_skip_space: past the white space at p. */
+static const char *
+json_skip_space(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* json_skip_string: past the string whose opening quote is at p, or NULL. */
+static const char *
+json_skip_string(const char *p, const char *end)
+{
+	for (p++; p < end; p++) {
+		if (*p == '\\')
+			p++;
+		else if (*p == '"')
+			return p + 1;
+	}
+	return NULL;
+}
+
+/* json_skip_value: past the value (scalar, object or array) at p, or NULL. */
+static const char *
+json_skip_value(const char *p, const char *end)
+{
+	int depth = 0;
+
+	do {
+		const char *from;
+
+		p = json_skip_space(p, end);
+		if (p >= end)
+			return NULL;
+		from = p;
+		if (*p == '"') {
+			p = json_skip_string(p, end);
+			if (p == NULL)
+				return NULL;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+			p++;
+		} else if (*p == '}' || *p == ']') {
+			depth--;
+			p++;
+		} else if (*p == ',' || *p == ':') {
+			p++;
+		} else {
+			while (p < end && strchr(",:{}[]\" \t\r\n", *p) == NULL)
+				p++;
+			if (p == from)
+				return NULL; /* a NUL: the text is not what was checked */
+		}
+	} while (depth > 0);
+	return p;
+}
+
+/* json_member_at: the value of member name in the object at p, or NULL. */
+static const char *
+json_member_at(const char *p, const char *end, const char *name)
+{
+	size_t len = strlen(name);
+
+	p = json_skip_space(p, end);
+	if (p >= end || *p != '{')
+		return NULL;
+	for (p++;;) {
+		const char *key, *after;
+
+		p = json_skip_space(p, end);
+		if (p >= end || *p != '"')
+			return NULL; /* the end of the object: no such member */
+		key = p + 1;
+		after = json_skip_string(p, end);
+		if (after == NULL)
+			return NULL;
+		p = json_skip_space(after, end);
+		if (p >= end || *p != ':')
+			return NULL;
+		p = json_skip_space(p + 1, end);
+		if ((size_t)(after - 1 - key) == len && memcmp(key, name, len) == 0)
+			return p;
+		p = json_skip_value(p, end);
+		if (p == NULL)
+			return NULL;
+		p = json_skip_space(p, end);
+		if (p >= end || *p != ',')
+			return NULL;
+		p++;
+	}
+}
+
+/* json_path: the value at the path of member names (NULL-terminated) from the top, or NULL. */
+static const char *
+json_path(const char *text, size_t len, const char *const *path)
+{
+	const char *p = text, *end = text + len;
+
+	for (; *path != NULL && p != NULL; path++)
+		p = json_member_at(p, end, *path);
+	return p;
+}
+
+/* json_path_uint: the whole number at path into *out; false when absent or not one. */
+static bool
+json_path_uint(const char *text, size_t len, const char *const *path, uint64_t *out)
+{
+	const char *p = json_path(text, len, path);
+	char *stop;
+
+	if (p == NULL || *p < '0' || *p > '9')
+		return false;
+	errno = 0;
+	*out = strtoull(p, &stop, 10);
+	return errno == 0 && *stop != '.' && *stop != 'e' && *stop != 'E';
+}
+
+/* json_path_seconds: the non-negative number at path into *out; false when absent. */
+static bool
+json_path_seconds(const char *text, size_t len, const char *const *path, double *out)
+{
+	const char *p = json_path(text, len, path);
+
+	if (p == NULL || *p < '0' || *p > '9')
+		return false;
+	*out = strtod(p, NULL);
+	return true;
+}
+
+/* json_path_is: is the value at path the string word (written without escapes)? */
+static bool
+json_path_is(const char *text, size_t len, const char *const *path, const char *word)
+{
+	const char *p = json_path(text, len, path), *end = text + len;
+	size_t n = strlen(word);
+
+	return p != NULL && (size_t)(end - p) >= n + 2 && p[0] == '"' &&
+	       memcmp(p + 1, word, n) == 0 && p[n + 1] == '"';
+}
+
+/* rfc3339_seconds: "2024-05-01T12:00:00.123Z" (as reports write times) as Unix time. */
+static bool
+rfc3339_seconds(const char *s, double *out)
+{
+	struct tm tm;
+	int n = 0;
+	double fraction = 0, scale = 0.1;
+	time_t t;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
+		return false;
+	s += n;
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9'; s++, scale /= 10)
+			fraction += (*s - '0') * scale;
+	if (strcmp(s, "Z") != 0)
+		return false;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return false;
+	*out = (double)t + fraction;
+	return true;
+}
+
+/* --- The counters. --- */
+
+/* targets_get: the entry of target name in list, added (zero) when missing; NULL: no memory. */
+static struct metrics_target *
+targets_get(struct metrics_target **list, size_t *n, const char *name)
+{
+	struct metrics_target *grown;
+
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*list)[i].name, name) == 0)
+			return &(*list)[i];
+	grown = realloc(*list, (*n + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return NULL;
+	*list = grown;
+	memset(&grown[*n], 0, sizeof(grown[0]));
+	snprintf(grown[*n].name, sizeof(grown[0].name), "%s", name);
+	return &grown[(*n)++];
+}
+
+/* target_field: set field of t from its text in metrics.state; false when not a number. */
+static bool
+target_field(struct metrics_target *t, const char *field, const char *value)
+{
+	char *stop;
+	uint64_t u;
+	double d;
+
+	errno = 0;
+	if (value[0] < '0' || value[0] > '9')
+		return false;
+	u = strtoull(value, &stop, 10);
+	d = strtod(value, NULL);
+	if (errno != 0)
+		return false;
+	for (int r = 0; r < METRICS_RESULTS; r++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "runs_%s", result_names[r]);
+		if (strcmp(field, name) == 0) {
+			t->runs[r] = u;
+			return *stop == '\0';
+		}
+	}
+	if (strcmp(field, "restored_bytes") == 0) {
+		t->restored_bytes = u;
+		return *stop == '\0';
+	}
+	if (strcmp(field, "missing_files") == 0) {
+		t->missing_files = u;
+		t->have_missing = true;
+		return *stop == '\0';
+	}
+	if (strcmp(field, "last_run") == 0) {
+		t->last_run = d;
+		t->have_run = true;
+	} else if (strcmp(field, "last_duration") == 0) {
+		t->last_duration = d;
+	} else if (strcmp(field, "last_success") == 0) {
+		t->last_success = d;
+		t->have_success = true;
+	}
+	return true; /* a field of a later version is left alone */
+}
+
+/* metrics_warn: log a warning, unless it is the one logged last. */
+static void
+metrics_warn(struct metrics *m, const char *job_id, const char *what)
+{
+	if (strcmp(m->last_error, what) == 0)
+		return;
+	snprintf(m->last_error, sizeof(m->last_error), "%s", what);
+	log_line(LOG_PRIORITY_WARNING, job_id, "metrics: %s", what);
+}
+
+/*
+ * state_read: replace m's targets with what metrics.state holds. A missing file changes
+ * nothing (no run counted yet, or the counters in memory are newer); an unreadable one is
+ * logged once and changes nothing either, so counters never go backwards while running.
+ */
+static void
+state_read(struct metrics *m)
+{
+	struct json_member *members = NULL;
+	struct metrics_target *list = NULL;
+	size_t len, count = 0, n = 0;
+	char why[256], msg[512];
+	char *text = io_read_small(m->spool_fd, METRICS_STATE_FILE, METRICS_STATE_MAX, &len);
+
+	if (text == NULL) {
+		if (errno == ENOENT)
+			return;
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+		goto bad;
+	}
+	if (json_parse_members(text, len, &members, &count, why, sizeof(why)) < 0)
+		goto bad;
+	for (size_t i = 0; i < count; i++) {
+		const char *slash = strrchr(members[i].name, '/');
+		char name[80];
+		struct metrics_target *t;
+
+		if (slash == NULL)
+			continue; /* "version" */
+		if (slash == members[i].name || (size_t)(slash - members[i].name) >= sizeof(name)) {
+			snprintf(why, sizeof(why), "member \"%.80s\" names no target",
+			         members[i].name);
+			goto bad;
+		}
+		snprintf(name, sizeof(name), "%.*s", (int)(slash - members[i].name),
+		         members[i].name);
+		t = targets_get(&list, &n, name);
+		if (t == NULL) {
+			snprintf(why, sizeof(why), "out of memory");
+			goto bad;
+		}
+		if (!target_field(t, slash + 1, members[i].value)) {
+			snprintf(why, sizeof(why), "member \"%.80s\" is not a number",
+			         members[i].name);
+			goto bad;
+		}
+	}
+	json_members_free(members, count);
+	free(text);
+	free(m->targets);
+	m->targets = list;
+	m->ntargets = n;
+	m->state_warned = false;
+	return;
+bad:
+	if (!m->state_warned) {
+		snprintf(msg, sizeof(msg),
+		         "%s is unreadable (%s); keeping the counters in memory (zero at start), "
+		         "and it is written anew when the next job is filed",
+		         METRICS_STATE_FILE, why);
+		log_line(LOG_PRIORITY_WARNING, NULL, "metrics: %s", msg);
+		m->state_warned = true;
+	}
+	json_members_free(members, count);
+	free(list);
+	free(text);
+}
+
+/* state_save: write m's targets into metrics.state, atomically; 0 or -1 with err. */
+static int
+state_save(struct metrics *m, char *err, size_t errlen)
+{
+	struct json_writer w;
+	char key[128], *text;
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	json_begin_object(&w);
+	json_key(&w, "version");
+	json_uint(&w, 1);
+	for (size_t i = 0; i < m->ntargets; i++) {
+		const struct metrics_target *t = &m->targets[i];
+
+#define STATE_KEY(field) (snprintf(key, sizeof(key), "%s/%s", t->name, field), key)
+		for (int r = 0; r < METRICS_RESULTS; r++) {
+			char field[32];
+
+			snprintf(field, sizeof(field), "runs_%s", result_names[r]);
+			json_key(&w, STATE_KEY(field));
+			json_uint(&w, t->runs[r]);
+		}
+		json_key(&w, STATE_KEY("restored_bytes"));
+		json_uint(&w, t->restored_bytes);
+		if (t->have_run) {
+			json_key(&w, STATE_KEY("last_run"));
+			json_fixed3(&w, t->last_run);
+			json_key(&w, STATE_KEY("last_duration"));
+			json_fixed3(&w, t->last_duration);
+		}
+		if (t->have_success) {
+			json_key(&w, STATE_KEY("last_success"));
+			json_fixed3(&w, t->last_success);
+		}
+		if (t->have_missing) {
+			json_key(&w, STATE_KEY("missing_files"));
+			json_uint(&w, t->missing_files);
+		}
+#undef STATE_KEY
+	}
+	json_end_object(&w);
+	text = json_finish(&w);
+	if (text == NULL)
+		return io_error(err, errlen, "out of memory");
+	rc = spool_write_atomic(m->spool_fd, METRICS_STATE_FILE, text, strlen(text), err, errlen);
+	free(text);
+	return rc;
+}
+
+/* state_lock: lock metrics.lock (waiting for another worker); its descriptor, or -1. */
+static int
+state_lock(struct metrics *m)
+{
+	struct flock fl;
+	int fd =
+	    openat(m->spool_fd, METRICS_LOCK_FILE, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return -1;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	while (fcntl(fd, F_OFD_SETLKW, &fl) < 0) {
+		if (errno != EINTR) {
+			(void)close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+int
+metrics_count_report(struct metrics *m, const char *text, size_t len, char *err, size_t errlen)
+{
+	static const char *const db_status[] = {"database", "status", NULL};
+	static const char *const db_bytes[] = {"database", "decompressed_bytes", NULL};
+	static const char *const files_status[] = {"files", "status", NULL};
+	static const char *const files_bytes[] = {"files", "bytes", NULL};
+	static const char *const missing[] = {"files", "missing", "count", NULL};
+	static const char *const total_s[] = {"timings", "total_s", NULL};
+	struct json_member *members;
+	const char *status, *target, *started, *finished;
+	struct metrics_target *t;
+	double finished_s, started_s, duration;
+	uint64_t bytes;
+	size_t n;
+	int result, rc = -1;
+
+	if (json_parse_members(text, len, &members, &n, err, errlen) < 0)
+		return -1;
+	status = json_member_find(members, n, "status");
+	target = json_member_find(members, n, "target");
+	started = json_member_find(members, n, "started_at");
+	finished = json_member_find(members, n, "finished_at");
+	for (result = 0; result < METRICS_RESULTS; result++)
+		if (status != NULL && strcmp(status, result_names[result]) == 0)
+			break;
+	if (result == METRICS_RESULTS) {
+		io_error(err, errlen,
+		         "its status '%.20s' is none of succeeded, rejected, failed, partial",
+		         status != NULL ? status : "");
+		goto done;
+	}
+	if (target == NULL || target[0] == '\0' || strlen(target) >= sizeof(t->name) ||
+	    strchr(target, '/') != NULL) {
+		io_error(err, errlen, "it names no target");
+		goto done;
+	}
+	if (finished == NULL || !rfc3339_seconds(finished, &finished_s)) {
+		io_error(err, errlen, "its finished_at is not an RFC 3339 time");
+		goto done;
+	}
+	if (!json_path_seconds(text, len, total_s, &duration))
+		duration = started != NULL && rfc3339_seconds(started, &started_s) &&
+		                   finished_s > started_s
+		               ? finished_s - started_s
+		               : 0;
+	t = targets_get(&m->targets, &m->ntargets, target);
+	if (t == NULL) {
+		io_error(err, errlen, "out of memory");
+		goto done;
+	}
+	t->runs[result]++;
+	t->have_run = true;
+	t->last_run = finished_s;
+	t->last_duration = duration;
+	if (result == METRICS_SUCCEEDED) {
+		t->have_success = true;
+		t->last_success = finished_s;
+	}
+	if (json_path_is(text, len, db_status, "restored") &&
+	    json_path_uint(text, len, db_bytes, &bytes))
+		t->restored_bytes += bytes;
+	if (json_path_is(text, len, files_status, "restored") &&
+	    json_path_uint(text, len, files_bytes, &bytes))
+		t->restored_bytes += bytes;
+	t->have_missing = json_path_uint(text, len, missing, &t->missing_files);
+	if (!t->have_missing)
+		t->missing_files = 0;
+	rc = 0;
+done:
+	json_members_free(members, n);
+	return rc;
+}
+
+/* --- The exposition file. --- */
+
+/* put_label: value as a label value of the text format (\\, \" and \n escaped). */
+static void
+put_label(FILE *out, const char *value)
+{
+	for (; *value != '\0'; value++) {
+		if (*value == '\\')
+			fputs("\\\\", out);
+		else if (*value == '"')
+			fputs("\\\"", out);
+		else if (*value == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*value, out);
+	}
+}
+
+/* put_family: the HELP and TYPE lines of a metric family. */
+static void
+put_family(FILE *out, const char *name, const char *type, const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* put_sample_start: "name{target="..."" of a per-target sample; the caller ends it. */
+static void
+put_sample_start(FILE *out, const char *name, const char *target)
+{
+	fprintf(out, "%s{target=\"", name);
+	put_label(out, target);
+	fputc('"', out);
+}
+
+char *
+metrics_format(const struct metrics *m, const struct config *config, size_t queued, size_t running)
+{
+	const struct metrics_target **per = calloc(config->ntargets + 1, sizeof(*per));
+	static const struct metrics_target none;
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out;
+
+	if (per == NULL)
+		return NULL;
+	out = open_memstream(&text, &size);
+	if (out == NULL) {
+		free(per);
+		return NULL;
+	}
+	for (size_t i = 0; i < config->ntargets; i++) {
+		per[i] = &none;
+		for (size_t k = 0; k < m->ntargets; k++)
+			if (strcmp(m->targets[k].name, config->targets[i].name) == 0)
+				per[i] = &m->targets[k];
+	}
+	put_family(out, "restore_worker_runs_total", "counter",
+	           "Restores finished, by target and result (succeeded, rejected, failed, "
+	           "partial).");
+	for (size_t i = 0; i < config->ntargets; i++)
+		for (int r = 0; r < METRICS_RESULTS; r++) {
+			put_sample_start(out, "restore_worker_runs_total", config->targets[i].name);
+			fprintf(out, ",result=\"%s\"} %llu\n", result_names[r],
+			        (unsigned long long)per[i]->runs[r]);
+		}
+	put_family(out, "restore_worker_restored_bytes_total", "counter",
+	           "Bytes restored: database.decompressed_bytes of runs whose database was "
+	           "restored plus files.bytes of runs whose files were restored.");
+	for (size_t i = 0; i < config->ntargets; i++) {
+		put_sample_start(out, "restore_worker_restored_bytes_total",
+		                 config->targets[i].name);
+		fprintf(out, "} %llu\n", (unsigned long long)per[i]->restored_bytes);
+	}
+	put_family(out, "restore_worker_last_run_timestamp_seconds", "gauge",
+	           "When the last run into the target finished, whatever its result (Unix "
+	           "time).");
+	for (size_t i = 0; i < config->ntargets; i++)
+		if (per[i]->have_run) {
+			put_sample_start(out, "restore_worker_last_run_timestamp_seconds",
+			                 config->targets[i].name);
+			fprintf(out, "} %.3f\n", per[i]->last_run);
+		}
+	put_family(out, "restore_worker_last_success_timestamp_seconds", "gauge",
+	           "When the last succeeded run into the target finished (Unix time).");
+	for (size_t i = 0; i < config->ntargets; i++)
+		if (per[i]->have_success) {
+			put_sample_start(out, "restore_worker_last_success_timestamp_seconds",
+			                 config->targets[i].name);
+			fprintf(out, "} %.3f\n", per[i]->last_success);
+		}
+	put_family(out, "restore_worker_last_duration_seconds", "gauge",
+	           "How long the last run into the target took (its report's timings.total_s).");
+	for (size_t i = 0; i < config->ntargets; i++)
+		if (per[i]->have_run) {
+			put_sample_start(out, "restore_worker_last_duration_seconds",
+			                 config->targets[i].name);
+			fprintf(out, "} %.3f\n", per[i]->last_duration);
+		}
+	put_family(out, "restore_worker_missing_files", "gauge",
+	           "Files the database refers to that the last run into the target found "
+	           "missing (its report's files.missing.count).");
+	for (size_t i = 0; i < config->ntargets; i++)
+		if (per[i]->have_missing) {
+			put_sample_start(out, "restore_worker_missing_files",
+			                 config->targets[i].name);
+			fprintf(out, "} %llu\n", (unsigned long long)per[i]->missing_files);
+		}
+	put_family(out, "restore_worker_queue_length", "gauge",
+	           "Files waiting in incoming/ to be restored.");
+	fprintf(out, "restore_worker_queue_length %zu\n", queued);
+	put_family(out, "restore_worker_running_jobs", "gauge", "Restores running now.");
+	fprintf(out, "restore_worker_running_jobs %zu\n", running);
+	free(per);
+	if (ferror(out)) {
+		(void)fclose(out);
+		free(text);
+		return NULL;
+	}
+	if (fclose(out) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/*
+ * metrics_write_file: path := text, through <path>.tmp.<pid> in the same folder (fsync, then
+ * rename, then fsync the folder); 0 or -1 with err, the temporary file removed.
+ */
+static int
+metrics_write_file(const char *path, const char *text, char *err, size_t errlen)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX], tmp[NAME_MAX + 1];
+	int dir_fd, fd, n;
+
+	if (slash == NULL)
+		return io_error(err, errlen, "%s is not an absolute path", path);
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", slash + 1, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return io_error(err, errlen, "the name of %s is too long", path);
+	dir_fd = open(dir[0] != '\0' ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0)
+		return io_error(err, errlen, "cannot open the folder of %s: %s", path,
+		                strerror(errno));
+	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		io_error(err, errlen, "cannot create %s/%s: %s", dir, tmp, strerror(errno));
+		(void)close(dir_fd);
+		return -1;
+	}
+	/* node_exporter reads it as a user of its own, whatever the worker's umask. */
+	if (fchmod(fd, 0644) < 0 || io_write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0) {
+		io_error(err, errlen, "cannot write %s/%s: %s", dir, tmp, strerror(errno));
+		(void)close(fd);
+		goto fail;
+	}
+	if (close(fd) < 0) {
+		io_error(err, errlen, "cannot write %s/%s: %s", dir, tmp, strerror(errno));
+		goto fail;
+	}
+	if (renameat(dir_fd, tmp, dir_fd, slash + 1) < 0) {
+		io_error(err, errlen, "cannot rename %s/%s to %s: %s", dir, tmp, path,
+		         strerror(errno));
+		goto fail;
+	}
+	/* The file is in place; a folder that cannot be synced only risks it after a crash. */
+	(void)fsync(dir_fd);
+	(void)close(dir_fd);
+	return 0;
+fail:
+	(void)unlinkat(dir_fd, tmp, 0);
+	(void)close(dir_fd);
+	return -1;
+}
+
+/* --- What the daemon calls. --- */
+
+void
+metrics_open(struct metrics *m, const char *spool_dir)
+{
+	memset(m, 0, sizeof(*m));
+	m->spool_fd = open(spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (m->spool_fd < 0)
+		log_line(LOG_PRIORITY_WARNING, NULL, "metrics: cannot open %s: %s", spool_dir,
+		         strerror(errno));
+	m->dirty = true;
+}
+
+void
+metrics_close(struct metrics *m)
+{
+	if (m->spool_fd >= 0)
+		(void)close(m->spool_fd);
+	free(m->targets);
+	free(m->written_path);
+	memset(m, 0, sizeof(*m));
+	m->spool_fd = -1;
+}
+
+void
+metrics_invalidate(struct metrics *m)
+{
+	m->dirty = true;
+}
+
+void
+metrics_job_filed(struct metrics *m, const struct config *config, const struct spool *sp,
+                  const char *job_id)
+{
+	int folders[2] = {sp->done_fd, sp->failed_fd}, lock;
+	char *text = NULL, err[512], msg[640];
+	size_t len = 0;
+
+	if (config->metrics_file == NULL || m->spool_fd < 0)
+		return;
+	for (int k = 0; k < 2 && text == NULL; k++) {
+		int job_fd =
+		    openat(folders[k], job_id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (job_fd < 0)
+			continue;
+		text = io_read_small(job_fd, "report.json", SPOOL_REPORT_MAX, &len);
+		(void)close(job_fd);
+	}
+	if (text == NULL)
+		return; /* still in active/: counted once it is filed */
+	lock = state_lock(m);
+	if (lock < 0)
+		log_line(LOG_PRIORITY_WARNING, job_id,
+		         "metrics: cannot lock %s (%s); counting without it", METRICS_LOCK_FILE,
+		         strerror(errno));
+	state_read(m);
+	if (metrics_count_report(m, text, len, err, sizeof(err)) < 0) {
+		log_line(LOG_PRIORITY_WARNING, job_id,
+		         "metrics: its report.json is not counted: %s", err);
+	} else if (state_save(m, err, sizeof(err)) < 0) {
+		snprintf(msg, sizeof(msg), "%s; the counters are kept in memory", err);
+		metrics_warn(m, job_id, msg);
+	}
+	if (lock >= 0)
+		(void)close(lock);
+	free(text);
+	m->dirty = true;
+}
+
+void
+metrics_update(struct metrics *m, const struct config *config, size_t queued, size_t running)
+{
+	char err[512], *text;
+
+	if (config->metrics_file == NULL || m->spool_fd < 0)
+		return;
+	if (!m->dirty && m->queued == queued && m->running == running && m->written_path != NULL &&
+	    strcmp(m->written_path, config->metrics_file) == 0)
+		return;
+	state_read(m); /* another worker of the spool may have counted a job */
+	text = metrics_format(m, config, queued, running);
+	if (text == NULL) {
+		metrics_warn(m, NULL, "out of memory");
+		return;
+	}
+	if (metrics_write_file(config->metrics_file, text, err, sizeof(err)) < 0) {
+		metrics_warn(m, NULL, err);
+		m->write_failed = true;
+		free(text);
+		return;
+	}
+	free(text);
+	if (m->write_failed)
+		log_line(LOG_PRIORITY_INFO, NULL, "metrics: %s written again",
+		         config->metrics_file);
+	m->write_failed = false;
+	m->last_error[0] = '\0';
+	m->dirty = false;
+	m->queued = queued;
+	m->running = running;
+	if (m->written_path == NULL || strcmp(m->written_path, config->metrics_file) != 0) {
+		free(m->written_path);
+		m->written_path = strdup(config->metrics_file); /* NULL: written again next time */
+	}
+}
