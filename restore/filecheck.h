@@ -1,0 +1,67 @@
+/*
+ * filecheck.h - after a restore, compare the files the database names with the files in the
+ * blob folder.
+ *
+ * A Mendix database keeps one row per stored file in public."system$filedocument": the file's
+ * storage name is the UUID in column __uuid__, and hascontents says whether a file should
+ * exist. filecheck_run() reads the UUIDs that must have a file (that table's, or those a
+ * target's files_query returns in its first column) and the files of a folder laid out as
+ * xx/yy/<uuid> (xx and yy the first four hex digits of the lowercase UUID), and counts the
+ * missing files (UUIDs with no file) and the orphaned ones (files no UUID names), naming the
+ * first FILECHECK_FIRST of each in sorted order.
+ *
+ * Both sides are read as sorted streams and merged: memory does not grow with the number of
+ * rows or files, only with the number of files in the largest one xx/yy folder.
+ */
+#ifndef FILECHECK_H
+#define FILECHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+/* How many missing and orphaned UUIDs a result names; the rest are only counted. */
+#define FILECHECK_FIRST 20
+
+struct filecheck {
+	bool ran;          /* false: skipped, and note says why */
+	char note[256];    /* when ran: empty, or what was left out (values that are not UUIDs) */
+	uint64_t expected; /* distinct UUIDs that must have a file */
+	uint64_t files;    /* files in the layout */
+	uint64_t missing;  /* expected UUIDs without a file */
+	uint64_t orphaned; /* files no expected UUID names */
+	uint64_t ignored;  /* folder entries outside the layout: other names, links, not files */
+	uint64_t invalid;  /* non-NULL values of the query that are not UUIDs once lowercased */
+	char missing_first[FILECHECK_FIRST][37]; /* the first missing, sorted, lowercase */
+	size_t nmissing_first;
+	char orphaned_first[FILECHECK_FIRST][37];
+	size_t norphaned_first;
+};
+
+/*
+ * filecheck_run: compare the UUIDs of query (NULL: Mendix's, the rows of
+ * public."system$filedocument" WHERE hascontents) on conn with the files of dir_fd/dir
+ * (dir_fd may be AT_FDCWD; dir may be absolute).
+ *
+ * Returns 0 with fc filled in: fc->ran says whether the check ran, or was skipped because
+ * the default query has no table (or no columns __uuid__ and hascontents) to read. Returns -1
+ * with a one-line err when the query failed (err then quotes the first line of the server's
+ * message; the caller scrubs it of connection secrets and adds which target it was), when the
+ * folder cannot be read, or when conn is busy or inside a failed transaction.
+ *
+ * conn may be idle or inside a transaction block (the restore's own, not yet committed,
+ * whose tables the check then sees). Inside one, the check runs under a savepoint that it
+ * releases, or rolls back to on error, so the caller's transaction stays usable either way.
+ *
+ * Values of the query are lowercased; NULLs are left out, and values that are not UUIDs are
+ * counted in fc->invalid and named in fc->note. Folder entries outside the layout (another
+ * name, an uppercase UUID, a UUID in the wrong xx/yy folder, a folder or a link where a file
+ * belongs) are counted in fc->ignored. No symbolic link is followed, dir's own last component
+ * included (that is an error); a missing dir holds no files.
+ */
+int filecheck_run(PGconn *conn, const char *query, int dir_fd, const char *dir,
+                  struct filecheck *fc, char *err, size_t errlen);
+
+#endif
