@@ -971,6 +971,18 @@ database_commit(struct database *db, char *err, size_t errlen)
 	return rc;
 }
 
+PGconn *
+database_conn(struct database *db)
+{
+	return db->conn;
+}
+
+const struct conninfo_secrets *
+database_secrets(const struct database *db)
+{
+	return &db->secrets;
+}
+
 void
 database_rollback(struct database *db)
 {

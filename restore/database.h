@@ -10,10 +10,12 @@
 #ifndef DATABASE_H
 #define DATABASE_H
 
+#include <libpq-fe.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "conninfo.h"
 #include "dump.h"
 #include "report.h"
 
@@ -32,6 +34,12 @@ enum database_open_failure {
  */
 int database_open(const char *conninfo, struct database **out, enum database_open_failure *why,
                   char *err, size_t errlen);
+
+/* database_conn: the connection, for the checks after the restore (aftercare.h). */
+PGconn *database_conn(struct database *db);
+
+/* database_secrets: what must never appear in a message about the connection. */
+const struct conninfo_secrets *database_secrets(const struct database *db);
 
 /* database_name: the connected database's name. */
 const char *database_name(const struct database *db);

@@ -69,7 +69,8 @@ db_job_start(void *ctx, char *err, size_t errlen)
 		snprintf(err, errlen, "target %s: %s", t->name, why);
 		return WALK_REJECTED;
 	}
-	restore_say(j->o, "job %s: %s holds a dump (archive version %d.%d) that decompresses to %llu bytes",
+	restore_say(
+	    j->o, "job %s: %s holds a dump (archive version %d.%d) that decompresses to %llu bytes",
 	    j->job_id, report->source, walk->dump.vmaj, walk->dump.vmin,
 	    (unsigned long long)walk->dump.decompressed_bytes);
 	rc = close(j->dump_fd);
@@ -96,11 +97,13 @@ db_job_start(void *ctx, char *err, size_t errlen)
 		}
 	}
 	if (j->swap != NULL)
-		restore_say(j->o, "job %s: restoring into a new database %s with pg_restore --jobs=%d%s",
+		restore_say(
+		    j->o, "job %s: restoring into a new database %s with pg_restore --jobs=%d%s",
 		    j->job_id, swap_new_name(j->swap), t->restore_jobs,
 		    walk->kind == ARCHIVE_KIND_FULL_SNAPSHOT ? " while the files are staged" : "");
 	else
-		restore_say(j->o, "job %s: restoring database %s%s", j->job_id, database_name(j->db),
+		restore_say(
+		    j->o, "job %s: restoring database %s%s", j->job_id, database_name(j->db),
 		    walk->kind == ARCHIVE_KIND_FULL_SNAPSHOT ? " while the files are staged" : "");
 	j->started_at = restore_now();
 	sigfillset(&all);

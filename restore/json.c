@@ -182,6 +182,13 @@ json_bool(struct json_writer *w, bool value)
 	writer_append(w, value ? "true" : "false", value ? 4 : 5);
 }
 
+void
+json_null(struct json_writer *w)
+{
+	writer_value_start(w);
+	writer_append(w, "null", 4);
+}
+
 char *
 json_finish(struct json_writer *w)
 {

@@ -28,6 +28,7 @@ void json_key(struct json_writer *w, const char *key);
 void json_string(struct json_writer *w, const char *value);
 void json_uint(struct json_writer *w, uint64_t value);
 void json_bool(struct json_writer *w, bool value);
+void json_null(struct json_writer *w);
 /* json_fixed3: a non-negative number with three decimals (seconds, say); 0 when out of range. */
 void json_fixed3(struct json_writer *w, double value);
 /* json_finish: the NUL-terminated text (the caller frees it), or NULL if memory ran out. */

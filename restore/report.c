@@ -158,6 +158,26 @@ report_format_time(const struct timespec *ts, char *buf, size_t buflen)
 	snprintf(buf, buflen, "%s.%03dZ", base, (int)(ts->tv_nsec / 1000000 % 1000));
 }
 
+/* write_uuids: {"count": N, "uuids": [the first ones]} at key, or null (u NULL). */
+static void
+write_uuids(struct json_writer *w, const char *key, const struct report_uuids *u)
+{
+	json_key(w, key);
+	if (u == NULL) {
+		json_null(w);
+		return;
+	}
+	json_begin_object(w);
+	json_key(w, "count");
+	json_uint(w, u->count);
+	json_key(w, "uuids");
+	json_begin_array(w);
+	for (size_t i = 0; i < u->nfirst; i++)
+		json_string(w, u->first[i]);
+	json_end_array(w);
+	json_end_object(w);
+}
+
 /* write_errors: a list of errors as an array of objects with keys where_key and what_key. */
 static void
 write_errors(struct json_writer *w, const char *key, const struct report_error *errors, size_t n,
@@ -196,6 +216,8 @@ report_json(const struct report *report)
 	json_string(&w, report->archive_kind != NULL ? report->archive_kind : "unknown");
 	json_key(&w, "db_only");
 	json_bool(&w, report->db_only);
+	json_key(&w, "dry_run");
+	json_bool(&w, report->dry_run);
 	json_key(&w, "status");
 	json_string(&w, report->status);
 	if (report->error != NULL) {
@@ -247,6 +269,8 @@ report_json(const struct report *report)
 	json_key(&w, "bytes");
 	json_uint(&w, report->file_bytes);
 	write_errors(&w, "errors", report->files.errors, report->files.nerrors, "path", "message");
+	write_uuids(&w, "missing", report->have_filecheck ? &report->missing : NULL);
+	write_uuids(&w, "orphaned", report->have_filecheck ? &report->orphaned : NULL);
 	json_end_object(&w);
 	if (report->have_timings) {
 		json_key(&w, "timings");
@@ -259,6 +283,8 @@ report_json(const struct report *report)
 		json_fixed3(&w, report->files_s);
 		json_key(&w, "swap_s");
 		json_fixed3(&w, report->swap_s);
+		json_key(&w, "analyze_s");
+		json_fixed3(&w, report->analyze_s);
 		json_key(&w, "total_s");
 		json_fixed3(&w, report->total_s);
 		json_end_object(&w);

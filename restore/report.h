@@ -13,6 +13,8 @@
 
 #include "json.h"
 
+#define REPORT_UUIDS_FIRST 20 /* files.missing and files.orphaned list this many UUIDs */
+
 /* One error of one part of the restore: a TOC entry or a file, and what went wrong. */
 struct report_error {
 	char *where; /* toc_entry for the database, path for files */
@@ -48,10 +50,19 @@ struct report {
 
 	struct report_part files;
 	uint64_t file_count, file_bytes;
+	/* The file check (README, "After the restore"); have_filecheck false: it did not run. */
+	bool have_filecheck;
+	struct report_uuids {
+		uint64_t count;
+		char first[REPORT_UUIDS_FIRST][37]; /* the first (in sorted order), lowercase */
+		size_t nfirst;
+	} missing, orphaned;
+
+	bool dry_run; /* a rehearsal: everything was done, then rolled back */
 
 	/* Seconds per phase (README, "The report"); written when have_timings. */
 	bool have_timings;
-	double read_s, database_s, files_s, swap_s, total_s;
+	double read_s, database_s, files_s, swap_s, analyze_s, total_s;
 };
 
 /* report_init: a fresh report for source (a path; only its last component is kept). */

@@ -36,6 +36,7 @@
 #include <unistd.h>
 #include <uuid/uuid.h>
 
+#include "aftercare.h"
 #include "archive_walk.h"
 #include "blobstore.h"
 #include "database.h"
@@ -96,9 +97,89 @@ restore_finish(struct restore_leftover *leftover, const struct restore_options *
 		restore_say(o, "job %s: warning: %s", leftover->job_id, err);
 	else
 		restore_say(o, "job %s: the old files were removed in %.3f s", leftover->job_id,
-		    restore_now() - t0);
+		            restore_now() - t0);
 	blobstore_close(leftover->old_files);
 	free(leftover);
+}
+
+/*
+ * check_files: the file check against what blob_dir will hold: the staged files, or blob_dir
+ * itself when the files are left alone; on the restore's own transaction, not yet committed,
+ * or on the swap's new database, not yet swapped in. Only ever warns.
+ */
+static void
+check_files(const struct restore_options *o, struct database *db, struct swap *swap,
+            const struct archive_walk *walk, struct report *report)
+{
+	const char *dir =
+	    walk->staging != NULL ? blobstore_staging_path(walk->staging) : o->target->blob_dir;
+	char err[MESSAGE_BYTES];
+	PGconn *conn;
+
+	if (swap == NULL) {
+		(void)aftercare_check_files(database_conn(db), database_secrets(db),
+		                            o->target->files_query, dir, report);
+		return;
+	}
+	if ((conn = swap_connect(swap, true, err, sizeof(err))) == NULL) {
+		report_warn(report, "the file check could not run: %s", err);
+		return;
+	}
+	(void)aftercare_check_files(conn, swap_secrets(swap), o->target->files_query, dir, report);
+	PQfinish(conn);
+}
+
+/* warn_missing: the warning for files the restored database refers to that are not there. */
+static void
+warn_missing(const struct restore_options *o, const struct archive_walk *walk,
+             struct report *report)
+{
+	const char *left_alone = o->db_only ? "--db-only"
+	                         : walk->kind == ARCHIVE_KIND_DATABASE_ONLY
+	                             ? "a database-only backup"
+	                             : NULL;
+	unsigned long long n = report->missing.count;
+
+	if (left_alone != NULL && !report->have_filecheck)
+		report_warn(report,
+		            "%s: the files in %s were left alone; files the restored database "
+		            "refers to may be missing",
+		            left_alone, o->target->blob_dir);
+	else if (left_alone != NULL && n > 0)
+		report_warn(report,
+		            "%s: the files in %s were left alone; %llu file%s the restored "
+		            "database refers to %s missing there (files.missing)",
+		            left_alone, o->target->blob_dir, n, n == 1 ? "" : "s",
+		            n == 1 ? "is" : "are");
+	else if (left_alone != NULL)
+		report_warn(report, "%s: the files in %s were left alone", left_alone,
+		            o->target->blob_dir);
+	else if (n > 0)
+		report_warn(report,
+		            "%llu file%s the restored database refers to %s not in the backup "
+		            "(files.missing)",
+		            n, n == 1 ? "" : "s", n == 1 ? "is" : "are");
+}
+
+/* analyze: ANALYZE the restored database; only ever warns. */
+static void
+analyze(const struct restore_options *o, struct database *db, struct swap *swap,
+        struct report *report)
+{
+	char err[MESSAGE_BYTES];
+	PGconn *conn;
+
+	restore_say(o, "job %s: analyzing the restored database", report->job_id);
+	if (swap == NULL) {
+		aftercare_analyze(database_conn(db), database_secrets(db), report);
+		return;
+	}
+	if ((conn = swap_connect(swap, false, err, sizeof(err))) == NULL) {
+		report_warn(report, "the restored database could not be analyzed: %s", err);
+		return;
+	}
+	aftercare_analyze(conn, swap_secrets(swap), report);
+	PQfinish(conn);
 }
 
 int
@@ -157,10 +238,11 @@ restore_run(const struct restore_options *o, struct report *report)
 		report_set_error(report, "failed", "out of memory");
 		goto done;
 	}
+	report->dry_run = o->dry_run;
 	report->overhead_bytes = t->restore_overhead;
 	report->quota_bytes = t->plan_quota;
 	restore_say(o, "job %s: restoring %s into target %s%s", job_id, report->source, t->name,
-	    o->db_only ? " (database only)" : "");
+	            o->db_only ? " (database only)" : "");
 
 	/* 1. Cheap refusals. */
 	max_minor =
@@ -253,9 +335,9 @@ restore_run(const struct restore_options *o, struct report *report)
 			outcome = WALK_FAILED;
 		} else {
 			restore_say(o, "job %s: staged %llu files (%llu bytes) in %s", job_id,
-			    (unsigned long long)walk.file_count,
-			    (unsigned long long)walk.file_bytes,
-			    blobstore_staging_path(walk.staging));
+			            (unsigned long long)walk.file_count,
+			            (unsigned long long)walk.file_bytes,
+			            blobstore_staging_path(walk.staging));
 		}
 	}
 	files_done = restore_now();
@@ -291,6 +373,19 @@ restore_run(const struct restore_options *o, struct report *report)
 		                 report->source, job.err);
 		goto done;
 	}
+	check_files(o, db, swap, &walk, report);
+	if (o->dry_run) {
+		/* The rehearsal ends here: the transaction rolls back, the new database goes. */
+		if (db != NULL)
+			database_rollback(db);
+		report->database.status = "unchanged";
+		report->files.status = "unchanged";
+		exit_status = RESTORE_EXIT_SUCCEEDED;
+		warn_missing(o, &walk, report);
+		restore_say(o, "job %s: rehearsal succeeded; rolled back, target %s unchanged",
+		            job_id, t->name);
+		goto done;
+	}
 	/* The swap calls the hook inside its short transaction, just before the COMMIT. */
 	if (swap == NULL && o->before_commit != NULL &&
 	    o->before_commit(o->commit_ctx, err, sizeof(err)) < 0) {
@@ -309,8 +404,8 @@ restore_run(const struct restore_options *o, struct report *report)
 	report->database.status = "restored";
 	exit_status = RESTORE_EXIT_SUCCEEDED;
 	if (swap != NULL)
-		restore_say(o, "job %s: database %s restored (database %s swapped in)", job_id, target_db,
-		    swap_new_name(swap));
+		restore_say(o, "job %s: database %s restored (database %s swapped in)", job_id,
+		            target_db, swap_new_name(swap));
 	else
 		restore_say(o, "job %s: database %s restored", job_id, database_name(db));
 
@@ -352,19 +447,11 @@ restore_run(const struct restore_options *o, struct report *report)
 		walk.staging = NULL;
 		report->swap_s = restore_now() - swap_started;
 		restore_say(o, "job %s: %llu files swapped into %s", job_id,
-		    (unsigned long long)walk.file_count, t->blob_dir);
-	} else {
-		if (o->db_only)
-			report_warn(report,
-			            "--db-only: the files in %s were left alone; files the "
-			            "restored database refers to may be missing",
-			            t->blob_dir);
-		else
-			report_warn(report,
-			            "a database-only backup: the files in %s were left alone; "
-			            "files the restored database refers to may be missing",
-			            t->blob_dir);
+		            (unsigned long long)walk.file_count, t->blob_dir);
 	}
+	warn_missing(o, &walk, report);
+	if (t->analyze)
+		analyze(o, db, swap, report);
 done:
 	db_job_wait(&job, true); /* gone already, unless the walk failed before waiting */
 	if (swap != NULL) {
@@ -400,7 +487,8 @@ done:
 	report->have_timings = true;
 	report->total_s = restore_now() - started;
 	if (report->database_s > 0)
-		restore_say(o,
+		restore_say(
+		    o,
 		    "job %s: timings: read %.3f s, database %.3f s, files %.3f s (beside the "
 		    "database), swap %.3f s, total %.3f s",
 		    job_id, report->read_s, report->database_s, report->files_s, report->swap_s,

@@ -49,6 +49,7 @@ struct restore_options {
 	const char *work_dir;
 	const char *pg_restore; /* NULL: "pg_restore" on PATH */
 	bool db_only;
+	bool dry_run;                  /* a rehearsal: do everything, then roll back */
 	const char *job_id;            /* NULL: a new UUID */
 	bool holds_target_lock;        /* no live worker uses the target: end dead ones' sessions */
 	volatile sig_atomic_t *cancel; /* set from a signal handler to abort; may be NULL */

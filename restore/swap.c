@@ -409,13 +409,12 @@ int
 swap_open(const char *conninfo, const char *maintenance_db, const char *target_db,
           const char *job_id, struct swap **out, enum swap_failure *why, char *err, size_t errlen)
 {
-	return open_swap(conninfo, maintenance_db, target_db, job_id, false, out, why, err,
-	                 errlen);
+	return open_swap(conninfo, maintenance_db, target_db, job_id, false, out, why, err, errlen);
 }
 
 int
-swap_tidy(const char *conninfo, const char *maintenance_db, const char *target_db,
-          int end_orphans, struct report *report, char *err, size_t errlen)
+swap_tidy(const char *conninfo, const char *maintenance_db, const char *target_db, int end_orphans,
+          struct report *report, char *err, size_t errlen)
 {
 	enum swap_failure why;
 	struct swap *s;
@@ -426,6 +425,42 @@ swap_tidy(const char *conninfo, const char *maintenance_db, const char *target_d
 	swap_remove_leftovers(s, end_orphans, report);
 	swap_close(s);
 	return 0;
+}
+
+PGconn *
+swap_connect(struct swap *s, bool new_db, char *err, size_t errlen)
+{
+	static const char *const extra[] = {"application_name", "restore-worker", NULL};
+	const char *name = new_db ? s->new_name : s->target, **keys, **vals = NULL;
+	PGconn *conn;
+	char msg[512];
+
+	keys = connect_params(s, name, extra, &vals);
+	if (keys == NULL) {
+		(void)io_error(err, errlen, "out of memory");
+		return NULL;
+	}
+	conn = PQconnectdbParams(keys, vals, 0);
+	free(keys);
+	free(vals);
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+		const char *m = conn != NULL ? PQerrorMessage(conn) : "out of memory";
+
+		if (strncmp(m, "connection to server ", 21) == 0 && strstr(m, "failed: ") != NULL)
+			m = strstr(m, "failed: ") + 8;
+		snprintf(msg, sizeof(msg), "%.*s", (int)strcspn(m, "\n"), m);
+		(void)io_error(err, errlen, "cannot connect to database %s: %s", name, msg);
+		conninfo_scrub(&s->secrets, err, errlen);
+		PQfinish(conn);
+		return NULL;
+	}
+	return conn;
+}
+
+const struct conninfo_secrets *
+swap_secrets(const struct swap *s)
+{
+	return &s->secrets;
 }
 
 uint64_t
@@ -519,10 +554,11 @@ swap_remove_leftovers(struct swap *s, int end_orphans, struct report *report)
 			report_warn(report, "a database an earlier swap left behind stays: %s",
 			            err);
 		else
-			report_warn(report,
-			            "dropped database %s, which an interrupted swap into database %s "
-			            "left behind",
-			            name, s->target);
+			report_warn(
+			    report,
+			    "dropped database %s, which an interrupted swap into database %s "
+			    "left behind",
+			    name, s->target);
 	}
 	PQclear(res);
 }
@@ -1013,8 +1049,8 @@ done:
 }
 
 int
-swap_commit(struct swap *s, int (*before_commit)(void *ctx, char *err, size_t errlen),
-            void *ctx, char *err, size_t errlen)
+swap_commit(struct swap *s, int (*before_commit)(void *ctx, char *err, size_t errlen), void *ctx,
+            char *err, size_t errlen)
 {
 	static const char sessions_sql[] =
 	    "SELECT count(*), coalesce(pg_catalog.string_agg(DISTINCT coalesce(nullif("

@@ -17,10 +17,13 @@
 #ifndef SWAP_H
 #define SWAP_H
 
+#include <libpq-fe.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conninfo.h"
 #include "report.h"
 
 struct swap;
@@ -41,6 +44,15 @@ enum swap_failure {
 int swap_open(const char *conninfo, const char *maintenance_db, const char *target_db,
               const char *job_id, struct swap **out, enum swap_failure *why, char *err,
               size_t errlen);
+
+/*
+ * swap_connect: a connection (application_name restore-worker) with the target's parameters
+ * to the new database (new_db) or to the target; the caller PQfinish()es it. NULL with err.
+ */
+PGconn *swap_connect(struct swap *s, bool new_db, char *err, size_t errlen);
+
+/* swap_secrets: what must never appear in a message about the swap's connections. */
+const struct conninfo_secrets *swap_secrets(const struct swap *s);
 
 /* swap_current_size: the target database's size when swap_open looked (pg_database_size). */
 uint64_t swap_current_size(const struct swap *s);

@@ -398,6 +398,7 @@ job_child_run(const struct job_env *env, struct spool_claim *claim, const char *
 			         env->config->spool_dir, claim->folder[0] != '\0' ? "/" : "",
 			         claim->folder, jf.archive);
 		ro.db_only = jf.db_only;
+		ro.dry_run = jf.dry_run;
 		/*
 		 * An archive inside the spool is a job of its own (or becomes one when dropped):
 		 * taking it here too would restore the same backup twice, or fail when the

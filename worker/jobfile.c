@@ -82,9 +82,11 @@ jobfile_parse(const char *name, const char *text, size_t len, struct jobfile *jo
 			slot = &job->archive;
 		else if (strcmp(key, "target") == 0)
 			slot = &job->target;
-		else if (strcmp(key, "db_only") != 0) {
-			fail_at(err, errlen, name, k,
-			        "unknown key '%.60s' (expected archive, target or db_only)", key);
+		else if (strcmp(key, "db_only") != 0 && strcmp(key, "dry_run") != 0) {
+			fail_at(
+			    err, errlen, name, k,
+			    "unknown key '%.60s' (expected archive, target, db_only or dry_run)",
+			    key);
 			goto done;
 		}
 		if (value == NULL) {
@@ -94,13 +96,15 @@ jobfile_parse(const char *name, const char *text, size_t len, struct jobfile *jo
 			goto done;
 		}
 		if (slot == NULL) {
+			bool *flag = strcmp(key, "db_only") == 0 ? &job->db_only : &job->dry_run;
+
 			if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0)
-				job->db_only = true;
+				*flag = true;
 			else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0)
-				job->db_only = false;
+				*flag = false;
 			else {
-				fail_at(err, errlen, name, v,
-				        "db_only: '%.60s' is not true or false", value);
+				fail_at(err, errlen, name, v, "%s: '%.60s' is not true or false",
+				        key, value);
 				goto done;
 			}
 			continue;
@@ -177,7 +181,7 @@ append_quoted(char **out, size_t *len, const char *s)
 }
 
 char *
-jobfile_write(const char *archive, const char *target, bool db_only)
+jobfile_write(const char *archive, const char *target, bool db_only, bool dry_run)
 {
 	char *out = strdup("archive: ");
 	size_t len = out != NULL ? strlen(out) : 0;
@@ -195,11 +199,13 @@ jobfile_write(const char *archive, const char *target, bool db_only)
 		if (append_quoted(&out, &len, target) < 0)
 			goto nomem;
 	}
-	grown = realloc(out, len + 20);
+	grown = realloc(out, len + 40);
 	if (grown == NULL)
 		goto nomem;
 	out = grown;
 	len += (size_t)snprintf(out + len, 20, "db_only: %s\n", db_only ? "true" : "false");
+	if (dry_run)
+		len += (size_t)snprintf(out + len, 20, "dry_run: true\n");
 	return out;
 nomem:
 	free(out);

@@ -25,6 +25,7 @@ struct jobfile {
 	char *archive; /* as written */
 	char *target;  /* NULL when not given */
 	bool db_only;
+	bool dry_run;
 };
 
 /* jobfile_parse: parse text (named name, for messages); 0 or -1 with err. */
@@ -35,6 +36,6 @@ int jobfile_parse(const char *name, const char *text, size_t len, struct jobfile
 void jobfile_free(struct jobfile *job);
 
 /* jobfile_write: the YAML of a job file into a new string (the caller frees it), or NULL. */
-char *jobfile_write(const char *archive, const char *target, bool db_only);
+char *jobfile_write(const char *archive, const char *target, bool db_only, bool dry_run);
 
 #endif

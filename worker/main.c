@@ -40,6 +40,7 @@ enum option_key {
 	OPTION_LONG = 256,
 	OPTION_TARGET = OPTION_LONG,
 	OPTION_DB_ONLY,
+	OPTION_DRY_RUN,
 	OPTION_JSON,
 	OPTION_HELP,
 	OPTION_CONFIG,
@@ -57,6 +58,7 @@ struct command_option {
 struct command_args {
 	const char *target;  /* --target NAME, or NULL */
 	bool db_only;        /* --db-only */
+	bool dry_run;        /* --dry-run */
 	bool json;           /* --json */
 	const char *archive; /* the ARCHIVE operand, for the commands that take one */
 };
@@ -90,6 +92,8 @@ static const struct command_option restore_options[] = {
     {"target", "NAME", OPTION_TARGET,
      "the target to restore into (default: the config's default_target)"},
     {"db-only", NULL, OPTION_DB_ONLY, "restore only the database; leave the blob folder alone"},
+    {"dry-run", NULL, OPTION_DRY_RUN,
+     "rehearse: do the whole restore, then roll it back; the target is not changed"},
     {"json", NULL, OPTION_JSON, "print the report as JSON on stdout"},
     {NULL, NULL, 0, NULL},
 };
@@ -102,6 +106,7 @@ static const struct command_option submit_options[] = {
     {"target", "NAME", OPTION_TARGET,
      "the target to restore into (default: the config's default_target)"},
     {"db-only", NULL, OPTION_DB_ONLY, "restore only the database; leave the blob folder alone"},
+    {"dry-run", NULL, OPTION_DRY_RUN, "a rehearsal job (dry_run: true): the target is not changed"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -282,6 +287,9 @@ command_parse(const struct command *cmd, int argc, char **argv, struct command_a
 			break;
 		case OPTION_DB_ONLY:
 			args->db_only = true;
+			break;
+		case OPTION_DRY_RUN:
+			args->dry_run = true;
 			break;
 		case OPTION_JSON:
 			args->json = true;
@@ -502,6 +510,7 @@ command_restore(const struct command *cmd, const struct command_args *args,
 	ro.work_dir = config->work_dir;
 	ro.pg_restore = config->pg_restore;
 	ro.db_only = args->db_only;
+	ro.dry_run = args->dry_run;
 	ro.cancel = &interrupted;
 	ro.log = log_line;
 	ro.holds_target_lock = lock >= 0;
@@ -576,7 +585,7 @@ command_submit(const struct command *cmd, const struct command_args *args, const
 		config_free(config);
 		return EXIT_USAGE;
 	}
-	rc = status_submit(config, args->archive, args->target, args->db_only);
+	rc = status_submit(config, args->archive, args->target, args->db_only, args->dry_run);
 	config_free(config);
 	return rc;
 }

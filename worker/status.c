@@ -25,7 +25,8 @@
 #include "spool.h"
 
 int
-status_submit(const struct config *config, const char *archive, const char *target, bool db_only)
+status_submit(const struct config *config, const char *archive, const char *target, bool db_only,
+              bool dry_run)
 {
 	char path[PATH_MAX], job_id[37], name[64], err[1024];
 	struct spool sp;
@@ -53,7 +54,7 @@ status_submit(const struct config *config, const char *archive, const char *targ
 	}
 	restore_new_job_id(job_id);
 	snprintf(name, sizeof(name), "submit-%s.yaml", job_id);
-	text = jobfile_write(path, target, db_only);
+	text = jobfile_write(path, target, db_only, dry_run);
 	if (text == NULL) {
 		fprintf(stderr, "restore-worker: out of memory\n");
 		goto done;

@@ -13,7 +13,7 @@ struct config;
  * Returns the exit status (0; 1 when the archive cannot be used; 2 for a setup problem).
  */
 int status_submit(const struct config *config, const char *archive, const char *target,
-                  bool db_only);
+                  bool db_only, bool dry_run);
 
 /* status_print: list queued, active and finished jobs (as JSON when json); exit status. */
 int status_print(const struct config *config, bool json);

@@ -26,7 +26,7 @@ static const struct jobfile_case cases[] = {
     {"quoted path", "archive: \"/b/with space.tar.gz\"\n", "/b/with space.tar.gz", NULL, 0, NULL},
     {"flow style", "{archive: /x, target: t}\n", "/x", "t", 0, NULL},
     {"unknown key", "archive: /x\ntraget: t\n", NULL, NULL, 0,
-     "job.yaml:2: unknown key 'traget' (expected archive, target or db_only)"},
+     "job.yaml:2: unknown key 'traget' (expected archive, target, db_only or dry_run)"},
     {"missing archive", "target: t\n", NULL, NULL, 0, "missing required key 'archive'"},
     {"empty archive", "archive: \"\"\n", NULL, NULL, 0, "archive: must not be empty"},
     {"archive as a list", "archive: [a, b]\n", NULL, NULL, 0,
@@ -89,7 +89,7 @@ main(void)
 	/* What submit writes must read back as the same request, whatever the path holds. */
 	{
 		const char *archive = "/srv/a \"quoted\" \\ path: #1.tar.gz";
-		char *text = jobfile_write(archive, "acceptance", true);
+		char *text = jobfile_write(archive, "acceptance", true, false);
 		struct jobfile job;
 		char err[512];
 
