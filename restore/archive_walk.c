@@ -123,6 +123,8 @@ source_pull(struct dump_source *src, void *buf, size_t len)
 		return -1;
 	}
 	w->walk->dump_stored_bytes += (uint64_t)n;
+	if (w->walk->tick != NULL)
+		w->walk->tick(w->walk->tick_ctx);
 	return (ssize_t)n;
 }
 
@@ -380,6 +382,8 @@ read_tree_file(struct walker *w, struct archive_entry *e, const char *p)
 			return refuse(w, WALK_FAILED, "%s", why);
 		}
 		walk->file_bytes += (uint64_t)n;
+		if (walk->tick != NULL)
+			walk->tick(walk->tick_ctx);
 	}
 	if (blobstore_file_close(walk->staging, fd, why, sizeof(why)) < 0) {
 		report_part_error(&w->report->files, p, "%s", why);
@@ -640,6 +644,7 @@ archive_walk(struct archive_walk *walk, struct report *report, char *err, size_t
 	w.errlen = errlen;
 	w.name = slash != NULL && slash[1] != '\0' ? slash + 1 : walk->path;
 	walk->kind = ARCHIVE_KIND_UNKNOWN;
+	walk->fd = -1;
 
 	/* Non-blocking, so that a FIFO is refused rather than waited on. */
 	fd = open(walk->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -697,6 +702,8 @@ archive_walk(struct archive_walk *walk, struct report *report, char *err, size_t
 	} else {
 		rc = archive_read_open_fd(w.a, fd, BLOCK_BYTES);
 	}
+	walk->fd = fd;
+	walk->size = (uint64_t)st.st_size;
 	if (rc != ARCHIVE_OK)
 		outcome = refuse(&w, WALK_REJECTED,
 		                 "is not a backup archive or dump, or it is truncated (%s)",
@@ -717,6 +724,7 @@ archive_walk(struct archive_walk *walk, struct report *report, char *err, size_t
 	}
 	archive_read_free(w.a);
 	inflate_close(gz);
+	walk->fd = -1;
 	(void)close(fd);
 	free(w.block);
 	return outcome;

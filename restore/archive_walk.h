@@ -52,8 +52,13 @@ struct archive_walk {
 	 */
 	enum archive_outcome (*dump_done)(void *ctx, char *err, size_t errlen);
 	void *dump_done_ctx;
+	/* Called often (every block read) for progress; NULL for none. */
+	void (*tick)(void *ctx);
+	void *tick_ctx;
 
-	/* What was found. */
+	/* What was found. fd and size: the archive, while it is read (-1 before and after). */
+	int fd;
+	uint64_t size;
 	struct blobstore *staging; /* created for a full snapshot; the caller ends it */
 	enum archive_kind kind;
 	bool have_dump;

@@ -63,6 +63,7 @@ struct database {
 	bool in_transaction;
 	struct conninfo_secrets secrets; /* masked in every message from libpq or the server */
 	char name[256];                  /* the database's name, as messages may show it */
+	uint64_t script_bytes; /* of pg_restore's script, executed (atomic: read for progress) */
 };
 
 /*
@@ -811,7 +812,11 @@ keep_stderr(struct executor *ex, const char *buf, size_t len)
 static int
 executor_sink(void *ctx, const char *buf, size_t len)
 {
-	return executor_feed(ctx, buf, len);
+	struct executor *ex = ctx;
+	int rc = executor_feed(ex, buf, len);
+
+	__atomic_add_fetch(&ex->db->script_bytes, (uint64_t)len, __ATOMIC_RELAXED);
+	return rc;
 }
 
 static int
@@ -969,6 +974,12 @@ database_commit(struct database *db, char *err, size_t errlen)
 		return -1;
 	}
 	return rc;
+}
+
+uint64_t
+database_script_bytes(const struct database *db)
+{
+	return __atomic_load_n(&db->script_bytes, __ATOMIC_RELAXED);
 }
 
 PGconn *

@@ -35,6 +35,12 @@ enum database_open_failure {
 int database_open(const char *conninfo, struct database **out, enum database_open_failure *why,
                   char *err, size_t errlen);
 
+/*
+ * database_script_bytes: how much of pg_restore's script database_restore has executed so
+ * far (about the dump's decompressed size when done); any thread may ask, for progress.
+ */
+uint64_t database_script_bytes(const struct database *db);
+
 /* database_conn: the connection, for the checks after the restore (aftercare.h). */
 PGconn *database_conn(struct database *db);
 

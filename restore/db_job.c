@@ -142,6 +142,8 @@ db_job_wait(struct db_job *j, bool give_up)
 		}
 		if (pthread_timedjoin_np(j->thread, NULL, &until) == 0)
 			break;
+		if (j->tick != NULL)
+			j->tick(j->tick_ctx);
 		if (j->o->cancel != NULL && *j->o->cancel && !j->stop) {
 			j->stop = 1;
 			database_cancel_running();

@@ -35,6 +35,8 @@ struct db_job {
 	int rc;                       /* database_restore()'s */
 	char err[DB_JOB_MESSAGE_BYTES];
 	double dump_read_at, started_at, finished_at; /* restore_now() */
+	void (*tick)(void *tick_ctx); /* called while db_job_wait waits; may be NULL */
+	void *tick_ctx;
 };
 
 /*

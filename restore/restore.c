@@ -217,6 +217,7 @@ restore_run(const struct restore_options *o, struct report *report)
 	char target_db[256];
 	enum archive_outcome outcome;
 	struct db_job job;
+	struct progress prog;
 	char job_id[37], err[MESSAGE_BYTES], why[256];
 	double started = restore_now(), files_done, commit_started, swap_started;
 	int max_minor, rc, exit_status = RESTORE_EXIT_UNCHANGED;
@@ -224,6 +225,10 @@ restore_run(const struct restore_options *o, struct report *report)
 
 	memset(&walk, 0, sizeof(walk));
 	memset(&job, 0, sizeof(job));
+	walk.fd = -1;
+	progress_init(&prog, o, &walk, &job, report);
+	job.tick = progress_tick;
+	job.tick_ctx = &prog;
 	job.o = o;
 	job.walk = &walk;
 	job.report = report;
@@ -303,6 +308,9 @@ restore_run(const struct restore_options *o, struct report *report)
 	walk.abort = &job.failed;
 	walk.dump_done = db_job_start;
 	walk.dump_done_ctx = &job;
+	walk.tick = progress_tick;
+	walk.tick_ctx = &prog;
+	progress_phase(&prog, NULL);
 	outcome = archive_walk(&walk, report, err, sizeof(err));
 	db_failed_first = job.failed != 0; /* then the walk stopped because of it */
 	report->archive_kind =
@@ -373,6 +381,7 @@ restore_run(const struct restore_options *o, struct report *report)
 		                 report->source, job.err);
 		goto done;
 	}
+	progress_phase(&prog, "database");
 	check_files(o, db, swap, &walk, report);
 	if (o->dry_run) {
 		/* The rehearsal ends here: the transaction rolls back, the new database goes. */
@@ -394,6 +403,7 @@ restore_run(const struct restore_options *o, struct report *report)
 		                 report->source, err);
 		goto done;
 	}
+	progress_phase(&prog, "swapping");
 	commit_started = restore_now();
 	if ((swap != NULL ? swap_commit(swap, o->before_commit, o->commit_ctx, err, sizeof(err))
 	                  : database_commit(db, err, sizeof(err))) < 0) {
@@ -451,7 +461,10 @@ restore_run(const struct restore_options *o, struct report *report)
 	}
 	warn_missing(o, &walk, report);
 	if (t->analyze)
+	{
+		progress_phase(&prog, "analyzing");
 		analyze(o, db, swap, report);
+	}
 done:
 	db_job_wait(&job, true); /* gone already, unless the walk failed before waiting */
 	if (swap != NULL) {

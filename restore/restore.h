@@ -43,6 +43,19 @@ struct restore_target {
 	const char *files_query; /* SQL: the UUIDs that must have a file; NULL: Mendix's */
 };
 
+/* What a running restore has done so far (restore_options.progress; README "Progress"). */
+struct restore_progress {
+	const char *phase; /* reading | database | files | swapping | analyzing */
+	double elapsed_s;
+	double eta_s;                           /* seconds left, estimated; < 0: unknown */
+	uint64_t archive_bytes, archive_size;   /* of the archive file, read */
+	uint64_t database_bytes, database_size; /* pg_restore's script executed, of the dump's
+	                                           decompressed size (strategy transaction) */
+	uint64_t database_items, database_item_total; /* TOC entries done (strategy swap) */
+	uint64_t files, file_bytes;                   /* staged so far */
+	uint64_t file_bytes_total;                    /* .metadata's filesSize; 0: unknown */
+};
+
 struct restore_options {
 	const char *archive;
 	const struct restore_target *target;
@@ -56,6 +69,9 @@ struct restore_options {
 	/* Progress lines for a human (no newline), or NULL for none. */
 	void (*log)(void *log_ctx, const char *line);
 	void *log_ctx;
+	/* Progress, from the calling thread, a few times a second and at each phase; or NULL. */
+	void (*progress)(void *progress_ctx, const struct restore_progress *progress);
+	void *progress_ctx;
 	/*
 	 * Called just before the database commit, after which the target may have changed; a
 	 * failure (-1 with err) rolls the restore back instead. NULL for none.

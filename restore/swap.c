@@ -65,6 +65,7 @@ struct swap {
 	int server_version;
 	bool created;   /* the new database exists (and is ours to drop) */
 	bool committed; /* the names are swapped */
+	uint64_t items_done; /* TOC entries pg_restore has done (atomic: read for progress) */
 };
 
 /* A growing string. */
@@ -702,15 +703,57 @@ fail:
 	return NULL;
 }
 
-/* stderr_sink: keep what pg_restore says, up to SWAP_STDERR_KEEP bytes (for spawn_pump). */
+/* What pg_restore --verbose says, line by line (for spawn_pump). */
+struct said {
+	struct swap *s;
+	struct text kept; /* the lines about errors, up to SWAP_STDERR_KEEP bytes */
+	char line[1024];  /* the line being read (a longer one is cut) */
+	size_t len;
+};
+
+/* said_line: count the entries done; keep what is about an error. */
+static void
+said_line(struct said *sd, const char *line, size_t n)
+{
+	static const char *const progress[] = {"pg_restore: processing item ",
+	                                       "pg_restore: finished item "};
+	static const char *const keep[] = {"error", "ERROR", "warning", "WARNING", "fatal",
+	                                   "FATAL", "TOC entry", "DETAIL", "Command was"};
+
+	for (size_t i = 0; i < sizeof(progress) / sizeof(progress[0]); i++)
+		if (n >= strlen(progress[i]) && strncmp(line, progress[i], strlen(progress[i])) == 0) {
+			__atomic_add_fetch(&sd->s->items_done, 1, __ATOMIC_RELAXED);
+			return;
+		}
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		if (memmem(line, n, keep[i], strlen(keep[i])) != NULL) {
+			if (sd->kept.len + n + 1 < SWAP_STDERR_KEEP)
+				text_add(&sd->kept, "%.*s\n", (int)n, line);
+			return;
+		}
+}
+
+/* stderr_sink: split pg_restore's complaints and progress into lines. */
 static int
 stderr_sink(void *ctx, const char *buf, size_t len)
 {
-	struct text *t = ctx;
+	struct said *sd = ctx;
 
-	if (t->len + len < SWAP_STDERR_KEEP)
-		text_add(t, "%.*s", (int)len, buf);
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == '\n') {
+			said_line(sd, sd->line, sd->len);
+			sd->len = 0;
+		} else if (sd->len < sizeof(sd->line)) {
+			sd->line[sd->len++] = buf[i];
+		}
+	}
 	return 0;
+}
+
+uint64_t
+swap_items_done(const struct swap *s)
+{
+	return __atomic_load_n(&s->items_done, __ATOMIC_RELAXED);
 }
 
 /*
@@ -772,8 +815,8 @@ swap_restore(struct swap *s, const char *pg_restore, const char *dump_path, cons
              size_t errlen)
 {
 	char jobs_arg[32], *dbname_arg = NULL, *list_arg = NULL, **env = NULL, buf[4096];
-	char *argv[10];
-	struct text said = {0};
+	char *argv[12];
+	struct said said = {.s = s};
 	struct spawn sp = {.pid = -1, .out_fd = -1, .err_fd = -1};
 	int argc = 0, status, rc = -1;
 
@@ -811,6 +854,7 @@ swap_restore(struct swap *s, const char *pg_restore, const char *dump_path, cons
 	argv[argc++] = "--no-owner";
 	argv[argc++] = "--no-privileges";
 	argv[argc++] = "--exit-on-error";
+	argv[argc++] = "--verbose"; /* its "finished item" lines are the progress */
 	argv[argc++] = jobs_arg;
 	argv[argc++] = dbname_arg;
 	if (list_arg != NULL)
@@ -834,9 +878,11 @@ swap_restore(struct swap *s, const char *pg_restore, const char *dump_path, cons
 	default:
 		break;
 	}
+	if (said.len > 0)
+		said_line(&said, said.line, said.len);
 	status = spawn_finish(&sp);
 	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		restore_failed(s, said.data, status, report, err, errlen);
+		restore_failed(s, said.kept.data, status, report, err, errlen);
 		goto done;
 	}
 	rc = 0;
@@ -848,7 +894,7 @@ done:
 	free(env);
 	free(dbname_arg);
 	free(list_arg);
-	free(said.data);
+	free(said.kept.data);
 	return rc;
 }
 

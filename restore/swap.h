@@ -51,6 +51,12 @@ int swap_open(const char *conninfo, const char *maintenance_db, const char *targ
  */
 PGconn *swap_connect(struct swap *s, bool new_db, char *err, size_t errlen);
 
+/*
+ * swap_items_done: how many TOC entries swap_restore's pg_restore has done so far (from its
+ * --verbose lines); any thread may ask, for progress.
+ */
+uint64_t swap_items_done(const struct swap *s);
+
 /* swap_secrets: what must never appear in a message about the swap's connections. */
 const struct conninfo_secrets *swap_secrets(const struct swap *s);
 

@@ -40,11 +40,13 @@
 #include "json.h"
 #include "metrics.h"
 #include "notify.h"
+#include "progress_view.h"
 #include "report.h"
 #include "restore.h"
 #include "spool.h"
 
-#define STOP_GRACE 20.0 /* seconds before a child that ignores SIGTERM is killed */
+#define STOP_GRACE              20.0 /* seconds before a child that ignores SIGTERM is killed */
+#define PROGRESS_STATUS_SECONDS 2.0  /* while jobs run, STATUS is redone this often */
 
 /* A job running in a child process, or adopted and waiting for its target. */
 struct job {
@@ -522,15 +524,28 @@ handle_signals(struct worker *w)
 static void
 notify_status(struct worker *w)
 {
-	char status[512];
+	char status[1024];
+	bool first = true;
 	int n = snprintf(status, sizeof(status), "STATUS=%zu running, %zu queued", jobs_running(w),
 	                 w->incoming.nfiles);
 
-	for (size_t i = 0; i < w->njobs && n > 0 && (size_t)n < sizeof(status) - 48; i++)
-		if (w->jobs[i].pid > 0)
-			n += snprintf(status + n, sizeof(status) - (size_t)n, "%s %s (%s)",
-			              i == 0 ? "; jobs:" : ",", w->jobs[i].claim.job_id,
-			              w->jobs[i].target);
+	for (size_t i = 0; i < w->njobs && n > 0 && (size_t)n < sizeof(status) - 200; i++) {
+		char summary[160] = "";
+		size_t len;
+		char *text;
+
+		if (w->jobs[i].pid <= 0)
+			continue;
+		/* What the job's child last wrote of its progress (progress_view.h). */
+		text = progress_view_read(w->jobs[i].claim.job_fd, &len);
+		if (text != NULL && !progress_view_summary(text, len, summary, sizeof(summary)))
+			summary[0] = '\0';
+		free(text);
+		n += snprintf(status + n, sizeof(status) - (size_t)n, "%s %s (%s%s%s)",
+		              first ? "; jobs:" : ",", w->jobs[i].claim.job_id, w->jobs[i].target,
+		              summary[0] != '\0' ? ": " : "", summary);
+		first = false;
+	}
 	notify_send(status);
 }
 
@@ -668,6 +683,9 @@ daemon_run(const char *config_path, struct config *config)
 			timeout = wake;
 		if (w.stopping)
 			timeout = 0.2;
+		else if (jobs_running(&w) > 0 && timeout > PROGRESS_STATUS_SECONDS)
+			timeout =
+			    PROGRESS_STATUS_SECONDS; /* systemd's STATUS follows the progress */
 		if (w.watchdog_interval > 0) {
 			if (t >= w.next_watchdog) {
 				notify_send("WATCHDOG=1");

@@ -31,6 +31,7 @@
 #include "jobfile.h"
 #include "json.h"
 #include "notify.h"
+#include "progress_view.h"
 #include "report.h"
 #include "restore.h"
 
@@ -321,6 +322,39 @@ child_signal(int sig)
 	database_cancel_running();
 }
 
+#define PROGRESS_WRITE_SECONDS 1.0  /* progress.json at most this often */
+#define PROGRESS_LOG_SECONDS   10.0 /* a progress line in the log this often */
+
+/* What a job child does with the engine's progress figures. */
+struct child_progress {
+	const struct spool_claim *claim;
+	const char *phase;           /* the last written (the engine's constant strings) */
+	double last_write, last_log; /* the figures' elapsed_s */
+};
+
+/* child_progress: progress.json in the job folder, and now and then a line in the log. */
+static void
+child_progress(void *ctx, const struct restore_progress *p)
+{
+	struct child_progress *cp = ctx;
+	if (p->phase != cp->phase || p->elapsed_s - cp->last_write >= PROGRESS_WRITE_SECONDS) {
+		char *json = progress_view_json(p, cp->claim->job_id);
+
+		if (json != NULL)
+			(void)progress_view_write(cp->claim->job_fd, json);
+		free(json);
+		cp->last_write = p->elapsed_s;
+		cp->phase = p->phase;
+	}
+	if (p->elapsed_s - cp->last_log >= PROGRESS_LOG_SECONDS) {
+		char line[512];
+
+		progress_view_line(p, line, sizeof(line));
+		log_line(LOG_PRIORITY_INFO, cp->claim->job_id, "%s", line);
+		cp->last_log = p->elapsed_s;
+	}
+}
+
 /* child_log_progress: the engine's progress lines. */
 static void
 child_log_progress(void *ctx, const char *line)
@@ -339,6 +373,7 @@ job_child_run(const struct job_env *env, struct spool_claim *claim, const char *
 	struct restore_leftover *leftover = NULL;
 	struct report report;
 	struct jobfile jf = {0};
+	struct child_progress progress = {.claim = claim};
 	struct sigaction sa;
 	struct stat st;
 	sigset_t none;
@@ -428,10 +463,13 @@ job_child_run(const struct job_env *env, struct spool_claim *claim, const char *
 	ro.holds_target_lock = true; /* taken by the parent, shared with this process */
 	ro.cancel = &child_cancel;
 	ro.log = child_log_progress;
+	ro.progress = child_progress;
+	ro.progress_ctx = &progress;
 	ro.before_commit = child_before_commit;
 	ro.commit_ctx = claim;
 	ro.leftover = &leftover;
 	status = restore_run(&ro, &report);
+	(void)unlinkat(claim->job_fd, PROGRESS_FILE, 0); /* the job is no longer running */
 	jobfile_free(&jf);
 	if (child_cancel && status == RESTORE_EXIT_UNCHANGED)
 		_exit(JOB_EXIT_INTERRUPTED); /* rolled back; the parent puts the job back */

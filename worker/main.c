@@ -20,10 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "daemon.h"
 #include "database.h"
+#include "progress_view.h"
 #include "restore.h"
 #include "spool.h"
 #include "status.h"
@@ -315,12 +317,55 @@ on_signal(int sig)
 	database_cancel_running();
 }
 
+#define PROGRESS_LOG_SECONDS 10.0 /* without a terminal: a progress line this often */
+
+/*
+ * How restore shows its progress on stderr: on a terminal, one line redrawn in place (and
+ * erased before any other line, and at the end); otherwise a line every 10 seconds.
+ */
+struct cli_progress {
+	bool tty;
+	bool shown; /* the live line is on the terminal */
+	double last_log;
+};
+
+/* progress_erase: take the live line off the terminal. */
+static void
+progress_erase(struct cli_progress *cp)
+{
+	if (cp->shown) {
+		fputs("\r\033[K", stderr);
+		cp->shown = false;
+	}
+}
+
 /* log_line: progress on stderr. */
 static void
 log_line(void *ctx, const char *line)
 {
-	(void)ctx;
+	struct cli_progress *cp = ctx;
+
+	if (cp != NULL)
+		progress_erase(cp);
 	fprintf(stderr, "restore-worker: %s\n", line);
+}
+
+/* show_progress: the engine's figures, as the live line or a line now and then. */
+static void
+show_progress(void *ctx, const struct restore_progress *p)
+{
+	struct cli_progress *cp = ctx;
+	char line[512];
+
+	progress_view_line(p, line, sizeof(line));
+	if (cp->tty) {
+		fprintf(stderr, "\r\033[K%s", line);
+		fflush(stderr);
+		cp->shown = true;
+	} else if (p->elapsed_s - cp->last_log >= PROGRESS_LOG_SECONDS) {
+		fprintf(stderr, "restore-worker: %s\n", line);
+		cp->last_log = p->elapsed_s;
+	}
 }
 
 /* config_path: -c, then $RESTORE_WORKER_CONFIG, then the default. */
@@ -449,6 +494,7 @@ command_restore(const struct command *cmd, const struct command_args *args,
 	struct restore_target target;
 	struct restore_options ro;
 	struct restore_leftover *leftover = NULL;
+	struct cli_progress progress = {.tty = isatty(STDERR_FILENO) == 1};
 	struct config *config;
 	struct report report;
 	struct sigaction sa;
@@ -513,9 +559,13 @@ command_restore(const struct command *cmd, const struct command_args *args,
 	ro.dry_run = args->dry_run;
 	ro.cancel = &interrupted;
 	ro.log = log_line;
+	ro.log_ctx = &progress;
+	ro.progress = show_progress;
+	ro.progress_ctx = &progress;
 	ro.holds_target_lock = lock >= 0;
 	ro.leftover = &leftover;
 	status = restore_run(&ro, &report);
+	progress_erase(&progress);
 	if (!args->json) {
 		for (size_t i = 0; i < report.nwarnings; i++)
 			fprintf(stderr, "restore-worker: warning: %s\n", report.warnings[i]);

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "io.h"
 #include "json.h"
+#include "progress_view.h"
 #include "jobfile.h"
 #include "restore.h"
 #include "spool.h"
@@ -111,6 +112,50 @@ list_queued(const struct config *config, int incoming_fd, const char *folder, st
 	(void)closedir(dir);
 }
 
+/* write_progress: a running job's progress.json as "progress": {...}, from its members. */
+static void
+write_progress(struct json_writer *w, const char *text, size_t len)
+{
+	static const char *const strings[] = {"job_id", "phase", "updated_at"};
+	static const char *const seconds[] = {"elapsed_s", "eta_s"};
+	static const char *const counts[] = {
+	    "archive_bytes", "archive_size",     "database_bytes",
+	    "database_size", "database_items",   "files",
+	    "file_bytes",    "file_bytes_total", "database_item_total",
+	};
+	struct json_member *m = NULL;
+	size_t n = 0;
+	char why[128];
+
+	if (json_parse_members(text, len, &m, &n, why, sizeof(why)) < 0)
+		return;
+	json_key(w, "progress");
+	json_begin_object(w);
+	for (size_t k = 0; k < sizeof(strings) / sizeof(strings[0]); k++) {
+		const char *v = json_member_find(m, n, strings[k]);
+
+		json_key(w, strings[k]);
+		json_string(w, v != NULL ? v : "");
+	}
+	for (size_t k = 0; k < sizeof(seconds) / sizeof(seconds[0]); k++) {
+		const char *v = json_member_find(m, n, seconds[k]);
+
+		json_key(w, seconds[k]);
+		if (v != NULL)
+			json_fixed3(w, strtod(v, NULL));
+		else
+			json_null(w);
+	}
+	for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
+		const char *v = json_member_find(m, n, counts[k]);
+
+		json_key(w, counts[k]);
+		json_uint(w, v != NULL ? strtoull(v, NULL, 10) : 0);
+	}
+	json_end_object(w);
+	json_members_free(m, n);
+}
+
 /* list_jobs: the job folders in active/, done/ or failed/. */
 static void
 list_jobs(const struct config *config, int parent_fd, const char *state, struct json_writer *w,
@@ -137,8 +182,15 @@ list_jobs(const struct config *config, int parent_fd, const char *state, struct 
 			struct spool_claim claim;
 			bool running;
 			const char *target;
+			char summary[160] = "";
+			size_t plen = 0;
+			char *progress;
 
 			(void)spool_claim_peek(job_fd, &claim, &running);
+			progress = running ? progress_view_read(job_fd, &plen) : NULL;
+			if (progress != NULL &&
+			    !progress_view_summary(progress, plen, summary, sizeof(summary)))
+				summary[0] = '\0';
 			/* Not started yet: the target of the folder it was dropped in. */
 			target = claim.target[0] != '\0'          ? claim.target
 			         : claim.folder[0] != '\0'        ? claim.folder
@@ -162,17 +214,21 @@ list_jobs(const struct config *config, int parent_fd, const char *state, struct 
 					json_key(w, "status");
 					json_string(w, claim.status);
 				}
+				if (progress != NULL)
+					write_progress(w, progress, plen);
 				json_end_object(w);
 			} else {
-				printf("%-8s %s %s -> %s (attempt %d, %s%s%s%s)\n",
+				printf("%-8s %s %s -> %s (attempt %d, %s%s%s%s%s%s)\n",
 				       running ? "running" : "orphaned", de->d_name, claim.name,
 				       target, claim.attempts, spool_phase_name(claim.phase),
 				       claim.phase == SPOOL_PHASE_FINISHED ? " " : "",
 				       claim.phase == SPOOL_PHASE_FINISHED ? claim.status : "",
 				       claim.phase == SPOOL_PHASE_FINISHED
 				           ? ", report not yet written"
-				           : (running ? "" : ", worker gone"));
+				           : (running ? "" : ", worker gone"),
+				       summary[0] != '\0' ? ": " : "", summary);
 			}
+			free(progress);
 		} else {
 			text = io_read_small(job_fd, "report.json", SPOOL_REPORT_MAX, &len);
 			if (text != NULL &&
