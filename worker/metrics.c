@@ -443,6 +443,11 @@ metrics_count_report(struct metrics *m, const char *text, size_t len, char *err,
 
 	if (json_parse_members(text, len, &members, &n, err, errlen) < 0)
 		return -1;
+	/* A rehearsal (--dry-run) restored nothing: it is no run of the target. */
+	if (memmem(text, len, "\"dry_run\":true", 14) != NULL) {
+		json_members_free(members, n);
+		return 0;
+	}
 	status = json_member_find(members, n, "status");
 	target = json_member_find(members, n, "target");
 	started = json_member_find(members, n, "started_at");

@@ -15,9 +15,12 @@
 #    the target (database, its OID, blob_dir, its parent, work_dir) exactly as before, no
 #    database left beside it;
 #  - --dry-run of a dump that fails mid-restore: failed, with the same TOC entry as the real
-#    restore then reports.
+#    restore then reports;
+#  - the worker: a job file with dry_run: true is filed in done/ with dry_run true and the
+#    file check, the target unchanged, and no run counted in the metrics; the archive itself
+#    then restored: counted, restore_worker_missing_files 3.
 set -euo pipefail
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/worker_lib.sh"
 
 A=$TEST_ROOT/archives
 mkdir -p "$A"
@@ -272,5 +275,35 @@ assert_report .dry_run false
 assert_eq "the real restore's failing TOC entry (vs the rehearsal's)" "$REHEARSED" \
 	"$(report '.database.errors[0].toc_entry')"
 case_end
+
+worker_case_begin job_file_dry_run
+worker_targets acceptance
+write_worker_config "$CASE_DIR/config.yaml"
+echo "metrics_file: $CASE_DIR/restore_worker.prom" >>"$CASE_DIR/config.yaml"
+printf 'archive: %s\ndry_run: true\n' "$A/mendix.tar.gz" >"$CASE_DIR/rehearse.yaml"
+worker_start "$CASE_DIR/config.yaml"
+wait_spool_ready
+drop_file "$CASE_DIR/rehearse.yaml"
+wait_reports 1
+load_report rehearse.yaml done "$CASE_DIR/rehearse.yaml"
+assert_report .status succeeded
+assert_report .dry_run true
+assert_report .database.status unchanged
+assert_file_check
+assert_target_unchanged acceptance
+# A rehearsal is no run of the target in the metrics.
+assert_eq "runs_total (succeeded) after a rehearsal" 0 \
+	"$(sed -n 's/^restore_worker_runs_total{target="acceptance",result="succeeded"} //p' "$CASE_DIR/restore_worker.prom")"
+# The real restore: the metrics count it, with the files it found missing.
+drop_file "$A/mendix.tar.gz"
+wait_reports 2
+load_report mendix.tar.gz done "$A/mendix.tar.gz"
+assert_report .status succeeded
+assert_file_check
+WAIT_WHAT="the metrics counting the restore" wait_for grep -q \
+	'^restore_worker_runs_total{target="acceptance",result="succeeded"} 1$' "$CASE_DIR/restore_worker.prom"
+assert_eq "restore_worker_missing_files" 3 \
+	"$(sed -n 's/^restore_worker_missing_files{target="acceptance"} //p' "$CASE_DIR/restore_worker.prom")"
+worker_case_end
 
 finish

@@ -9,6 +9,8 @@
 #    `status` (text) shows the phase with a percentage;
 #  - restore on a terminal (under script(1)): the live line is redrawn with \r and erased
 #    (\r ESC [K) before every other line and at the end, so the output ends on a clean line;
+#  - restore with strategy swap on a terminal: the live line counts the TOC entries done, of
+#    the dump's entries as inspect counts them;
 #  - restore without a terminal: no carriage return at all, and a progress line every 10 s.
 set -euo pipefail
 source "$(dirname "$0")/worker_lib.sh"
@@ -109,6 +111,29 @@ fi
 	fail "the output does not end on a clean line"
 LAST=$(tr '\r' '\n' <"$CASE_DIR/tty" | sed 's/\x1b\[K//g' | grep -v '^$' | tail -n 1)
 case $LAST in *elapsed*) fail "the last line is a progress line: $LAST" ;; esac
+case_end
+
+# strategy swap: the live line counts the TOC entries pg_restore --jobs has finished.
+case_begin swap_on_a_terminal_counts_entries
+sql postgres "alter role app createdb"
+make_target_db target4
+old_blobs
+write_config "$CASE_DIR/config.yaml" dbname=target4 strategy=swap restore_jobs=2
+set +e
+script -qfec "'$RESTORE_WORKER' -c '$CASE_DIR/config.yaml' restore '$A/big.tar.gz'" /dev/null \
+	>"$CASE_DIR/tty" 2>&1 </dev/null
+RW_STATUS=$?
+set -e
+sql postgres "alter role app nocreatedb"
+assert_exit 0
+ENTRIES=$(tr '\r' '\n' <"$CASE_DIR/tty" | sed 's/\x1b\[K//g' |
+	sed -n 's/^database: \([0-9]*\) of \([0-9]*\) entries.*/\1 \2/p' | sort -n -u)
+[ -n "$ENTRIES" ] || fail "no live line counting entries"
+TOTAL=$("$RESTORE_WORKER" inspect --json "$A/big.tar.gz" | jq -r .dump.toc_entries)
+echo "$ENTRIES" | awk -v total="$TOTAL" '$2 != total || $1 > total { bad = 1 } END { exit bad }' ||
+	fail "entries counted against another total than the dump's $TOTAL TOC entries: $(echo "$ENTRIES" | tail -n 1)"
+snapshot_db_state target4 >"$CASE_DIR/after.db"
+assert_same_file "target database (vs source)" "$TEST_ROOT/big.state" "$CASE_DIR/after.db"
 case_end
 
 case_begin restore_without_a_terminal
