@@ -32,6 +32,8 @@
 
 #include <libpq-fe.h>
 
+extern char **environ;
+
 #define CONNINFO_MASK "***"
 
 struct redact_buffer {
@@ -421,4 +423,80 @@ conninfo_scrub(const struct conninfo_secrets *secrets, char *text, size_t size)
 		}
 	}
 	free(copy);
+}
+
+char **
+conninfo_environment(const PQconninfoOption *options, const char *application_name)
+{
+	size_t n = 0, cap = 2;
+	char **env;
+
+	for (char **e = environ; *e != NULL; e++)
+		cap++;
+	for (const PQconninfoOption *o = options; o != NULL && o->keyword != NULL; o++)
+		cap++;
+	env = calloc(cap, sizeof(*env));
+	if (env == NULL)
+		return NULL;
+	for (const PQconninfoOption *o = options; o != NULL && o->keyword != NULL; o++) {
+		if (o->val == NULL || o->envvar == NULL || strcmp(o->keyword, "dbname") == 0 ||
+		    strcmp(o->envvar, "PGAPPNAME") == 0)
+			continue;
+		if (asprintf(&env[n], "%s=%s", o->envvar, o->val) < 0)
+			goto fail;
+		n++;
+	}
+	if (asprintf(&env[n], "PGAPPNAME=%s", application_name) < 0)
+		goto fail;
+	n++;
+	/* The parent's own variables come after, and only those the parameters do not set. */
+	for (char **e = environ; *e != NULL; e++) {
+		size_t klen = strcspn(*e, "=");
+		bool replaced = false;
+
+		for (size_t i = 0; i < n && !replaced; i++)
+			replaced = strncmp(env[i], *e, klen + 1) == 0;
+		if (replaced)
+			continue;
+		if ((env[n] = strdup(*e)) == NULL)
+			goto fail;
+		n++;
+	}
+	return env;
+fail:
+	env[n] = NULL;
+	conninfo_environment_free(env);
+	return NULL;
+}
+
+void
+conninfo_environment_free(char **env)
+{
+	for (size_t i = 0; env != NULL && env[i] != NULL; i++)
+		free(env[i]);
+	free(env);
+}
+
+char *
+conninfo_dbname_option(const char *name)
+{
+	static const char prefix[] = "--dbname=dbname='";
+	size_t len = sizeof(prefix) - 1;
+	char *out;
+
+	for (const char *c = name; *c != '\0'; c++)
+		len += *c == '\'' || *c == '\\' ? 2 : 1;
+	out = malloc(len + 2);
+	if (out == NULL)
+		return NULL;
+	memcpy(out, prefix, sizeof(prefix) - 1);
+	len = sizeof(prefix) - 1;
+	for (const char *c = name; *c != '\0'; c++) {
+		if (*c == '\'' || *c == '\\')
+			out[len++] = '\\';
+		out[len++] = *c;
+	}
+	out[len++] = '\'';
+	out[len] = '\0';
+	return out;
 }

@@ -45,4 +45,24 @@ void conninfo_secrets_free(struct conninfo_secrets *secrets);
  */
 void conninfo_scrub(const struct conninfo_secrets *secrets, char *text, size_t size);
 
+/*
+ * conninfo_environment: this process's environment with the connection parameters of options
+ * (libpq's parse of a connection string; NULL for none) set in each option's libpq variable
+ * (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGSSLMODE, ...), dbname left out, and PGAPPNAME set to
+ * application_name: how a child program (pg_restore, pg_dump) gets a connection without any
+ * of it on its command line. NULL when out of memory; conninfo_environment_free() releases it.
+ */
+struct _PQconninfoOption;
+char **conninfo_environment(const struct _PQconninfoOption *options, const char *application_name);
+
+/* conninfo_environment_free: release what conninfo_environment returned; NULL is fine. */
+void conninfo_environment_free(char **env);
+
+/*
+ * conninfo_dbname_option: "--dbname=dbname='<name>'" with name quoted for libpq, so that a
+ * child program takes name as a database name whatever it holds ('=' included); NULL when out
+ * of memory. The caller frees it.
+ */
+char *conninfo_dbname_option(const char *name);
+
 #endif

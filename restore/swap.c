@@ -6,9 +6,9 @@
  * configured otherwise) with every other parameter of the target's connection string, taken
  * from libpq's parse of it (PQconninfoParse) with dbname replaced: never by pasting strings.
  * pg_restore gets the same parameters in its environment (PGHOST, PGPORT, PGUSER, PGPASSWORD,
- * PGSSLMODE, ...: each option's own environment variable, as libpq names it), and on its
- * command line only the new database's name: ps shows a command line, never an environment
- * of another user.
+ * PGSSLMODE, ...: each option's own environment variable, as libpq names it; see
+ * conninfo_environment), and on its command line only the new database's name: ps shows a
+ * command line, never an environment of another user.
  *
  * Crash safety. Until the renames commit, the target is untouched and the new database is
  * named <p>_rw_<h>; the renames (target to <p>_rw_<h>_old, new to target) commit together;
@@ -47,8 +47,6 @@
 #define SWAP_NAME_MAX    63 /* NAMEDATALEN - 1 */
 #define SWAP_SUFFIX_MAX  16 /* "_rw_" + 8 hex + "_old" */
 #define SWAP_STDERR_KEEP 8192
-
-extern char **environ;
 
 struct swap {
 	PGconn *conn;
@@ -654,55 +652,6 @@ done:
 	return rc;
 }
 
-/*
- * child_environment: this process's environment with the target's connection parameters set
- * (each option's libpq environment variable) and application_name restore-worker; NULL when
- * out of memory. The caller frees the array and each string.
- */
-static char **
-child_environment(struct swap *s)
-{
-	size_t n = 0, cap = 2;
-	char **env;
-
-	for (char **e = environ; *e != NULL; e++)
-		cap++;
-	for (const PQconninfoOption *o = s->options; o != NULL && o->keyword != NULL; o++)
-		cap++;
-	env = calloc(cap, sizeof(*env));
-	if (env == NULL)
-		return NULL;
-	for (const PQconninfoOption *o = s->options; o != NULL && o->keyword != NULL; o++) {
-		if (o->val == NULL || o->envvar == NULL || strcmp(o->keyword, "dbname") == 0 ||
-		    strcmp(o->envvar, "PGAPPNAME") == 0)
-			continue;
-		if (asprintf(&env[n], "%s=%s", o->envvar, o->val) < 0)
-			goto fail;
-		n++;
-	}
-	if ((env[n] = strdup("PGAPPNAME=restore-worker")) == NULL)
-		goto fail;
-	n++;
-	for (char **e = environ; *e != NULL; e++) {
-		size_t klen = strcspn(*e, "=");
-		bool replaced = false;
-
-		for (size_t i = 0; i < n && !replaced; i++)
-			replaced = strncmp(env[i], *e, klen + 1) == 0;
-		if (replaced)
-			continue;
-		if ((env[n] = strdup(*e)) == NULL)
-			goto fail;
-		n++;
-	}
-	return env;
-fail:
-	for (size_t i = 0; i < n; i++)
-		free(env[i]);
-	free(env);
-	return NULL;
-}
-
 /* What pg_restore --verbose says, line by line (for spawn_pump). */
 struct said {
 	struct swap *s;
@@ -825,19 +774,10 @@ swap_restore(struct swap *s, const char *pg_restore, const char *dump_path, cons
 		return -1;
 	}
 	/* The new database's name is all the command line shows of the connection. */
-	{
-		struct text d = {0};
-
-		text_add(&d, "--dbname=dbname='");
-		for (const char *c = s->new_name; *c != '\0'; c++)
-			text_add(&d, "%s%c", *c == '\'' || *c == '\\' ? "\\" : "", *c);
-		text_add(&d, "'");
-		if (d.failed) {
-			free(d.data);
-			(void)io_error(err, errlen, "out of memory");
-			goto done;
-		}
-		dbname_arg = d.data;
+	dbname_arg = conninfo_dbname_option(s->new_name);
+	if (dbname_arg == NULL) {
+		(void)io_error(err, errlen, "out of memory");
+		goto done;
 	}
 	snprintf(jobs_arg, sizeof(jobs_arg), "--jobs=%d", jobs > 0 ? jobs : 1);
 	if (list_path != NULL && asprintf(&list_arg, "--use-list=%s", list_path) < 0) {
@@ -845,7 +785,7 @@ swap_restore(struct swap *s, const char *pg_restore, const char *dump_path, cons
 		(void)io_error(err, errlen, "out of memory");
 		goto done;
 	}
-	env = child_environment(s);
+	env = conninfo_environment(s->options, "restore-worker");
 	if (env == NULL) {
 		(void)io_error(err, errlen, "out of memory");
 		goto done;
@@ -889,9 +829,7 @@ swap_restore(struct swap *s, const char *pg_restore, const char *dump_path, cons
 done:
 	if (sp.pid > 0)
 		(void)spawn_kill(&sp);
-	for (size_t i = 0; env != NULL && env[i] != NULL; i++)
-		free(env[i]);
-	free(env);
+	conninfo_environment_free(env);
 	free(dbname_arg);
 	free(list_arg);
 	free(said.kept.data);

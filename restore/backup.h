@@ -1,0 +1,101 @@
+/*
+ * backup.h - the other half of the tool: make a backup of a target in the format it restores.
+ *
+ * backup_run() writes a full snapshot (a .tar.gz holding .metadata, db/db.backup made by
+ * pg_dump -O -x -Fc, and tree/xx/yy/<uuid> for the files of blob_dir) or, for db_only, the
+ * bare custom-format dump, into a file, a folder or a descriptor (stdout), named as Mendix
+ * names its backups. Like the restore engine it knows nothing of spools, locks or
+ * configuration files: the caller hands it a target, a work folder and the programs to run,
+ * and gets back a result. The target is only read. README.md ("Backups") documents the
+ * format, the names and the result's JSON.
+ */
+#ifndef BACKUP_H
+#define BACKUP_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "restore.h"
+
+#define BACKUP_GZIP_LEVEL 1 /* the snapshot's gzip level: its content is mostly compressed */
+
+struct backup_options {
+	const struct restore_target *target; /* name, conninfo, blob_dir, max_dump_version */
+	const char *work_dir;                /* the dump goes through a file here */
+	const char *pg_dump;                 /* NULL: backup_default_pg_dump(pg_restore) */
+	const char *pg_restore; /* only for the default pg_dump; NULL: none configured */
+	bool db_only;           /* the bare dump instead of a full snapshot */
+	/*
+	 * Where the backup goes: an existing folder (the file gets its Mendix name there), a
+	 * file's path (its folder must exist), or "-" for output_fd. NULL: the current folder.
+	 */
+	const char *output;
+	int output_fd; /* for "-" */
+	/*
+	 * keep > 0: once the backup is in place, remove all but the newest keep backups of its
+	 * kind (by the Mendix names, newest by the stamp in the name, then by modification time)
+	 * from its folder. Not for "-".
+	 */
+	int keep;
+	/*
+	 * The caller makes sure that no other backup writes into the output folder now (it holds
+	 * the target's lock and the folder is the target's own): then *.part files of our names
+	 * that a killed backup left there are removed too.
+	 */
+	bool folder_exclusive;
+	const char *job_id;            /* NULL: a new UUID; its first 8 hex digits name the file */
+	volatile sig_atomic_t *cancel; /* set from a signal handler to stop; may be NULL */
+	void (*log)(void *log_ctx, const char *line); /* progress for a human, or NULL */
+	void *log_ctx;
+};
+
+/* What a backup did, as the JSON result says it (README: "Backups"). */
+struct backup_result {
+	char job_id[37];
+	const char *kind;   /* full_snapshot | database_only */
+	const char *status; /* succeeded | rejected | failed */
+	char *error;        /* one sentence; NULL on success */
+	char **warnings;
+	size_t nwarnings;
+	char *target;
+	char *archive; /* the path written (or to be written), "-" for output_fd */
+	char *pg_dump;
+	struct timespec started_at, finished_at;
+	char dump_version[16]; /* "1.14", once the dump is made */
+	uint64_t dump_bytes, database_bytes, archive_bytes;
+	char *model_version; /* NULL when the database records none */
+	uint64_t metadata_duration_s;
+	uint64_t files_measured_bytes;     /* filesSize in .metadata */
+	uint64_t files_count, files_bytes; /* the files in the archive */
+	uint64_t files_skipped;            /* entries of blob_dir outside the layout */
+	uint64_t files_vanished;           /* gone or changed between measuring and reading */
+	char **removed;                    /* older backups removed by keep, file names */
+	size_t nremoved;
+	double dump_s, files_s, write_s, total_s;
+};
+
+/*
+ * backup_run: back options->target up as options say, filling *result (freed with
+ * backup_result_free). Returns RESTORE_EXIT_SUCCEEDED, or RESTORE_EXIT_UNCHANGED when it was
+ * refused or failed: then nothing is left where the backup was to go, nor in work_dir.
+ */
+int backup_run(const struct backup_options *options, struct backup_result *result);
+
+/* backup_result_json: the result as one JSON object (the caller frees it), NULL when out of
+ * memory. */
+char *backup_result_json(const struct backup_result *result);
+
+/* backup_result_free: release what backup_run put into result. */
+void backup_result_free(struct backup_result *result);
+
+/*
+ * backup_default_pg_dump: the pg_dump to use when none is configured: the one beside
+ * pg_restore when pg_restore is a path and that file is executable, else "pg_dump" (PATH).
+ * The caller frees it; NULL when out of memory.
+ */
+char *backup_default_pg_dump(const char *pg_restore);
+
+#endif

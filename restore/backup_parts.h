@@ -1,0 +1,61 @@
+/*
+ * backup_parts.h - what the backup's files share among themselves (not for the program):
+ * backup.c runs it all and makes the dump, backup_archive.c writes the snapshot (.metadata,
+ * db/db.backup, the files of blob_dir) or copies the bare dump, backup_keep.c knows the
+ * Mendix names and keeps the newest backups of a folder.
+ */
+#ifndef BACKUP_PARTS_H
+#define BACKUP_PARTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "backup.h"
+
+#define BACKUP_NAMED_MAX  20 /* entries named one by one in warnings, per kind of problem */
+#define BACKUP_NAME_MAX   64 /* "files_and_database-<8 hex>-<YYYYMMDDHHMM>.tar.gz" and more */
+#define BACKUP_COPY_BYTES (256 * 1024)
+
+/* backup_warn: add a warning (one line) to the result; out of memory drops it. */
+void backup_warn(struct backup_result *result, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* backup_cancelled: whether the caller asked the backup to stop. */
+bool backup_cancelled(const struct backup_options *options);
+
+/*
+ * backup_files_measure: the first pass over blob_dir: count the files in the layout and add
+ * up their sizes (result->files_measured_bytes); entries outside it become warnings. 0, or -1
+ * with err.
+ */
+int backup_files_measure(const struct backup_options *options, struct backup_result *result,
+                         char *err, size_t errlen);
+
+/*
+ * backup_snapshot_write: write the full snapshot to out_fd: .metadata (metadata, len bytes),
+ * db/db.backup (the whole of dump_fd) and the files of blob_dir as tree/xx/yy/<uuid>, gzip
+ * compressed. A file whose status changed after measured_at (or that is gone) is left out
+ * with a warning. 0, or -1 with err.
+ */
+int backup_snapshot_write(const struct backup_options *options, struct backup_result *result,
+                          int out_fd, int dump_fd, const char *metadata, size_t len,
+                          const struct timespec *measured_at, char *err, size_t errlen);
+
+/* backup_copy: copy all of from (from its start) to to; 0, or -1 with err. */
+int backup_copy(const struct backup_options *options, int from, int to, uint64_t *bytes, char *err,
+                size_t errlen);
+
+/* backup_name: the Mendix name of a backup made at when (UTC) into buf. */
+void backup_name(char *buf, size_t buflen, bool db_only, const char *job_id, time_t when);
+
+/*
+ * backup_keep_newest: in the folder dir_fd (dir for messages), remove all but the newest keep
+ * backups of the kind db_only says, never just_written; with remove_parts, also the *.part
+ * files of that kind. What is removed goes into result->removed, failures into warnings.
+ */
+void backup_keep_newest(int dir_fd, const char *dir, bool db_only, int keep,
+                        const char *just_written, bool remove_parts, struct backup_result *result);
+
+#endif
