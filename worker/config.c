@@ -49,7 +49,8 @@
 
 #define CONFIG_TOP_KEYS                                                                            \
 	"spool_dir, work_dir, pg_restore, default_target, targets, settle_seconds, "               \
-	"rescan_seconds, retention_days, max_parallel_jobs, max_attempts or metrics_file"
+	"rescan_seconds, retention_days, max_parallel_jobs, max_attempts, metrics_file, pg_dump, " \
+	"backup_dir or backup_keep"
 #define CONFIG_TARGET_KEYS                                                                         \
 	"database, blob_dir, plan_quota, restore_overhead, max_dump_version, strategy, "           \
 	"restore_jobs, maintenance_database, analyze or files_query"
@@ -643,6 +644,16 @@ config_read_top(struct config_reader *reader, const yaml_node_t *root, struct co
 		} else if (config_scalar_is(key, "pg_restore")) {
 			rc = config_read_string(reader, "pg_restore", value, CONFIG_NONEMPTY,
 			                        &config->pg_restore);
+		} else if (config_scalar_is(key, "pg_dump")) {
+			rc = config_read_string(reader, "pg_dump", value, CONFIG_NONEMPTY,
+			                        &config->pg_dump);
+		} else if (config_scalar_is(key, "backup_dir")) {
+			rc = config_read_string(reader, "backup_dir", value,
+			                        CONFIG_NONEMPTY | CONFIG_ABSOLUTE,
+			                        &config->backup_dir);
+		} else if (config_scalar_is(key, "backup_keep")) {
+			rc = config_read_count(reader, "backup_keep", value, 1, 10000,
+			                       &config->backup_keep);
 		} else if (config_scalar_is(key, "metrics_file")) {
 			rc = config_read_metrics_file(reader, value, &config->metrics_file);
 		} else if (config_scalar_is(key, "default_target")) {
@@ -748,6 +759,7 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 	config->retention_days = CONFIG_DEFAULT_RETENTION_DAYS;
 	config->max_parallel_jobs = CONFIG_DEFAULT_MAX_PARALLEL_JOBS;
 	config->max_attempts = CONFIG_DEFAULT_MAX_ATTEMPTS;
+	config->backup_keep = CONFIG_DEFAULT_BACKUP_KEEP;
 	if (config_read_top(&reader, root, config) != 0)
 		goto done;
 	*out = config;
@@ -785,6 +797,8 @@ config_free(struct config *config)
 	free(config->spool_dir);
 	free(config->work_dir);
 	free(config->pg_restore);
+	free(config->pg_dump);
+	free(config->backup_dir);
 	free(config->metrics_file);
 	free(config->default_target);
 	free(config);

@@ -23,6 +23,7 @@
 #define CONFIG_DEFAULT_MAX_ATTEMPTS      3
 #define CONFIG_DEFAULT_RESTORE_JOBS_MAX  8 /* the default restore_jobs: CPUs, at most this */
 #define CONFIG_DEFAULT_MAINTENANCE_DB    "postgres"
+#define CONFIG_DEFAULT_BACKUP_KEEP       7
 
 struct config_target {
 	char *name;
@@ -44,6 +45,9 @@ struct config {
 	char *spool_dir;      /* absolute; optional until the daemon needs it; NULL when absent */
 	char *work_dir;       /* required */
 	char *pg_restore;     /* optional; NULL means "pg_restore" on PATH */
+	char *pg_dump;        /* optional; NULL: the one beside pg_restore, then PATH (backup.h) */
+	char *backup_dir;     /* optional, absolute: backup --to-backup-dir writes <it>/<target>/ */
+	int backup_keep;      /* default 7: backups kept per target in backup_dir */
 	char *default_target; /* optional; when set, it names one of targets */
 	struct config_target *targets;
 	size_t ntargets; /* at least 1 */

@@ -1,5 +1,5 @@
 /*
- * main.c - the restore-worker command line: inspect, restore, run, submit and status.
+ * main.c - the restore-worker command line: inspect, restore, run, submit, status and backup.
  *
  *	restore-worker [-c CONFIG] COMMAND [OPTION]... [ARCHIVE]
  *	restore-worker --help | --version | COMMAND --help
@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backup.h"
 #include "config.h"
 #include "daemon.h"
 #include "database.h"
@@ -47,6 +48,9 @@ enum option_key {
 	OPTION_HELP,
 	OPTION_CONFIG,
 	OPTION_VERSION,
+	OPTION_OUTPUT,
+	OPTION_KEEP,
+	OPTION_TO_BACKUP_DIR,
 };
 
 struct command_option {
@@ -63,6 +67,9 @@ struct command_args {
 	bool dry_run;        /* --dry-run */
 	bool json;           /* --json */
 	const char *archive; /* the ARCHIVE operand, for the commands that take one */
+	const char *output;  /* backup --output PATH, or NULL */
+	const char *keep;    /* backup --keep N, or NULL */
+	bool to_backup_dir;  /* backup --to-backup-dir */
 };
 
 struct command;
@@ -112,6 +119,21 @@ static const struct command_option submit_options[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static command_fn command_backup;
+
+static const struct command_option backup_options[] = {
+    {"target", "NAME", OPTION_TARGET,
+     "the target to back up (default: the config's default_target)"},
+    {"db-only", NULL, OPTION_DB_ONLY, "back up only the database: a bare pg_dump -Fc dump"},
+    {"output", "PATH", OPTION_OUTPUT,
+     "a folder, a file's path, or - for stdout (default: the current folder)"},
+    {"to-backup-dir", NULL, OPTION_TO_BACKUP_DIR,
+     "write into the config's backup_dir/<target>/ and keep the newest backup_keep there"},
+    {"keep", "N", OPTION_KEEP, "then keep only the newest N backups of this kind in that folder"},
+    {"json", NULL, OPTION_JSON, "print the result as JSON on stdout"},
+    {NULL, NULL, 0, NULL},
+};
+
 static const struct command_option status_options[] = {
     {"json", NULL, OPTION_JSON, "print the jobs as JSON on stdout"},
     {NULL, NULL, 0, NULL},
@@ -150,6 +172,15 @@ static const struct command commands[] = {
      "with their status and error.\n",
      "Exit status: 0 listed; 1 out of memory; 2 usage or configuration error.\n", status_options,
      command_status},
+    {"backup", NULL, "make a backup of a target in the format restore takes",
+     "Makes a backup of a target, named as Mendix names them: a full snapshot\n"
+     "files_and_database-<8 hex>-<YYYYMMDDHHMM>.tar.gz (.metadata, db/db.backup made by\n"
+     "pg_dump -O -x -Fc, tree/xx/yy/<uuid> from blob_dir) or, with --db-only, the bare dump\n"
+     "database-<8 hex>-<YYYYMMDDHHMM>.backup. The target is only read. The file is written\n"
+     "as PATH.part, fsynced and renamed. Progress and the outcome go to stderr.\n",
+     "Exit status: 0 written; 1 refused or failed, nothing left behind; 2 usage or\n"
+     "configuration error.\n",
+     backup_options, command_backup},
 };
 
 #define NCOMMANDS           (sizeof(commands) / sizeof(commands[0]))
@@ -295,6 +326,15 @@ command_parse(const struct command *cmd, int argc, char **argv, struct command_a
 			break;
 		case OPTION_JSON:
 			args->json = true;
+			break;
+		case OPTION_OUTPUT:
+			args->output = optarg;
+			break;
+		case OPTION_TO_BACKUP_DIR:
+			args->to_backup_dir = true;
+			break;
+		case OPTION_KEEP:
+			args->keep = optarg;
 			break;
 		default:
 			return option_refused(cmd, longopts, argv, c);
@@ -652,6 +692,172 @@ command_status(const struct command *cmd, const struct command_args *args, const
 	rc = status_print(config, args->json);
 	config_free(config);
 	return rc;
+}
+
+/* backup_folder: backup_dir/<target>, created when missing; NULL with a message printed. */
+static char *
+backup_folder(const struct config *config, const char *target)
+{
+	char *dir;
+
+	if (asprintf(&dir, "%s/%s", config->backup_dir, target) < 0) {
+		fprintf(stderr, "restore-worker: out of memory\n");
+		return NULL;
+	}
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+		fprintf(stderr, "restore-worker: cannot create the backup folder %s: %s\n", dir,
+		        strerror(errno));
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+/* print_backup: the outcome of a backup for a human, on stderr. */
+static void
+print_backup(const struct backup_result *r)
+{
+	for (size_t i = 0; i < r->nwarnings; i++)
+		fprintf(stderr, "restore-worker: warning: %s\n", r->warnings[i]);
+	for (size_t i = 0; i < r->nremoved; i++)
+		fprintf(stderr, "restore-worker: removed the older backup %s\n", r->removed[i]);
+	if (r->error != NULL) {
+		fprintf(stderr, "restore-worker: backup %s: %s\n", r->status, r->error);
+		return;
+	}
+	fprintf(
+	    stderr,
+	    "restore-worker: backup written: %s (%llu bytes: dump %llu bytes, archive %s; %llu "
+	    "files, %llu bytes) in %.3f s (dump %.3f s, files measured %.3f s, written %.3f s)\n",
+	    r->archive, (unsigned long long)r->archive_bytes, (unsigned long long)r->dump_bytes,
+	    r->dump_version, (unsigned long long)r->files_count, (unsigned long long)r->files_bytes,
+	    r->total_s, r->dump_s, r->files_s, r->write_s);
+}
+
+/*
+ * command_backup: restore-worker backup [--target NAME] [--db-only] [--output PATH]
+ * [--to-backup-dir] [--keep N] [--json]
+ */
+static int
+command_backup(const struct command *cmd, const struct command_args *args, const char *config_given)
+{
+	const char *target_name = args->target, *path = config_path(config_given);
+	const struct config_target *ct;
+	struct restore_target target;
+	struct backup_options bo;
+	struct backup_result result;
+	struct config *config;
+	struct sigaction sa;
+	char *folder = NULL, *json, err[1024];
+	bool to_stdout = args->output != NULL && strcmp(args->output, "-") == 0;
+	struct spool sp;
+	int status, lock = -1;
+	long keep = 0;
+
+	if (args->keep != NULL) {
+		char *end;
+
+		keep = strtol(args->keep, &end, 10);
+		if (args->keep[0] < '0' || args->keep[0] > '9' || *end != '\0' || keep < 1 ||
+		    keep > 10000)
+			return usage_error(cmd,
+			                   "--keep wants a whole number from 1 to 10000, not '%s'",
+			                   args->keep);
+	}
+	if (args->output != NULL && args->to_backup_dir)
+		return usage_error(cmd, "--output and --to-backup-dir both say where it goes%s",
+		                   "; give one");
+	if (to_stdout && args->json)
+		return usage_error(cmd, "--output - and --json both write to stdout%s",
+		                   "; drop one");
+	if (to_stdout && keep > 0)
+		return usage_error(cmd, "--keep needs a folder, not --output -%s", "");
+	config = load_config(path);
+	if (config == NULL)
+		return EXIT_USAGE;
+	if (target_name == NULL)
+		target_name = config->default_target;
+	ct = target_name != NULL ? config_target_find(config, target_name) : NULL;
+	if (ct == NULL || (args->to_backup_dir && config->backup_dir == NULL)) {
+		if (target_name == NULL)
+			fprintf(
+			    stderr,
+			    "restore-worker: %s has no default_target; name one with --target\n",
+			    path);
+		else if (ct == NULL)
+			fprintf(stderr, "restore-worker: %s has no target '%s'\n", path,
+			        target_name);
+		else
+			fprintf(stderr,
+			        "restore-worker: %s has no backup_dir, which --to-backup-dir "
+			        "needs\n",
+			        path);
+		config_free(config);
+		return EXIT_USAGE;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* With a spool, a backup and a restore of one target never run at once. */
+	if (config->spool_dir != NULL) {
+		if (spool_open(config->spool_dir, &sp, err, sizeof(err)) < 0) {
+			fprintf(stderr, "restore-worker: %s\n", err);
+			config_free(config);
+			return EXIT_USAGE;
+		}
+		lock = spool_lock_target(&sp, ct->name);
+		if (lock < 0) {
+			fprintf(stderr, "restore-worker: %s\n",
+			        errno == EAGAIN
+			            ? "the target is being restored right now; back it up "
+			              "when its restore is done"
+			            : strerror(errno));
+			spool_close(&sp);
+			config_free(config);
+			return RESTORE_EXIT_UNCHANGED;
+		}
+	}
+	if (args->to_backup_dir && (folder = backup_folder(config, ct->name)) == NULL) {
+		status = RESTORE_EXIT_UNCHANGED;
+		goto done;
+	}
+
+	config_restore_target(ct, &target);
+	memset(&bo, 0, sizeof(bo));
+	bo.target = &target;
+	bo.work_dir = config->work_dir;
+	bo.pg_dump = config->pg_dump;
+	bo.pg_restore = config->pg_restore;
+	bo.db_only = args->db_only;
+	bo.output = folder != NULL ? folder : args->output;
+	bo.output_fd = fileno(stdout);
+	bo.keep = keep > 0 ? (int)keep : folder != NULL ? config->backup_keep : 0;
+	bo.folder_exclusive = folder != NULL && lock >= 0;
+	bo.cancel = &interrupted;
+	bo.log = log_line;
+	status = backup_run(&bo, &result);
+	if (args->json) {
+		json = backup_result_json(&result);
+		if (print_json(json) < 0 && status == RESTORE_EXIT_SUCCEEDED)
+			status = RESTORE_EXIT_UNCHANGED;
+		free(json);
+	} else {
+		print_backup(&result);
+	}
+	backup_result_free(&result);
+done:
+	free(folder);
+	if (lock >= 0) {
+		spool_unlock(lock);
+		spool_close(&sp);
+	}
+	config_free(config);
+	return status;
 }
 
 int
