@@ -130,7 +130,8 @@ check_restored() {
 	fingerprint_as after "$1"
 	assert_fingerprint "target database (vs reference)" "$SERVER_DIR/reference.fp" "$CASE_DIR/after.fp"
 	if [ "$2" = tree ]; then
-		assert_report .warnings '[]'
+		# The test database is no Mendix one: the file check says it was skipped, nothing else.
+		assert_report '[.warnings[] | select(contains("the file check was skipped") | not)] | tojson' '[]'
 		assert_report .files.status restored
 		FILES_ONLY=1 snapshot_dir_state "$ARCHIVE.d/tree" >"$CASE_DIR/tree.files"
 		FILES_ONLY=1 snapshot_dir_state "$BLOB_DIR" >"$CASE_DIR/after.files"
