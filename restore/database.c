@@ -362,6 +362,21 @@ database_check_alone(struct database *db, char *err, size_t errlen)
 }
 
 void
+database_wait_alone(struct database *db, int wait_seconds)
+{
+	for (int i = 0; i < wait_seconds * 10; i++) {
+		PGresult *res = PQexec(db->conn, SESSION_CHECK_SQL);
+		bool alone = PQresultStatus(res) == PGRES_TUPLES_OK &&
+		             strtol(PQgetvalue(res, 0, 0), NULL, 10) == 0;
+
+		PQclear(res);
+		if (alone)
+			return;
+		(void)usleep(100 * 1000);
+	}
+}
+
+void
 database_end_orphans(struct database *db, int wait_seconds)
 {
 	static const char sessions[] =

@@ -67,6 +67,12 @@ void database_end_orphans(struct database *db, int wait_seconds);
 int database_check_alone(struct database *db, char *err, size_t errlen);
 
 /*
+ * database_wait_alone: wait up to wait_seconds until no other session is connected to the
+ * database (our own pg_dump's, ending); the restore's own check says what is left.
+ */
+void database_wait_alone(struct database *db, int wait_seconds);
+
+/*
  * database_check_locks: 0 when restoring dump fits the server's lock table in one
  * transaction (lock_budget.h); -1 with err giving the figures and the fix. Changes nothing.
  */

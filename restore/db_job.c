@@ -48,7 +48,6 @@ db_job_start(void *ctx, char *err, size_t errlen)
 	const struct archive_walk *walk = j->walk;
 	struct report *report = j->report;
 	char why[MESSAGE_BYTES];
-	sigset_t all, old;
 	int rc;
 
 	j->dump_read_at = restore_now();
@@ -96,15 +95,28 @@ db_job_start(void *ctx, char *err, size_t errlen)
 			return WALK_FAILED;
 		}
 	}
+	j->ready = true;
+	if (j->defer)
+		return WALK_OK; /* db_job_launch, once the walk is over */
+	return db_job_launch(j, err, errlen);
+}
+
+enum archive_outcome
+db_job_launch(struct db_job *j, char *err, size_t errlen)
+{
+	const struct restore_target *t = j->o->target;
+	bool beside = j->walk->kind == ARCHIVE_KIND_FULL_SNAPSHOT && !j->defer;
+	sigset_t all, old;
+	int rc;
+
 	if (j->swap != NULL)
-		restore_say(
-		    j->o, "job %s: restoring into a new database %s with pg_restore --jobs=%d%s",
-		    j->job_id, swap_new_name(j->swap), t->restore_jobs,
-		    walk->kind == ARCHIVE_KIND_FULL_SNAPSHOT ? " while the files are staged" : "");
+		restore_say(j->o,
+		            "job %s: restoring into a new database %s with pg_restore --jobs=%d%s",
+		            j->job_id, swap_new_name(j->swap), t->restore_jobs,
+		            beside ? " while the files are staged" : "");
 	else
-		restore_say(
-		    j->o, "job %s: restoring database %s%s", j->job_id, database_name(j->db),
-		    walk->kind == ARCHIVE_KIND_FULL_SNAPSHOT ? " while the files are staged" : "");
+		restore_say(j->o, "job %s: restoring database %s%s", j->job_id,
+		            database_name(j->db), beside ? " while the files are staged" : "");
 	j->started_at = restore_now();
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);

@@ -29,7 +29,9 @@ struct db_job {
 	char *dump_path, *list_path;
 	int dump_fd; /* the dump copy, open until the dump is read */
 	pthread_t thread;
-	bool started;
+	bool defer;   /* db_job_start only checks and prepares; db_job_launch starts it later */
+	bool ready;   /* prepared: the dump is read whole and passed the checks */
+	bool started; /* the thread runs (or ran) */
 	volatile sig_atomic_t stop;   /* restore_run gives up: cancel and roll back */
 	volatile sig_atomic_t failed; /* the database restore failed: the walk stops */
 	int rc;                       /* database_restore()'s */
@@ -44,6 +46,12 @@ struct db_job {
  * Checks the quota and the lock budget, writes the TOC list, then starts the thread.
  */
 enum archive_outcome db_job_start(void *ctx, char *err, size_t errlen);
+
+/*
+ * db_job_launch: start the thread of a job db_job_start prepared with defer set (after the
+ * walk, for a restore that backs the target up first).
+ */
+enum archive_outcome db_job_launch(struct db_job *j, char *err, size_t errlen);
 
 /*
  * db_job_wait: wait for the database restore to end; with give_up, ask it to stop first. A

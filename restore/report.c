@@ -69,6 +69,7 @@ report_free(struct report *report)
 	free(report->source);
 	free(report->target);
 	free(report->error);
+	free(report->previous_backup);
 	for (i = 0; i < report->nwarnings; i++)
 		free(report->warnings[i]);
 	free(report->warnings);
@@ -218,6 +219,11 @@ report_json(const struct report *report)
 	json_bool(&w, report->db_only);
 	json_key(&w, "dry_run");
 	json_bool(&w, report->dry_run);
+	json_key(&w, "previous_backup");
+	if (report->previous_backup != NULL)
+		json_string(&w, report->previous_backup);
+	else
+		json_null(&w);
 	json_key(&w, "status");
 	json_string(&w, report->status);
 	if (report->error != NULL) {

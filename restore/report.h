@@ -59,6 +59,7 @@ struct report {
 	} missing, orphaned;
 
 	bool dry_run; /* a rehearsal: everything was done, then rolled back */
+	char *previous_backup; /* the backup made before the restore (keep_previous), or NULL */
 
 	/* Seconds per phase (README, "The report"); written when have_timings. */
 	bool have_timings;

@@ -38,6 +38,7 @@
 
 #include "aftercare.h"
 #include "archive_walk.h"
+#include "backup.h"
 #include "blobstore.h"
 #include "database.h"
 #include "db_job.h"
@@ -100,6 +101,44 @@ restore_finish(struct restore_leftover *leftover, const struct restore_options *
 		            restore_now() - t0);
 	blobstore_close(leftover->old_files);
 	free(leftover);
+}
+
+/*
+ * back_up_first: keep_previous: back the target up into o->previous_dir (backup.h), the
+ * database alone when only the database is restored. 0, or -1 with err.
+ */
+static int
+back_up_first(const struct restore_options *o, const struct archive_walk *walk,
+              const char *job_id, struct report *report, char *err, size_t errlen)
+{
+	struct backup_options bo = {0};
+	struct backup_result br;
+	int rc;
+
+	bo.target = o->target;
+	bo.work_dir = o->work_dir;
+	bo.pg_dump = o->pg_dump;
+	bo.pg_restore = o->pg_restore;
+	bo.db_only = o->db_only || walk->kind == ARCHIVE_KIND_DATABASE_ONLY;
+	bo.output = o->previous_dir;
+	bo.keep = o->previous_keep;
+	bo.folder_exclusive = true; /* the caller holds the target's lock */
+	bo.job_id = job_id;
+	bo.cancel = o->cancel;
+	bo.log = o->log;
+	bo.log_ctx = o->log_ctx;
+	restore_say(o, "job %s: backing up target %s into %s first", job_id, o->target->name,
+	            o->previous_dir);
+	rc = backup_run(&bo, &br);
+	if (rc == RESTORE_EXIT_SUCCEEDED) {
+		report->previous_backup = br.archive != NULL ? strdup(br.archive) : NULL;
+		for (size_t i = 0; i < br.nwarnings; i++)
+			report_warn(report, "the backup before the restore: %s", br.warnings[i]);
+	} else {
+		snprintf(err, errlen, "%s", br.error != NULL ? br.error : "it failed");
+	}
+	backup_result_free(&br);
+	return rc == RESTORE_EXIT_SUCCEEDED ? 0 : -1;
 }
 
 /*
@@ -225,6 +264,7 @@ restore_run(const struct restore_options *o, struct report *report)
 
 	memset(&walk, 0, sizeof(walk));
 	memset(&job, 0, sizeof(job));
+	job.defer = o->previous_dir != NULL && !o->dry_run;
 	walk.fd = -1;
 	progress_init(&prog, o, &walk, &job, report);
 	job.tick = progress_tick;
@@ -330,7 +370,7 @@ restore_run(const struct restore_options *o, struct report *report)
 		report_set_error(report, "rejected", "%s: %s", report->source, err);
 		goto done;
 	}
-	if (outcome == WALK_OK && !job.started) {
+	if (outcome == WALK_OK && !job.ready) {
 		report_set_error(report, "failed", "%s: the dump was never read whole",
 		                 report->source);
 		goto done;
@@ -349,6 +389,24 @@ restore_run(const struct restore_options *o, struct report *report)
 		}
 	}
 	files_done = restore_now();
+	/* keep_previous: the target is backed up once nothing can refuse the restore any more. */
+	if (outcome == WALK_OK && job.defer) {
+		progress_phase(&prog, "backup");
+		if (back_up_first(o, &walk, job_id, report, err, sizeof(err)) < 0) {
+			report_set_error(report, "failed",
+			                 "target %s: the backup before the restore failed: %s; nothing "
+			                 "was restored",
+			                 t->name, err);
+			goto done;
+		}
+		progress_phase(&prog, NULL);
+		if (db != NULL)
+			database_wait_alone(db, 10); /* pg_dump's session ends after it does */
+		if (db_job_launch(&job, err, sizeof(err)) != WALK_OK) {
+			report_set_error(report, "failed", "%s", err);
+			goto done;
+		}
+	}
 	db_job_wait(&job, outcome != WALK_OK);
 	if (job.dump_read_at > 0)
 		report->read_s = job.dump_read_at - started;

@@ -85,6 +85,15 @@ struct restore_options {
 	 * before restore_run() returns.
 	 */
 	struct restore_leftover **leftover;
+	/*
+	 * Not NULL: before the restore changes the target (after every check and refusal), back
+	 * the target up into this folder (backup.h: a full snapshot, or the database alone for
+	 * db_only and database-only backups), keeping the newest previous_keep there; the caller
+	 * holds the target's lock. A failed backup fails the restore, the target unchanged.
+	 */
+	const char *previous_dir;
+	int previous_keep;
+	const char *pg_dump; /* for that backup; NULL: the one beside pg_restore, then PATH */
 };
 
 /* What a restore left for after its report: the old files it swapped out. */

@@ -53,7 +53,7 @@
 	"backup_dir or backup_keep"
 #define CONFIG_TARGET_KEYS                                                                         \
 	"database, blob_dir, plan_quota, restore_overhead, max_dump_version, strategy, "           \
-	"restore_jobs, maintenance_database, analyze or files_query"
+	"restore_jobs, maintenance_database, analyze, files_query, keep_previous or previous_keep"
 
 struct config_reader {
 	const char *path;
@@ -472,6 +472,7 @@ config_read_target(struct config_reader *reader, const yaml_node_t *name,
 	target->strategy = RESTORE_STRATEGY_TRANSACTION;
 	target->restore_jobs = config_default_restore_jobs();
 	target->analyze = true;
+	target->previous_keep = CONFIG_DEFAULT_PREVIOUS_KEEP;
 	for (pair = settings->data.mapping.pairs.start; pair < settings->data.mapping.pairs.top;
 	     pair++) {
 		key = config_node(reader, pair->key);
@@ -507,6 +508,11 @@ config_read_target(struct config_reader *reader, const yaml_node_t *name,
 			                        &target->maintenance_database);
 		} else if (config_scalar_is(key, "analyze")) {
 			rc = config_read_bool(reader, keypath, value, &target->analyze);
+		} else if (config_scalar_is(key, "keep_previous")) {
+			rc = config_read_bool(reader, keypath, value, &target->keep_previous);
+		} else if (config_scalar_is(key, "previous_keep")) {
+			rc = config_read_count(reader, keypath, value, 1, 10000,
+			                       &target->previous_keep);
 		} else if (config_scalar_is(key, "files_query")) {
 			rc = config_read_string(reader, keypath, value, CONFIG_NONEMPTY,
 			                        &target->files_query);
@@ -762,6 +768,14 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 	config->backup_keep = CONFIG_DEFAULT_BACKUP_KEEP;
 	if (config_read_top(&reader, root, config) != 0)
 		goto done;
+	for (size_t i = 0; i < config->ntargets; i++)
+		if (config->targets[i].keep_previous && config->spool_dir == NULL) {
+			config_error(&reader, NULL,
+			             "targets.%s.keep_previous: needs spool_dir (the backups made "
+			             "before a restore go into <spool_dir>/previous/<target>/)",
+			             config->targets[i].name);
+			goto done;
+		}
 	*out = config;
 	config = NULL;
 	rc = 0;

@@ -24,6 +24,7 @@
 #define CONFIG_DEFAULT_RESTORE_JOBS_MAX  8 /* the default restore_jobs: CPUs, at most this */
 #define CONFIG_DEFAULT_MAINTENANCE_DB    "postgres"
 #define CONFIG_DEFAULT_BACKUP_KEEP       7
+#define CONFIG_DEFAULT_PREVIOUS_KEEP     2
 
 struct config_target {
 	char *name;
@@ -38,6 +39,8 @@ struct config_target {
 	char *maintenance_database;     /* swap: default "postgres" */
 	bool analyze;                   /* ANALYZE after the restore; default true */
 	char *files_query;              /* the UUIDs that must have a file; NULL: Mendix's */
+	bool keep_previous; /* back the target up before a restore changes it; default false */
+	int previous_keep;  /* default 2: such backups kept per target */
 };
 
 struct config {

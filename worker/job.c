@@ -374,6 +374,7 @@ job_child_run(const struct job_env *env, struct spool_claim *claim, const char *
 	struct report report;
 	struct jobfile jf = {0};
 	struct child_progress progress = {.claim = claim};
+	char *previous = NULL;
 	struct sigaction sa;
 	struct stat st;
 	sigset_t none;
@@ -468,6 +469,20 @@ job_child_run(const struct job_env *env, struct spool_claim *claim, const char *
 	ro.before_commit = child_before_commit;
 	ro.commit_ctx = claim;
 	ro.leftover = &leftover;
+	ro.pg_dump = env->config->pg_dump;
+	if (ct->keep_previous && !ro.dry_run) {
+		ro.previous_keep = ct->previous_keep;
+		ro.previous_dir = previous = spool_previous_dir(env->spool, ct->name, err, sizeof(err));
+		if (previous == NULL) {
+			/* Before anything changed: the job fails, the target as it was. */
+			jobfile_free(&jf);
+			if (report_init(&report, claim->job_id, claim->name, target_name, false) < 0)
+				_exit(JOB_EXIT_UNFILED);
+			report_set_error(&report, "failed", "%s; nothing was restored", err);
+			clock_gettime(CLOCK_REALTIME, &report.finished_at);
+			child_file(env, claim, &report, RESTORE_EXIT_UNCHANGED, NULL, NULL);
+		}
+	}
 	status = restore_run(&ro, &report);
 	(void)unlinkat(claim->job_fd, PROGRESS_FILE, 0); /* the job is no longer running */
 	jobfile_free(&jf);

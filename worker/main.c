@@ -535,6 +535,7 @@ command_restore(const struct command *cmd, const struct command_args *args,
 	struct restore_options ro;
 	struct restore_leftover *leftover = NULL;
 	struct cli_progress progress = {.tty = isatty(STDERR_FILENO) == 1};
+	char *previous = NULL;
 	struct config *config;
 	struct report report;
 	struct sigaction sa;
@@ -604,6 +605,21 @@ command_restore(const struct command *cmd, const struct command_args *args,
 	ro.progress_ctx = &progress;
 	ro.holds_target_lock = lock >= 0;
 	ro.leftover = &leftover;
+	ro.pg_dump = config->pg_dump;
+	if (ct->keep_previous && !args->dry_run) {
+		char err[1024];
+
+		/* config_load refuses keep_previous without spool_dir: the spool is open. */
+		ro.previous_keep = ct->previous_keep;
+		ro.previous_dir = previous = spool_previous_dir(&sp, ct->name, err, sizeof(err));
+		if (previous == NULL) {
+			fprintf(stderr, "restore-worker: %s; nothing was restored\n", err);
+			spool_unlock(lock);
+			spool_close(&sp);
+			config_free(config);
+			return RESTORE_EXIT_UNCHANGED;
+		}
+	}
 	status = restore_run(&ro, &report);
 	progress_erase(&progress);
 	if (!args->json) {
@@ -625,6 +641,7 @@ command_restore(const struct command *cmd, const struct command_args *args,
 	}
 	report_free(&report);
 	restore_finish(leftover, &ro); /* the old files go once the report is out */
+	free(previous);
 	if (lock >= 0) {
 		spool_unlock(lock);
 		spool_close(&sp);

@@ -96,6 +96,30 @@ spool_ensure_target(struct spool *sp, const char *target, char *err, size_t errl
 	return 0;
 }
 
+char *
+spool_previous_dir(const struct spool *sp, const char *target, char *err, size_t errlen)
+{
+	int root = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), prev = -1, fd = -1;
+	char *path = NULL;
+
+	if (root >= 0)
+		prev = open_folder(root, "previous", 0750);
+	if (prev >= 0)
+		fd = open_folder(prev, target, 0750);
+	if (fd < 0)
+		(void)io_error(err, errlen, "cannot create %s/previous/%s: %s", sp->dir, target,
+		               strerror(errno));
+	else if (asprintf(&path, "%s/previous/%s", sp->dir, target) < 0)
+		path = NULL, (void)io_error(err, errlen, "out of memory");
+	if (fd >= 0)
+		(void)close(fd);
+	if (prev >= 0)
+		(void)close(prev);
+	if (root >= 0)
+		(void)close(root);
+	return path;
+}
+
 /* ends_with: does name end in suffix? */
 static bool
 ends_with(const char *name, const char *suffix)

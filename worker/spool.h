@@ -78,6 +78,12 @@ bool spool_name_ignored(const char *name);
 /* spool_name_is_jobfile: a job file (*.yaml, *.yml)? */
 bool spool_name_is_jobfile(const char *name);
 
+/*
+ * spool_previous_dir: <spool>/previous/<target>/, created when missing: where the backups
+ * made before restores into target go (keep_previous). Its path (malloc'd), or NULL with err.
+ */
+char *spool_previous_dir(const struct spool *sp, const char *target, char *err, size_t errlen);
+
 /* spool_lock_target: lock <target>; its descriptor, -1 with errno EAGAIN when busy. */
 int spool_lock_target(struct spool *sp, const char *target);
 

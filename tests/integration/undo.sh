@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# undo.sh - keep_previous: every restore first backs the target up, so it can be undone.
+#  - the worker: a restore into a target with keep_previous names its backup in the report
+#    (previous_backup, in <spool>/previous/<target>/, a full snapshot); dropping that file
+#    into incoming/<target>/ gives back the target as it was, database and files;
+#  - restore --db-only: the backup before it is the database alone (database-*.backup);
+#  - previous_keep 2: after three restores two backups are left;
+#  - a refused restore (over the quota) makes no backup;
+#  - a backup that fails (pg_dump that exits 1): the restore fails, the target unchanged;
+#  - keep_previous without spool_dir is a configuration error.
+set -euo pipefail
+source "$(dirname "$0")/worker_lib.sh"
+
+make_good_archive
+
+# undo_config: the worker's config $1 for TARGETS with keep_previous (more target keys: $@).
+undo_config() {
+	local file=$1 kv
+	shift
+	write_worker_config "$file"
+	for kv in keep_previous=true "$@"; do
+		sed -i "/^    plan_quota: /a\\    ${kv%%=*}: ${kv#*=}" "$file"
+	done
+}
+
+worker_case_begin worker_restore_then_undo
+worker_targets acceptance
+undo_config "$CASE_DIR/config.yaml"
+worker_start "$CASE_DIR/config.yaml"
+wait_spool_ready
+drop_file "$GOOD" acceptance
+wait_reports 1
+load_report good.tar.gz done "$GOOD"
+assert_report .status succeeded
+assert_target_restored acceptance
+PREVIOUS=$(report .previous_backup)
+case $PREVIOUS in
+"$SPOOL"/previous/acceptance/files_and_database-????????-????????????.tar.gz) ;;
+*) fail "previous_backup is not a full snapshot in the spool's previous/acceptance/: $PREVIOUS" ;;
+esac
+[ -f "$PREVIOUS" ] || fail "the backup the report names is not there: $PREVIOUS"
+"$RESTORE_WORKER" inspect "$PREVIOUS" >/dev/null 2>&1 || fail "inspect refuses the backup made before the restore"
+# Undo: the backup, dropped like any other.
+drop_file "$PREVIOUS" acceptance
+wait_reports 2
+load_report "$(basename "$PREVIOUS")" done "$PREVIOUS"
+assert_report .status succeeded
+assert_target_unchanged acceptance
+worker_case_end
+
+case_begin db_only_backs_up_the_database_alone
+make_target_db undo2
+old_blobs
+SPOOL=$CASE_DIR/spool
+write_config "$CASE_DIR/config.yaml" dbname=undo2 keep_previous=true
+sed -i "1i spool_dir: $SPOOL" "$CASE_DIR/config.yaml"
+run_worker -c "$CASE_DIR/config.yaml" restore --json --db-only "$GOOD"
+assert_exit 0
+assert_report .status succeeded
+case $(report .previous_backup) in
+"$SPOOL"/previous/acceptance/database-????????-????????????.backup) ;;
+*) fail "previous_backup is not a database-only backup: $(report .previous_backup)" ;;
+esac
+case_end
+
+case_begin previous_keep_keeps_the_newest
+make_target_db undo3
+old_blobs
+SPOOL=$CASE_DIR/spool
+write_config "$CASE_DIR/config.yaml" dbname=undo3 keep_previous=true previous_keep=2
+sed -i "1i spool_dir: $SPOOL" "$CASE_DIR/config.yaml"
+NAMES=()
+for run in 1 2 3; do
+	run_worker -c "$CASE_DIR/config.yaml" restore --json "$GOOD"
+	assert_exit 0
+	NAMES+=("$(basename "$(report .previous_backup)")")
+	sleep 1 # the names carry the minute; the newest is also told by modification time
+done
+assert_eq "backups kept" "$(printf '%s\n' "${NAMES[1]}" "${NAMES[2]}" | sort | tr '\n' ' ')" \
+	"$(ls "$SPOOL/previous/acceptance" | sort | tr '\n' ' ')"
+case_end
+
+case_begin refused_restore_makes_no_backup
+make_target_db undo4
+old_blobs
+capture_state before undo4
+SPOOL=$CASE_DIR/spool
+write_config "$CASE_DIR/config.yaml" dbname=undo4 keep_previous=true plan_quota=1GB
+sed -i "1i spool_dir: $SPOOL" "$CASE_DIR/config.yaml"
+run_worker -c "$CASE_DIR/config.yaml" restore --json "$GOOD"
+assert_exit 1
+assert_report .status rejected
+assert_report .previous_backup null
+assert_eq "files in previous/acceptance" "" "$(ls -A "$SPOOL/previous/acceptance" 2>/dev/null)"
+assert_unchanged undo4
+case_end
+
+case_begin failed_backup_fails_the_restore
+make_target_db undo5
+old_blobs
+capture_state before undo5
+SPOOL=$CASE_DIR/spool
+printf '#!/bin/sh\ncase "$*" in *--version*) exec %s "$@" ;; esac\necho "pg_dump: error: no" >&2\nexit 1\n' \
+	"$PGBIN/pg_dump" >"$CASE_DIR/pg_dump_fails"
+chmod 755 "$CASE_DIR/pg_dump_fails"
+write_config "$CASE_DIR/config.yaml" dbname=undo5 keep_previous=true
+sed -i "1i spool_dir: $SPOOL\npg_dump: $CASE_DIR/pg_dump_fails" "$CASE_DIR/config.yaml"
+run_worker -c "$CASE_DIR/config.yaml" restore --json "$GOOD"
+assert_exit 1
+assert_report .status failed
+assert_error_line
+assert_report_true '(.error | contains("backup before the restore failed"))' "the error says the backup failed"
+assert_report .database.status unchanged
+assert_unchanged undo5
+assert_eq "files in previous/acceptance" "" "$(ls -A "$SPOOL/previous/acceptance" 2>/dev/null)"
+case_end
+
+case_begin keep_previous_needs_spool_dir
+write_config "$CASE_DIR/config.yaml" keep_previous=true
+run_worker -c "$CASE_DIR/config.yaml" restore --json "$GOOD"
+assert_exit 2
+grep -q 'keep_previous: needs spool_dir' "$CASE_DIR/err" || fail "the error does not say keep_previous needs spool_dir"
+case_end
+
+finish
