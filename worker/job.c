@@ -292,8 +292,11 @@ child_file(const struct job_env *env, struct spool_claim *claim, struct report *
 
 		restore_finish(leftover, ro);
 		leftover = NULL;
-		if (rc == 0)
+		if (rc == 0) {
+			/* Not before: it is what status shows while the report cannot be written. */
+			(void)unlinkat(claim->job_fd, PROGRESS_FILE, 0);
 			_exit(exit_status);
+		}
 		log_line(LOG_PRIORITY_ERROR, claim->job_id,
 		         "finished (%s) but cannot write its report: %s; the job stays in active/ "
 		         "and writing the report is tried again in %d s",
@@ -484,7 +487,6 @@ job_child_run(const struct job_env *env, struct spool_claim *claim, const char *
 		}
 	}
 	status = restore_run(&ro, &report);
-	(void)unlinkat(claim->job_fd, PROGRESS_FILE, 0); /* the job is no longer running */
 	jobfile_free(&jf);
 	if (child_cancel && status == RESTORE_EXIT_UNCHANGED)
 		_exit(JOB_EXIT_INTERRUPTED); /* rolled back; the parent puts the job back */
@@ -535,6 +537,8 @@ job_file_outcome(const struct job_env *env, struct spool_claim *claim, const cha
 {
 	char err[512], why[512], how[96];
 	bool have_report, ok = report_succeeded(claim->job_fd, &have_report);
+
+	(void)unlinkat(claim->job_fd, PROGRESS_FILE, 0); /* left by a child that died */
 
 	if (have_report) {
 		/*
