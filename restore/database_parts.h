@@ -1,0 +1,46 @@
+/*
+ * database_parts.h - what the database restore's two files share (not for the program):
+ * database.c holds the session (its settings, the checks, the transaction, the orphans) and
+ * executor.c executes pg_restore's script on it.
+ */
+#ifndef DATABASE_PARTS_H
+#define DATABASE_PARTS_H
+
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conninfo.h"
+#include "database.h"
+#include "report.h"
+
+struct database {
+	PGconn *conn;
+	bool in_transaction;
+	struct conninfo_secrets secrets; /* masked in every message from libpq or the server */
+	char name[256];                  /* the database's name, as messages may show it */
+	uint64_t script_bytes; /* of pg_restore's script, executed (atomic: read for progress) */
+};
+
+/* database_first_line: a libpq message's first line, without "FATAL:  " and the like. */
+void database_first_line(const char *msg, char *buf, size_t buflen);
+
+/* database_connection_message: the connection's last error (first line), scrubbed of secrets. */
+void database_connection_message(struct database *db, char *buf, size_t buflen);
+
+/* database_result_message: "primary message (hint)" of an error result, scrubbed of secrets. */
+void database_result_message(const PGresult *res, struct database *db, char *buf, size_t buflen);
+
+/*
+ * executor_run: run pg_restore on dump_path (only the entries list_path lists when it is not
+ * NULL) and execute its script in db's open transaction; 0, or -1 with
+ * report->database.errors and err. *ended_transaction is set when the dump's own SQL ended
+ * the transaction. cancel, when set by a signal handler, makes it stop.
+ */
+int executor_run(struct database *db, const char *pg_restore, const char *dump_path,
+                 const char *list_path, struct report *report, volatile sig_atomic_t *cancel,
+                 bool *ended_transaction, char *err, size_t errlen);
+
+#endif
