@@ -1,0 +1,62 @@
+/*
+ * swap_parts.h - what the swap strategy's files share (not for the program): swap.c opens
+ * the swap (connections, checks) and removes what swaps left behind, swap_restore.c creates
+ * the new database and runs pg_restore --jobs into it, swap_commit.c carries the target's
+ * environment over and swaps the names in one transaction.
+ */
+#ifndef SWAP_PARTS_H
+#define SWAP_PARTS_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conninfo.h"
+#include "swap.h"
+
+#define SWAP_NAME_MAX   63 /* NAMEDATALEN - 1 */
+#define SWAP_SUFFIX_MAX 16 /* "_rw_" + 8 hex + "_old" */
+
+struct swap {
+	PGconn *conn;
+	struct conninfo_secrets secrets;
+	PQconninfoOption *options; /* the target's connection string, parsed; NULL for a name */
+	char *conninfo;
+	char target[SWAP_NAME_MAX + 1];
+	char prefix[SWAP_NAME_MAX - SWAP_SUFFIX_MAX + 1];
+	char new_name[SWAP_NAME_MAX + 1];
+	char old_name[SWAP_NAME_MAX + 1];
+	char owner[SWAP_NAME_MAX + 1];
+	char target_oid[16];
+	uint64_t current_size;
+	int server_version;
+	bool created;        /* the new database exists (and is ours to drop) */
+	bool committed;      /* the names are swapped */
+	uint64_t items_done; /* TOC entries pg_restore has done (atomic: read for progress) */
+};
+
+/* A growing string. */
+struct swap_text {
+	char *data;
+	size_t len, cap;
+	bool failed; /* out of memory */
+};
+
+/* swap_text_add: append formatted text; out of memory sets failed. */
+void swap_text_add(struct swap_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* swap_message_of: the primary message (and hint) of a failed result, scrubbed of secrets. */
+void swap_message_of(struct swap *s, const PGresult *res, char *buf, size_t buflen);
+
+/* swap_run: execute sql with up to three text parameters; the result, or NULL with err. */
+PGresult *swap_run(struct swap *s, const char *sql, int nparams, const char *const *params,
+                   const char *what, char *err, size_t errlen);
+
+/* swap_run_command: execute sql (no parameters, no rows wanted); 0 or -1 with err. */
+int swap_run_command(struct swap *s, const char *sql, const char *what, char *err, size_t errlen);
+
+/* swap_ident: sql-quoted identifier of name (the caller frees it with PQfreemem), or NULL. */
+char *swap_ident(struct swap *s, const char *name);
+
+#endif
