@@ -1,8 +1,8 @@
 /*
  * backup_parts.h - what the backup's files share among themselves (not for the program):
- * backup.c runs it all and makes the dump, backup_archive.c writes the snapshot (.metadata,
- * db/db.backup, the files of blob_dir) or copies the bare dump, backup_keep.c knows the
- * Mendix names and keeps the newest backups of a folder.
+ * backup.c runs it all, backup_dump.c reads the database and makes the dump, backup_archive.c
+ * writes the snapshot (.metadata, db/db.backup, the files of blob_dir) or copies the bare
+ * dump, backup_keep.c knows the Mendix names and keeps the newest backups of a folder.
  */
 #ifndef BACKUP_PARTS_H
 #define BACKUP_PARTS_H
@@ -12,11 +12,49 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <libpq-fe.h>
+
 #include "backup.h"
+#include "conninfo.h"
 
 #define BACKUP_NAMED_MAX  20 /* entries named one by one in warnings, per kind of problem */
 #define BACKUP_NAME_MAX   64 /* "files_and_database-<8 hex>-<YYYYMMDDHHMM>.tar.gz" and more */
 #define BACKUP_COPY_BYTES (256 * 1024)
+#define BACKUP_ERR_BYTES  2048
+
+/* What one backup holds while it runs. */
+struct backup_state {
+	const struct backup_options *o;
+	struct backup_result *r;
+	struct conninfo_secrets secrets;
+	PQconninfoOption *options; /* the target's connection string, parsed; NULL for a name */
+	char dbname[256];
+	int out_dir_fd; /* the output folder; -1 for "-" */
+	char *out_dir;
+	char name[BACKUP_NAME_MAX]; /* the file's name in it */
+	char part[BACKUP_NAME_MAX + 8];
+	bool part_made;
+	int out_fd;
+	char *dump_path;
+	int dump_fd;
+	int dump_minor; /* the archive minor version pg_dump writes */
+	char err[BACKUP_ERR_BYTES];
+};
+
+/*
+ * backup_check_pg_dump: the archive version run->r->pg_dump writes, refused (rejected) when
+ * newer than the target's max_dump_version. 0, or -1 with run->err.
+ */
+int backup_check_pg_dump(struct backup_state *run);
+
+/* backup_read_database: the database's name, size and model version; 0, or -1 with run->err. */
+int backup_read_database(struct backup_state *run);
+
+/*
+ * backup_make_dump: pg_dump -O -x -Fc of the database into work_dir, its header checked;
+ * 0, or -1 with run->err.
+ */
+int backup_make_dump(struct backup_state *run);
 
 /* backup_warn: add a warning (one line) to the result; out of memory drops it. */
 void backup_warn(struct backup_result *result, const char *fmt, ...)
