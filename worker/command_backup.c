@@ -1,0 +1,185 @@
+/*
+ * command_backup.c - restore-worker backup: a backup of one target, to a folder, a file,
+ * stdout or backup_dir/<target>/ (keeping the newest there), through the engine's backup_run().
+ * With a spool it takes the worker's lock on the target, so that a backup and a restore of one
+ * target never run at once.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "backup.h"
+#include "command.h"
+#include "config.h"
+#include "restore.h"
+#include "spool.h"
+
+/* backup_folder: backup_dir/<target>, created when missing; NULL with a message printed. */
+static char *
+backup_folder(const struct config *config, const char *target)
+{
+	char *dir;
+
+	if (asprintf(&dir, "%s/%s", config->backup_dir, target) < 0) {
+		fprintf(stderr, "restore-worker: out of memory\n");
+		return NULL;
+	}
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+		fprintf(stderr, "restore-worker: cannot create the backup folder %s: %s\n", dir,
+		        strerror(errno));
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+/* print_backup: the outcome of a backup for a human, on stderr. */
+static void
+print_backup(const struct backup_result *r)
+{
+	for (size_t i = 0; i < r->nwarnings; i++)
+		fprintf(stderr, "restore-worker: warning: %s\n", r->warnings[i]);
+	for (size_t i = 0; i < r->nremoved; i++)
+		fprintf(stderr, "restore-worker: removed the older backup %s\n", r->removed[i]);
+	if (r->error != NULL) {
+		fprintf(stderr, "restore-worker: backup %s: %s\n", r->status, r->error);
+		return;
+	}
+	fprintf(
+	    stderr,
+	    "restore-worker: backup written: %s (%llu bytes: dump %llu bytes, archive %s; %llu "
+	    "files, %llu bytes) in %.3f s (dump %.3f s, files measured %.3f s, written %.3f s)\n",
+	    r->archive, (unsigned long long)r->archive_bytes, (unsigned long long)r->dump_bytes,
+	    r->dump_version, (unsigned long long)r->files_count, (unsigned long long)r->files_bytes,
+	    r->total_s, r->dump_s, r->files_s, r->write_s);
+}
+
+/*
+ * command_backup: restore-worker backup [--target NAME] [--db-only] [--output PATH]
+ * [--to-backup-dir] [--keep N] [--json]
+ */
+int
+command_backup(const struct command *cmd, const struct command_args *args, const char *config_given)
+{
+	const char *target_name = args->target, *path = command_config_path(config_given);
+	const struct config_target *ct;
+	struct restore_target target;
+	struct backup_options bo;
+	struct backup_result result;
+	struct config *config;
+	struct sigaction sa;
+	char *folder = NULL, *json, err[1024];
+	bool to_stdout = args->output != NULL && strcmp(args->output, "-") == 0;
+	struct spool sp;
+	int status, lock = -1;
+	long keep = 0;
+
+	if (args->keep != NULL) {
+		char *end;
+
+		keep = strtol(args->keep, &end, 10);
+		if (args->keep[0] < '0' || args->keep[0] > '9' || *end != '\0' || keep < 1 ||
+		    keep > 10000)
+			return command_usage_error(
+			    cmd, "--keep wants a whole number from 1 to 10000, not '%s'",
+			    args->keep);
+	}
+	if (args->output != NULL && args->to_backup_dir)
+		return command_usage_error(
+		    cmd, "--output and --to-backup-dir both say where it goes%s", "; give one");
+	if (to_stdout && args->json)
+		return command_usage_error(cmd, "--output - and --json both write to stdout%s",
+		                           "; drop one");
+	if (to_stdout && keep > 0)
+		return command_usage_error(cmd, "--keep needs a folder, not --output -%s", "");
+	config = command_load_config(path);
+	if (config == NULL)
+		return EXIT_USAGE;
+	if (target_name == NULL)
+		target_name = config->default_target;
+	ct = target_name != NULL ? config_target_find(config, target_name) : NULL;
+	if (ct == NULL || (args->to_backup_dir && config->backup_dir == NULL)) {
+		if (target_name == NULL)
+			fprintf(
+			    stderr,
+			    "restore-worker: %s has no default_target; name one with --target\n",
+			    path);
+		else if (ct == NULL)
+			fprintf(stderr, "restore-worker: %s has no target '%s'\n", path,
+			        target_name);
+		else
+			fprintf(stderr,
+			        "restore-worker: %s has no backup_dir, which --to-backup-dir "
+			        "needs\n",
+			        path);
+		config_free(config);
+		return EXIT_USAGE;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = command_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* With a spool, a backup and a restore of one target never run at once. */
+	if (config->spool_dir != NULL) {
+		if (spool_open(config->spool_dir, &sp, err, sizeof(err)) < 0) {
+			fprintf(stderr, "restore-worker: %s\n", err);
+			config_free(config);
+			return EXIT_USAGE;
+		}
+		lock = spool_lock_target(&sp, ct->name);
+		if (lock < 0) {
+			fprintf(stderr, "restore-worker: %s\n",
+			        errno == EAGAIN
+			            ? "the target is being restored right now; back it up "
+			              "when its restore is done"
+			            : strerror(errno));
+			spool_close(&sp);
+			config_free(config);
+			return RESTORE_EXIT_UNCHANGED;
+		}
+	}
+	if (args->to_backup_dir && (folder = backup_folder(config, ct->name)) == NULL) {
+		status = RESTORE_EXIT_UNCHANGED;
+		goto done;
+	}
+
+	config_restore_target(ct, &target);
+	memset(&bo, 0, sizeof(bo));
+	bo.target = &target;
+	bo.work_dir = config->work_dir;
+	bo.pg_dump = config->pg_dump;
+	bo.pg_restore = config->pg_restore;
+	bo.db_only = args->db_only;
+	bo.output = folder != NULL ? folder : args->output;
+	bo.output_fd = fileno(stdout);
+	bo.keep = keep > 0 ? (int)keep : folder != NULL ? config->backup_keep : 0;
+	bo.folder_exclusive = folder != NULL && lock >= 0;
+	bo.cancel = &command_interrupted;
+	bo.log = command_log_line;
+	status = backup_run(&bo, &result);
+	if (args->json) {
+		json = backup_result_json(&result);
+		if (command_print_json(json) < 0 && status == RESTORE_EXIT_SUCCEEDED)
+			status = RESTORE_EXIT_UNCHANGED;
+		free(json);
+	} else {
+		print_backup(&result);
+	}
+	backup_result_free(&result);
+done:
+	free(folder);
+	if (lock >= 0) {
+		spool_unlock(lock);
+		spool_close(&sp);
+	}
+	config_free(config);
+	return status;
+}

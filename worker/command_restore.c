@@ -1,0 +1,228 @@
+/*
+ * command_restore.c - restore-worker restore: one restore in the foreground, its progress on
+ * stderr (a live line on a terminal, a line every 10 s otherwise), its report on stdout with
+ * --json. With a spool it takes the worker's lock on the target first, so that it never runs
+ * beside the daemon's restore of the same target.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "command.h"
+#include "config.h"
+#include "progress_view.h"
+#include "restore.h"
+#include "spool.h"
+
+#define PROGRESS_LOG_SECONDS 10.0 /* without a terminal: a progress line this often */
+
+/*
+ * How restore shows its progress on stderr: on a terminal, one line redrawn in place (and
+ * erased before any other line, and at the end); otherwise a line every 10 seconds.
+ */
+struct cli_progress {
+	bool tty;
+	bool shown; /* the live line is on the terminal */
+	double last_log;
+};
+
+/* progress_erase: take the live line off the terminal. */
+static void
+progress_erase(struct cli_progress *cp)
+{
+	if (cp->shown) {
+		fputs("\r\033[K", stderr);
+		cp->shown = false;
+	}
+}
+
+/* command_log_line: progress on stderr. */
+void
+command_log_line(void *ctx, const char *line)
+{
+	struct cli_progress *cp = ctx;
+
+	if (cp != NULL)
+		progress_erase(cp);
+	fprintf(stderr, "restore-worker: %s\n", line);
+}
+
+/* show_progress: the engine's figures, as the live line or a line now and then. */
+static void
+show_progress(void *ctx, const struct restore_progress *p)
+{
+	struct cli_progress *cp = ctx;
+	char line[512];
+
+	progress_view_line(p, line, sizeof(line));
+	if (cp->tty) {
+		fprintf(stderr, "\r\033[K%s", line);
+		fflush(stderr);
+		cp->shown = true;
+	} else if (p->elapsed_s - cp->last_log >= PROGRESS_LOG_SECONDS) {
+		fprintf(stderr, "restore-worker: %s\n", line);
+		cp->last_log = p->elapsed_s;
+	}
+}
+
+/* refuse_busy: the target's lock is held (by the worker); say so, as a report too. */
+static int
+refuse_busy(const char *archive, const char *target, int json_out, int why)
+{
+	struct report report;
+	char job_id[37];
+
+	restore_new_job_id(job_id);
+	if (report_init(&report, job_id, archive, target, false) == 0) {
+		if (why == EAGAIN)
+			report_set_error(
+			    &report, "rejected",
+			    "target %s is being restored by restore-worker run right now; "
+			    "try again when its job is done",
+			    target);
+		else
+			report_set_error(&report, "failed", "cannot lock target %s: %s", target,
+			                 strerror(why));
+		clock_gettime(CLOCK_REALTIME, &report.finished_at);
+		fprintf(stderr, "restore-worker: %s\n", report.error);
+		if (json_out) {
+			char *json = report_json(&report);
+
+			(void)command_print_json(json);
+			free(json);
+		}
+	}
+	report_free(&report);
+	return RESTORE_EXIT_UNCHANGED;
+}
+
+/* command_restore: restore-worker restore [--target NAME] [--db-only] [--json] ARCHIVE */
+int
+command_restore(const struct command *cmd, const struct command_args *args,
+                const char *config_given)
+{
+	const char *target_name = args->target, *path;
+	const struct config_target *ct;
+	struct restore_target target;
+	struct restore_options ro;
+	struct restore_leftover *leftover = NULL;
+	struct cli_progress progress = {.tty = isatty(STDERR_FILENO) == 1};
+	char *previous = NULL;
+	struct config *config;
+	struct report report;
+	struct sigaction sa;
+	struct spool sp;
+	int status, lock = -1;
+
+	(void)cmd;
+	path = command_config_path(config_given);
+	config = command_load_config(path);
+	if (config == NULL)
+		return EXIT_USAGE;
+	if (target_name == NULL)
+		target_name = config->default_target;
+	if (target_name == NULL) {
+		fprintf(stderr,
+		        "restore-worker: %s has no default_target; name one with --target\n", path);
+		config_free(config);
+		return EXIT_USAGE;
+	}
+	ct = config_target_find(config, target_name);
+	if (ct == NULL) {
+		fprintf(stderr, "restore-worker: %s has no target '%s'\n", path, target_name);
+		config_free(config);
+		return EXIT_USAGE;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = command_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/*
+	 * With a spool, the worker's lock on the target keeps a manual restore and the daemon's
+	 * from running at once; holding it also lets the engine end a dead worker's sessions.
+	 */
+	if (config->spool_dir != NULL) {
+		char err[1024];
+
+		if (spool_open(config->spool_dir, &sp, err, sizeof(err)) < 0) {
+			fprintf(stderr, "restore-worker: %s\n", err);
+			config_free(config);
+			return EXIT_USAGE;
+		}
+		lock = spool_lock_target(&sp, ct->name);
+		if (lock < 0) {
+			status = refuse_busy(args->archive, ct->name, args->json, errno);
+			spool_close(&sp);
+			config_free(config);
+			return status;
+		}
+	}
+
+	config_restore_target(ct, &target);
+	memset(&ro, 0, sizeof(ro));
+	ro.archive = args->archive;
+	ro.target = &target;
+	ro.work_dir = config->work_dir;
+	ro.pg_restore = config->pg_restore;
+	ro.db_only = args->db_only;
+	ro.dry_run = args->dry_run;
+	ro.cancel = &command_interrupted;
+	ro.log = command_log_line;
+	ro.log_ctx = &progress;
+	ro.progress = show_progress;
+	ro.progress_ctx = &progress;
+	ro.holds_target_lock = lock >= 0;
+	ro.leftover = &leftover;
+	ro.pg_dump = config->pg_dump;
+	if (ct->keep_previous && !args->dry_run) {
+		char err[1024];
+
+		/* config_load refuses keep_previous without spool_dir: the spool is open. */
+		ro.previous_keep = ct->previous_keep;
+		ro.previous_dir = previous = spool_previous_dir(&sp, ct->name, err, sizeof(err));
+		if (previous == NULL) {
+			fprintf(stderr, "restore-worker: %s; nothing was restored\n", err);
+			spool_unlock(lock);
+			spool_close(&sp);
+			config_free(config);
+			return RESTORE_EXIT_UNCHANGED;
+		}
+	}
+	status = restore_run(&ro, &report);
+	progress_erase(&progress);
+	if (!args->json) {
+		for (size_t i = 0; i < report.nwarnings; i++)
+			fprintf(stderr, "restore-worker: warning: %s\n", report.warnings[i]);
+		for (size_t i = 0; i < report.database.nerrors; i++)
+			fprintf(stderr, "restore-worker: database error%s%s: %s\n",
+			        report.database.errors[i].where != NULL ? " at TOC entry " : "",
+			        report.database.errors[i].where != NULL
+			            ? report.database.errors[i].where
+			            : "",
+			        report.database.errors[i].message);
+	} else {
+		char *json = report_json(&report);
+
+		if (command_print_json(json) < 0 && status == RESTORE_EXIT_SUCCEEDED)
+			status = RESTORE_EXIT_UNCHANGED;
+		free(json);
+	}
+	report_free(&report);
+	restore_finish(leftover, &ro); /* the old files go once the report is out */
+	free(previous);
+	if (lock >= 0) {
+		spool_unlock(lock);
+		spool_close(&sp);
+	}
+	config_free(config);
+	return status;
+}

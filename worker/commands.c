@@ -1,0 +1,109 @@
+/*
+ * commands.c - the commands that are a few lines over the module doing the work: inspect
+ * (restore_inspect), run (daemon_run), submit (status_submit) and status (status_print).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "command.h"
+#include "config.h"
+#include "daemon.h"
+#include "restore.h"
+#include "status.h"
+
+/* command_inspect: restore-worker inspect [--json] ARCHIVE */
+int
+command_inspect(const struct command *cmd, const struct command_args *args,
+                const char *config_given)
+{
+	struct config *config = NULL;
+	const char *pg_restore = NULL;
+	char *json = NULL, *text = NULL;
+	int rc;
+
+	(void)cmd;
+	/* A configuration is optional here: it only names the pg_restore to compare with. */
+	if (config_given != NULL || getenv("RESTORE_WORKER_CONFIG") != NULL) {
+		config = command_load_config(command_config_path(config_given));
+		if (config == NULL)
+			return EXIT_USAGE;
+		pg_restore = config->pg_restore;
+	}
+	rc = restore_inspect(args->archive, pg_restore, &json, &text);
+	if (rc >= 0) {
+		if (args->json) {
+			if (command_print_json(json) < 0)
+				rc = 1;
+		} else {
+			fputs(text, stderr);
+		}
+	} else {
+		fprintf(stderr, "restore-worker: out of memory\n");
+		rc = 1;
+	}
+	free(json);
+	free(text);
+	config_free(config);
+	return rc;
+}
+
+/* spool_config: the configuration for run, submit and status, which all need spool_dir. */
+static struct config *
+spool_config(const struct command *cmd, const char *path)
+{
+	struct config *config = command_load_config(path);
+
+	if (config != NULL && config->spool_dir == NULL) {
+		fprintf(stderr, "restore-worker: %s: %s needs spool_dir\n", path, cmd->name);
+		config_free(config);
+		return NULL;
+	}
+	return config;
+}
+
+/* command_run: restore-worker run, the worker daemon. */
+int
+command_run(const struct command *cmd, const struct command_args *args, const char *config_given)
+{
+	const char *path = command_config_path(config_given);
+	struct config *config = spool_config(cmd, path);
+
+	(void)args;
+	if (config == NULL)
+		return EXIT_USAGE;
+	return daemon_run(path, config); /* it frees config */
+}
+
+/* command_submit: restore-worker submit [--target NAME] [--db-only] ARCHIVE */
+int
+command_submit(const struct command *cmd, const struct command_args *args, const char *config_given)
+{
+	const char *path = command_config_path(config_given);
+	struct config *config = spool_config(cmd, path);
+	int rc;
+
+	if (config == NULL)
+		return EXIT_USAGE;
+	if (args->target != NULL && config_target_find(config, args->target) == NULL) {
+		fprintf(stderr, "restore-worker: %s has no target '%s'\n", path, args->target);
+		config_free(config);
+		return EXIT_USAGE;
+	}
+	rc = status_submit(config, args->archive, args->target, args->db_only, args->dry_run);
+	config_free(config);
+	return rc;
+}
+
+/* command_status: restore-worker status [--json] */
+int
+command_status(const struct command *cmd, const struct command_args *args, const char *config_given)
+{
+	struct config *config = spool_config(cmd, command_config_path(config_given));
+	int rc;
+
+	if (config == NULL)
+		return EXIT_USAGE;
+	rc = status_print(config, args->json);
+	config_free(config);
+	return rc;
+}
