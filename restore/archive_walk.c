@@ -7,9 +7,14 @@
  * whatever is refused is refused before anything has been written outside the staging
  * folder and work_dir.
  *
+ * This file opens the archive, tells its kind, goes through its entries (checking each name
+ * and type, reading .metadata and comparing its sizes with what was found) and hands the dump
+ * to archive_dump.c and the files under tree/ to archive_tree.c.
+ *
  * Diagnostics: every refusal names the archive file, then the entry, then the reason.
  */
 #include "archive_walk.h"
+#include "archive_walk_parts.h"
 #include "inflate.h"
 #include "io.h"
 
@@ -23,32 +28,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <uuid/uuid.h>
 
-#define BLOCK_BYTES    (64 * 1024)
 #define METADATA_LIMIT (1024 * 1024)
-
-/* The state of one walk, shared by the entry handlers. */
-struct walker {
-	struct archive_walk *walk;
-	struct report *report;
-	struct archive *a;
-	const char *name; /* the archive's file name, for messages */
-	char *err;
-	size_t errlen;
-	unsigned char *block;
-	bool saw_pgdump_toc; /* a top-level toc.dat: a pg_dump -Ft archive */
-	bool saw_db_toc;     /* db/toc.dat: a directory-format dump put into db/ */
-};
-
-/* The dump reader's view of the current entry: peeked bytes first, then libarchive. */
-struct dump_source {
-	struct walker *w;
-	unsigned char head[DUMP_IDENTIFY_BYTES];
-	size_t head_len, head_pos;
-	enum { SOURCE_OK, SOURCE_ARCHIVE_ERROR, SOURCE_WRITE_ERROR, SOURCE_CANCELLED } state;
-	char why[512];
-};
 
 const char *
 archive_kind_name(enum archive_kind kind)
@@ -64,12 +45,9 @@ archive_kind_name(enum archive_kind kind)
 	return "unknown";
 }
 
-/* refuse: fill err with "<archive>: <reason>" and return the outcome given. */
-static enum archive_outcome refuse(struct walker *w, enum archive_outcome outcome, const char *fmt,
-                                   ...) __attribute__((format(printf, 3, 4)));
-
-static enum archive_outcome
-refuse(struct walker *w, enum archive_outcome outcome, const char *fmt, ...)
+/* walker_refuse: fill err with "<archive>: <reason>" and return the outcome given. */
+enum archive_outcome
+walker_refuse(struct walker *w, enum archive_outcome outcome, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -83,9 +61,9 @@ refuse(struct walker *w, enum archive_outcome outcome, const char *fmt, ...)
 	return outcome;
 }
 
-/* cancelled: has a signal, or the caller's other work, asked the walk to stop? */
-static bool
-cancelled(const struct walker *w)
+/* walker_cancelled: has a signal, or the caller's other work, asked the walk to stop? */
+bool
+walker_cancelled(const struct walker *w)
 {
 	return (w->walk->cancel != NULL && *w->walk->cancel != 0) ||
 	       (w->walk->abort != NULL && *w->walk->abort != 0);
@@ -100,150 +78,6 @@ dump_read_whole(struct walker *w)
 	return w->walk->dump_done(w->walk->dump_done_ctx, w->err, w->errlen);
 }
 
-/* source_pull: read the entry's next bytes from libarchive, copying them to dump_fd. */
-static ssize_t
-source_pull(struct dump_source *src, void *buf, size_t len)
-{
-	struct walker *w = src->w;
-	la_ssize_t n;
-
-	if (cancelled(w)) {
-		src->state = SOURCE_CANCELLED;
-		return -1;
-	}
-	n = archive_read_data(w->a, buf, len);
-	if (n < 0) {
-		src->state = SOURCE_ARCHIVE_ERROR;
-		snprintf(src->why, sizeof(src->why), "%s", archive_error_string(w->a));
-		return -1;
-	}
-	if (n > 0 && w->walk->dump_fd >= 0 && io_write_all(w->walk->dump_fd, buf, (size_t)n) < 0) {
-		src->state = SOURCE_WRITE_ERROR;
-		snprintf(src->why, sizeof(src->why), "%s", strerror(errno));
-		return -1;
-	}
-	w->walk->dump_stored_bytes += (uint64_t)n;
-	if (w->walk->tick != NULL)
-		w->walk->tick(w->walk->tick_ctx);
-	return (ssize_t)n;
-}
-
-/* source_read: the dump_read_fn handed to dump_scan(). */
-static ssize_t
-source_read(void *ctx, void *buf, size_t len)
-{
-	struct dump_source *src = ctx;
-
-	if (src->head_pos < src->head_len) {
-		size_t n = src->head_len - src->head_pos;
-
-		if (n > len)
-			n = len;
-		memcpy(buf, src->head + src->head_pos, n);
-		src->head_pos += n;
-		return (ssize_t)n;
-	}
-	return source_pull(src, buf, len);
-}
-
-/* source_error: the outcome and sentence for a dump_source that failed. */
-static enum archive_outcome
-source_error(struct walker *w, const struct dump_source *src, const char *entry)
-{
-	switch (src->state) {
-	case SOURCE_CANCELLED:
-		return refuse(w, WALK_FAILED, "reading was interrupted");
-	case SOURCE_WRITE_ERROR:
-		return refuse(w, WALK_FAILED, "cannot copy %s into work_dir: %s", entry, src->why);
-	case SOURCE_ARCHIVE_ERROR:
-	case SOURCE_OK:
-		break;
-	}
-	return refuse(w, WALK_REJECTED, "the archive is truncated or corrupt inside %s (%s)", entry,
-	              src->why);
-}
-
-/* not_custom: the refusal for a dump that is not in the custom format. */
-static enum archive_outcome
-not_custom(struct walker *w, const char *entry, enum dump_kind kind)
-{
-	if (kind == DUMP_KIND_EMPTY)
-		return refuse(w, WALK_REJECTED, "%s is empty", entry);
-	if (kind == DUMP_KIND_UNKNOWN)
-		return refuse(w, WALK_REJECTED,
-		              "%s is neither a backup archive (a .tar.gz holding .metadata and "
-		              "db/db.backup) nor a custom-format database dump",
-		              entry);
-	return refuse(w, WALK_REJECTED,
-	              "%s is %s, not a custom-format dump; the backup needs "
-	              "`pg_dump -Fc`",
-	              entry, dump_kind_describe(kind));
-}
-
-/*
- * refuse_too_new: the refusal of a dump newer than the limit: which version, which pg_dump
- * wrote it, where the limit comes from and how to lift it.
- */
-static enum archive_outcome
-refuse_too_new(struct walker *w, const char *entry, const char *why)
-{
-	const char *limit = w->walk->max_why != NULL ? w->walk->max_why : "";
-
-	if (w->walk->max_from_config)
-		return refuse(w, WALK_REJECTED,
-		              "%s %s: %s; raise it in the configuration if the target's pg_restore "
-		              "reads %d.%d",
-		              entry, why, limit, w->walk->dump.vmaj, w->walk->dump.vmin);
-	return refuse(w, WALK_REJECTED,
-	              "%s %s: %s; set pg_restore: in the configuration to the pg_restore of "
-	              "PostgreSQL %d or later",
-	              entry, why, limit, dump_first_postgresql(w->walk->dump.vmin));
-}
-
-/* read_dump: identify, measure and copy the dump that is the current entry. */
-static enum archive_outcome
-read_dump(struct walker *w, const char *entry)
-{
-	struct dump_source src;
-	char why[512];
-
-	memset(&src, 0, sizeof(src));
-	src.w = w;
-	while (src.head_len < sizeof(src.head)) {
-		ssize_t n =
-		    source_pull(&src, src.head + src.head_len, sizeof(src.head) - src.head_len);
-
-		if (n < 0)
-			return source_error(w, &src, entry);
-		if (n == 0)
-			break;
-		src.head_len += (size_t)n;
-	}
-	w->walk->dump_kind = dump_identify(src.head, src.head_len);
-	if (w->walk->dump_kind != DUMP_KIND_CUSTOM)
-		return not_custom(w, entry, w->walk->dump_kind);
-	w->walk->have_dump = true;
-	if (dump_scan(source_read, &src, w->walk->stop_after,
-	              w->walk->measure_too_new ? 0 : w->walk->max_minor, &w->walk->dump, why,
-	              sizeof(why)) < 0) {
-		if (src.state != SOURCE_OK)
-			return source_error(w, &src, entry);
-		if (w->walk->dump.too_new)
-			return refuse_too_new(w, entry, why);
-		return refuse(w, WALK_REJECTED, "%s %s", entry, why);
-	}
-	if (w->walk->max_minor != 0 && w->walk->dump.vmin > w->walk->max_minor) {
-		/* Measured all the same (inspect): now it is refused as it would have been. */
-		w->walk->dump.too_new = true;
-		snprintf(why, sizeof(why),
-		         "has archive version %d.%d (pg_dump %s), newer than 1.%d",
-		         w->walk->dump.vmaj, w->walk->dump.vmin, w->walk->dump.pg_dump_version,
-		         w->walk->max_minor);
-		return refuse_too_new(w, entry, why);
-	}
-	return WALK_OK;
-}
-
 /* read_metadata: read and parse .metadata into the report. */
 static enum archive_outcome
 read_metadata(struct walker *w, struct archive_entry *e)
@@ -253,142 +87,35 @@ read_metadata(struct walker *w, struct archive_entry *e)
 	la_ssize_t n;
 
 	if (w->walk->have_metadata)
-		return refuse(w, WALK_REJECTED, ".metadata appears twice");
+		return walker_refuse(w, WALK_REJECTED, ".metadata appears twice");
 	if (archive_entry_size(e) > METADATA_LIMIT)
-		return refuse(w, WALK_REJECTED, ".metadata is larger than %d bytes",
-		              METADATA_LIMIT);
+		return walker_refuse(w, WALK_REJECTED, ".metadata is larger than %d bytes",
+		                     METADATA_LIMIT);
 	text = malloc(METADATA_LIMIT + 1);
 	if (text == NULL)
-		return refuse(w, WALK_FAILED, "out of memory reading .metadata");
+		return walker_refuse(w, WALK_FAILED, "out of memory reading .metadata");
 	while ((n = archive_read_data(w->a, text + len, METADATA_LIMIT + 1 - len)) > 0) {
 		len += (size_t)n;
 		if (len > METADATA_LIMIT) {
 			free(text);
-			return refuse(w, WALK_REJECTED, ".metadata is larger than %d bytes",
-			              METADATA_LIMIT);
+			return walker_refuse(w, WALK_REJECTED, ".metadata is larger than %d bytes",
+			                     METADATA_LIMIT);
 		}
 	}
 	if (n < 0) {
-		refuse(w, WALK_REJECTED,
-		       "the archive is truncated or corrupt inside .metadata (%s)",
-		       archive_error_string(w->a));
+		walker_refuse(w, WALK_REJECTED,
+		              "the archive is truncated or corrupt inside .metadata (%s)",
+		              archive_error_string(w->a));
 		free(text);
 		return WALK_REJECTED;
 	}
 	if (json_parse_members(text, len, &w->report->metadata, &w->report->nmetadata, why,
 	                       sizeof(why)) < 0) {
 		free(text);
-		return refuse(w, WALK_REJECTED, ".metadata %s", why);
+		return walker_refuse(w, WALK_REJECTED, ".metadata %s", why);
 	}
 	free(text);
 	w->walk->have_metadata = true;
-	return WALK_OK;
-}
-
-bool
-archive_tree_name_ok(const char *rel)
-{
-	uuid_t uu;
-	char canonical[37];
-
-	/*
-	 * xx/yy/ then a UUID whose first four hex digits are xx and yy. Mendix names files by the
-	 * lowercase form; any other spelling would never be found by the application.
-	 */
-	if (strlen(rel) != 6 + 36 || rel[2] != '/' || rel[5] != '/')
-		return false;
-	if (uuid_parse(rel + 6, uu) != 0)
-		return false;
-	uuid_unparse_lower(uu, canonical);
-	if (strcmp(canonical, rel + 6) != 0)
-		return false;
-	return rel[0] == rel[6] && rel[1] == rel[7] && rel[3] == rel[8] && rel[4] == rel[9];
-}
-
-/* is_hex_pair: two hex digits. */
-static bool
-is_hex_pair(const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	return s[0] != '\0' && s[1] != '\0' && strchr(hex, s[0]) != NULL &&
-	       strchr(hex, s[1]) != NULL;
-}
-
-/* is_tree_folder: "tree", "tree/xx" or "tree/xx/yy". */
-static bool
-is_tree_folder(const char *p)
-{
-	if (strcmp(p, "tree") == 0)
-		return true;
-	if (strncmp(p, "tree/", 5) != 0 || !is_hex_pair(p + 5))
-		return false;
-	if (p[7] == '\0')
-		return true;
-	return p[7] == '/' && is_hex_pair(p + 8) && p[10] == '\0';
-}
-
-/* read_tree_file: stage (or just check and count) one tree/xx/yy/<uuid> file. */
-static enum archive_outcome
-read_tree_file(struct walker *w, struct archive_entry *e, const char *p)
-{
-	char xx[3], yy[3], why[512];
-	const char *rel = p + 5;
-	struct archive_walk *walk = w->walk;
-	la_ssize_t n;
-	int fd;
-
-	if (!archive_tree_name_ok(rel))
-		return refuse(
-		    w, WALK_REJECTED,
-		    "%s is not named tree/xx/yy/<uuid> with a valid lowercase UUID whose first "
-		    "four hex digits are xx and yy",
-		    p);
-	walk->file_count++;
-	if (walk->blob_dir == NULL) {
-		walk->file_bytes += (uint64_t)archive_entry_size(e);
-		return WALK_OK; /* libarchive skips the data at the next header */
-	}
-	memcpy(xx, rel, 2);
-	xx[2] = '\0';
-	memcpy(yy, rel + 3, 2);
-	yy[2] = '\0';
-	fd = blobstore_file_open(walk->staging, xx, yy, rel + 6, why, sizeof(why));
-	if (fd < 0) {
-		/* A name seen twice is the archive's fault; anything else is ours. */
-		bool twice = strstr(why, "appears twice") != NULL;
-
-		report_part_error(&w->report->files, p, "%s", why);
-		return refuse(w, twice ? WALK_REJECTED : WALK_FAILED, "%s", why);
-	}
-	for (;;) {
-		if (cancelled(w)) {
-			(void)close(fd);
-			return refuse(w, WALK_FAILED, "reading was interrupted");
-		}
-		n = archive_read_data(w->a, w->block, BLOCK_BYTES);
-		if (n == 0)
-			break;
-		if (n < 0) {
-			(void)close(fd);
-			return refuse(w, WALK_REJECTED,
-			              "the archive is truncated or corrupt inside %s (%s)", p,
-			              archive_error_string(w->a));
-		}
-		if (blobstore_file_write(walk->staging, fd, w->block, (size_t)n, why, sizeof(why)) <
-		    0) {
-			(void)close(fd);
-			report_part_error(&w->report->files, p, "%s", why);
-			return refuse(w, WALK_FAILED, "%s", why);
-		}
-		walk->file_bytes += (uint64_t)n;
-		if (walk->tick != NULL)
-			walk->tick(walk->tick_ctx);
-	}
-	if (blobstore_file_close(walk->staging, fd, why, sizeof(why)) < 0) {
-		report_part_error(&w->report->files, p, "%s", why);
-		return refuse(w, WALK_FAILED, "%s", why);
-	}
 	return WALK_OK;
 }
 
@@ -439,17 +166,17 @@ read_tar_entry(struct walker *w, struct archive_entry *e)
 	size_t len;
 
 	if (raw == NULL)
-		return refuse(w, WALK_REJECTED, "an entry has no name");
+		return walker_refuse(w, WALK_REJECTED, "an entry has no name");
 	if (raw[0] == '/')
-		return refuse(w, WALK_REJECTED, "the entry %s is an absolute path", raw);
+		return walker_refuse(w, WALK_REJECTED, "the entry %s is an absolute path", raw);
 	if (has_dotdot(raw))
-		return refuse(w, WALK_REJECTED, "the entry %s contains a .. component", raw);
+		return walker_refuse(w, WALK_REJECTED, "the entry %s contains a .. component", raw);
 	while (raw[0] == '.' && raw[1] == '/')
 		raw += 2;
 	len = strlen(raw);
 	if (len >= sizeof(p))
-		return refuse(w, WALK_REJECTED, "an entry's name is longer than %zu bytes",
-		              sizeof(p) - 1);
+		return walker_refuse(w, WALK_REJECTED, "an entry's name is longer than %zu bytes",
+		                     sizeof(p) - 1);
 	memcpy(p, raw, len + 1);
 	while (len > 0 && p[len - 1] == '/')
 		p[--len] = '\0';
@@ -457,31 +184,34 @@ read_tar_entry(struct walker *w, struct archive_entry *e)
 	/* Links, devices and FIFOs are refused wherever they stand. */
 	problem = entry_type_problem(e, archive_entry_filetype(e) == AE_IFDIR);
 	if (problem != NULL)
-		return refuse(w, WALK_REJECTED, "the entry %s %s", p[0] != '\0' ? p : raw, problem);
+		return walker_refuse(w, WALK_REJECTED, "the entry %s %s", p[0] != '\0' ? p : raw,
+		                     problem);
 
 	if (len == 0 || strcmp(p, ".") == 0)
 		return WALK_OK; /* the archive's root folder */
-	if (strcmp(p, "db") == 0 || is_tree_folder(p)) {
+	if (strcmp(p, "db") == 0 || archive_tree_folder_ok(p)) {
 		problem = entry_type_problem(e, true);
-		return problem == NULL ? WALK_OK
-		                       : refuse(w, WALK_REJECTED, "the entry %s %s", p, problem);
+		return problem == NULL
+		           ? WALK_OK
+		           : walker_refuse(w, WALK_REJECTED, "the entry %s %s", p, problem);
 	}
 	if (strcmp(p, ".metadata") == 0 || strcmp(p, "db/db.backup") == 0 ||
 	    strncmp(p, "tree/", 5) == 0) {
 		problem = entry_type_problem(e, false);
 		if (problem != NULL)
-			return refuse(w, WALK_REJECTED, "the entry %s %s", p, problem);
+			return walker_refuse(w, WALK_REJECTED, "the entry %s %s", p, problem);
 		if (strcmp(p, ".metadata") == 0)
 			return read_metadata(w, e);
 		if (strcmp(p, "db/db.backup") == 0) {
 			enum archive_outcome outcome;
 
 			if (w->walk->have_dump)
-				return refuse(w, WALK_REJECTED, "db/db.backup appears twice");
-			outcome = read_dump(w, p);
+				return walker_refuse(w, WALK_REJECTED,
+				                     "db/db.backup appears twice");
+			outcome = walker_read_dump(w, p);
 			return outcome == WALK_OK ? dump_read_whole(w) : outcome;
 		}
-		return read_tree_file(w, e, p);
+		return walker_read_tree_file(w, e, p);
 	}
 	if (strcmp(p, "toc.dat") == 0)
 		w->saw_pgdump_toc = true;
@@ -540,17 +270,18 @@ walk_entries(struct walker *w)
 	int rc;
 
 	for (;;) {
-		if (cancelled(w))
-			return refuse(w, WALK_FAILED, "reading was interrupted");
+		if (walker_cancelled(w))
+			return walker_refuse(w, WALK_FAILED, "reading was interrupted");
 		rc = archive_read_next_header(w->a, &e);
 		if (rc == ARCHIVE_EOF)
 			break;
 		if (rc < ARCHIVE_WARN)
-			return refuse(w, WALK_REJECTED, "the archive is truncated or corrupt (%s)",
-			              archive_error_string(w->a));
+			return walker_refuse(w, WALK_REJECTED,
+			                     "the archive is truncated or corrupt (%s)",
+			                     archive_error_string(w->a));
 		if (archive_format(w->a) == ARCHIVE_FORMAT_RAW) {
 			walk->kind = ARCHIVE_KIND_DATABASE_ONLY;
-			outcome = read_dump(w, w->name);
+			outcome = walker_read_dump(w, w->name);
 			if (outcome == WALK_OK)
 				outcome = dump_read_whole(w);
 			if (outcome != WALK_OK || walk->dump.over_limit)
@@ -564,7 +295,7 @@ walk_entries(struct walker *w)
 			 */
 			if (blobstore_begin(walk->blob_dir, walk->job_id, &walk->staging, why,
 			                    sizeof(why)) < 0)
-				return refuse(w, WALK_FAILED, "%s", why);
+				return walker_refuse(w, WALK_FAILED, "%s", why);
 		}
 		walk->kind = ARCHIVE_KIND_FULL_SNAPSHOT;
 		outcome = read_tar_entry(w, e);
@@ -575,25 +306,27 @@ walk_entries(struct walker *w)
 	}
 
 	if (walk->kind == ARCHIVE_KIND_UNKNOWN)
-		return refuse(w, WALK_REJECTED, "the archive holds nothing");
+		return walker_refuse(w, WALK_REJECTED, "the archive holds nothing");
 	if (walk->kind == ARCHIVE_KIND_DATABASE_ONLY)
 		return WALK_OK;
 	if (!walk->have_dump) {
 		if (w->saw_pgdump_toc)
-			return refuse(
+			return walker_refuse(
 			    w, WALK_REJECTED,
 			    "is a tar-format dump (pg_dump -Ft), not a backup archive; the "
 			    "backup needs `pg_dump -Fc`");
 		if (w->saw_db_toc)
-			return refuse(w, WALK_REJECTED,
-			              "db/ holds a directory-format dump (pg_dump -Fd); the backup "
-			              "needs db/db.backup made with `pg_dump -Fc`");
+			return walker_refuse(
+			    w, WALK_REJECTED,
+			    "db/ holds a directory-format dump (pg_dump -Fd); the backup "
+			    "needs db/db.backup made with `pg_dump -Fc`");
 		if (walk->file_count > 0)
-			return refuse(w, WALK_REJECTED,
-			              "holds %llu files but no database dump (db/db.backup); a "
-			              "files-only backup cannot be restored",
-			              (unsigned long long)walk->file_count);
-		return refuse(w, WALK_REJECTED, "holds no database dump (db/db.backup)");
+			return walker_refuse(
+			    w, WALK_REJECTED,
+			    "holds %llu files but no database dump (db/db.backup); a "
+			    "files-only backup cannot be restored",
+			    (unsigned long long)walk->file_count);
+		return walker_refuse(w, WALK_REJECTED, "holds no database dump (db/db.backup)");
 	}
 	if (!walk->have_metadata)
 		report_warn(w->report, "the archive has no .metadata");
@@ -649,28 +382,29 @@ archive_walk(struct archive_walk *walk, struct report *report, char *err, size_t
 	/* Non-blocking, so that a FIFO is refused rather than waited on. */
 	fd = open(walk->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
-		return refuse(&w, WALK_REJECTED, "cannot open it: %s", strerror(errno));
+		return walker_refuse(&w, WALK_REJECTED, "cannot open it: %s", strerror(errno));
 	if (fstat(fd, &st) < 0) {
 		(void)close(fd);
-		return refuse(&w, WALK_REJECTED, "cannot examine it: %s", strerror(errno));
+		return walker_refuse(&w, WALK_REJECTED, "cannot examine it: %s", strerror(errno));
 	}
 	if (S_ISDIR(st.st_mode)) {
 		(void)close(fd);
-		return refuse(&w, WALK_REJECTED,
-		              "is a folder, not a backup file (a directory-format dump, pg_dump "
-		              "-Fd, cannot be restored: the backup needs `pg_dump -Fc`)");
+		return walker_refuse(
+		    &w, WALK_REJECTED,
+		    "is a folder, not a backup file (a directory-format dump, pg_dump "
+		    "-Fd, cannot be restored: the backup needs `pg_dump -Fc`)");
 	}
 	if (!S_ISREG(st.st_mode)) {
 		(void)close(fd);
-		return refuse(&w, WALK_REJECTED, "is not a regular file");
+		return walker_refuse(&w, WALK_REJECTED, "is not a regular file");
 	}
 	if (st.st_size == 0) {
 		(void)close(fd);
-		return refuse(&w, WALK_REJECTED, "is empty");
+		return walker_refuse(&w, WALK_REJECTED, "is empty");
 	}
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
 		(void)close(fd);
-		return refuse(&w, WALK_FAILED, "cannot read it: %s", strerror(errno));
+		return walker_refuse(&w, WALK_FAILED, "cannot read it: %s", strerror(errno));
 	}
 	w.block = malloc(BLOCK_BYTES);
 	w.a = archive_read_new();
@@ -679,7 +413,7 @@ archive_walk(struct archive_walk *walk, struct report *report, char *err, size_t
 		free(w.block);
 		if (w.a != NULL)
 			archive_read_free(w.a);
-		return refuse(&w, WALK_FAILED, "out of memory");
+		return walker_refuse(&w, WALK_FAILED, "out of memory");
 	}
 	archive_read_support_filter_all(w.a);
 	archive_read_support_format_tar(w.a);
@@ -696,7 +430,7 @@ archive_walk(struct archive_walk *walk, struct report *report, char *err, size_t
 			archive_read_free(w.a);
 			(void)close(fd);
 			free(w.block);
-			return refuse(&w, WALK_FAILED, "out of memory");
+			return walker_refuse(&w, WALK_FAILED, "out of memory");
 		}
 		rc = archive_read_open(w.a, gz, NULL, walk_gzip_read, NULL);
 	} else {
@@ -705,9 +439,9 @@ archive_walk(struct archive_walk *walk, struct report *report, char *err, size_t
 	walk->fd = fd;
 	walk->size = (uint64_t)st.st_size;
 	if (rc != ARCHIVE_OK)
-		outcome = refuse(&w, WALK_REJECTED,
-		                 "is not a backup archive or dump, or it is truncated (%s)",
-		                 archive_error_string(w.a));
+		outcome = walker_refuse(&w, WALK_REJECTED,
+		                        "is not a backup archive or dump, or it is truncated (%s)",
+		                        archive_error_string(w.a));
 	else
 		outcome = walk_entries(&w);
 	if (outcome == WALK_OK && gz != NULL) {
@@ -718,9 +452,9 @@ archive_walk(struct archive_walk *walk, struct report *report, char *err, size_t
 		while ((n = inflate_read_block(gz, &p)) > 0)
 			;
 		if (n < 0)
-			outcome =
-			    refuse(&w, WALK_REJECTED, "the archive is truncated or corrupt (%s)",
-			           inflate_source_failed(gz) ? strerror(errno) : inflate_error(gz));
+			outcome = walker_refuse(
+			    &w, WALK_REJECTED, "the archive is truncated or corrupt (%s)",
+			    inflate_source_failed(gz) ? strerror(errno) : inflate_error(gz));
 	}
 	archive_read_free(w.a);
 	inflate_close(gz);
