@@ -1,581 +1,457 @@
 /*
- * json.c - a JSON writer for reports and a strict reader for .metadata.
+ * json.c - reports written, and .metadata (and the worker's own JSON files) read, through
+ * jansson.
  *
- * The reader follows RFC 8259 to the letter (no comments, no trailing commas, no single
- * quotes) because a malformed .metadata is a sign of a damaged backup and must be refused.
- * It nests at most 64 levels deep; a deeper text is refused rather than risking the stack.
+ * The writer builds a jansson tree as the caller writes and json_finish() dumps it compactly,
+ * members in the order written. Strings are made valid UTF-8 first (each byte that starts no
+ * valid UTF-8 sequence becomes U+FFFD), since a file name or a server's message may hold any
+ * bytes and a report must still be JSON; jansson escapes the control characters. jansson
+ * prints a real with as many digits as it takes ("4.31"), while reports give seconds with
+ * exactly three decimals ("4.310") and counters up to 2^64 - 1 (jansson's integers stop at
+ * 2^63 - 1); such a number goes into the tree as a negative integer, -k for the k-th, which
+ * no caller can write (every number written is non-negative), and json_finish() puts the
+ * number's text in its place in the dumped text.
+ *
+ * The reader refuses what a damaged or forged .metadata may hold and RFC 8259 leaves open: a
+ * key twice in one object, a NUL character, invalid UTF-8, nesting deeper than
+ * JSON_DEPTH_MAX (32: the worker's files nest 3 levels) and texts over JSON_TEXT_MAX (1 MiB,
+ * far more than a .metadata's few hundred bytes, and checked before parsing).
  */
+#include <jansson.h>
+
 #include "json.h"
 
-#include <stdarg.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define JSON_MAX_DEPTH 64
-
-/* writer_append: add n bytes to the buffer. */
-static void
-writer_append(struct json_writer *w, const char *s, size_t n)
+/* utf8_sequence: the length of the valid UTF-8 sequence at s (NUL-terminated), or 0. */
+static size_t
+utf8_sequence(const unsigned char *s)
 {
-	if (w->failed)
-		return;
-	if (w->len + n + 1 > w->cap) {
-		size_t cap = w->cap == 0 ? 1024 : w->cap;
-		char *buf;
+	unsigned lo = 0x80, hi = 0xbf;
 
-		while (w->len + n + 1 > cap)
-			cap *= 2;
-		buf = realloc(w->buf, cap);
-		if (buf == NULL) {
-			w->failed = true;
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		lo = s[0] == 0xe0 ? 0xa0 : 0x80; /* no overlong form */
+		hi = s[0] == 0xed ? 0x9f : 0xbf; /* no surrogate */
+		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 ? 3 : 0;
+	}
+	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		lo = s[0] == 0xf0 ? 0x90 : 0x80; /* no overlong form */
+		hi = s[0] == 0xf4 ? 0x8f : 0xbf; /* nothing past U+10FFFF */
+		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 &&
+		               (s[3] & 0xc0) == 0x80
+		           ? 4
+		           : 0;
+	}
+	return 0;
+}
+
+/* utf8_repair: a copy of s (NULL: "") with each invalid byte as U+FFFD; NULL if no memory. */
+static char *
+utf8_repair(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
+	char *out = malloc(strlen((const char *)p) * 3 + 1), *o = out;
+
+	if (out == NULL)
+		return NULL;
+	while (*p != '\0') {
+		size_t n = utf8_sequence(p);
+
+		if (n == 0) {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			p++;
+		} else {
+			memcpy(o, p, n);
+			o += n;
+			p += n;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* writer_add: value (taken over; NULL: no memory) as the next value of the current container. */
+static void
+writer_add(struct json_writer *w, json_t *value)
+{
+	json_t *parent;
+
+	if (value == NULL)
+		w->failed = true;
+	if (w->failed) {
+		json_decref(value);
+		return;
+	}
+	if (w->depth == 0) {
+		if (w->root != NULL) {
+			w->failed = true; /* a second text */
+			json_decref(value);
 			return;
 		}
-		w->buf = buf;
-		w->cap = cap;
-	}
-	memcpy(w->buf + w->len, s, n);
-	w->len += n;
-	w->buf[w->len] = '\0';
-}
-
-/* writer_value_start: the comma before a value that is not the first of its container. */
-static void
-writer_value_start(struct json_writer *w)
-{
-	if (w->after_key) {
-		w->after_key = false;
+		w->root = value;
 		return;
 	}
-	if (w->depth > 0) {
-		if (!w->first[w->depth])
-			writer_append(w, ",", 1);
-		w->first[w->depth] = false;
+	parent = w->open[w->depth - 1];
+	if (json_is_array(parent)) {
+		w->failed = json_array_append_new(parent, value) < 0;
+	} else if (w->key == NULL) {
+		w->failed = true; /* a member with no name */
+		json_decref(value);
+	} else {
+		w->failed = json_object_set_new(parent, w->key, value) < 0;
+		free(w->key);
+		w->key = NULL;
 	}
 }
 
-/* writer_open: start an object or an array. */
+/* writer_open: start an object or an array (container). */
 static void
-writer_open(struct json_writer *w, char c)
+writer_open(struct json_writer *w, json_t *container)
 {
-	writer_value_start(w);
-	writer_append(w, &c, 1);
-	if (w->depth + 1 >= (int)(sizeof(w->first) / sizeof(w->first[0]))) {
+	writer_add(w, container);
+	if (w->failed)
+		return;
+	if (w->depth >= JSON_DEPTH_MAX) {
 		w->failed = true;
 		return;
 	}
-	w->depth++;
-	w->first[w->depth] = true;
+	w->open[w->depth++] = container; /* its parent (or root) holds the reference */
 }
 
-/* writer_close: end an object or an array. */
+/* writer_close: end the innermost object or array. */
 static void
-writer_close(struct json_writer *w, char c)
+writer_close(struct json_writer *w)
 {
-	writer_append(w, &c, 1);
-	if (w->depth > 0)
+	if (w->depth == 0 || w->key != NULL)
+		w->failed = true;
+	else
 		w->depth--;
+}
+
+/* writer_raw: a number whose text jansson would not print as it is. */
+static void
+writer_raw(struct json_writer *w, const char *text)
+{
+	char **grown, *copy;
+
+	if (w->failed)
+		return;
+	grown = realloc(w->raw, (w->nraw + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		w->failed = true;
+		return;
+	}
+	w->raw = grown;
+	copy = strdup(text);
+	if (copy == NULL) {
+		w->failed = true;
+		return;
+	}
+	w->raw[w->nraw++] = copy;
+	writer_add(w, json_integer(-(json_int_t)w->nraw));
 }
 
 void
 json_begin_object(struct json_writer *w)
 {
-	writer_open(w, '{');
+	writer_open(w, json_object());
 }
 
 void
 json_end_object(struct json_writer *w)
 {
-	writer_close(w, '}');
+	writer_close(w);
 }
 
 void
 json_begin_array(struct json_writer *w)
 {
-	writer_open(w, '[');
+	writer_open(w, json_array());
 }
 
 void
 json_end_array(struct json_writer *w)
 {
-	writer_close(w, ']');
-}
-
-/* writer_quoted: a JSON string literal; bytes that are not valid UTF-8 pass through as is. */
-static void
-writer_quoted(struct json_writer *w, const char *s)
-{
-	const unsigned char *p;
-
-	writer_append(w, "\"", 1);
-	for (p = (const unsigned char *)(s != NULL ? s : ""); *p != '\0'; p++) {
-		char esc[8];
-
-		switch (*p) {
-		case '"':
-			writer_append(w, "\\\"", 2);
-			break;
-		case '\\':
-			writer_append(w, "\\\\", 2);
-			break;
-		case '\n':
-			writer_append(w, "\\n", 2);
-			break;
-		case '\r':
-			writer_append(w, "\\r", 2);
-			break;
-		case '\t':
-			writer_append(w, "\\t", 2);
-			break;
-		default:
-			if (*p < 0x20) {
-				snprintf(esc, sizeof(esc), "\\u%04x", *p);
-				writer_append(w, esc, 6);
-			} else {
-				writer_append(w, (const char *)p, 1);
-			}
-		}
-	}
-	writer_append(w, "\"", 1);
+	writer_close(w);
 }
 
 void
 json_key(struct json_writer *w, const char *key)
 {
-	writer_value_start(w);
-	writer_quoted(w, key);
-	writer_append(w, ":", 1);
-	w->after_key = true;
+	if (w->failed)
+		return;
+	if (w->depth == 0 || !json_is_object(w->open[w->depth - 1]) || w->key != NULL) {
+		w->failed = true;
+		return;
+	}
+	w->key = utf8_repair(key);
+	if (w->key == NULL)
+		w->failed = true;
 }
 
 void
-json_string(struct json_writer *w, const char *value)
+json_write_string(struct json_writer *w, const char *value)
 {
-	writer_value_start(w);
-	writer_quoted(w, value);
+	char *text;
+
+	if (w->failed)
+		return;
+	text = utf8_repair(value);
+	writer_add(w, text != NULL ? (json_string)(text) : NULL); /* jansson's, not the macro */
+	free(text);
 }
 
 void
 json_uint(struct json_writer *w, uint64_t value)
 {
 	char num[32];
-	int n = snprintf(num, sizeof(num), "%llu", (unsigned long long)value);
 
-	writer_value_start(w);
-	writer_append(w, num, (size_t)n);
+	if (value <= (uint64_t)LLONG_MAX) {
+		writer_add(w, json_integer((json_int_t)value));
+		return;
+	}
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)value);
+	writer_raw(w, num);
 }
 
 void
 json_fixed3(struct json_writer *w, double value)
 {
 	char num[48];
-	int n = snprintf(num, sizeof(num), "%.3f", value >= 0 && value < 1e12 ? value : 0.0);
 
-	writer_value_start(w);
-	writer_append(w, num, (size_t)n);
+	snprintf(num, sizeof(num), "%.3f", value >= 0 && value < 1e12 ? value : 0.0);
+	writer_raw(w, num);
 }
 
 void
 json_bool(struct json_writer *w, bool value)
 {
-	writer_value_start(w);
-	writer_append(w, value ? "true" : "false", value ? 4 : 5);
+	writer_add(w, json_boolean(value));
 }
 
 void
-json_null(struct json_writer *w)
+json_write_null(struct json_writer *w)
 {
-	writer_value_start(w);
-	writer_append(w, "null", 4);
+	writer_add(w, (json_null)()); /* jansson's, not the macro of json.h */
+}
+
+/*
+ * writer_put_raw: the dumped text with each negative integer -k replaced by raw[k - 1]; a
+ * '-' outside strings starts nothing else, since every other number written is non-negative.
+ */
+static char *
+writer_put_raw(const struct json_writer *w, const char *dumped)
+{
+	size_t size = strlen(dumped) + 1;
+	char *text, *o;
+
+	for (size_t k = 0; k < w->nraw; k++)
+		size += strlen(w->raw[k]);
+	text = malloc(size);
+	if (text == NULL)
+		return NULL;
+	for (o = text; *dumped != '\0';) {
+		if (*dumped == '"') { /* a whole string, escapes and all */
+			const char *end = dumped + 1;
+
+			while (*end != '"')
+				end += *end == '\\' ? 2 : 1;
+			memcpy(o, dumped, (size_t)(end + 1 - dumped));
+			o += end + 1 - dumped;
+			dumped = end + 1;
+		} else if (*dumped == '-') {
+			char *end;
+			unsigned long k = strtoul(dumped + 1, &end, 10);
+
+			if (k == 0 || k > w->nraw) {
+				free(text);
+				return NULL;
+			}
+			o = stpcpy(o, w->raw[k - 1]);
+			dumped = end;
+		} else {
+			*o++ = *dumped++;
+		}
+	}
+	*o = '\0';
+	return text;
 }
 
 char *
 json_finish(struct json_writer *w)
 {
-	char *text = w->buf;
+	char *dumped = NULL, *text = NULL;
 
-	if (w->failed || text == NULL) {
-		free(w->buf);
-		text = NULL;
-	}
+	if (!w->failed && w->root != NULL && w->depth == 0 && w->key == NULL)
+		dumped = json_dumps(w->root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (dumped != NULL)
+		text = writer_put_raw(w, dumped);
+	free(dumped);
+	json_decref(w->root);
+	free(w->key);
+	for (size_t k = 0; k < w->nraw; k++)
+		free(w->raw[k]);
+	free(w->raw);
 	memset(w, 0, sizeof(*w));
 	return text;
 }
 
-/* The reader's cursor. */
-struct parser {
-	const char *p, *end, *start;
-	char *err;
-	size_t errlen;
-};
-
-/* parser_fail: describe what is wrong and where; always returns -1. */
-static int
-parser_fail(struct parser *ps, const char *what)
+/* parse_too_deep: does value hold objects or arrays nested deeper than JSON_DEPTH_MAX? */
+static bool
+parse_too_deep(json_t *value, int level)
 {
-	snprintf(ps->err, ps->errlen, "is not valid JSON: %s at byte %zu", what,
-	         (size_t)(ps->p - ps->start) + 1);
-	return -1;
-}
+	const char *key;
+	json_t *child;
+	size_t i;
 
-/* parser_space: skip the four JSON whitespace characters. */
-static void
-parser_space(struct parser *ps)
-{
-	while (ps->p < ps->end &&
-	       (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r'))
-		ps->p++;
-}
-
-/* parser_hex4: four hex digits of a \u escape. */
-static int
-parser_hex4(struct parser *ps, unsigned *code)
-{
-	int i;
-
-	*code = 0;
-	for (i = 0; i < 4; i++, ps->p++) {
-		char c;
-
-		if (ps->p >= ps->end)
-			return parser_fail(ps, "unfinished \\u escape");
-		c = *ps->p;
-		*code <<= 4;
-		if (c >= '0' && c <= '9')
-			*code |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			*code |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			*code |= (unsigned)(c - 'A' + 10);
-		else
-			return parser_fail(ps, "bad \\u escape");
-	}
-	return 0;
-}
-
-/* put_utf8: encode a code point; returns the number of bytes written into out. */
-static size_t
-put_utf8(unsigned code, char *out)
-{
-	if (code < 0x80) {
-		out[0] = (char)code;
-		return 1;
-	}
-	if (code < 0x800) {
-		out[0] = (char)(0xc0 | (code >> 6));
-		out[1] = (char)(0x80 | (code & 0x3f));
-		return 2;
-	}
-	if (code < 0x10000) {
-		out[0] = (char)(0xe0 | (code >> 12));
-		out[1] = (char)(0x80 | ((code >> 6) & 0x3f));
-		out[2] = (char)(0x80 | (code & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | (code >> 18));
-	out[1] = (char)(0x80 | ((code >> 12) & 0x3f));
-	out[2] = (char)(0x80 | ((code >> 6) & 0x3f));
-	out[3] = (char)(0x80 | (code & 0x3f));
-	return 4;
-}
-
-/* parser_string: a string literal; its unescaped text into *out when out is not NULL. */
-static int
-parser_string(struct parser *ps, char **out)
-{
-	char *buf = NULL;
-	size_t n = 0;
-
-	if (ps->p >= ps->end || *ps->p != '"')
-		return parser_fail(ps, "expected a string");
-	ps->p++;
-	if (out != NULL) {
-		/* The unescaped text is never longer than the rest of the input. */
-		buf = malloc((size_t)(ps->end - ps->p) + 1);
-		if (buf == NULL)
-			return parser_fail(ps, "out of memory");
-	}
-	for (;;) {
-		unsigned char c;
-
-		if (ps->p >= ps->end) {
-			free(buf);
-			return parser_fail(ps, "unterminated string");
+	if (!json_is_object(value) && !json_is_array(value))
+		return false;
+	if (level > JSON_DEPTH_MAX)
+		return true;
+	if (json_is_object(value)) {
+		json_object_foreach(value, key, child)
+		{
+			if (parse_too_deep(child, level + 1))
+				return true;
 		}
-		c = (unsigned char)*ps->p++;
-		if (c == '"')
+	} else {
+		json_array_foreach(value, i, child)
+		{
+			if (parse_too_deep(child, level + 1))
+				return true;
+		}
+	}
+	return false;
+}
+
+json_t *
+json_parse(const char *text, size_t len, char *err, size_t errlen)
+{
+	json_error_t error;
+	json_t *root;
+	const char *why;
+
+	if (len > JSON_TEXT_MAX) {
+		snprintf(err, errlen, "is refused: it is larger than 1 MiB (%zu bytes)", len);
+		return NULL;
+	}
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &error);
+	if (root == NULL) {
+		switch (json_error_code(&error)) {
+		case json_error_duplicate_key:
+			why = "a key appears twice in one object";
 			break;
-		if (c < 0x20) {
-			free(buf);
-			return parser_fail(ps, "control character in a string");
+		case json_error_null_character:
+			why = "a string holds a NUL character (\\u0000)";
+			break;
+		case json_error_invalid_utf8:
+			why = "it is not valid UTF-8";
+			break;
+		case json_error_stack_overflow:
+			why = "objects and arrays are nested deeper than 32 levels";
+			break;
+		default:
+			snprintf(err, errlen, "is not valid JSON: %s at byte %d", error.text,
+			         error.position);
+			return NULL;
 		}
-		if (c == '\\') {
-			char e;
-			unsigned code;
-			char enc[4];
-			size_t k;
-
-			if (ps->p >= ps->end) {
-				free(buf);
-				return parser_fail(ps, "unterminated string");
-			}
-			e = *ps->p++;
-			switch (e) {
-			case '"':
-			case '\\':
-			case '/':
-				c = (unsigned char)e;
-				break;
-			case 'b':
-				c = '\b';
-				break;
-			case 'f':
-				c = '\f';
-				break;
-			case 'n':
-				c = '\n';
-				break;
-			case 'r':
-				c = '\r';
-				break;
-			case 't':
-				c = '\t';
-				break;
-			case 'u':
-				if (parser_hex4(ps, &code) < 0) {
-					free(buf);
-					return -1;
-				}
-				if (code >= 0xd800 && code <= 0xdbff && ps->end - ps->p >= 6 &&
-				    ps->p[0] == '\\' && ps->p[1] == 'u') {
-					unsigned low;
-
-					ps->p += 2;
-					if (parser_hex4(ps, &low) < 0) {
-						free(buf);
-						return -1;
-					}
-					if (low >= 0xdc00 && low <= 0xdfff)
-						code = 0x10000 + ((code - 0xd800) << 10) +
-						       (low - 0xdc00);
-				}
-				if (code == 0)
-					code = '?'; /* keep values NUL-free */
-				k = put_utf8(code, enc);
-				if (buf != NULL) {
-					memcpy(buf + n, enc, k);
-					n += k;
-				}
-				continue;
-			default:
-				free(buf);
-				return parser_fail(ps, "bad escape in a string");
-			}
-		}
-		if (buf != NULL)
-			buf[n++] = (char)c;
+		/* jansson's own words name its flags; only where it stopped is kept. */
+		snprintf(err, errlen, "is refused: %s%s at byte %d", why,
+		         strstr(error.text, " near '") != NULL ? strstr(error.text, " near '") : "",
+		         error.position);
+		return NULL;
 	}
-	if (buf != NULL) {
-		buf[n] = '\0';
-		*out = buf;
+	if (!json_is_object(root)) {
+		snprintf(err, errlen, "is not valid JSON: expected an object at byte 1");
+		json_decref(root);
+		return NULL;
 	}
-	return 0;
+	if (parse_too_deep(root, 1)) {
+		snprintf(err, errlen, "is refused: objects and arrays are nested deeper than %d levels",
+		         JSON_DEPTH_MAX);
+		json_decref(root);
+		return NULL;
+	}
+	return root;
 }
 
-/* parser_number: a number literal, per the JSON grammar; its text into *out if wanted. */
-static int
-parser_number(struct parser *ps, char **out)
+/* member_text: a string's or number's text, as json_parse_members gives it, into *text. */
+static bool
+member_text(const json_t *value, char **text)
 {
-	const char *begin = ps->p;
+	char num[40];
 
-	if (ps->p < ps->end && *ps->p == '-')
-		ps->p++;
-	if (ps->p >= ps->end || *ps->p < '0' || *ps->p > '9')
-		return parser_fail(ps, "bad number");
-	if (*ps->p == '0')
-		ps->p++;
-	else
-		while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9')
-			ps->p++;
-	if (ps->p < ps->end && *ps->p == '.') {
-		ps->p++;
-		if (ps->p >= ps->end || *ps->p < '0' || *ps->p > '9')
-			return parser_fail(ps, "bad number");
-		while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9')
-			ps->p++;
+	*text = NULL;
+	if (json_is_string(value)) {
+		*text = strdup(json_string_value(value));
+		return *text != NULL;
 	}
-	if (ps->p < ps->end && (*ps->p == 'e' || *ps->p == 'E')) {
-		ps->p++;
-		if (ps->p < ps->end && (*ps->p == '+' || *ps->p == '-'))
-			ps->p++;
-		if (ps->p >= ps->end || *ps->p < '0' || *ps->p > '9')
-			return parser_fail(ps, "bad number");
-		while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9')
-			ps->p++;
-	}
-	if (out != NULL) {
-		*out = strndup(begin, (size_t)(ps->p - begin));
-		if (*out == NULL)
-			return parser_fail(ps, "out of memory");
-	}
-	return 0;
-}
-
-/* parser_literal: true, false or null. */
-static int
-parser_literal(struct parser *ps, const char *word)
-{
-	size_t n = strlen(word);
-
-	if ((size_t)(ps->end - ps->p) < n || memcmp(ps->p, word, n) != 0)
-		return parser_fail(ps, "unexpected character");
-	ps->p += n;
-	return 0;
-}
-
-static int parser_value(struct parser *ps, int depth, char **scalar);
-
-/* parser_container: the rest of an object or array, after its opening bracket. */
-static int
-parser_container(struct parser *ps, int depth, char close)
-{
-	parser_space(ps);
-	if (ps->p < ps->end && *ps->p == close) {
-		ps->p++;
-		return 0;
-	}
-	for (;;) {
-		parser_space(ps);
-		if (close == '}') {
-			if (parser_string(ps, NULL) < 0)
-				return -1;
-			parser_space(ps);
-			if (ps->p >= ps->end || *ps->p != ':')
-				return parser_fail(ps, "expected ':'");
-			ps->p++;
+	if (json_is_integer(value)) {
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(value));
+	} else if (json_is_real(value)) {
+		/* The fewest digits that read back as the same double, and never a whole number. */
+		for (int digits = 1; digits <= 17; digits++) {
+			snprintf(num, sizeof(num), "%.*g", digits, json_real_value(value));
+			if (strtod(num, NULL) == json_real_value(value))
+				break;
 		}
-		if (parser_value(ps, depth + 1, NULL) < 0)
-			return -1;
-		parser_space(ps);
-		if (ps->p < ps->end && *ps->p == ',') {
-			ps->p++;
-			continue;
-		}
-		if (ps->p < ps->end && *ps->p == close) {
-			ps->p++;
-			return 0;
-		}
-		return parser_fail(ps,
-		                   close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
+		if (strpbrk(num, ".e") == NULL)
+			strcat(num, ".0");
+	} else {
+		return true; /* an object, an array, true, false or null: skipped */
 	}
-}
-
-/* parser_value: any value; a string's or number's text into *scalar when wanted. */
-static int
-parser_value(struct parser *ps, int depth, char **scalar)
-{
-	if (depth > JSON_MAX_DEPTH)
-		return parser_fail(ps, "nested too deeply");
-	parser_space(ps);
-	if (ps->p >= ps->end)
-		return parser_fail(ps, "unexpected end");
-	switch (*ps->p) {
-	case '{':
-		ps->p++;
-		return parser_container(ps, depth, '}');
-	case '[':
-		ps->p++;
-		return parser_container(ps, depth, ']');
-	case '"':
-		return parser_string(ps, scalar);
-	case 't':
-		return parser_literal(ps, "true");
-	case 'f':
-		return parser_literal(ps, "false");
-	case 'n':
-		return parser_literal(ps, "null");
-	default:
-		return parser_number(ps, scalar);
-	}
+	*text = strdup(num);
+	return *text != NULL;
 }
 
 int
 json_parse_members(const char *text, size_t len, struct json_member **members, size_t *count,
                    char *err, size_t errlen)
 {
-	struct parser ps = {text, text + len, text, err, errlen};
-	struct json_member *list = NULL;
+	json_t *root = json_parse(text, len, err, errlen), *value;
+	struct json_member *list;
+	const char *name;
+	bool failed = false;
 	size_t n = 0;
 
 	*members = NULL;
 	*count = 0;
-	parser_space(&ps);
-	if (ps.p >= ps.end || *ps.p != '{') {
-		parser_fail(&ps, "expected an object");
-		goto fail;
-	}
-	ps.p++;
-	parser_space(&ps);
-	if (ps.p < ps.end && *ps.p == '}') {
-		ps.p++;
-	} else {
-		for (;;) {
-			char *name = NULL, *value = NULL;
-			struct json_member *grown;
+	if (root == NULL)
+		return -1;
+	list = calloc(json_object_size(root) + 1, sizeof(*list));
+	if (list == NULL)
+		failed = true;
+	json_object_foreach(root, name, value)
+	{
+		char *copy;
 
-			parser_space(&ps);
-			if (parser_string(&ps, &name) < 0)
-				goto fail;
-			parser_space(&ps);
-			if (ps.p >= ps.end || *ps.p != ':') {
-				free(name);
-				parser_fail(&ps, "expected ':'");
-				goto fail;
-			}
-			ps.p++;
-			if (parser_value(&ps, 1, &value) < 0) {
-				free(name);
-				goto fail;
-			}
-			if (value == NULL) {
-				free(name);
-			} else {
-				grown = realloc(list, (n + 1) * sizeof(*list));
-				if (grown == NULL) {
-					free(name);
-					free(value);
-					parser_fail(&ps, "out of memory");
-					goto fail;
-				}
-				list = grown;
-				list[n].name = name;
-				list[n].value = value;
-				n++;
-			}
-			parser_space(&ps);
-			if (ps.p < ps.end && *ps.p == ',') {
-				ps.p++;
-				continue;
-			}
-			if (ps.p < ps.end && *ps.p == '}') {
-				ps.p++;
-				break;
-			}
-			parser_fail(&ps, "expected ',' or '}'");
-			goto fail;
+		if (failed || !member_text(value, &copy)) {
+			failed = true;
+			break;
 		}
+		if (copy == NULL)
+			continue;
+		list[n].value = copy;
+		list[n].name = strdup(name);
+		failed = list[n++].name == NULL;
 	}
-	parser_space(&ps);
-	if (ps.p != ps.end) {
-		parser_fail(&ps, "text after the object");
-		goto fail;
+	json_decref(root);
+	if (failed) {
+		json_members_free(list, n);
+		snprintf(err, errlen, "cannot be read: out of memory");
+		return -1;
 	}
 	*members = list;
 	*count = n;
 	return 0;
-fail:
-	json_members_free(list, n);
-	return -1;
 }
 
 void
@@ -583,6 +459,8 @@ json_members_free(struct json_member *members, size_t count)
 {
 	size_t i;
 
+	if (members == NULL)
+		return;
 	for (i = 0; i < count; i++) {
 		free(members[i].name);
 		free(members[i].value);

@@ -1,6 +1,11 @@
 /*
- * json.h - the little JSON this program needs: a writer for reports, and a strict parser for
- * a backup's .metadata that keeps the top-level members whose values are strings or numbers.
+ * json.h - the JSON this program reads and writes, through jansson: a writer for reports,
+ * and a strict parser for a backup's .metadata (and the worker's own files) that keeps the
+ * top-level members whose values are strings or numbers.
+ *
+ * jansson has functions called json_string and json_null; the writer's calls of the same
+ * names are macros over symbols of their own, so a file that includes <jansson.h> as well
+ * must include it before this header.
  */
 #ifndef JSON_H
 #define JSON_H
@@ -9,14 +14,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A JSON text being written into a growing buffer. Out of memory makes json_finish fail. */
+#define JSON_TEXT_MAX  (1024 * 1024) /* json_parse refuses a longer text */
+#define JSON_DEPTH_MAX 32            /* ... and objects and arrays nested deeper than this */
+
+struct json_t; /* jansson's value */
+
+/*
+ * A JSON text being written: a jansson tree, made text by json_finish. A zeroed struct is an
+ * empty writer. A misuse (a value with no key in an object, more than JSON_DEPTH_MAX levels)
+ * or no memory makes json_finish fail.
+ */
 struct json_writer {
-	char *buf;
-	size_t len, cap;
-	bool failed;
+	struct json_t *root;
+	struct json_t *open[JSON_DEPTH_MAX]; /* the objects and arrays not ended, outermost first */
 	int depth;
-	bool first[32]; /* per nesting level: no member written yet */
-	bool after_key;
+	char *key;   /* json_key's name, waiting for its value */
+	char **raw;  /* numbers as they must be printed: see json.c */
+	size_t nraw;
+	bool failed;
 };
 
 void json_begin_object(struct json_writer *w);
@@ -25,14 +40,25 @@ void json_begin_array(struct json_writer *w);
 void json_end_array(struct json_writer *w);
 /* json_key: the name of the next member of the current object. */
 void json_key(struct json_writer *w, const char *key);
-void json_string(struct json_writer *w, const char *value);
+/* json_string: a string; bytes that are not UTF-8 are written as U+FFFD each. */
+void json_write_string(struct json_writer *w, const char *value);
+#define json_string(w, value) json_write_string(w, value)
 void json_uint(struct json_writer *w, uint64_t value);
 void json_bool(struct json_writer *w, bool value);
-void json_null(struct json_writer *w);
+void json_write_null(struct json_writer *w);
+#define json_null(w) json_write_null(w)
 /* json_fixed3: a non-negative number with three decimals (seconds, say); 0 when out of range. */
 void json_fixed3(struct json_writer *w, double value);
-/* json_finish: the NUL-terminated text (the caller frees it), or NULL if memory ran out. */
+/* json_finish: the compact NUL-terminated text (the caller frees it), or NULL on failure. */
 char *json_finish(struct json_writer *w);
+
+/*
+ * json_parse: the value of text, when it is one JSON object that is not refused: longer than
+ * JSON_TEXT_MAX, malformed, a key twice in one object, a NUL character (\u0000) in a string,
+ * invalid UTF-8, or nesting deeper than JSON_DEPTH_MAX. The caller releases it with
+ * json_decref(); NULL with a sentence in err (to follow the file's name) when refused.
+ */
+struct json_t *json_parse(const char *text, size_t len, char *err, size_t errlen);
 
 /* One top-level member of a parsed object: its value as text, unquoted and unescaped. */
 struct json_member {
@@ -41,9 +67,10 @@ struct json_member {
 };
 
 /*
- * json_parse_members: check that text is one well-formed JSON object and return its members
- * whose values are strings or numbers (others are checked and skipped). Returns 0, or -1
- * with a sentence in err saying where the text is malformed.
+ * json_parse_members: check text as json_parse does and return its top-level members whose
+ * values are strings or numbers (others are checked and skipped). A whole number's text is
+ * its digits; another number's is the shortest that reads back as the same double. Returns
+ * 0, or -1 with json_parse's sentence in err.
  */
 int json_parse_members(const char *text, size_t len, struct json_member **members, size_t *count,
                        char *err, size_t errlen);

@@ -18,11 +18,14 @@
  * the counters. A metrics.state that cannot be read is logged and the counters last read are
  * kept (none at start: they begin at zero again, which Prometheus reads as a counter reset).
  */
+#include <jansson.h> /* before json.h: see there */
+
 #include "metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,146 +42,37 @@
 static const char *const result_names[METRICS_RESULTS] = {"succeeded", "rejected", "failed",
                                                           "partial"};
 
-/* --- A report's nested members, read from text json_parse_members found well-formed. --- */
+/* --- A report's members, read with jansson. --- */
 
-/* json_skip_space: past the white space at p. */
-static const char *
-json_skip_space(const char *p, const char *end)
+/* report_get: the value at the path of member names (ending with NULL) in report, or NULL. */
+static json_t *
+report_get(json_t *report, ...)
 {
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	return p;
+	const char *name;
+	va_list ap;
+
+	va_start(ap, report);
+	while (report != NULL && (name = va_arg(ap, const char *)) != NULL)
+		report = json_object_get(report, name);
+	va_end(ap);
+	return report;
 }
 
-/* json_skip_string: past the string whose opening quote is at p, or NULL. */
-static const char *
-json_skip_string(const char *p, const char *end)
-{
-	for (p++; p < end; p++) {
-		if (*p == '\\')
-			p++;
-		else if (*p == '"')
-			return p + 1;
-	}
-	return NULL;
-}
-
-/* json_skip_value: past the value (scalar, object or array) at p, or NULL. */
-static const char *
-json_skip_value(const char *p, const char *end)
-{
-	int depth = 0;
-
-	do {
-		const char *from;
-
-		p = json_skip_space(p, end);
-		if (p >= end)
-			return NULL;
-		from = p;
-		if (*p == '"') {
-			p = json_skip_string(p, end);
-			if (p == NULL)
-				return NULL;
-		} else if (*p == '{' || *p == '[') {
-			depth++;
-			p++;
-		} else if (*p == '}' || *p == ']') {
-			depth--;
-			p++;
-		} else if (*p == ',' || *p == ':') {
-			p++;
-		} else {
-			while (p < end && strchr(",:{}[]\" \t\r\n", *p) == NULL)
-				p++;
-			if (p == from)
-				return NULL; /* a NUL: the text is not what was checked */
-		}
-	} while (depth > 0);
-	return p;
-}
-
-/* json_member_at: the value of member name in the object at p, or NULL. */
-static const char *
-json_member_at(const char *p, const char *end, const char *name)
-{
-	size_t len = strlen(name);
-
-	p = json_skip_space(p, end);
-	if (p >= end || *p != '{')
-		return NULL;
-	for (p++;;) {
-		const char *key, *after;
-
-		p = json_skip_space(p, end);
-		if (p >= end || *p != '"')
-			return NULL; /* the end of the object: no such member */
-		key = p + 1;
-		after = json_skip_string(p, end);
-		if (after == NULL)
-			return NULL;
-		p = json_skip_space(after, end);
-		if (p >= end || *p != ':')
-			return NULL;
-		p = json_skip_space(p + 1, end);
-		if ((size_t)(after - 1 - key) == len && memcmp(key, name, len) == 0)
-			return p;
-		p = json_skip_value(p, end);
-		if (p == NULL)
-			return NULL;
-		p = json_skip_space(p, end);
-		if (p >= end || *p != ',')
-			return NULL;
-		p++;
-	}
-}
-
-/* json_path: the value at the path of member names (NULL-terminated) from the top, or NULL. */
-static const char *
-json_path(const char *text, size_t len, const char *const *path)
-{
-	const char *p = text, *end = text + len;
-
-	for (; *path != NULL && p != NULL; path++)
-		p = json_member_at(p, end, *path);
-	return p;
-}
-
-/* json_path_uint: the whole number at path into *out; false when absent or not one. */
+/* report_uint: the non-negative whole number value into *out; false when it is not one. */
 static bool
-json_path_uint(const char *text, size_t len, const char *const *path, uint64_t *out)
+report_uint(const json_t *value, uint64_t *out)
 {
-	const char *p = json_path(text, len, path);
-	char *stop;
-
-	if (p == NULL || *p < '0' || *p > '9')
+	if (!json_is_integer(value) || json_integer_value(value) < 0)
 		return false;
-	errno = 0;
-	*out = strtoull(p, &stop, 10);
-	return errno == 0 && *stop != '.' && *stop != 'e' && *stop != 'E';
-}
-
-/* json_path_seconds: the non-negative number at path into *out; false when absent. */
-static bool
-json_path_seconds(const char *text, size_t len, const char *const *path, double *out)
-{
-	const char *p = json_path(text, len, path);
-
-	if (p == NULL || *p < '0' || *p > '9')
-		return false;
-	*out = strtod(p, NULL);
+	*out = (uint64_t)json_integer_value(value);
 	return true;
 }
 
-/* json_path_is: is the value at path the string word (written without escapes)? */
+/* report_is: is value the string word? */
 static bool
-json_path_is(const char *text, size_t len, const char *const *path, const char *word)
+report_is(const json_t *value, const char *word)
 {
-	const char *p = json_path(text, len, path), *end = text + len;
-	size_t n = strlen(word);
-
-	return p != NULL && (size_t)(end - p) >= n + 2 && p[0] == '"' &&
-	       memcmp(p + 1, word, n) == 0 && p[n + 1] == '"';
+	return json_is_string(value) && strcmp(json_string_value(value), word) == 0;
 }
 
 /* rfc3339_seconds: "2024-05-01T12:00:00.123Z" (as reports write times) as Unix time. */
@@ -229,48 +123,38 @@ targets_get(struct metrics_target **list, size_t *n, const char *name)
 	return &grown[(*n)++];
 }
 
-/* target_field: set field of t from its text in metrics.state; false when not a number. */
+/* target_field: set field of t from its value in metrics.state; false when not a number. */
 static bool
-target_field(struct metrics_target *t, const char *field, const char *value)
+target_field(struct metrics_target *t, const char *field, const json_t *value)
 {
-	char *stop;
-	uint64_t u;
-	double d;
+	uint64_t *count = NULL;
+	double *seconds = NULL;
 
-	errno = 0;
-	if (value[0] < '0' || value[0] > '9')
+	if (!json_is_number(value) || json_number_value(value) < 0)
 		return false;
-	u = strtoull(value, &stop, 10);
-	d = strtod(value, NULL);
-	if (errno != 0)
-		return false;
-	for (int r = 0; r < METRICS_RESULTS; r++) {
-		char name[32];
-
-		snprintf(name, sizeof(name), "runs_%s", result_names[r]);
-		if (strcmp(field, name) == 0) {
-			t->runs[r] = u;
-			return *stop == '\0';
-		}
-	}
+	for (int r = 0; r < METRICS_RESULTS; r++)
+		if (strncmp(field, "runs_", 5) == 0 && strcmp(field + 5, result_names[r]) == 0)
+			count = &t->runs[r];
 	if (strcmp(field, "restored_bytes") == 0) {
-		t->restored_bytes = u;
-		return *stop == '\0';
-	}
-	if (strcmp(field, "missing_files") == 0) {
-		t->missing_files = u;
+		count = &t->restored_bytes;
+	} else if (strcmp(field, "missing_files") == 0) {
+		count = &t->missing_files;
 		t->have_missing = true;
-		return *stop == '\0';
-	}
-	if (strcmp(field, "last_run") == 0) {
-		t->last_run = d;
+	} else if (strcmp(field, "last_run") == 0) {
+		seconds = &t->last_run;
 		t->have_run = true;
 	} else if (strcmp(field, "last_duration") == 0) {
-		t->last_duration = d;
+		seconds = &t->last_duration;
 	} else if (strcmp(field, "last_success") == 0) {
-		t->last_success = d;
+		seconds = &t->last_success;
 		t->have_success = true;
 	}
+	if (count != NULL && !json_is_integer(value))
+		return false;
+	if (count != NULL)
+		*count = (uint64_t)json_integer_value(value);
+	else if (seconds != NULL)
+		*seconds = json_number_value(value);
 	return true; /* a field of a later version is left alone */
 }
 
@@ -292,11 +176,12 @@ metrics_warn(struct metrics *m, const char *job_id, const char *what)
 static void
 state_read(struct metrics *m)
 {
-	struct json_member *members = NULL;
 	struct metrics_target *list = NULL;
-	size_t len, count = 0, n = 0;
+	size_t len, n = 0;
 	char why[256], msg[512];
 	char *text = io_read_small(m->spool_fd, METRICS_STATE_FILE, METRICS_STATE_MAX, &len);
+	json_t *state = NULL, *value;
+	const char *key;
 
 	if (text == NULL) {
 		if (errno == ENOENT)
@@ -304,34 +189,33 @@ state_read(struct metrics *m)
 		snprintf(why, sizeof(why), "%s", strerror(errno));
 		goto bad;
 	}
-	if (json_parse_members(text, len, &members, &count, why, sizeof(why)) < 0)
+	state = json_parse(text, len, why, sizeof(why));
+	if (state == NULL)
 		goto bad;
-	for (size_t i = 0; i < count; i++) {
-		const char *slash = strrchr(members[i].name, '/');
+	json_object_foreach(state, key, value)
+	{
+		const char *slash = strrchr(key, '/');
 		char name[80];
 		struct metrics_target *t;
 
 		if (slash == NULL)
 			continue; /* "version" */
-		if (slash == members[i].name || (size_t)(slash - members[i].name) >= sizeof(name)) {
-			snprintf(why, sizeof(why), "member \"%.80s\" names no target",
-			         members[i].name);
+		if (slash == key || (size_t)(slash - key) >= sizeof(name)) {
+			snprintf(why, sizeof(why), "member \"%.80s\" names no target", key);
 			goto bad;
 		}
-		snprintf(name, sizeof(name), "%.*s", (int)(slash - members[i].name),
-		         members[i].name);
+		snprintf(name, sizeof(name), "%.*s", (int)(slash - key), key);
 		t = targets_get(&list, &n, name);
 		if (t == NULL) {
 			snprintf(why, sizeof(why), "out of memory");
 			goto bad;
 		}
-		if (!target_field(t, slash + 1, members[i].value)) {
-			snprintf(why, sizeof(why), "member \"%.80s\" is not a number",
-			         members[i].name);
+		if (!target_field(t, slash + 1, value)) {
+			snprintf(why, sizeof(why), "member \"%.80s\" is not a number", key);
 			goto bad;
 		}
 	}
-	json_members_free(members, count);
+	json_decref(state);
 	free(text);
 	free(m->targets);
 	m->targets = list;
@@ -347,7 +231,7 @@ bad:
 		log_line(LOG_PRIORITY_WARNING, NULL, "metrics: %s", msg);
 		m->state_warned = true;
 	}
-	json_members_free(members, count);
+	json_decref(state);
 	free(list);
 	free(text);
 }
@@ -427,31 +311,24 @@ state_lock(struct metrics *m)
 int
 metrics_count_report(struct metrics *m, const char *text, size_t len, char *err, size_t errlen)
 {
-	static const char *const db_status[] = {"database", "status", NULL};
-	static const char *const db_bytes[] = {"database", "decompressed_bytes", NULL};
-	static const char *const files_status[] = {"files", "status", NULL};
-	static const char *const files_bytes[] = {"files", "bytes", NULL};
-	static const char *const missing[] = {"files", "missing", "count", NULL};
-	static const char *const total_s[] = {"timings", "total_s", NULL};
-	struct json_member *members;
+	json_t *report = json_parse(text, len, err, errlen), *total_s;
 	const char *status, *target, *started, *finished;
 	struct metrics_target *t;
 	double finished_s, started_s, duration;
 	uint64_t bytes;
-	size_t n;
 	int result, rc = -1;
 
-	if (json_parse_members(text, len, &members, &n, err, errlen) < 0)
+	if (report == NULL)
 		return -1;
 	/* A rehearsal (--dry-run) restored nothing: it is no run of the target. */
-	if (memmem(text, len, "\"dry_run\":true", 14) != NULL) {
-		json_members_free(members, n);
+	if (json_is_true(json_object_get(report, "dry_run"))) {
+		json_decref(report);
 		return 0;
 	}
-	status = json_member_find(members, n, "status");
-	target = json_member_find(members, n, "target");
-	started = json_member_find(members, n, "started_at");
-	finished = json_member_find(members, n, "finished_at");
+	status = json_string_value(json_object_get(report, "status"));
+	target = json_string_value(json_object_get(report, "target"));
+	started = json_string_value(json_object_get(report, "started_at"));
+	finished = json_string_value(json_object_get(report, "finished_at"));
 	for (result = 0; result < METRICS_RESULTS; result++)
 		if (status != NULL && strcmp(status, result_names[result]) == 0)
 			break;
@@ -470,7 +347,10 @@ metrics_count_report(struct metrics *m, const char *text, size_t len, char *err,
 		io_error(err, errlen, "its finished_at is not an RFC 3339 time");
 		goto done;
 	}
-	if (!json_path_seconds(text, len, total_s, &duration))
+	total_s = report_get(report, "timings", "total_s", NULL);
+	if (json_is_number(total_s) && json_number_value(total_s) >= 0)
+		duration = json_number_value(total_s);
+	else
 		duration = started != NULL && rfc3339_seconds(started, &started_s) &&
 		                   finished_s > started_s
 		               ? finished_s - started_s
@@ -488,18 +368,19 @@ metrics_count_report(struct metrics *m, const char *text, size_t len, char *err,
 		t->have_success = true;
 		t->last_success = finished_s;
 	}
-	if (json_path_is(text, len, db_status, "restored") &&
-	    json_path_uint(text, len, db_bytes, &bytes))
+	if (report_is(report_get(report, "database", "status", NULL), "restored") &&
+	    report_uint(report_get(report, "database", "decompressed_bytes", NULL), &bytes))
 		t->restored_bytes += bytes;
-	if (json_path_is(text, len, files_status, "restored") &&
-	    json_path_uint(text, len, files_bytes, &bytes))
+	if (report_is(report_get(report, "files", "status", NULL), "restored") &&
+	    report_uint(report_get(report, "files", "bytes", NULL), &bytes))
 		t->restored_bytes += bytes;
-	t->have_missing = json_path_uint(text, len, missing, &t->missing_files);
+	t->have_missing =
+	    report_uint(report_get(report, "files", "missing", "count", NULL), &t->missing_files);
 	if (!t->have_missing)
 		t->missing_files = 0;
 	rc = 0;
 done:
-	json_members_free(members, n);
+	json_decref(report);
 	return rc;
 }
 
