@@ -14,7 +14,7 @@
  *
  * The reader refuses what a damaged or forged .metadata may hold and RFC 8259 leaves open: a
  * key twice in one object, a NUL character, invalid UTF-8, nesting deeper than
- * JSON_DEPTH_MAX (32: the worker's files nest 3 levels) and texts over JSON_TEXT_MAX (1 MiB,
+ * JSON_DEPTH_MAX (32: the worker's files nest 3 levels) and texts over JSON_TEXT_MAX (4 MiB,
  * far more than a .metadata's few hundred bytes, and checked before parsing).
  */
 #include <jansson.h>
@@ -44,8 +44,7 @@ utf8_sequence(const unsigned char *s)
 	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
 		lo = s[0] == 0xf0 ? 0x90 : 0x80; /* no overlong form */
 		hi = s[0] == 0xf4 ? 0x8f : 0xbf; /* nothing past U+10FFFF */
-		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 &&
-		               (s[3] & 0xc0) == 0x80
+		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 && (s[3] & 0xc0) == 0x80
 		           ? 4
 		           : 0;
 	}
@@ -340,7 +339,8 @@ json_parse(const char *text, size_t len, char *err, size_t errlen)
 	const char *why;
 
 	if (len > JSON_TEXT_MAX) {
-		snprintf(err, errlen, "is refused: it is larger than 1 MiB (%zu bytes)", len);
+		snprintf(err, errlen, "is refused: it is larger than %d MiB (%zu bytes)",
+		         JSON_TEXT_MAX / (1024 * 1024), len);
 		return NULL;
 	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &error);
@@ -375,7 +375,8 @@ json_parse(const char *text, size_t len, char *err, size_t errlen)
 		return NULL;
 	}
 	if (parse_too_deep(root, 1)) {
-		snprintf(err, errlen, "is refused: objects and arrays are nested deeper than %d levels",
+		snprintf(err, errlen,
+		         "is refused: objects and arrays are nested deeper than %d levels",
 		         JSON_DEPTH_MAX);
 		json_decref(root);
 		return NULL;

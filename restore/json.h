@@ -14,8 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define JSON_TEXT_MAX  (1024 * 1024) /* json_parse refuses a longer text */
-#define JSON_DEPTH_MAX 32            /* ... and objects and arrays nested deeper than this */
+#define JSON_TEXT_MAX                                                                              \
+	(4 * 1024 * 1024) /* json_parse refuses a longer text (a report.json                       \
+	                    may be as large as the spool allows; .metadata                         \
+	                    has its own 1 MiB limit, archive_walk.c) */
+#define JSON_DEPTH_MAX 32 /* ... and objects and arrays nested deeper than this */
 
 struct json_t; /* jansson's value */
 
@@ -28,8 +31,8 @@ struct json_writer {
 	struct json_t *root;
 	struct json_t *open[JSON_DEPTH_MAX]; /* the objects and arrays not ended, outermost first */
 	int depth;
-	char *key;   /* json_key's name, waiting for its value */
-	char **raw;  /* numbers as they must be printed: see json.c */
+	char *key;  /* json_key's name, waiting for its value */
+	char **raw; /* numbers as they must be printed: see json.c */
 	size_t nraw;
 	bool failed;
 };
