@@ -5,11 +5,7 @@
  * what is ready, sleep in poll() on a signalfd and an inotify descriptor until an event, the
  * next rescan or the watchdog is due. Idle, it wakes only for those.
  *
- * Each job runs in a child process (job_child), so a crash inside the engine on hostile input
- * fails that job, not the worker. The parent holds the job's claim and its target's lock;
- * both are open-file-description locks that the child shares and that die with the last of
- * them. A job whose target is locked waits in incoming/ (or, if it was adopted from a dead
- * worker, in active/); it is not failed.
+ * The jobs themselves, their child processes and their filing are supervise.c's.
  *
  * Diagnostics: one line per event on stderr, with the job id (notify.c).
  */
@@ -24,19 +20,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "blobstore.h"
 #include "config.h"
+#include "daemon_parts.h"
 #include "database.h"
 #include "incoming.h"
 #include "io.h"
-#include "job.h"
 #include "json.h"
 #include "metrics.h"
 #include "notify.h"
@@ -48,366 +42,14 @@
 #define STOP_GRACE              20.0 /* seconds before a child that ignores SIGTERM is killed */
 #define PROGRESS_STATUS_SECONDS 2.0  /* while jobs run, STATUS is redone this often */
 
-/* A job running in a child process, or adopted and waiting for its target. */
-struct job {
-	struct spool_claim claim;
-	char target[80];
-	int target_lock;
-	pid_t pid;    /* 0 while waiting */
-	bool requeue; /* stopped by SIGTERM: leave it in active/ */
-};
-
-struct worker {
-	const char *config_path;
-	struct config *config;
-	struct spool spool;
-	int signal_fd;
-	struct incoming incoming;
-	struct job *jobs;
-	size_t njobs, jobs_cap;
-	struct metrics metrics; /* the metrics_file's figures (metrics.c) */
-	pid_t pid;              /* the worker itself */
-	bool stopping, need_scan;
-	double stop_deadline, next_rescan, next_watchdog, watchdog_interval;
-};
-
-/* now: monotonic seconds. */
-static double
-now(void)
+/* daemon_now: monotonic seconds. */
+double
+daemon_now(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* job_running: the number of jobs with a child process. */
-static size_t
-jobs_running(const struct worker *w)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < w->njobs; i++)
-		n += w->jobs[i].pid > 0;
-	return n;
-}
-
-/* job_find: the job of job_id, or NULL. */
-static struct job *
-job_find(struct worker *w, const char *job_id)
-{
-	for (size_t i = 0; i < w->njobs; i++)
-		if (strcmp(w->jobs[i].claim.job_id, job_id) == 0)
-			return &w->jobs[i];
-	return NULL;
-}
-
-/* job_add: room for one more job; NULL when out of memory. */
-static struct job *
-job_add(struct worker *w)
-{
-	if (w->njobs == w->jobs_cap) {
-		size_t cap = w->jobs_cap == 0 ? 8 : w->jobs_cap * 2;
-		struct job *grown = realloc(w->jobs, cap * sizeof(*grown));
-
-		if (grown == NULL)
-			return NULL;
-		w->jobs = grown;
-		w->jobs_cap = cap;
-	}
-	memset(&w->jobs[w->njobs], 0, sizeof(w->jobs[0]));
-	w->jobs[w->njobs].target_lock = -1;
-	return &w->jobs[w->njobs++];
-}
-
-/* job_remove: forget a finished job (its claim and lock already released). */
-static void
-job_remove(struct worker *w, struct job *job)
-{
-	size_t i = (size_t)(job - w->jobs);
-
-	spool_unlock(job->target_lock);
-	memmove(&w->jobs[i], &w->jobs[i + 1], (w->njobs - i - 1) * sizeof(*job));
-	w->njobs--;
-}
-
-/* worker_env: what a job needs of the worker, as the worker stands now. */
-static struct job_env
-worker_env(const struct worker *w)
-{
-	struct job_env env = {w->config, w->config_path, (struct spool *)&w->spool};
-
-	return env;
-}
-
-/* job_child: in the child of a job: keep only its descriptors, then run it; never returns. */
-static void __attribute__((noreturn)) job_child(struct worker *w, struct job *job)
-{
-	struct job_env env = worker_env(w);
-
-	/*
-	 * A job dies with its worker, as after a power loss: the transaction rolls back and the
-	 * next worker runs the job again. Left alone it would finish with nobody to file it.
-	 */
-	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != w->pid)
-		_exit(JOB_EXIT_INTERRUPTED);
-	/* Only this job's descriptors stay: another job's lock must not outlive that job. */
-	for (size_t i = 0; i < w->njobs; i++) {
-		if (&w->jobs[i] == job)
-			continue;
-		spool_release(&w->jobs[i].claim);
-		spool_unlock(w->jobs[i].target_lock);
-	}
-	(void)close(w->signal_fd);
-	(void)close(w->incoming.inotify_fd);
-	job_child_run(&env, &job->claim, job->target);
-}
-
-/* job_start: fork the child of a job whose claim and target lock are held. */
-static void
-job_start(struct worker *w, struct job *job)
-{
-	const struct config_target *ct = config_target_find(w->config, job->target);
-	char err[512];
-	pid_t pid;
-
-	/* What an earlier attempt left goes first, wherever its claim says it put it. */
-	job_remove_leftovers(w->config, &job->claim);
-	job->claim.attempts++;
-	job->claim.phase = SPOOL_PHASE_RESTORING;
-	snprintf(job->claim.target, sizeof(job->claim.target), "%s", job->target);
-	snprintf(job->claim.work_dir, sizeof(job->claim.work_dir), "%s", w->config->work_dir);
-	snprintf(job->claim.blob_dir, sizeof(job->claim.blob_dir), "%s",
-	         ct != NULL ? ct->blob_dir : "");
-	if (spool_claim_save(&job->claim, err, sizeof(err)) < 0) {
-		/* Without the record, a worker adopting the job could not tell how far it got. */
-		log_line(LOG_PRIORITY_ERROR, job->claim.job_id, "%s; the job waits", err);
-		job->claim.attempts--;
-		job->claim.phase = SPOOL_PHASE_WAITING;
-		return;
-	}
-	pid = fork();
-	if (pid < 0) {
-		log_line(LOG_PRIORITY_ERROR, job->claim.job_id, "cannot fork: %s", strerror(errno));
-		job->claim.attempts--;
-		job->claim.phase = SPOOL_PHASE_WAITING;
-		(void)spool_claim_save(&job->claim, err, sizeof(err));
-		return;
-	}
-	if (pid == 0)
-		job_child(w, job);
-	job->pid = pid;
-	log_line(LOG_PRIORITY_INFO, job->claim.job_id,
-	         "started %s%s%s into %s (attempt %d, pid %d)", job->claim.folder,
-	         job->claim.folder[0] != '\0' ? "/" : "", job->claim.name, job->target,
-	         job->claim.attempts, (int)pid);
-}
-
-/* job_reaped: a job's child ended with wait status st. */
-static void
-job_reaped(struct worker *w, struct job *job, int st)
-{
-	struct job_env env = worker_env(w);
-	struct spool_claim *claim = &job->claim;
-	char err[512];
-
-	job->pid = 0;
-	(void)spool_claim_reload(claim); /* the child recorded how far it got */
-	if (WIFEXITED(st) && WEXITSTATUS(st) == JOB_EXIT_INTERRUPTED &&
-	    claim->phase == SPOOL_PHASE_RESTORING) {
-		/* Stopped on purpose and rolled back: this attempt does not count. */
-		claim->attempts--;
-		claim->phase = SPOOL_PHASE_WAITING;
-		(void)spool_claim_save(claim, err, sizeof(err));
-		job_remove_leftovers(w->config, claim);
-		log_line(LOG_PRIORITY_INFO, claim->job_id,
-		         "interrupted and rolled back; it will run again at the next start");
-		spool_release(claim);
-		job_remove(w, job);
-		return;
-	}
-	(void)job_file_outcome(&env, claim, job->target, &st);
-	metrics_job_filed(&w->metrics, w->config, &w->spool, claim->job_id);
-	job_remove(w, job);
-}
-
-/* reap: collect every child that ended. */
-static void
-reap(struct worker *w)
-{
-	pid_t pid;
-	int st;
-
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		for (size_t i = 0; i < w->njobs; i++) {
-			if (w->jobs[i].pid == pid) {
-				job_reaped(w, &w->jobs[i], st);
-				break;
-			}
-		}
-	}
-}
-
-/* adopt_orphans: take over jobs in active/ whose worker died. */
-static void
-adopt_orphans(struct worker *w)
-{
-	struct job_env env = worker_env(w);
-	DIR *dir = io_opendir(w->spool.active_fd, ".");
-	struct dirent *de;
-
-	if (dir == NULL)
-		return;
-	while ((de = readdir(dir)) != NULL) {
-		struct spool_claim claim;
-		struct job *job;
-		char err[512], tbuf[80], why[512];
-		const char *target;
-
-		if (de->d_name[0] == '.' || job_find(w, de->d_name) != NULL)
-			continue;
-		if (spool_adopt(&w->spool, de->d_name, &claim, err, sizeof(err)) != 0)
-			continue;
-		if (!spool_has_job_file(&claim)) {
-			spool_discard(&w->spool, &claim);
-			continue;
-		}
-		target = job_target(&env, claim.job_fd, claim.folder, claim.name, tbuf,
-		                    sizeof(tbuf), why, sizeof(why));
-		if (target == NULL && claim.target[0] != '\0')
-			target = claim.target; /* the configuration no longer defines it */
-		if (job_file_outcome(&env, &claim, target, NULL)) {
-			metrics_job_filed(&w->metrics, w->config, &w->spool, claim.job_id);
-			continue;
-		}
-		log_line(
-		    LOG_PRIORITY_WARNING, claim.job_id,
-		    "found interrupted after %d attempt%s (its worker is gone); running it again",
-		    claim.attempts, claim.attempts == 1 ? "" : "s");
-		job = job_add(w);
-		if (job == NULL) {
-			spool_release(&claim);
-			continue;
-		}
-		job->claim = claim;
-		snprintf(job->target, sizeof(job->target), "%s", target != NULL ? target : "");
-	}
-	(void)closedir(dir);
-}
-
-/* start_waiting: start adopted jobs whose target is free. */
-static void
-start_waiting(struct worker *w)
-{
-	for (size_t i = 0; i < w->njobs && !w->stopping; i++) {
-		struct job *job = &w->jobs[i];
-
-		if (job->pid != 0 || jobs_running(w) >= (size_t)w->config->max_parallel_jobs)
-			continue;
-		if (job->target[0] != '\0' && job->target_lock < 0) {
-			job->target_lock = spool_lock_target(&w->spool, job->target);
-			if (job->target_lock < 0)
-				continue; /* busy: it waits its turn */
-		}
-		job_start(w, job);
-	}
-}
-
-/* start_candidate: claim and start one ready file; false if it must wait. */
-static bool
-start_candidate(struct worker *w, const struct incoming_file *c)
-{
-	struct job_env env = worker_env(w);
-	char job_id[37], tbuf[80], why[512], err[512];
-	const char *target;
-	struct job *job;
-	struct stat st;
-	int dir_fd, lock = -1, rc;
-	bool refused = false;
-
-	dir_fd = incoming_folder_open(&w->incoming, c);
-	if (fstatat(dir_fd, c->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		(void)close(dir_fd);
-		return true; /* gone */
-	}
-	if (S_ISREG(st.st_mode) && st.st_nlink == 1)
-		target = job_target(&env, dir_fd, c->folder, c->name, tbuf, sizeof(tbuf), why,
-		                    sizeof(why));
-	else
-		target = NULL; /* the child refuses it, saying what it is */
-	(void)close(dir_fd);
-	if (target == NULL)
-		refused = true; /* claimed and failed at once, no lock needed */
-	if (!refused) {
-		lock = spool_lock_target(&w->spool, target);
-		if (lock < 0)
-			return false; /* its target is busy: it waits its turn */
-	}
-	restore_new_job_id(job_id);
-	job = job_add(w);
-	if (job == NULL) {
-		spool_unlock(lock);
-		return false;
-	}
-	rc = spool_claim(&w->spool, c->folder[0] != '\0' ? c->folder : NULL, c->name, job_id,
-	                 &job->claim, err, sizeof(err));
-	if (rc != 0) {
-		if (rc < 0)
-			log_line(LOG_PRIORITY_ERROR, NULL, "%s", err);
-		w->njobs--;
-		spool_unlock(lock);
-		return true;
-	}
-	job->target_lock = lock;
-	snprintf(job->target, sizeof(job->target), "%s", target != NULL ? target : "");
-	if (target == NULL && S_ISREG(st.st_mode) && st.st_nlink == 1) {
-		job_finish_with(&env, &job->claim, NULL, "rejected", why);
-		metrics_job_filed(&w->metrics, w->config, &w->spool, job->claim.job_id);
-		job_remove(w, job);
-		return true;
-	}
-	job_start(w, job); /* non-regular files are refused by the child, with a report */
-	return true;
-}
-
-/* start_ready: start what is ready, oldest first, within max_parallel_jobs. */
-static double
-start_ready(struct worker *w)
-{
-	double t = now(), wake = -1;
-	size_t i = 0;
-
-	start_waiting(w);
-	while (i < w->incoming.nfiles) {
-		struct incoming_file *c = &w->incoming.files[i];
-		double ready_at = incoming_ready_at(c, w->config->settle_seconds);
-
-		if (w->stopping || jobs_running(w) >= (size_t)w->config->max_parallel_jobs)
-			return 0.5;
-		if (ready_at < 0 || ready_at > t) {
-			if (ready_at > t && (wake < 0 || ready_at - t < wake))
-				wake = ready_at - t;
-			i++;
-			continue;
-		}
-		if (incoming_still_busy(&w->incoming, c, t)) {
-			wake = wake < 0 || wake > 0.5 ? 0.5 : wake;
-			i++;
-			continue;
-		}
-		if (start_candidate(w, c)) {
-			incoming_forget(&w->incoming, i);
-		} else {
-			wake =
-			    wake < 0 || wake > 0.5 ? 0.5 : wake; /* busy target: look again soon */
-			i++;
-		}
-	}
-	for (i = 0; i < w->njobs; i++)
-		if (w->jobs[i].pid == 0)
-			wake = wake < 0 || wake > 0.5 ? 0.5 : wake;
-	return wake;
 }
 
 /* prune: remove finished job folders older than retention_days. */
@@ -489,10 +131,10 @@ begin_stop(struct worker *w)
 	if (w->stopping)
 		return;
 	w->stopping = true;
-	w->stop_deadline = now() + STOP_GRACE;
+	w->stop_deadline = daemon_now() + STOP_GRACE;
 	notify_send("STOPPING=1");
 	log_line(LOG_PRIORITY_INFO, NULL, "stopping: interrupting %zu running job%s",
-	         jobs_running(w), jobs_running(w) == 1 ? "" : "s");
+	         supervise_jobs_running(w), supervise_jobs_running(w) == 1 ? "" : "s");
 	for (size_t i = 0; i < w->njobs; i++)
 		if (w->jobs[i].pid > 0)
 			(void)kill(w->jobs[i].pid, SIGTERM);
@@ -507,7 +149,7 @@ handle_signals(struct worker *w)
 	while (read(w->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGCHLD:
-			reap(w);
+			supervise_reap(w);
 			break;
 		case SIGHUP:
 			reload(w);
@@ -526,8 +168,8 @@ notify_status(struct worker *w)
 {
 	char status[1024];
 	bool first = true;
-	int n = snprintf(status, sizeof(status), "STATUS=%zu running, %zu queued", jobs_running(w),
-	                 w->incoming.nfiles);
+	int n = snprintf(status, sizeof(status), "STATUS=%zu running, %zu queued",
+	                 supervise_jobs_running(w), w->incoming.nfiles);
 
 	for (size_t i = 0; i < w->njobs && n > 0 && (size_t)n < sizeof(status) - 200; i++) {
 		char summary[160] = "";
@@ -658,21 +300,21 @@ daemon_run(const char *config_path, struct config *config)
 	for (;;) {
 		struct pollfd fds[2] = {{w.signal_fd, POLLIN, 0},
 		                        {w.incoming.inotify_fd, POLLIN, 0}};
-		double t = now(), wake, timeout;
+		double t = daemon_now(), wake, timeout;
 
 		if (!w.stopping && (w.need_scan || t >= w.next_rescan)) {
 			if (t >= w.next_rescan) {
-				adopt_orphans(&w);
+				supervise_adopt_orphans(&w);
 				prune(&w);
 				w.next_rescan = t + w.config->rescan_seconds;
 			}
 			w.need_scan = false;
 			incoming_scan(&w.incoming, t);
 		}
-		wake = start_ready(&w);
+		wake = supervise_start_ready(&w);
 		notify_status(&w);
-		metrics_update(&w.metrics, w.config, w.incoming.nfiles, jobs_running(&w));
-		if (w.stopping && jobs_running(&w) == 0)
+		metrics_update(&w.metrics, w.config, w.incoming.nfiles, supervise_jobs_running(&w));
+		if (w.stopping && supervise_jobs_running(&w) == 0)
 			break;
 		if (w.stopping && t > w.stop_deadline)
 			for (size_t i = 0; i < w.njobs; i++)
@@ -683,7 +325,7 @@ daemon_run(const char *config_path, struct config *config)
 			timeout = wake;
 		if (w.stopping)
 			timeout = 0.2;
-		else if (jobs_running(&w) > 0 && timeout > PROGRESS_STATUS_SECONDS)
+		else if (supervise_jobs_running(&w) > 0 && timeout > PROGRESS_STATUS_SECONDS)
 			timeout =
 			    PROGRESS_STATUS_SECONDS; /* systemd's STATUS follows the progress */
 		if (w.watchdog_interval > 0) {
@@ -699,14 +341,14 @@ daemon_run(const char *config_path, struct config *config)
 		if (poll(fds, 2, (int)(timeout * 1000) + 1) < 0 && errno != EINTR)
 			break;
 		handle_signals(&w);
-		if (incoming_read_events(&w.incoming, now()))
+		if (incoming_read_events(&w.incoming, daemon_now()))
 			w.need_scan = true;
 	}
 	/* Jobs adopted but never started stay in active/ for the next start. */
 	for (size_t i = 0; i < w.njobs; i++)
 		spool_release(&w.jobs[i].claim);
 	while (w.njobs > 0)
-		job_remove(&w, &w.jobs[w.njobs - 1]);
+		supervise_job_remove(&w, &w.jobs[w.njobs - 1]);
 	log_line(LOG_PRIORITY_INFO, NULL, "stopped");
 done:
 	if (w.signal_fd >= 0)

@@ -1,0 +1,63 @@
+/*
+ * daemon_parts.h - what the daemon's two files share (not for the program): daemon.c runs
+ * the loop (signals, reload, stop, systemd, pruning), supervise.c starts the jobs, watches
+ * their children and adopts those of dead workers.
+ */
+#ifndef DAEMON_PARTS_H
+#define DAEMON_PARTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "incoming.h"
+#include "metrics.h"
+#include "spool.h"
+
+/* A job running in a child process, or adopted and waiting for its target. */
+struct job {
+	struct spool_claim claim;
+	char target[80];
+	int target_lock;
+	pid_t pid;    /* 0 while waiting */
+	bool requeue; /* stopped by SIGTERM: leave it in active/ */
+};
+
+/* The worker: its configuration, spool, signals, watches and jobs. */
+struct worker {
+	const char *config_path;
+	struct config *config;
+	struct spool spool;
+	int signal_fd;
+	struct incoming incoming;
+	struct job *jobs;
+	size_t njobs, jobs_cap;
+	struct metrics metrics; /* the metrics_file's figures (metrics.c) */
+	pid_t pid;              /* the worker itself */
+	bool stopping, need_scan;
+	double stop_deadline, next_rescan, next_watchdog, watchdog_interval;
+};
+
+/* daemon_now: monotonic seconds. */
+double daemon_now(void);
+
+/* supervise_jobs_running: the number of jobs with a child process. */
+size_t supervise_jobs_running(const struct worker *w);
+
+/* supervise_job_remove: forget a finished job (its claim and lock already released). */
+void supervise_job_remove(struct worker *w, struct job *job);
+
+/* supervise_reap: collect every child that ended, filing its job. */
+void supervise_reap(struct worker *w);
+
+/* supervise_adopt_orphans: take over jobs in active/ whose worker died. */
+void supervise_adopt_orphans(struct worker *w);
+
+/*
+ * supervise_start_ready: start what is ready, oldest first, within max_parallel_jobs; the
+ * seconds until something may be ready, or -1.
+ */
+double supervise_start_ready(struct worker *w);
+
+#endif

@@ -1,0 +1,363 @@
+/*
+ * supervise.c - the daemon's jobs (see daemon.c for its loop): start what is ready in its own
+ * child process, collect the children that end and file their outcome, and adopt the jobs
+ * of a worker that died.
+ *
+ * Each job runs in a child process (job_child), so a crash inside the engine on hostile input
+ * fails that job, not the worker. The parent holds the job's claim and its target's lock;
+ * both are open-file-description locks that the child shares and that die with the last of
+ * them. A job whose target is locked waits in incoming/ (or, if it was adopted from a dead
+ * worker, in active/); it is not failed.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "daemon_parts.h"
+#include "incoming.h"
+#include "io.h"
+#include "job.h"
+#include "metrics.h"
+#include "notify.h"
+#include "restore.h"
+#include "spool.h"
+
+/* supervise_jobs_running: the number of jobs with a child process. */
+size_t
+supervise_jobs_running(const struct worker *w)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < w->njobs; i++)
+		n += w->jobs[i].pid > 0;
+	return n;
+}
+
+/* job_find: the job of job_id, or NULL. */
+static struct job *
+job_find(struct worker *w, const char *job_id)
+{
+	for (size_t i = 0; i < w->njobs; i++)
+		if (strcmp(w->jobs[i].claim.job_id, job_id) == 0)
+			return &w->jobs[i];
+	return NULL;
+}
+
+/* job_add: room for one more job; NULL when out of memory. */
+static struct job *
+job_add(struct worker *w)
+{
+	if (w->njobs == w->jobs_cap) {
+		size_t cap = w->jobs_cap == 0 ? 8 : w->jobs_cap * 2;
+		struct job *grown = realloc(w->jobs, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return NULL;
+		w->jobs = grown;
+		w->jobs_cap = cap;
+	}
+	memset(&w->jobs[w->njobs], 0, sizeof(w->jobs[0]));
+	w->jobs[w->njobs].target_lock = -1;
+	return &w->jobs[w->njobs++];
+}
+
+/* supervise_job_remove: forget a finished job (its claim and lock already released). */
+void
+supervise_job_remove(struct worker *w, struct job *job)
+{
+	size_t i = (size_t)(job - w->jobs);
+
+	spool_unlock(job->target_lock);
+	memmove(&w->jobs[i], &w->jobs[i + 1], (w->njobs - i - 1) * sizeof(*job));
+	w->njobs--;
+}
+
+/* worker_env: what a job needs of the worker, as the worker stands now. */
+static struct job_env
+worker_env(const struct worker *w)
+{
+	struct job_env env = {w->config, w->config_path, (struct spool *)&w->spool};
+
+	return env;
+}
+
+/* job_child: in the child of a job: keep only its descriptors, then run it; never returns. */
+static void __attribute__((noreturn)) job_child(struct worker *w, struct job *job)
+{
+	struct job_env env = worker_env(w);
+
+	/*
+	 * A job dies with its worker, as after a power loss: the transaction rolls back and the
+	 * next worker runs the job again. Left alone it would finish with nobody to file it.
+	 */
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != w->pid)
+		_exit(JOB_EXIT_INTERRUPTED);
+	/* Only this job's descriptors stay: another job's lock must not outlive that job. */
+	for (size_t i = 0; i < w->njobs; i++) {
+		if (&w->jobs[i] == job)
+			continue;
+		spool_release(&w->jobs[i].claim);
+		spool_unlock(w->jobs[i].target_lock);
+	}
+	(void)close(w->signal_fd);
+	(void)close(w->incoming.inotify_fd);
+	job_child_run(&env, &job->claim, job->target);
+}
+
+/* job_start: fork the child of a job whose claim and target lock are held. */
+static void
+job_start(struct worker *w, struct job *job)
+{
+	const struct config_target *ct = config_target_find(w->config, job->target);
+	char err[512];
+	pid_t pid;
+
+	/* What an earlier attempt left goes first, wherever its claim says it put it. */
+	job_remove_leftovers(w->config, &job->claim);
+	job->claim.attempts++;
+	job->claim.phase = SPOOL_PHASE_RESTORING;
+	snprintf(job->claim.target, sizeof(job->claim.target), "%s", job->target);
+	snprintf(job->claim.work_dir, sizeof(job->claim.work_dir), "%s", w->config->work_dir);
+	snprintf(job->claim.blob_dir, sizeof(job->claim.blob_dir), "%s",
+	         ct != NULL ? ct->blob_dir : "");
+	if (spool_claim_save(&job->claim, err, sizeof(err)) < 0) {
+		/* Without the record, a worker adopting the job could not tell how far it got. */
+		log_line(LOG_PRIORITY_ERROR, job->claim.job_id, "%s; the job waits", err);
+		job->claim.attempts--;
+		job->claim.phase = SPOOL_PHASE_WAITING;
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_line(LOG_PRIORITY_ERROR, job->claim.job_id, "cannot fork: %s", strerror(errno));
+		job->claim.attempts--;
+		job->claim.phase = SPOOL_PHASE_WAITING;
+		(void)spool_claim_save(&job->claim, err, sizeof(err));
+		return;
+	}
+	if (pid == 0)
+		job_child(w, job);
+	job->pid = pid;
+	log_line(LOG_PRIORITY_INFO, job->claim.job_id,
+	         "started %s%s%s into %s (attempt %d, pid %d)", job->claim.folder,
+	         job->claim.folder[0] != '\0' ? "/" : "", job->claim.name, job->target,
+	         job->claim.attempts, (int)pid);
+}
+
+/* job_reaped: a job's child ended with wait status st. */
+static void
+job_reaped(struct worker *w, struct job *job, int st)
+{
+	struct job_env env = worker_env(w);
+	struct spool_claim *claim = &job->claim;
+	char err[512];
+
+	job->pid = 0;
+	(void)spool_claim_reload(claim); /* the child recorded how far it got */
+	if (WIFEXITED(st) && WEXITSTATUS(st) == JOB_EXIT_INTERRUPTED &&
+	    claim->phase == SPOOL_PHASE_RESTORING) {
+		/* Stopped on purpose and rolled back: this attempt does not count. */
+		claim->attempts--;
+		claim->phase = SPOOL_PHASE_WAITING;
+		(void)spool_claim_save(claim, err, sizeof(err));
+		job_remove_leftovers(w->config, claim);
+		log_line(LOG_PRIORITY_INFO, claim->job_id,
+		         "interrupted and rolled back; it will run again at the next start");
+		spool_release(claim);
+		supervise_job_remove(w, job);
+		return;
+	}
+	(void)job_file_outcome(&env, claim, job->target, &st);
+	metrics_job_filed(&w->metrics, w->config, &w->spool, claim->job_id);
+	supervise_job_remove(w, job);
+}
+
+/* supervise_reap: collect every child that ended. */
+void
+supervise_reap(struct worker *w)
+{
+	pid_t pid;
+	int st;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (size_t i = 0; i < w->njobs; i++) {
+			if (w->jobs[i].pid == pid) {
+				job_reaped(w, &w->jobs[i], st);
+				break;
+			}
+		}
+	}
+}
+
+/* supervise_adopt_orphans: take over jobs in active/ whose worker died. */
+void
+supervise_adopt_orphans(struct worker *w)
+{
+	struct job_env env = worker_env(w);
+	DIR *dir = io_opendir(w->spool.active_fd, ".");
+	struct dirent *de;
+
+	if (dir == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		struct spool_claim claim;
+		struct job *job;
+		char err[512], tbuf[80], why[512];
+		const char *target;
+
+		if (de->d_name[0] == '.' || job_find(w, de->d_name) != NULL)
+			continue;
+		if (spool_adopt(&w->spool, de->d_name, &claim, err, sizeof(err)) != 0)
+			continue;
+		if (!spool_has_job_file(&claim)) {
+			spool_discard(&w->spool, &claim);
+			continue;
+		}
+		target = job_target(&env, claim.job_fd, claim.folder, claim.name, tbuf,
+		                    sizeof(tbuf), why, sizeof(why));
+		if (target == NULL && claim.target[0] != '\0')
+			target = claim.target; /* the configuration no longer defines it */
+		if (job_file_outcome(&env, &claim, target, NULL)) {
+			metrics_job_filed(&w->metrics, w->config, &w->spool, claim.job_id);
+			continue;
+		}
+		log_line(
+		    LOG_PRIORITY_WARNING, claim.job_id,
+		    "found interrupted after %d attempt%s (its worker is gone); running it again",
+		    claim.attempts, claim.attempts == 1 ? "" : "s");
+		job = job_add(w);
+		if (job == NULL) {
+			spool_release(&claim);
+			continue;
+		}
+		job->claim = claim;
+		snprintf(job->target, sizeof(job->target), "%s", target != NULL ? target : "");
+	}
+	(void)closedir(dir);
+}
+
+/* start_waiting: start adopted jobs whose target is free. */
+static void
+start_waiting(struct worker *w)
+{
+	for (size_t i = 0; i < w->njobs && !w->stopping; i++) {
+		struct job *job = &w->jobs[i];
+
+		if (job->pid != 0 ||
+		    supervise_jobs_running(w) >= (size_t)w->config->max_parallel_jobs)
+			continue;
+		if (job->target[0] != '\0' && job->target_lock < 0) {
+			job->target_lock = spool_lock_target(&w->spool, job->target);
+			if (job->target_lock < 0)
+				continue; /* busy: it waits its turn */
+		}
+		job_start(w, job);
+	}
+}
+
+/* start_candidate: claim and start one ready file; false if it must wait. */
+static bool
+start_candidate(struct worker *w, const struct incoming_file *c)
+{
+	struct job_env env = worker_env(w);
+	char job_id[37], tbuf[80], why[512], err[512];
+	const char *target;
+	struct job *job;
+	struct stat st;
+	int dir_fd, lock = -1, rc;
+	bool refused = false;
+
+	dir_fd = incoming_folder_open(&w->incoming, c);
+	if (fstatat(dir_fd, c->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		(void)close(dir_fd);
+		return true; /* gone */
+	}
+	if (S_ISREG(st.st_mode) && st.st_nlink == 1)
+		target = job_target(&env, dir_fd, c->folder, c->name, tbuf, sizeof(tbuf), why,
+		                    sizeof(why));
+	else
+		target = NULL; /* the child refuses it, saying what it is */
+	(void)close(dir_fd);
+	if (target == NULL)
+		refused = true; /* claimed and failed at once, no lock needed */
+	if (!refused) {
+		lock = spool_lock_target(&w->spool, target);
+		if (lock < 0)
+			return false; /* its target is busy: it waits its turn */
+	}
+	restore_new_job_id(job_id);
+	job = job_add(w);
+	if (job == NULL) {
+		spool_unlock(lock);
+		return false;
+	}
+	rc = spool_claim(&w->spool, c->folder[0] != '\0' ? c->folder : NULL, c->name, job_id,
+	                 &job->claim, err, sizeof(err));
+	if (rc != 0) {
+		if (rc < 0)
+			log_line(LOG_PRIORITY_ERROR, NULL, "%s", err);
+		w->njobs--;
+		spool_unlock(lock);
+		return true;
+	}
+	job->target_lock = lock;
+	snprintf(job->target, sizeof(job->target), "%s", target != NULL ? target : "");
+	if (target == NULL && S_ISREG(st.st_mode) && st.st_nlink == 1) {
+		job_finish_with(&env, &job->claim, NULL, "rejected", why);
+		metrics_job_filed(&w->metrics, w->config, &w->spool, job->claim.job_id);
+		supervise_job_remove(w, job);
+		return true;
+	}
+	job_start(w, job); /* non-regular files are refused by the child, with a report */
+	return true;
+}
+
+/* supervise_start_ready: start what is ready, oldest first, within max_parallel_jobs. */
+double
+supervise_start_ready(struct worker *w)
+{
+	double t = daemon_now(), wake = -1;
+	size_t i = 0;
+
+	start_waiting(w);
+	while (i < w->incoming.nfiles) {
+		struct incoming_file *c = &w->incoming.files[i];
+		double ready_at = incoming_ready_at(c, w->config->settle_seconds);
+
+		if (w->stopping ||
+		    supervise_jobs_running(w) >= (size_t)w->config->max_parallel_jobs)
+			return 0.5;
+		if (ready_at < 0 || ready_at > t) {
+			if (ready_at > t && (wake < 0 || ready_at - t < wake))
+				wake = ready_at - t;
+			i++;
+			continue;
+		}
+		if (incoming_still_busy(&w->incoming, c, t)) {
+			wake = wake < 0 || wake > 0.5 ? 0.5 : wake;
+			i++;
+			continue;
+		}
+		if (start_candidate(w, c)) {
+			incoming_forget(&w->incoming, i);
+		} else {
+			wake =
+			    wake < 0 || wake > 0.5 ? 0.5 : wake; /* busy target: look again soon */
+			i++;
+		}
+	}
+	for (i = 0; i < w->njobs; i++)
+		if (w->jobs[i].pid == 0)
+			wake = wake < 0 || wake > 0.5 ? 0.5 : wake;
+	return wake;
+}
