@@ -555,7 +555,8 @@ read_data(struct reader *r, struct dump_info *info, struct toc_entry *toc, size_
 		if (read_int(r, &id) < 0)
 			goto done;
 		key.dump_id = id;
-		te = bsearch(&key, toc, ntoc, sizeof(*toc), toc_compare);
+		/* An empty TOC is no array at all: bsearch must not be handed NULL. */
+		te = ntoc > 0 ? bsearch(&key, toc, ntoc, sizeof(*toc), toc_compare) : NULL;
 		if (te == NULL || !te->wants_data) {
 			reader_fail(
 			    r, "is corrupt: a data block names TOC entry %lld, which has no data",

@@ -155,23 +155,66 @@ jobfile_free(struct jobfile *job)
 	memset(job, 0, sizeof(*job));
 }
 
-/* yaml_quoted: a double-quoted YAML scalar for s into out (grows it); -1 when out of memory. */
+/*
+ * yaml_escape: the escape a double-quoted YAML scalar needs for the character at s, or NULL
+ * when it stands as it is; *n is set to its length in bytes. libyaml refuses control
+ * characters, U+FFFE and U+FFFF in a document and reads U+0085, U+2028 and U+2029 as line
+ * breaks (folded to a space in a quoted scalar), so those are escaped, as are '"' and '\\';
+ * each escape reads back as the same bytes.
+ */
+static const char *
+yaml_escape(const unsigned char *s, size_t *n, char buf[8])
+{
+	*n = 1;
+	if (s[0] == '"' || s[0] == '\\') {
+		snprintf(buf, 8, "\\%c", s[0]);
+		return buf;
+	}
+	if (s[0] < 0x20 || s[0] == 0x7f) {
+		snprintf(buf, 8, "\\x%02x", s[0]);
+		return buf;
+	}
+	if (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f) {
+		*n = 2;
+		snprintf(buf, 8, "\\x%02x", s[1]); /* C1 controls, U+0085 among them */
+		return buf;
+	}
+	if (s[0] == 0xe2 && s[1] == 0x80 && (s[2] == 0xa8 || s[2] == 0xa9)) {
+		*n = 3;
+		snprintf(buf, 8, "\\u%s", s[2] == 0xa8 ? "2028" : "2029");
+		return buf;
+	}
+	if (s[0] == 0xef && s[1] == 0xbf && (s[2] == 0xbe || s[2] == 0xbf)) {
+		*n = 3;
+		snprintf(buf, 8, "\\u%s", s[2] == 0xbe ? "fffe" : "ffff");
+		return buf;
+	}
+	return NULL;
+}
+
+/* append_quoted: a double-quoted YAML scalar for s into out (grows it); -1 when out of memory. */
 static int
 append_quoted(char **out, size_t *len, const char *s)
 {
-	size_t need = *len + 2 * strlen(s) + 4;
+	size_t need = *len + 4 * strlen(s) + 4, n;
 	char *buf = realloc(*out, need + 1);
-	char *p;
+	char *p, escape[8];
+	const char *e;
 
 	if (buf == NULL)
 		return -1;
 	*out = buf;
 	p = buf + *len;
 	*p++ = '"';
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			*p++ = '\\';
-		*p++ = *s;
+	while (*s != '\0') {
+		e = yaml_escape((const unsigned char *)s, &n, escape);
+		if (e != NULL) {
+			memcpy(p, e, strlen(e));
+			p += strlen(e);
+		} else {
+			*p++ = *s;
+		}
+		s += n;
 	}
 	*p++ = '"';
 	*p++ = '\n';
