@@ -35,12 +35,13 @@
 
 #include "io.h"
 #include "json.h"
+#include "metrics_text.h"
 #include "notify.h"
 
 #define METRICS_STATE_MAX (1024 * 1024) /* a few hundred bytes per target */
 
-static const char *const result_names[METRICS_RESULTS] = {"succeeded", "rejected", "failed",
-                                                          "partial"};
+const char *const metrics_result_names[METRICS_RESULTS] = {"succeeded", "rejected", "failed",
+                                                           "partial"};
 
 /* --- A report's members, read with jansson. --- */
 
@@ -133,7 +134,8 @@ target_field(struct metrics_target *t, const char *field, const json_t *value)
 	if (!json_is_number(value) || json_number_value(value) < 0)
 		return false;
 	for (int r = 0; r < METRICS_RESULTS; r++)
-		if (strncmp(field, "runs_", 5) == 0 && strcmp(field + 5, result_names[r]) == 0)
+		if (strncmp(field, "runs_", 5) == 0 &&
+		    strcmp(field + 5, metrics_result_names[r]) == 0)
 			count = &t->runs[r];
 	if (strcmp(field, "restored_bytes") == 0) {
 		count = &t->restored_bytes;
@@ -255,7 +257,7 @@ state_save(struct metrics *m, char *err, size_t errlen)
 		for (int r = 0; r < METRICS_RESULTS; r++) {
 			char field[32];
 
-			snprintf(field, sizeof(field), "runs_%s", result_names[r]);
+			snprintf(field, sizeof(field), "runs_%s", metrics_result_names[r]);
 			json_key(&w, STATE_KEY(field));
 			json_uint(&w, t->runs[r]);
 		}
@@ -330,7 +332,7 @@ metrics_count_report(struct metrics *m, const char *text, size_t len, char *err,
 	started = json_string_value(json_object_get(report, "started_at"));
 	finished = json_string_value(json_object_get(report, "finished_at"));
 	for (result = 0; result < METRICS_RESULTS; result++)
-		if (status != NULL && strcmp(status, result_names[result]) == 0)
+		if (status != NULL && strcmp(status, metrics_result_names[result]) == 0)
 			break;
 	if (result == METRICS_RESULTS) {
 		io_error(err, errlen,
@@ -382,183 +384,6 @@ metrics_count_report(struct metrics *m, const char *text, size_t len, char *err,
 done:
 	json_decref(report);
 	return rc;
-}
-
-/* --- The exposition file. --- */
-
-/* put_label: value as a label value of the text format (\\, \" and \n escaped). */
-static void
-put_label(FILE *out, const char *value)
-{
-	for (; *value != '\0'; value++) {
-		if (*value == '\\')
-			fputs("\\\\", out);
-		else if (*value == '"')
-			fputs("\\\"", out);
-		else if (*value == '\n')
-			fputs("\\n", out);
-		else
-			fputc(*value, out);
-	}
-}
-
-/* put_family: the HELP and TYPE lines of a metric family. */
-static void
-put_family(FILE *out, const char *name, const char *type, const char *help)
-{
-	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-/* put_sample_start: "name{target="..."" of a per-target sample; the caller ends it. */
-static void
-put_sample_start(FILE *out, const char *name, const char *target)
-{
-	fprintf(out, "%s{target=\"", name);
-	put_label(out, target);
-	fputc('"', out);
-}
-
-char *
-metrics_format(const struct metrics *m, const struct config *config, size_t queued, size_t running)
-{
-	const struct metrics_target **per = calloc(config->ntargets + 1, sizeof(*per));
-	static const struct metrics_target none;
-	char *text = NULL;
-	size_t size = 0;
-	FILE *out;
-
-	if (per == NULL)
-		return NULL;
-	out = open_memstream(&text, &size);
-	if (out == NULL) {
-		free(per);
-		return NULL;
-	}
-	for (size_t i = 0; i < config->ntargets; i++) {
-		per[i] = &none;
-		for (size_t k = 0; k < m->ntargets; k++)
-			if (strcmp(m->targets[k].name, config->targets[i].name) == 0)
-				per[i] = &m->targets[k];
-	}
-	put_family(out, "restore_worker_runs_total", "counter",
-	           "Restores finished, by target and result (succeeded, rejected, failed, "
-	           "partial).");
-	for (size_t i = 0; i < config->ntargets; i++)
-		for (int r = 0; r < METRICS_RESULTS; r++) {
-			put_sample_start(out, "restore_worker_runs_total", config->targets[i].name);
-			fprintf(out, ",result=\"%s\"} %llu\n", result_names[r],
-			        (unsigned long long)per[i]->runs[r]);
-		}
-	put_family(out, "restore_worker_restored_bytes_total", "counter",
-	           "Bytes restored: database.decompressed_bytes of runs whose database was "
-	           "restored plus files.bytes of runs whose files were restored.");
-	for (size_t i = 0; i < config->ntargets; i++) {
-		put_sample_start(out, "restore_worker_restored_bytes_total",
-		                 config->targets[i].name);
-		fprintf(out, "} %llu\n", (unsigned long long)per[i]->restored_bytes);
-	}
-	put_family(out, "restore_worker_last_run_timestamp_seconds", "gauge",
-	           "When the last run into the target finished, whatever its result (Unix "
-	           "time).");
-	for (size_t i = 0; i < config->ntargets; i++)
-		if (per[i]->have_run) {
-			put_sample_start(out, "restore_worker_last_run_timestamp_seconds",
-			                 config->targets[i].name);
-			fprintf(out, "} %.3f\n", per[i]->last_run);
-		}
-	put_family(out, "restore_worker_last_success_timestamp_seconds", "gauge",
-	           "When the last succeeded run into the target finished (Unix time).");
-	for (size_t i = 0; i < config->ntargets; i++)
-		if (per[i]->have_success) {
-			put_sample_start(out, "restore_worker_last_success_timestamp_seconds",
-			                 config->targets[i].name);
-			fprintf(out, "} %.3f\n", per[i]->last_success);
-		}
-	put_family(out, "restore_worker_last_duration_seconds", "gauge",
-	           "How long the last run into the target took (its report's timings.total_s).");
-	for (size_t i = 0; i < config->ntargets; i++)
-		if (per[i]->have_run) {
-			put_sample_start(out, "restore_worker_last_duration_seconds",
-			                 config->targets[i].name);
-			fprintf(out, "} %.3f\n", per[i]->last_duration);
-		}
-	put_family(out, "restore_worker_missing_files", "gauge",
-	           "Files the database refers to that the last run into the target found "
-	           "missing (its report's files.missing.count).");
-	for (size_t i = 0; i < config->ntargets; i++)
-		if (per[i]->have_missing) {
-			put_sample_start(out, "restore_worker_missing_files",
-			                 config->targets[i].name);
-			fprintf(out, "} %llu\n", (unsigned long long)per[i]->missing_files);
-		}
-	put_family(out, "restore_worker_queue_length", "gauge",
-	           "Files waiting in incoming/ to be restored.");
-	fprintf(out, "restore_worker_queue_length %zu\n", queued);
-	put_family(out, "restore_worker_running_jobs", "gauge", "Restores running now.");
-	fprintf(out, "restore_worker_running_jobs %zu\n", running);
-	free(per);
-	if (ferror(out)) {
-		(void)fclose(out);
-		free(text);
-		return NULL;
-	}
-	if (fclose(out) != 0) {
-		free(text);
-		return NULL;
-	}
-	return text;
-}
-
-/*
- * metrics_write_file: path := text, through <path>.tmp.<pid> in the same folder (fsync, then
- * rename, then fsync the folder); 0 or -1 with err, the temporary file removed.
- */
-static int
-metrics_write_file(const char *path, const char *text, char *err, size_t errlen)
-{
-	const char *slash = strrchr(path, '/');
-	char dir[PATH_MAX], tmp[NAME_MAX + 1];
-	int dir_fd, fd, n;
-
-	if (slash == NULL)
-		return io_error(err, errlen, "%s is not an absolute path", path);
-	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", slash + 1, (long)getpid());
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return io_error(err, errlen, "the name of %s is too long", path);
-	dir_fd = open(dir[0] != '\0' ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir_fd < 0)
-		return io_error(err, errlen, "cannot open the folder of %s: %s", path,
-		                strerror(errno));
-	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		io_error(err, errlen, "cannot create %s/%s: %s", dir, tmp, strerror(errno));
-		(void)close(dir_fd);
-		return -1;
-	}
-	/* node_exporter reads it as a user of its own, whatever the worker's umask. */
-	if (fchmod(fd, 0644) < 0 || io_write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0) {
-		io_error(err, errlen, "cannot write %s/%s: %s", dir, tmp, strerror(errno));
-		(void)close(fd);
-		goto fail;
-	}
-	if (close(fd) < 0) {
-		io_error(err, errlen, "cannot write %s/%s: %s", dir, tmp, strerror(errno));
-		goto fail;
-	}
-	if (renameat(dir_fd, tmp, dir_fd, slash + 1) < 0) {
-		io_error(err, errlen, "cannot rename %s/%s to %s: %s", dir, tmp, path,
-		         strerror(errno));
-		goto fail;
-	}
-	/* The file is in place; a folder that cannot be synced only risks it after a crash. */
-	(void)fsync(dir_fd);
-	(void)close(dir_fd);
-	return 0;
-fail:
-	(void)unlinkat(dir_fd, tmp, 0);
-	(void)close(dir_fd);
-	return -1;
 }
 
 /* --- What the daemon calls. --- */
