@@ -7,12 +7,16 @@
  * input, so each is bounded before it is used; a string is copied only as far as the reader
  * needs it and skipped otherwise.
  *
+ * This file reads the header and the table of contents, and tells what kind of file a dump is;
+ * dump_data.c measures the data blocks that follow the table of contents.
+ *
  * Diagnostics are one sentence without the file name; the caller prefixes it.
  *
  * Limits: lz4 and zstd streams (archive version 1.15 and later) are recognised but not
  * measured: no PostgreSQL 15 pg_restore reads such archives, so they are refused anyway.
  */
 #include "dump.h"
+#include "dump_parts.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,49 +24,18 @@
 #include <string.h>
 
 #include "environment.h"
-#include "inflate.h"
 
-#define READER_BUFSIZE   (64 * 1024)
-#define MAX_STRING_BYTES (1024 * 1024 * 1024) /* a defn longer than 1 GiB is not a real dump */
-#define MAX_TOC_ENTRIES  (16 * 1024 * 1024)
-#define TAG_BYTES        128
-
-/* Block types in the data area (pg_backup_custom.c). */
-#define BLK_DATA  1
-#define BLK_BLOBS 3
+#define READER_BUFSIZE  (64 * 1024)
+#define MAX_TOC_ENTRIES (16 * 1024 * 1024)
 
 /* Data offset flags (pg_backup_archiver.h). */
 #define OFFSET_POS_NOT_SET 1
 #define OFFSET_POS_SET     2
 #define OFFSET_NO_DATA     3
 
-/* One TOC entry, as much of it as messages and checks need. */
-struct toc_entry {
-	int64_t dump_id;
-	bool wants_data; /* its offset flag says a data block follows */
-	bool offset_set; /* ... and where: pg_dump could seek back to record it */
-	bool seen_data;
-	char desc[32];
-	char namespace[TAG_BYTES];
-	char tag[TAG_BYTES];
-};
-
-/* A buffered, forward-only view of the caller's read function. */
-struct reader {
-	dump_read_fn read;
-	void *ctx;
-	unsigned char *buf;
-	size_t pos, len;
-	bool eof;
-	int int_size, off_size;
-	char *err;
-	size_t errlen;
-	const char *where; /* "in the header", "in the table of contents", ... */
-};
-
-/* reader_fail: write a sentence into the error buffer; always returns -1. */
-static int
-reader_fail(struct reader *r, const char *fmt, ...)
+/* dump_reader_fail: write a sentence into the error buffer; always returns -1. */
+int
+dump_reader_fail(struct reader *r, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -72,9 +45,9 @@ reader_fail(struct reader *r, const char *fmt, ...)
 	return -1;
 }
 
-/* reader_fill: make sure a byte is buffered; 1 if so, 0 at the end, -1 on a read error. */
-static int
-reader_fill(struct reader *r)
+/* dump_reader_fill: make sure a byte is buffered; 1 if so, 0 at the end, -1 on a read error. */
+int
+dump_reader_fill(struct reader *r)
 {
 	ssize_t n;
 
@@ -84,7 +57,7 @@ reader_fill(struct reader *r)
 		return 0;
 	n = r->read(r->ctx, r->buf, READER_BUFSIZE);
 	if (n < 0)
-		return reader_fail(r, "could not be read");
+		return dump_reader_fail(r, "could not be read");
 	if (n == 0) {
 		r->eof = true;
 		return 0;
@@ -94,11 +67,11 @@ reader_fill(struct reader *r)
 	return 1;
 }
 
-/* reader_truncated: the error for input that ends where more was due. */
-static int
-reader_truncated(struct reader *r)
+/* dump_reader_truncated: the error for input that ends where more was due. */
+int
+dump_reader_truncated(struct reader *r)
 {
-	return reader_fail(r, "is truncated: it ends %s", r->where);
+	return dump_reader_fail(r, "is truncated: it ends %s", r->where);
 }
 
 /* reader_bytes: copy exactly n bytes into dst (or skip them when dst is NULL). */
@@ -108,13 +81,13 @@ reader_bytes(struct reader *r, void *dst, uint64_t n)
 	unsigned char *out = dst;
 
 	while (n > 0) {
-		int got = reader_fill(r);
+		int got = dump_reader_fill(r);
 		size_t take;
 
 		if (got < 0)
 			return -1;
 		if (got == 0)
-			return reader_truncated(r);
+			return dump_reader_truncated(r);
 		take = r->len - r->pos;
 		if (take > n)
 			take = (size_t)n;
@@ -128,11 +101,11 @@ reader_bytes(struct reader *r, void *dst, uint64_t n)
 	return 0;
 }
 
-/* reader_byte: one byte into *b; returns 0, 1 at a clean end of input, or -1. */
-static int
-reader_byte(struct reader *r, int *b)
+/* dump_reader_byte: one byte into *b; returns 0, 1 at a clean end of input, or -1. */
+int
+dump_reader_byte(struct reader *r, int *b)
 {
-	int got = reader_fill(r);
+	int got = dump_reader_fill(r);
 
 	if (got <= 0)
 		return got < 0 ? -1 : 1;
@@ -140,9 +113,9 @@ reader_byte(struct reader *r, int *b)
 	return 0;
 }
 
-/* read_int: an archive Int: a sign byte, then int_size bytes of magnitude, little-endian. */
-static int
-read_int(struct reader *r, int64_t *value)
+/* dump_read_int: an archive Int: a sign byte, then int_size bytes of magnitude, little-endian. */
+int
+dump_read_int(struct reader *r, int64_t *value)
 {
 	unsigned char bytes[1 + 32];
 	uint64_t magnitude = 0;
@@ -152,13 +125,13 @@ read_int(struct reader *r, int64_t *value)
 		return -1;
 	for (i = r->int_size; i >= 1; i--) {
 		if (i > 8 && bytes[i] != 0)
-			return reader_fail(r, "is corrupt: an integer %s does not fit in 64 bits",
-			                   r->where);
+			return dump_reader_fail(
+			    r, "is corrupt: an integer %s does not fit in 64 bits", r->where);
 		if (i <= 8)
 			magnitude = (magnitude << 8) | bytes[i];
 	}
 	if (magnitude > (uint64_t)INT64_MAX)
-		return reader_fail(r, "is corrupt: an integer %s is out of range", r->where);
+		return dump_reader_fail(r, "is corrupt: an integer %s is out of range", r->where);
 	*value = bytes[0] != 0 ? -(int64_t)magnitude : (int64_t)magnitude;
 	return 0;
 }
@@ -173,7 +146,7 @@ read_str(struct reader *r, char *dst, size_t dstlen, bool *is_null)
 	int64_t len;
 	uint64_t keep = 0;
 
-	if (read_int(r, &len) < 0)
+	if (dump_read_int(r, &len) < 0)
 		return -1;
 	if (is_null != NULL)
 		*is_null = len == -1;
@@ -182,8 +155,9 @@ read_str(struct reader *r, char *dst, size_t dstlen, bool *is_null)
 	if (len == -1)
 		return 0;
 	if (len < 0 || len > MAX_STRING_BYTES)
-		return reader_fail(r, "is corrupt: a string %s has an impossible length (%lld)",
-		                   r->where, (long long)len);
+		return dump_reader_fail(r,
+		                        "is corrupt: a string %s has an impossible length (%lld)",
+		                        r->where, (long long)len);
 	if (dst != NULL && dstlen > 0) {
 		keep = (uint64_t)len < dstlen - 1 ? (uint64_t)len : dstlen - 1;
 		if (reader_bytes(r, dst, keep) < 0)
@@ -205,36 +179,39 @@ read_header(struct reader *r, struct dump_info *info, int64_t *count)
 	if (reader_bytes(r, head, 8) < 0)
 		return -1;
 	if (memcmp(head, "PGDMP", 5) != 0)
-		return reader_fail(r, "is not a pg_dump custom-format archive");
+		return dump_reader_fail(r, "is not a pg_dump custom-format archive");
 	info->vmaj = head[5];
 	info->vmin = head[6];
 	info->vrev = head[7];
 	if (info->vmaj != DUMP_OLDEST_MAJOR || info->vmin < DUMP_OLDEST_MINOR)
-		return reader_fail(r,
-		                   "has archive version %d.%d, which restore-worker does not read "
-		                   "(it reads %d.%d and later, from pg_dump 8.2 on)",
-		                   info->vmaj, info->vmin, DUMP_OLDEST_MAJOR, DUMP_OLDEST_MINOR);
+		return dump_reader_fail(
+		    r,
+		    "has archive version %d.%d, which restore-worker does not read "
+		    "(it reads %d.%d and later, from pg_dump 8.2 on)",
+		    info->vmaj, info->vmin, DUMP_OLDEST_MAJOR, DUMP_OLDEST_MINOR);
 	if (reader_bytes(r, head + 8, 3) < 0)
 		return -1;
 	info->int_size = head[8];
 	info->off_size = head[9];
 	info->format = head[10];
 	if (info->int_size < 1 || info->int_size > 32 || info->off_size < 1 || info->off_size > 16)
-		return reader_fail(r, "is corrupt: impossible integer sizes in the header (%d, %d)",
-		                   info->int_size, info->off_size);
+		return dump_reader_fail(
+		    r, "is corrupt: impossible integer sizes in the header (%d, %d)",
+		    info->int_size, info->off_size);
 	r->int_size = info->int_size;
 	r->off_size = info->off_size;
 	if (info->format != 1)
-		return reader_fail(r,
-		                   "is a pg_dump archive in format %d, not the custom format; the "
-		                   "backup needs `pg_dump -Fc`",
-		                   info->format);
+		return dump_reader_fail(
+		    r,
+		    "is a pg_dump archive in format %d, not the custom format; the "
+		    "backup needs `pg_dump -Fc`",
+		    info->format);
 
 	if (info->vmin >= 15) {
 		int algorithm;
 
-		if (reader_byte(r, &algorithm) != 0)
-			return r->err[0] != '\0' ? -1 : reader_truncated(r);
+		if (dump_reader_byte(r, &algorithm) != 0)
+			return r->err[0] != '\0' ? -1 : dump_reader_truncated(r);
 		switch (algorithm) {
 		case 0:
 			info->compression = DUMP_COMPRESSION_NONE;
@@ -249,32 +226,32 @@ read_header(struct reader *r, struct dump_info *info, int64_t *count)
 			info->compression = DUMP_COMPRESSION_ZSTD;
 			break;
 		default:
-			return reader_fail(r, "is corrupt: unknown compression algorithm %d",
-			                   algorithm);
+			return dump_reader_fail(r, "is corrupt: unknown compression algorithm %d",
+			                        algorithm);
 		}
 		info->compression_level = 0;
 	} else {
-		if (read_int(r, &level) < 0)
+		if (dump_read_int(r, &level) < 0)
 			return -1;
 		if (level < -1 || level > 9)
-			return reader_fail(r, "is corrupt: impossible compression level %lld",
-			                   (long long)level);
+			return dump_reader_fail(r, "is corrupt: impossible compression level %lld",
+			                        (long long)level);
 		info->compression_level = (int)level;
 		info->compression = level == 0 ? DUMP_COMPRESSION_NONE : DUMP_COMPRESSION_ZLIB;
 	}
 
 	for (i = 0; i < 7; i++) /* creation time: sec, min, hour, mday, mon, year, isdst */
-		if (read_int(r, &ignored) < 0)
+		if (dump_read_int(r, &ignored) < 0)
 			return -1;
 	if (read_str(r, info->dbname, sizeof(info->dbname), NULL) < 0 ||
 	    read_str(r, info->server_version, sizeof(info->server_version), NULL) < 0 ||
 	    read_str(r, info->pg_dump_version, sizeof(info->pg_dump_version), NULL) < 0)
 		return -1;
-	if (read_int(r, count) < 0)
+	if (dump_read_int(r, count) < 0)
 		return -1;
 	if (*count < 0 || *count > MAX_TOC_ENTRIES)
-		return reader_fail(r, "is corrupt: impossible number of TOC entries (%lld)",
-		                   (long long)*count);
+		return dump_reader_fail(r, "is corrupt: impossible number of TOC entries (%lld)",
+		                        (long long)*count);
 	return 0;
 }
 
@@ -308,14 +285,15 @@ read_toc_entry(struct reader *r, struct dump_info *info, struct toc_entry *te)
 	char tableoid[16], oid[16], defn[256];
 	const char *reason;
 
-	if (read_int(r, &te->dump_id) < 0 || read_int(r, &value) < 0) /* dumpId, hadDumper */
+	if (dump_read_int(r, &te->dump_id) < 0 ||
+	    dump_read_int(r, &value) < 0) /* dumpId, hadDumper */
 		return -1;
 	if (read_str(r, tableoid, sizeof(tableoid), NULL) < 0 ||
 	    read_str(r, oid, sizeof(oid), NULL) < 0 ||
 	    read_str(r, te->tag, sizeof(te->tag), NULL) < 0 || /* tag */
 	    read_str(r, te->desc, sizeof(te->desc), NULL) < 0) /* desc */
 		return -1;
-	if (info->vmin >= 11 && read_int(r, &value) < 0) /* section, since pg_dump 8.4 */
+	if (info->vmin >= 11 && dump_read_int(r, &value) < 0) /* section, since pg_dump 8.4 */
 		return -1;
 	/* The definition is kept only where it decides whether the entry is left out. */
 	if (strcmp(te->desc, "COMMENT") == 0 && strcmp(te->tag, "SCHEMA public") == 0) {
@@ -331,7 +309,7 @@ read_toc_entry(struct reader *r, struct dump_info *info, struct toc_entry *te)
 		return -1;
 	if (info->vmin >= 14 && read_str(r, NULL, 0, NULL) < 0) /* tableam */
 		return -1;
-	if (info->vmin >= 16 && read_int(r, &value) < 0) /* relkind */
+	if (info->vmin >= 16 && dump_read_int(r, &value) < 0) /* relkind */
 		return -1;
 	if (read_str(r, NULL, 0, NULL) < 0 || /* owner */
 	    read_str(r, NULL, 0, NULL) < 0)   /* withOids */
@@ -347,7 +325,7 @@ read_toc_entry(struct reader *r, struct dump_info *info, struct toc_entry *te)
 		struct dump_skipped *sk = &info->skipped[info->nskipped];
 
 		if (info->nskipped == DUMP_SKIPPED_MAX)
-			return reader_fail(
+			return dump_reader_fail(
 			    r,
 			    "is not a dump pg_dump wrote: more than %d entries restore "
 			    "what every database has",
@@ -377,243 +355,20 @@ read_toc_entry(struct reader *r, struct dump_info *info, struct toc_entry *te)
 		te->wants_data = false;
 		break;
 	default:
-		return reader_fail(r,
-		                   "is corrupt: TOC entry %lld has an unknown data offset flag %d",
-		                   (long long)te->dump_id, offset[0]);
+		return dump_reader_fail(
+		    r, "is corrupt: TOC entry %lld has an unknown data offset flag %d",
+		    (long long)te->dump_id, offset[0]);
 	}
 	return 0;
 }
 
-/* toc_compare: order entries by dump id, for bsearch. */
-static int
-toc_compare(const void *a, const void *b)
+/* dump_toc_compare: order entries by dump id, for qsort and bsearch. */
+int
+dump_toc_compare(const void *a, const void *b)
 {
 	const struct toc_entry *x = a, *y = b;
 
 	return (x->dump_id > y->dump_id) - (x->dump_id < y->dump_id);
-}
-
-/* toc_describe: "TABLE DATA public.t (TOC entry 3355)" for messages. */
-static void
-toc_describe(const struct toc_entry *te, char *buf, size_t buflen)
-{
-	snprintf(buf, buflen, "%s %s%s%s (TOC entry %lld)", te->desc, te->namespace,
-	         te->namespace[0] != '\0' ? "." : "", te->tag, (long long)te->dump_id);
-}
-
-/* The state of one data stream while it is being measured. */
-struct stream {
-	enum dump_compression compression;
-	uint64_t before;     /* the dump's total before this stream */
-	uint64_t stop_after; /* 0, or stop once before + bytes passes it */
-	bool over_limit;
-	struct inflate_count *count;
-	bool z_ended;
-	uint64_t bytes;
-};
-
-/* stream_over: has the running total passed the limit? Then measuring can stop. */
-static bool
-stream_over(struct stream *s)
-{
-	if (s->stop_after != 0 && s->before + s->bytes > s->stop_after)
-		s->over_limit = true;
-	return s->over_limit;
-}
-
-/* stream_feed: account for one chunk of a stream's stored bytes; stops at the limit. */
-static int
-stream_feed(struct reader *r, struct stream *s, uint64_t len, const char *what)
-{
-	while (len > 0) {
-		int got = reader_fill(r);
-		size_t take;
-
-		if (got < 0)
-			return -1;
-		if (got == 0)
-			return reader_truncated(r);
-		take = r->len - r->pos;
-		if (take > len)
-			take = (size_t)len;
-		if (s->compression == DUMP_COMPRESSION_NONE) {
-			s->bytes += take;
-			if (stream_over(s))
-				return 0;
-		} else {
-			enum inflate_count_status st;
-			uint64_t limit = 0;
-			size_t used;
-
-			if (s->z_ended)
-				return reader_fail(r, "is corrupt: %s has bytes after its end",
-				                   what);
-			/* Enough to pass stop_after, as stream_over() counts. */
-			if (s->stop_after != 0)
-				limit =
-				    s->stop_after >= s->before ? s->stop_after - s->before + 1 : 1;
-			st = inflate_count_feed(s->count, r->buf + r->pos, take, &used, limit);
-			s->bytes = inflate_count_bytes(s->count);
-			if (st == INFLATE_COUNT_ERROR)
-				return reader_fail(r, "is corrupt: %s does not inflate (%s)", what,
-				                   inflate_count_error(s->count));
-			if (stream_over(s))
-				return 0;
-			if (st == INFLATE_COUNT_END)
-				s->z_ended = true;
-			if (used < take)
-				return reader_fail(r, "is corrupt: %s has bytes after its end",
-				                   what);
-		}
-		r->pos += take;
-		len -= take;
-	}
-	return 0;
-}
-
-/*
- * read_stream: one stream of chunks ending in a zero length; adds its size to *total. Stops
- * early, setting *over_limit, once *total passes stop_after (when that is not 0).
- */
-static int
-read_stream(struct reader *r, enum dump_compression compression, struct inflate_count *count,
-            const char *what, uint64_t *total, uint64_t stop_after, bool *over_limit)
-{
-	struct stream s;
-	int64_t len;
-	bool any = false;
-	int rc = -1;
-
-	memset(&s, 0, sizeof(s));
-	s.compression = compression;
-	s.count = count;
-	s.before = *total;
-	s.stop_after = stop_after;
-	if (compression == DUMP_COMPRESSION_ZLIB)
-		inflate_count_reset(count);
-	for (;;) {
-		if (read_int(r, &len) < 0)
-			goto done;
-		if (len == 0)
-			break;
-		if (len < 0 || len > MAX_STRING_BYTES) {
-			reader_fail(r, "is corrupt: %s has a chunk of impossible length (%lld)",
-			            what, (long long)len);
-			goto done;
-		}
-		any = true;
-		if (stream_feed(r, &s, (uint64_t)len, what) < 0)
-			goto done;
-		if (s.over_limit) {
-			*total += s.bytes;
-			*over_limit = true;
-			rc = 0;
-			goto done;
-		}
-	}
-	if (compression == DUMP_COMPRESSION_ZLIB && any && !s.z_ended) {
-		reader_fail(r, "is corrupt: %s stops before its compressed stream ends", what);
-		goto done;
-	}
-	*total += s.bytes;
-	rc = 0;
-done:
-	return rc;
-}
-
-/* read_data: every data block until the end of the input. */
-static int
-read_data(struct reader *r, struct dump_info *info, struct toc_entry *toc, size_t ntoc,
-          uint64_t stop_after)
-{
-	struct inflate_count *count = NULL;
-	char what[TAG_BYTES * 2 + 64];
-	int rc = -1;
-	size_t i;
-
-	if (info->compression == DUMP_COMPRESSION_LZ4 || info->compression == DUMP_COMPRESSION_ZSTD)
-		return reader_fail(r,
-		                   "uses %s compression, which restore-worker cannot measure; the "
-		                   "backup needs zlib or no compression (pg_dump -Fc -Z 0..9)",
-		                   dump_compression_name(info->compression));
-	count = inflate_count_open();
-	if (count == NULL)
-		return reader_fail(r, "could not be measured: out of memory");
-
-	for (;;) {
-		struct toc_entry key, *te;
-		int type, got;
-		int64_t id;
-
-		r->where = "between data blocks";
-		got = reader_byte(r, &type);
-		if (got < 0)
-			goto done;
-		if (got == 1)
-			break;
-		r->where = "in a data block header";
-		if (read_int(r, &id) < 0)
-			goto done;
-		key.dump_id = id;
-		/* An empty TOC is no array at all: bsearch must not be handed NULL. */
-		te = ntoc > 0 ? bsearch(&key, toc, ntoc, sizeof(*toc), toc_compare) : NULL;
-		if (te == NULL || !te->wants_data) {
-			reader_fail(
-			    r, "is corrupt: a data block names TOC entry %lld, which has no data",
-			    (long long)id);
-			goto done;
-		}
-		if (te->seen_data) {
-			reader_fail(r, "is corrupt: the data of TOC entry %lld appears twice",
-			            (long long)id);
-			goto done;
-		}
-		te->seen_data = true;
-		toc_describe(te, what, sizeof(what));
-		r->where = "inside the data of a table or large object";
-		if (type == BLK_DATA) {
-			if (read_stream(r, info->compression, count, what,
-			                &info->decompressed_bytes, stop_after,
-			                &info->over_limit) < 0)
-				goto done;
-			info->data_streams++;
-		} else if (type == BLK_BLOBS) {
-			for (;;) {
-				int64_t oid;
-
-				if (read_int(r, &oid) < 0)
-					goto done;
-				if (oid == 0)
-					break;
-				if (read_stream(r, info->compression, count, what,
-				                &info->decompressed_bytes, stop_after,
-				                &info->over_limit) < 0)
-					goto done;
-				info->data_streams++;
-				if (info->over_limit)
-					break;
-			}
-		} else {
-			reader_fail(r, "is corrupt: unknown data block type %d for %s", type, what);
-			goto done;
-		}
-		if (info->over_limit) {
-			rc = 0;
-			goto done;
-		}
-	}
-
-	for (i = 0; i < ntoc; i++) {
-		if (toc[i].wants_data && !toc[i].seen_data) {
-			toc_describe(&toc[i], what, sizeof(what));
-			reader_fail(r, "is truncated: the data of %s is missing", what);
-			goto done;
-		}
-	}
-	rc = 0;
-done:
-	inflate_count_close(count);
-	return rc;
 }
 
 int
@@ -637,14 +392,14 @@ dump_scan(dump_read_fn read, void *ctx, uint64_t stop_after, int max_minor, stru
 	err[0] = '\0';
 	r.buf = malloc(READER_BUFSIZE);
 	if (r.buf == NULL)
-		return reader_fail(&r, "could not be read: out of memory");
+		return dump_reader_fail(&r, "could not be read: out of memory");
 
 	if (read_header(&r, info, &count) < 0)
 		goto done;
 	if (max_minor != 0 && info->vmin > max_minor) {
 		info->too_new = true;
-		reader_fail(&r, "has archive version %d.%d (pg_dump %s), newer than %d.%d",
-		            info->vmaj, info->vmin, info->pg_dump_version, 1, max_minor);
+		dump_reader_fail(&r, "has archive version %d.%d (pg_dump %s), newer than %d.%d",
+		                 info->vmaj, info->vmin, info->pg_dump_version, 1, max_minor);
 		goto done;
 	}
 	info->toc_entries = (uint64_t)count;
@@ -657,7 +412,8 @@ dump_scan(dump_read_fn read, void *ctx, uint64_t stop_after, int max_minor, stru
 			capacity = capacity == 0 ? 256 : capacity * 2;
 			grown = realloc(toc, capacity * sizeof(*toc));
 			if (grown == NULL) {
-				reader_fail(&r, "could not be read: out of memory for its TOC");
+				dump_reader_fail(&r,
+				                 "could not be read: out of memory for its TOC");
 				goto done;
 			}
 			toc = grown;
@@ -671,17 +427,17 @@ dump_scan(dump_read_fn read, void *ctx, uint64_t stop_after, int max_minor, stru
 		}
 	}
 	if (count > 0)
-		qsort(toc, (size_t)count, sizeof(*toc), toc_compare);
+		qsort(toc, (size_t)count, sizeof(*toc), dump_toc_compare);
 	for (i = 1; i < count; i++) {
 		if (toc[i].dump_id == toc[i - 1].dump_id) {
-			reader_fail(&r, "is corrupt: TOC entry %lld appears twice",
-			            (long long)toc[i].dump_id);
+			dump_reader_fail(&r, "is corrupt: TOC entry %lld appears twice",
+			                 (long long)toc[i].dump_id);
 			goto done;
 		}
 	}
 	/* pg_dump records data offsets only when it can seek back: never on a pipe. */
 	info->written_to_pipe = any_data && !any_offset_set;
-	if (read_data(&r, info, toc, (size_t)count, stop_after) < 0)
+	if (dump_read_data(&r, info, toc, (size_t)count, stop_after) < 0)
 		goto done;
 	rc = 0;
 done:
