@@ -67,16 +67,7 @@ make_source_db plain
 make_snapshot "$A/plain.tar.gz" plain 2
 
 # A dump that fails mid-restore (failures.sh): the index on f(a) needs a search_path.
-make_source_db src_index
-sql_as_app src_index - >/dev/null <<'EOF'
-create table lookup (k integer);
-insert into lookup values (1), (2), (3);
-create function f(integer) returns integer immutable language sql
-	as 'select count(*)::int from lookup where k = $1';
-create table t (a integer);
-insert into t select i % 10 from generate_series(1, 2000) i;
-create index t_f_idx on t (f(a));
-EOF
+make_index_fails_db src_index
 make_snapshot "$A/index_fails.tar.gz" src_index 2
 
 uuids_json() {

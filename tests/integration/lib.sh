@@ -144,6 +144,36 @@ make_source_db() {
 	EOF
 }
 
+# make_index_fails_db: create database $1 (make_source_db) with a dump that is valid but fails in
+# pg_restore after the data is in: the index on f(a) calls a function naming its table without
+# a schema, and pg_restore runs with an empty search_path.
+make_index_fails_db() {
+	make_source_db "$1"
+	sql_as_app "$1" - >/dev/null <<'EOF'
+create table lookup (k integer);
+insert into lookup values (1), (2), (3);
+create function f(integer) returns integer immutable language sql
+	as 'select count(*)::int from lookup where k = $1';
+create table t (a integer);
+insert into t select i % 10 from generate_series(1, 2000) i;
+create index t_f_idx on t (f(a));
+EOF
+}
+
+# wait_sessions_gone: wait (10 s at most) until nobody is connected to database $1 (the server
+# has noticed that a killed worker's connection is gone); fail the case otherwise.
+wait_sessions_gone() {
+	local polls=0
+	until [ "$(sql postgres "select count(*) from pg_stat_activity where datname = '$1'")" = 0 ]; do
+		if [ "$polls" -ge 50 ]; then
+			fail "a session on $1 was still there after 10 s"
+			return 0
+		fi
+		sleep 0.2
+		polls=$((polls + 1))
+	done
+}
+
 # make_target_db: create database $1 owned by app with content a good restore must replace:
 # other tables, a type, a sequence, a view, a function, a schema the backup lacks, a schema the
 # backup also has (with another table), and a large object.
@@ -166,6 +196,8 @@ make_target_db() {
 		create table "module$two"."other$t" (y integer);
 		select lo_from_bytea(0, '\xdeadbeef');
 	EOF
+	# psql's session may outlive psql by a moment; a restore then would find it connected.
+	wait_sessions_gone "$1"
 }
 
 # old_blobs: put three small files in BLOB_DIR, in the tree layout (the state a refused or

@@ -45,16 +45,7 @@ head -c 65536 /dev/urandom >"$A/random.tar.gz"
 
 # A dump that is valid but fails in pg_restore after the data is in (as in failures.sh): the
 # index on f(a) calls a function naming its table without a schema.
-make_source_db src_index
-sql_as_app src_index - >/dev/null <<'EOF'
-create table lookup (k integer);
-insert into lookup values (1), (2), (3);
-create function f(integer) returns integer immutable language sql
-	as 'select count(*)::int from lookup where k = $1';
-create table t (a integer);
-insert into t select i % 10 from generate_series(1, 2000) i;
-create index t_f_idx on t (f(a));
-EOF
+make_index_fails_db src_index
 make_snapshot "$A/index_fails.tar.gz" src_index 3
 
 FAMILIES=(restore_worker_runs_total restore_worker_restored_bytes_total

@@ -42,19 +42,6 @@ wait_gone() {
 	done
 }
 
-# wait_sessions_gone: wait (10 s at most) until nobody is connected to database $1 (the server
-# has noticed that a killed worker's connection is gone); fail the case otherwise.
-wait_sessions_gone() {
-	local polls=0
-	until [ "$(sql postgres "select count(*) from pg_stat_activity where datname = '$1'")" = 0 ]; do
-		if [ "$polls" -ge 50 ]; then
-			fail "a session on $1 was still there after 10 s"
-			return 0
-		fi
-		sleep 0.2
-		polls=$((polls + 1))
-	done
-}
 
 # worker_cleanup: the EXIT trap; kill what the tests started that may still run (workers, and
 # the pg_restore stand-ins a killed worker left behind), then lib.sh's cleanup.
