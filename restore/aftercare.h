@@ -26,7 +26,6 @@ int aftercare_check_files(PGconn *conn, const struct conninfo_secrets *secrets, 
  * aftercare_analyze: ANALYZE the database conn is connected to (outside any transaction);
  * its time goes into report->analyze_s, a failure into report's warnings.
  */
-void aftercare_analyze(PGconn *conn, const struct conninfo_secrets *secrets,
-                       struct report *report);
+void aftercare_analyze(PGconn *conn, const struct conninfo_secrets *secrets, struct report *report);
 
 #endif

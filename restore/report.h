@@ -58,7 +58,7 @@ struct report {
 		size_t nfirst;
 	} missing, orphaned;
 
-	bool dry_run; /* a rehearsal: everything was done, then rolled back */
+	bool dry_run;          /* a rehearsal: everything was done, then rolled back */
 	char *previous_backup; /* the backup made before the restore (keep_previous), or NULL */
 
 	/* Seconds per phase (README, "The report"); written when have_timings. */

@@ -108,8 +108,8 @@ restore_finish(struct restore_leftover *leftover, const struct restore_options *
  * database alone when only the database is restored. 0, or -1 with err.
  */
 static int
-back_up_first(const struct restore_options *o, const struct archive_walk *walk,
-              const char *job_id, struct report *report, char *err, size_t errlen)
+back_up_first(const struct restore_options *o, const struct archive_walk *walk, const char *job_id,
+              struct report *report, char *err, size_t errlen)
 {
 	struct backup_options bo = {0};
 	struct backup_result br;
@@ -393,10 +393,11 @@ restore_run(const struct restore_options *o, struct report *report)
 	if (outcome == WALK_OK && job.defer) {
 		progress_phase(&prog, "backup");
 		if (back_up_first(o, &walk, job_id, report, err, sizeof(err)) < 0) {
-			report_set_error(report, "failed",
-			                 "target %s: the backup before the restore failed: %s; nothing "
-			                 "was restored",
-			                 t->name, err);
+			report_set_error(
+			    report, "failed",
+			    "target %s: the backup before the restore failed: %s; nothing "
+			    "was restored",
+			    t->name, err);
 			goto done;
 		}
 		progress_phase(&prog, NULL);
@@ -518,8 +519,7 @@ restore_run(const struct restore_options *o, struct report *report)
 		            (unsigned long long)walk.file_count, t->blob_dir);
 	}
 	warn_missing(o, &walk, report);
-	if (t->analyze)
-	{
+	if (t->analyze) {
 		progress_phase(&prog, "analyzing");
 		analyze(o, db, swap, report);
 	}

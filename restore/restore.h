@@ -40,17 +40,17 @@ struct restore_target {
 	int restore_jobs;                 /* swap: pg_restore --jobs */
 	const char *maintenance_database; /* swap: its connection's dbname; NULL: postgres */
 	bool analyze;                     /* ANALYZE the restored database (not in a dry run) */
-	const char *files_query; /* SQL: the UUIDs that must have a file; NULL: Mendix's */
+	const char *files_query;          /* SQL: the UUIDs that must have a file; NULL: Mendix's */
 };
 
 /* What a running restore has done so far (restore_options.progress; README "Progress"). */
 struct restore_progress {
 	const char *phase; /* reading | database | files | swapping | analyzing */
 	double elapsed_s;
-	double eta_s;                           /* seconds left, estimated; < 0: unknown */
-	uint64_t archive_bytes, archive_size;   /* of the archive file, read */
-	uint64_t database_bytes, database_size; /* pg_restore's script executed, of the dump's
-	                                           decompressed size (strategy transaction) */
+	double eta_s;                                 /* seconds left, estimated; < 0: unknown */
+	uint64_t archive_bytes, archive_size;         /* of the archive file, read */
+	uint64_t database_bytes, database_size;       /* pg_restore's script executed, of the dump's
+	                                                 decompressed size (strategy transaction) */
 	uint64_t database_items, database_item_total; /* TOC entries done (strategy swap) */
 	uint64_t files, file_bytes;                   /* staged so far */
 	uint64_t file_bytes_total;                    /* .metadata's filesSize; 0: unknown */
@@ -125,8 +125,8 @@ void restore_finish(struct restore_leftover *leftover, const struct restore_opti
  * dropped, or left, is a warning in report. 0, or -1 with err when the server could not be
  * asked.
  */
-int restore_tidy(const struct restore_target *target, bool holds_target_lock,
-                 struct report *report, char *err, size_t errlen);
+int restore_tidy(const struct restore_target *target, bool holds_target_lock, struct report *report,
+                 char *err, size_t errlen);
 
 /* restore_new_job_id: a new lowercase UUID into buf (37 bytes). */
 void restore_new_job_id(char buf[37]);

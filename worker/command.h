@@ -51,8 +51,11 @@ command_fn command_inspect, command_restore, command_run, command_submit, comman
 /* command_interrupted: set by command_on_signal(); the engine polls it and stops. */
 extern volatile sig_atomic_t command_interrupted;
 
-/* command_on_signal: SIGINT/SIGTERM: abort the restore; the engine rolls everything back. */
-void command_on_signal(int sig);
+/*
+ * command_catch_signals: SIGINT and SIGTERM set command_interrupted (the engine stops and
+ * rolls back), SIGPIPE is ignored.
+ */
+void command_catch_signals(void);
 
 /* command_usage_error: a one-line complaint and a pointer to the help; returns EXIT_USAGE. */
 int command_usage_error(const struct command *cmd, const char *fmt, const char *arg);

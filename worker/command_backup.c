@@ -71,7 +71,6 @@ command_backup(const struct command *cmd, const struct command_args *args, const
 	struct backup_options bo;
 	struct backup_result result;
 	struct config *config;
-	struct sigaction sa;
 	char *folder = NULL, *json, err[1024];
 	bool to_stdout = args->output != NULL && strcmp(args->output, "-") == 0;
 	struct spool sp;
@@ -120,12 +119,7 @@ command_backup(const struct command *cmd, const struct command_args *args, const
 		return EXIT_USAGE;
 	}
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = command_on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	command_catch_signals();
 
 	/* With a spool, a backup and a restore of one target never run at once. */
 	if (config->spool_dir != NULL) {

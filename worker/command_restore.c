@@ -115,7 +115,6 @@ command_restore(const struct command *cmd, const struct command_args *args,
 	char *previous = NULL;
 	struct config *config;
 	struct report report;
-	struct sigaction sa;
 	struct spool sp;
 	int status, lock = -1;
 
@@ -139,12 +138,7 @@ command_restore(const struct command *cmd, const struct command_args *args,
 		return EXIT_USAGE;
 	}
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = command_on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	command_catch_signals();
 
 	/*
 	 * With a spool, the worker's lock on the target keeps a manual restore and the daemon's

@@ -293,7 +293,8 @@ child_file(const struct job_env *env, struct spool_claim *claim, struct report *
 		restore_finish(leftover, ro);
 		leftover = NULL;
 		if (rc == 0) {
-			/* Not before: it is what status shows while the report cannot be written. */
+			/* Not before: it is what status shows while the report cannot be written.
+			 */
 			(void)unlinkat(claim->job_fd, PROGRESS_FILE, 0);
 			_exit(exit_status);
 		}
@@ -475,11 +476,13 @@ job_child_run(const struct job_env *env, struct spool_claim *claim, const char *
 	ro.pg_dump = env->config->pg_dump;
 	if (ct->keep_previous && !ro.dry_run) {
 		ro.previous_keep = ct->previous_keep;
-		ro.previous_dir = previous = spool_previous_dir(env->spool, ct->name, err, sizeof(err));
+		ro.previous_dir = previous =
+		    spool_previous_dir(env->spool, ct->name, err, sizeof(err));
 		if (previous == NULL) {
 			/* Before anything changed: the job fails, the target as it was. */
 			jobfile_free(&jf);
-			if (report_init(&report, claim->job_id, claim->name, target_name, false) < 0)
+			if (report_init(&report, claim->job_id, claim->name, target_name, false) <
+			    0)
 				_exit(JOB_EXIT_UNFILED);
 			report_set_error(&report, "failed", "%s; nothing was restored", err);
 			clock_gettime(CLOCK_REALTIME, &report.finished_at);

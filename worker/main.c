@@ -311,12 +311,25 @@ command_parse(const struct command *cmd, int argc, char **argv, struct command_a
 }
 
 /* command_on_signal: SIGINT/SIGTERM: abort the restore; the engine rolls everything back. */
-void
+static void
 command_on_signal(int sig)
 {
 	(void)sig;
 	command_interrupted = 1;
 	database_cancel_running();
+}
+
+void
+command_catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = command_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 }
 
 /* command_config_path: -c, then $RESTORE_WORKER_CONFIG, then the default. */

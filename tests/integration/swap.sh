@@ -242,6 +242,26 @@ assert_exit 0
 assert_report .status succeeded
 case_end
 
+# swap_worker_config: a daemon's config ($1) for target acceptance (database target, blob_dir
+# BLOB_DIR) with strategy swap and pg_restore $2.
+swap_worker_config() {
+	cat >"$1" <<-EOF
+		spool_dir: $SPOOL
+		work_dir: $WORK_DIR
+		pg_restore: $2
+		default_target: acceptance
+		settle_seconds: 1
+		rescan_seconds: 2
+		targets:
+		  acceptance:
+		    database: "host=$PGHOST dbname=target user=app"
+		    blob_dir: $BLOB_DIR
+		    plan_quota: 10GB
+		    strategy: swap
+		    restore_jobs: 2
+	EOF
+}
+
 # kill -9 of the worker while pg_restore --jobs runs: the job runs again and succeeds.
 worker_case_begin kill_during_parallel_restore
 TARGETS=(acceptance)
@@ -260,21 +280,7 @@ if [ ! -e \"$CASE_DIR/killed.once\" ]; then
 	exit 1
 fi
 exec \"\$real\" \"\$@\""
-cat >"$CASE_DIR/config.yaml" <<-EOF
-	spool_dir: $SPOOL
-	work_dir: $WORK_DIR
-	pg_restore: $TEST_ROOT/standin_kill
-	default_target: acceptance
-	settle_seconds: 1
-	rescan_seconds: 2
-	targets:
-	  acceptance:
-	    database: "host=$PGHOST dbname=target user=app"
-	    blob_dir: $BLOB_DIR
-	    plan_quota: 10GB
-	    strategy: swap
-	    restore_jobs: 2
-EOF
+swap_worker_config "$CASE_DIR/config.yaml" "$TEST_ROOT/standin_kill"
 worker_start "$CASE_DIR/config.yaml"
 wait_spool_ready
 drop_file "$GOOD"
@@ -300,26 +306,6 @@ worker_case_end
 # sql_is: true when query $2 on database postgres prints $1.
 sql_is() {
 	[ "$(sql postgres "$2")" = "$1" ]
-}
-
-# swap_worker_config: a daemon's config ($1) for target acceptance (database target, blob_dir
-# BLOB_DIR) with strategy swap and pg_restore $2.
-swap_worker_config() {
-	cat >"$1" <<-EOF
-		spool_dir: $SPOOL
-		work_dir: $WORK_DIR
-		pg_restore: $2
-		default_target: acceptance
-		settle_seconds: 1
-		rescan_seconds: 2
-		targets:
-		  acceptance:
-		    database: "host=$PGHOST dbname=target user=app"
-		    blob_dir: $BLOB_DIR
-		    plan_quota: 10GB
-		    strategy: swap
-		    restore_jobs: 2
-	EOF
 }
 
 # poll_sql_is: wait up to 30 s (no worker needed) until query $2 prints $1; fail with $3.
