@@ -306,6 +306,8 @@ daemon_run(const char *config_path, struct config *config)
 			if (t >= w.next_rescan) {
 				supervise_adopt_orphans(&w);
 				prune(&w);
+				/* A worker that died stopped its jobs without writing the file. */
+				metrics_invalidate(&w.metrics);
 				w.next_rescan = t + w.config->rescan_seconds;
 			}
 			w.need_scan = false;

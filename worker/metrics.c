@@ -11,6 +11,14 @@
  * same folder, fsynced, and renamed over it, so a reader sees the old file or the new one,
  * never a part. The collector reads only *.prom, so it never sees the temporary file.
  *
+ * The workers of a spool may share one metrics_file, so nothing in it is one worker's own:
+ * the running jobs are those of the whole spool, counted from the claims in active/ (a claim
+ * a live worker holds). Every worker writes the file after each change it makes (a job
+ * started or filed), counting and writing under metrics.lock, so the last file written
+ * counts the latest state whichever worker wrote it; a worker that dies changes the count
+ * without writing, which the others notice at their next rescan (the daemon invalidates the
+ * file then).
+ *
  * Diagnostics: a problem (an unwritable folder, a report that cannot be counted, a corrupt
  * state file) is a warning in the log and never fails a job; a lasting one is logged once.
  *
@@ -22,6 +30,7 @@
 
 #include "metrics.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -456,29 +465,75 @@ metrics_job_filed(struct metrics *m, const struct config *config, const struct s
 	m->dirty = true;
 }
 
-void
-metrics_update(struct metrics *m, const struct config *config, size_t queued, size_t running)
+size_t
+metrics_spool_running(const struct metrics *m)
 {
-	char err[512], *text;
+	int active_fd = openat(m->spool_fd, "active", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = active_fd >= 0 ? fdopendir(active_fd) : NULL;
+	struct dirent *de;
+	size_t n = 0;
+
+	if (dir == NULL) {
+		if (active_fd >= 0)
+			(void)close(active_fd);
+		return 0;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		struct spool_claim claim;
+		bool held;
+		int job_fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		job_fd =
+		    openat(dirfd(dir), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (job_fd < 0)
+			continue;
+		if (spool_claim_peek(job_fd, &claim, &held) == 0 && held &&
+		    claim.phase != SPOOL_PHASE_WAITING)
+			n++;
+		(void)close(job_fd);
+	}
+	(void)closedir(dir);
+	return n;
+}
+
+void
+metrics_update(struct metrics *m, const struct config *config, size_t queued, size_t running_here)
+{
+	char err[512], *text = NULL;
+	size_t running;
+	int lock;
 
 	if (config->metrics_file == NULL || m->spool_fd < 0)
 		return;
-	if (!m->dirty && m->queued == queued && m->running == running && m->written_path != NULL &&
+	running = metrics_spool_running(m);
+	if (!m->dirty && m->queued == queued && m->running == running &&
+	    m->running_here == running_here && m->written_path != NULL &&
 	    strcmp(m->written_path, config->metrics_file) == 0)
 		return;
+	/*
+	 * Counted again and written under the lock: of two workers writing one after the other,
+	 * the second counts what the first saw or later, so the file ends with the latest count.
+	 */
+	lock = state_lock(m);
+	if (lock < 0) {
+		snprintf(err, sizeof(err), "cannot lock %s (%s); writing without it",
+		         METRICS_LOCK_FILE, strerror(errno));
+		metrics_warn(m, NULL, err);
+	}
 	state_read(m); /* another worker of the spool may have counted a job */
+	running = metrics_spool_running(m);
 	text = metrics_format(m, config, queued, running);
 	if (text == NULL) {
 		metrics_warn(m, NULL, "out of memory");
-		return;
+		goto done;
 	}
 	if (metrics_write_file(config->metrics_file, text, err, sizeof(err)) < 0) {
 		metrics_warn(m, NULL, err);
 		m->write_failed = true;
-		free(text);
-		return;
+		goto done;
 	}
-	free(text);
 	if (m->write_failed)
 		log_line(LOG_PRIORITY_INFO, NULL, "metrics: %s written again",
 		         config->metrics_file);
@@ -487,8 +542,13 @@ metrics_update(struct metrics *m, const struct config *config, size_t queued, si
 	m->dirty = false;
 	m->queued = queued;
 	m->running = running;
+	m->running_here = running_here;
 	if (m->written_path == NULL || strcmp(m->written_path, config->metrics_file) != 0) {
 		free(m->written_path);
 		m->written_path = strdup(config->metrics_file); /* NULL: written again next time */
 	}
+done:
+	free(text);
+	if (lock >= 0)
+		(void)close(lock);
 }

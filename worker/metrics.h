@@ -50,7 +50,8 @@ struct metrics {
 	size_t ntargets;
 	bool state_warned;      /* a bad metrics.state was logged once */
 	bool dirty;             /* the file must be written again */
-	size_t queued, running; /* what the file last said */
+	size_t queued, running; /* what the file last said (running: in the whole spool) */
+	size_t running_here;    /* this worker's own running jobs when it last wrote the file */
 	char *written_path;     /* where it was last written; NULL: nowhere yet */
 	char last_error[768];   /* the last failure logged, so a lasting one is logged once */
 	bool write_failed;      /* the last write of the file failed */
@@ -75,9 +76,20 @@ void metrics_invalidate(struct metrics *m);
 
 /*
  * metrics_update: write config's metrics_file (atomically) if a job was filed, the
- * configuration changed, or the queue or the running jobs differ from what it says.
+ * configuration changed, the queue differs from what it says, this worker started or ended
+ * a job (running_here: its own running jobs), or the jobs running in the spool (counted by
+ * metrics_spool_running) differ from what it says.
  */
-void metrics_update(struct metrics *m, const struct config *config, size_t queued, size_t running);
+void metrics_update(struct metrics *m, const struct config *config, size_t queued,
+                    size_t running_here);
+
+/*
+ * metrics_spool_running: the restores running now in the whole spool, whichever worker runs
+ * them: the jobs in active/ whose claim a live worker holds and whose attempt has started
+ * (phase restoring, committing or finished; not one waiting for its target). 0 when active/
+ * cannot be read.
+ */
+size_t metrics_spool_running(const struct metrics *m);
 
 /*
  * metrics_format: the exposition text of the targets of config (figures from m's state)

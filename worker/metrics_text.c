@@ -124,7 +124,10 @@ metrics_format(const struct metrics *m, const struct config *config, size_t queu
 	put_family(out, "restore_worker_queue_length", "gauge",
 	           "Files waiting in incoming/ to be restored.");
 	fprintf(out, "restore_worker_queue_length %zu\n", queued);
-	put_family(out, "restore_worker_running_jobs", "gauge", "Restores running now.");
+	put_family(
+	    out, "restore_worker_running_jobs", "gauge",
+	    "Restores running now in the spool, by any of its workers (jobs in active/ whose "
+	    "claim a live worker holds, once started).");
 	fprintf(out, "restore_worker_running_jobs %zu\n", running);
 	free(per);
 	if (ferror(out)) {

@@ -12,7 +12,9 @@
 # every distinct version it saw passes promtool. After a restart the counters go on from where
 # they were (metrics.state in the spool); a corrupt metrics.state is logged and the counters
 # start from zero; a metrics_file in a folder that does not exist fails no job. Configuration
-# errors name the file, the line and the key.
+# errors name the file, the line and the key. Two workers sharing a spool and a metrics file
+# both write the spool's running jobs, so the file says 1 while either restores, whichever
+# worker wrote it last.
 #
 # promtool comes with Debian's prometheus package, installed here when missing (as root, or
 # with sudo that asks no password); without it the test is skipped (exit 77).
@@ -325,6 +327,66 @@ grep -q "metrics: cannot open the folder of $CASE_DIR/no-such-folder/restore_wor
 assert_eq "warnings about the metrics file's folder (a lasting problem is logged once)" 1 \
 	"$(grep -c 'metrics: cannot open the folder' "$WORKER_LOG")"
 worker_stop "$WORKER_PID"
+worker_case_end
+
+# file_version: print what tells one write of file $1 from the next (each is a new file
+# renamed over it: a new inode, a new modification time).
+file_version() {
+	stat -c '%i %y' "$1" 2>/dev/null || echo absent
+}
+
+# rewritten_running: SIGHUP worker $1 (a reload rewrites the metrics file), wait until file $2
+# is a new version, and print its running_jobs ("timeout" when no new version came).
+rewritten_running() {
+	local before polls=0
+	before=$(file_version "$2")
+	kill -HUP "$1"
+	while [ "$(file_version "$2")" = "$before" ]; do
+		if [ "$polls" -ge 50 ]; then
+			echo timeout
+			return
+		fi
+		sleep 0.2
+		polls=$((polls + 1))
+	done
+	cp "$2" "$CASE_DIR/rewritten.prom"
+	metric restore_worker_running_jobs "$CASE_DIR/rewritten.prom"
+}
+
+# 6. Two workers on one spool and one metrics file: while one of them restores (a pg_restore
+# that pauses half-way), the file says 1 running job whichever worker wrote it last (each is
+# made to write it in turn, twice); once the job is filed, 0.
+worker_case_begin two_workers_one_spool
+worker_targets acceptance
+METRICS=$CASE_DIR/textfile/restore_worker.prom
+mkdir -p "$CASE_DIR/textfile"
+make_slow_pg_restore "$CASE_DIR/slow_pg_restore" 6 once
+write_worker_config "$CASE_DIR/config.yaml" pg_restore="$CASE_DIR/slow_pg_restore"
+echo "metrics_file: $METRICS" >>"$CASE_DIR/config.yaml"
+worker_start "$CASE_DIR/config.yaml"
+FIRST=$WORKER_PID
+worker_start "$CASE_DIR/config.yaml"
+SECOND=$WORKER_PID
+if wait_spool_ready && WAIT_SECONDS=10 WAIT_WHAT="the metrics file at start" wait_for test -f "$METRICS"; then
+	drop_file "$GOOD" "" good.tar.gz
+	if WAIT_SECONDS=30 WAIT_WHAT="the restore reaching its pause" wait_for test -e "$CASE_DIR/slow.started"; then
+		SEEN=()
+		for pid in "$FIRST" "$SECOND" "$FIRST" "$SECOND"; do
+			SEEN+=("$(rewritten_running "$pid" "$METRICS")")
+		done
+		assert_eq "running_jobs written by each worker in turn while one restores" "1 1 1 1" "${SEEN[*]}"
+	fi
+	wait_reports 1 || true
+	load_report good.tar.gz "done" "$GOOD"
+	assert_report .status succeeded
+	SEEN=()
+	for pid in "$FIRST" "$SECOND"; do
+		SEEN+=("$(rewritten_running "$pid" "$METRICS")")
+	done
+	assert_eq "running_jobs written by each worker once the job is filed" "0 0" "${SEEN[*]}"
+fi
+worker_stop "$FIRST"
+worker_stop "$SECOND"
 worker_case_end
 
 finish

@@ -1,13 +1,19 @@
 /*
  * test_metrics.c - how a report counts (metrics_count_report) and what the metrics file says
  * (metrics_format): a table of reports, each with the figures its target must show after it,
- * then the text of a configuration with a target that never ran and a name to escape.
+ * then the text of a configuration with a target that never ran and a name to escape; and the
+ * running jobs of a spool (metrics_spool_running), counted from the claims in active/ whoever
+ * holds them: a table of claims, each in a phase, held or let go.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "metrics.h"
+#include "spool.h"
 
 struct report_case {
 	const char *name;
@@ -83,6 +89,87 @@ static int
 close_to(double a, double b)
 {
 	return a - b < 1e-6 && b - a < 1e-6;
+}
+
+/* A claim of the spool test: its phase, whether a worker still holds it, whether it runs. */
+struct claim_case {
+	const char *job_id;
+	enum spool_phase phase;
+	bool held;
+	bool counted;
+};
+
+static const struct claim_case claim_cases[] = {
+    {"00000000-0000-4000-8000-000000000001", SPOOL_PHASE_WAITING, true, false},
+    {"00000000-0000-4000-8000-000000000002", SPOOL_PHASE_RESTORING, true, true},
+    {"00000000-0000-4000-8000-000000000003", SPOOL_PHASE_COMMITTING, true, true},
+    {"00000000-0000-4000-8000-000000000004", SPOOL_PHASE_FINISHED, true, true},
+    {"00000000-0000-4000-8000-000000000005", SPOOL_PHASE_RESTORING, false, false},
+    {"00000000-0000-4000-8000-000000000006", SPOOL_PHASE_COMMITTING, false, false},
+};
+
+/*
+ * check_spool_running: claims in a fresh spool as claim_cases says, and a job folder without
+ * a claim; metrics_spool_running must count the started ones still held, from a struct
+ * metrics of its own (as another worker of the spool would).
+ */
+static void
+check_spool_running(void)
+{
+	enum { NCLAIMS = sizeof(claim_cases) / sizeof(claim_cases[0]) };
+	char root[] = "/tmp/test_metrics.XXXXXX", spool_dir[64], err[512];
+	struct spool_claim claims[NCLAIMS];
+	struct metrics other;
+	struct spool sp;
+	size_t expected = 0;
+	int fd;
+
+	if (mkdtemp(root) == NULL) {
+		check("spool", "mkdtemp", 0);
+		return;
+	}
+	snprintf(spool_dir, sizeof(spool_dir), "%s/spool", root);
+	if (spool_open(spool_dir, &sp, err, sizeof(err)) < 0) {
+		check("spool", err, 0);
+		return;
+	}
+	metrics_open(&other, spool_dir);
+	check("spool", "an empty spool runs nothing", metrics_spool_running(&other) == 0);
+	for (size_t i = 0; i < NCLAIMS; i++) {
+		const struct claim_case *c = &claim_cases[i];
+		char name[64];
+
+		snprintf(name, sizeof(name), "backup-%zu.tar.gz", i);
+		fd = openat(sp.incoming_fd, name, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		check("spool", "a dropped file",
+		      fd >= 0 && write(fd, "x", 1) == 1 && close(fd) == 0);
+		if (spool_claim(&sp, NULL, name, c->job_id, &claims[i], err, sizeof(err)) != 0) {
+			check("spool", err, 0);
+			continue;
+		}
+		claims[i].phase = c->phase;
+		check("spool", "claim saved", spool_claim_save(&claims[i], err, sizeof(err)) == 0);
+		if (!c->held)
+			spool_release(&claims[i]); /* its worker died */
+		expected += c->counted;
+	}
+	check("spool", "a job folder without a claim",
+	      mkdirat(sp.active_fd, "00000000-0000-4000-8000-000000000007", 0755) == 0);
+	check("spool", "the started claims a worker holds are counted",
+	      metrics_spool_running(&other) == expected && expected == 3);
+	for (size_t i = 0; i < NCLAIMS; i++)
+		if (claim_cases[i].held)
+			spool_release(&claims[i]);
+	check("spool", "nothing runs once every worker is gone",
+	      metrics_spool_running(&other) == 0);
+	metrics_close(&other);
+	spool_close(&sp);
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+		check("spool", "removed", system(cmd) == 0);
+	}
 }
 
 int
@@ -166,6 +253,7 @@ main(void)
 		free(text);
 	}
 	metrics_close(&m);
+	check_spool_running();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed == 0 ? 0 : 1;
 }
