@@ -363,8 +363,8 @@ fault() {
 			>>"$EVENTS" 2>&1; then
 			victim=server
 		else
-			echo "chaos: the server did not restart (see $PG_DIR/server.log)" >&2
-			tail -n 20 "$PG_DIR/server.log" >&2
+			echo "chaos: the server did not restart (see $PG_DIR/server.log)" >&3
+			tail -n 20 "$PG_DIR/server.log" >&3
 			exit 2
 		fi
 		;;
@@ -568,7 +568,10 @@ done
 WORKERS_AT_FIRST=$NWORKERS
 wait_spool_ready || { echo "chaos: the workers did not make the spool" >&2; exit 2; }
 echo "# chaos: running (event log: $EVENTS)"
-END_FAULTS=$((START + MINUTES * 60))
+# From here on stderr goes to the event log (the shell's notes on workers killed by signals,
+# the server's and pg_dump's complaints during restarts); a reason to give up goes to fd 3.
+exec 3>&2 2>>"$EVENTS"
+END_FAULTS=$((${EPOCHREALTIME%.*} + MINUTES * 60))
 NEXT_FAULT=$((${EPOCHREALTIME%.*} + 2))
 while [ "${EPOCHREALTIME%.*}" -lt "$END_FAULTS" ]; do
 	tend_workers
