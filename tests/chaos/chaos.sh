@@ -8,7 +8,7 @@
 # (refused), rehearsals (dry_run) and db_only job files. Meanwhile, every 1 to 3 seconds, one
 # fault: kill -9 of a worker, of a job's child process or of a pg_restore; SIGTERM of a
 # worker; `pg_ctl restart -m immediate` of the server; pg_terminate_backend of the worker's
-# sessions. A worker that is gone is started again a moment later.
+# sessions. A worker that is gone is started again a moment later (faults.sh).
 #
 # The invariants, each broken one reported with the job id and what was seen:
 #   - after each job's report (no other job runs on its target then), the target holds exactly
@@ -39,6 +39,7 @@ RANDOM=$SEED
 NWORKERS=2
 JOB_TIMEOUT=240 # seconds a job may take to get its report, faults and retries included
 
+# shellcheck source=tests/integration/worker_lib.sh
 source "$(dirname "$0")/../integration/worker_lib.sh"
 
 # now: seconds since the epoch, with milliseconds.
@@ -59,7 +60,7 @@ event() {
 	fi
 }
 
-declare -A VIOLATION_KINDS=() FAULTS=() MISSES=() STATUSES=()
+declare -A VIOLATION_KINDS=() STATUSES=()
 VIOLATIONS=()
 
 # Which point of issue 16 a kind of violation matches, when one does.
@@ -216,179 +217,10 @@ CONFIG=$CASE_DIR/config.yaml
 	done
 } >"$CONFIG"
 
-# --- The workers. ---
+# --- The workers and the faults (faults.sh). ---
 
-declare -a W_PID=() W_STATE=() W_SINCE=()
-
-# start_worker: start worker $1 (an index).
-start_worker() {
-	worker_start "$CONFIG"
-	W_PID[$1]=$WORKER_PID
-	W_STATE[$1]=up
-	W_SINCE[$1]=$(now)
-	event "worker $1 started (pid $WORKER_PID)"
-}
-
-# reap_worker: collect worker $1's exit status into REAPED (it has ended).
-reap_worker() {
-	REAPED=0
-	wait "${W_PID[$1]}" 2>/dev/null || REAPED=$?
-	forget_worker "${W_PID[$1]}"
-}
-
-# tend_workers: reap workers that ended, start again those down for a moment; with $1 = now,
-# start them at once.
-tend_workers() {
-	local i t
-	t=$(now)
-	for ((i = 0; i < NWORKERS; i++)); do
-		case ${W_STATE[$i]} in
-		up)
-			if ! pid_running "${W_PID[$i]}"; then
-				reap_worker "$i"
-				violate worker_died - "worker $i (pid ${W_PID[$i]}) ended by itself, status $REAPED"
-				W_STATE[$i]=down
-				W_SINCE[$i]=$t
-			fi
-			;;
-		term)
-			if ! pid_running "${W_PID[$i]}"; then
-				reap_worker "$i"
-				[ "$REAPED" = 0 ] ||
-					violate worker_stop_status - "worker $i (pid ${W_PID[$i]}) exited with status $REAPED after SIGTERM"
-				event "worker $i stopped after SIGTERM (status $REAPED)"
-				W_STATE[$i]=down
-				W_SINCE[$i]=$t
-			elif awk -v a="$t" -v b="${W_SINCE[$i]}" 'BEGIN { exit !(a - b > 30) }'; then
-				violate worker_ignored_sigterm - "worker $i (pid ${W_PID[$i]}) still runs 30 s after SIGTERM; killed"
-				kill -KILL "${W_PID[$i]}" 2>/dev/null
-			fi
-			;;
-		killed)
-			reap_worker "$i"
-			W_STATE[$i]=down
-			;;
-		down)
-			if [ -n "${NO_RESTART:-}" ]; then
-				:
-			elif [ "${1:-}" = now ] || awk -v a="$t" -v b="${W_SINCE[$i]}" 'BEGIN { exit !(a - b > 1) }'; then
-				start_worker "$i"
-			fi
-			;;
-		esac
-	done
-}
-
-# descendants: print "pid ppid comm" of every process below the running workers.
-descendants() {
-	local roots=() i
-	for ((i = 0; i < NWORKERS; i++)); do
-		[ "${W_STATE[$i]}" = down ] || roots+=("${W_PID[$i]}")
-	done
-	ps -e -o pid=,ppid=,comm= | awk -v roots="${roots[*]}" '
-		BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) inside[r[i]] = 1 }
-		{ pid[NR] = $1; ppid[NR] = $2; comm[NR] = $3 }
-		END {
-			do {
-				grew = 0
-				for (i = 1; i <= NR; i++)
-					if (!(pid[i] in inside) && (ppid[i] in inside)) {
-						inside[pid[i]] = 1; grew = 1; print pid[i], ppid[i], comm[i]
-					}
-			} while (grew)
-		}'
-}
-
-# pick: print one of the lines on stdin at random (nothing when there are none).
-pick() {
-	local lines=()
-	mapfile -t lines
-	[ ${#lines[@]} -gt 0 ] && echo "${lines[RANDOM % ${#lines[@]}]}"
-}
-
-# up_worker: print the index of a running worker at random (nothing when none runs).
-up_worker() {
-	local i
-	for ((i = 0; i < NWORKERS; i++)); do
-		[ "${W_STATE[$i]}" = up ] && echo "$i"
-	done | pick
-}
-
-# is_worker_pid: true when pid $1 is one of the workers.
-is_worker_pid() {
-	local i
-	for ((i = 0; i < NWORKERS; i++)); do
-		[ "${W_STATE[$i]}" != down ] && [ "${W_PID[$i]}" = "$1" ] && return 0
-	done
-	return 1
-}
-
-# fault: inject one fault, drawn at random.
-fault() {
-	local r=$((RANDOM % 100)) kind victim='' i n
-	if [ $r -lt 15 ]; then kind=kill_worker
-	elif [ $r -lt 35 ]; then kind=kill_job_child
-	elif [ $r -lt 55 ]; then kind=kill_pg_restore
-	elif [ $r -lt 68 ]; then kind=sigterm_worker
-	elif [ $r -lt 84 ]; then kind=server_restart
-	else kind=terminate_backends
-	fi
-	case $kind in
-	kill_worker | sigterm_worker)
-		i=$(up_worker)
-		if [ -z "$i" ]; then
-			MISSES[$kind]=$((${MISSES[$kind]:-0} + 1))
-			return
-		fi
-		if [ $kind = kill_worker ]; then
-			kill -KILL "${W_PID[$i]}" 2>/dev/null
-			W_STATE[$i]=killed
-		else
-			kill -TERM "${W_PID[$i]}" 2>/dev/null
-			W_STATE[$i]=term
-		fi
-		W_SINCE[$i]=$(now)
-		victim="worker $i (pid ${W_PID[$i]})"
-		;;
-	kill_job_child)
-		victim=$(descendants | while read -r pid ppid comm; do
-			is_worker_pid "$ppid" && echo "$pid $comm"
-		done | pick)
-		;;
-	kill_pg_restore)
-		victim=$(descendants | awk '$3 == "pg_restore" { print $1, $3 }' | pick)
-		;;
-	server_restart)
-		if as_cluster_owner "$CLUSTER_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w restart \
-			>>"$EVENTS" 2>&1; then
-			victim=server
-		else
-			echo "chaos: the server did not restart (see $PG_DIR/server.log)" >&3
-			tail -n 20 "$PG_DIR/server.log" >&3
-			exit 2
-		fi
-		;;
-	terminate_backends)
-		n=$(sql postgres "select count(pg_terminate_backend(pid)) from pg_stat_activity
-			where application_name = 'restore-worker' and pid <> pg_backend_pid()" 2>>"$EVENTS")
-		[ "${n:-0}" -gt 0 ] 2>/dev/null && victim="$n session(s)"
-		;;
-	esac
-	if [ -z "${victim:-}" ]; then
-		MISSES[$kind]=$((${MISSES[$kind]:-0} + 1))
-		return
-	fi
-	case $kind in
-	kill_job_child | kill_pg_restore)
-		kill -KILL "${victim%% *}" 2>/dev/null
-		victim="pid $victim"
-		;;
-	esac
-	FAULTS[$kind]=$((${FAULTS[$kind]:-0} + 1))
-	event "fault $kind: $victim (running: $(for t in "${TARGETS[@]}"; do
-		[ -n "${T_JOB[$t]}" ] && printf '%s ' "${J_SRC[${T_JOB[$t]}]}"
-	done))"
-}
+# shellcheck source=tests/chaos/faults.sh
+source "$(dirname "$0")/faults.sh"
 
 # --- The jobs. ---
 
