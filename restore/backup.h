@@ -92,6 +92,19 @@ char *backup_result_json(const struct backup_result *result);
 void backup_result_free(struct backup_result *result);
 
 /*
+ * backup_keep: in folder dir, remove all but the newest keep backups of the kind db_only says,
+ * as backup_run's keep does: just_written (a path in dir, never removed) counts as the newest
+ * when it has a name of that kind. With remove_parts (nothing else writes into dir now), the
+ * *.part files of that kind go too. What is removed goes into result->removed (file names),
+ * what could not be done into result->warnings.
+ */
+void backup_keep(const char *dir, bool db_only, int keep, const char *just_written,
+                 bool remove_parts, struct backup_result *result);
+
+/* backup_remove: remove the backup file at path and sync its folder; 0, or -1 with err. */
+int backup_remove(const char *path, char *err, size_t errlen);
+
+/*
  * backup_default_pg_dump: the pg_dump to use when none is configured: the one beside
  * pg_restore when pg_restore is a path and that file is executable, else "pg_dump" (PATH).
  * The caller frees it; NULL when out of memory.

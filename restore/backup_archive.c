@@ -14,7 +14,9 @@
  * makes filesSize larger than the files in the archive (restore and inspect warn about the
  * mismatch). Files are opened relative to their folder's descriptor with O_NOFOLLOW and must
  * be regular files; each is copied exactly as long as fstat() said, and a file that shrinks
- * while it is read fails the backup rather than be padded.
+ * while it is read fails the backup rather than be padded. A file whose size, modification or
+ * status change time differ after the copy from before it (fstat() on the same descriptor) was
+ * written while it was read: that fails the backup too, naming the file (check_unchanged).
  *
  * Memory: one copy buffer and the names of one xx/yy folder, whatever the sizes.
  */
@@ -214,6 +216,41 @@ changed_after(const struct stat *st, const struct timespec *t)
 	       (st->st_ctim.tv_sec == t->tv_sec && st->st_ctim.tv_nsec > t->tv_nsec);
 }
 
+/* same_time: whether a and b are the same instant. */
+static bool
+same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/*
+ * check_unchanged: after a file was copied, whether fd (the file at path) still has the size,
+ * modification and status change times it had before (st): otherwise it was written while it
+ * was read, and the entry may hold a mixture of two versions. That fails the backup rather
+ * than being copied again: the entry's header, with its size, went out before its content,
+ * and the archive is a stream (possibly to stdout) that cannot be rewound; copying each file
+ * to a temporary first would double the backup's I/O and room for an event Mendix never
+ * causes (a file is named by a UUID and written once). -1 with err naming the file, or 0.
+ */
+static int
+check_unchanged(struct writer *w, const char *path, int fd, const struct stat *before)
+{
+	struct stat after;
+
+	if (fstat(fd, &after) < 0)
+		return io_error(w->err, w->errlen, "cannot stat %s: %s", path, strerror(errno));
+	if (after.st_size == before->st_size && same_time(&after.st_mtim, &before->st_mtim) &&
+	    same_time(&after.st_ctim, &before->st_ctim))
+		return 0;
+	return io_error(
+	    w->err, w->errlen,
+	    "%s changed while it was copied (its size, modification or status change time "
+	    "differ after the copy), "
+	    "so the archive could hold a mixture of two versions; run the backup "
+	    "again when nothing rewrites the files",
+	    path);
+}
+
 /* write_file: the entry tree/xx/yy/<uuid> for the file uuid of the folder dir_fd. */
 static int
 write_file(struct writer *w, int dir_fd, const char *uuid, const struct timespec *measured_at)
@@ -248,6 +285,8 @@ write_file(struct writer *w, int dir_fd, const char *uuid, const struct timespec
 		rc = entry_begin(w, name, (uint64_t)st.st_size, &st.st_mtim);
 		if (rc == 0)
 			rc = entry_copy(w, path, fd, (uint64_t)st.st_size);
+		if (rc == 0)
+			rc = check_unchanged(w, path, fd, &st);
 		if (rc == 0) {
 			w->r->files_count++;
 			w->r->files_bytes += (uint64_t)st.st_size;

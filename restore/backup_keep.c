@@ -132,7 +132,7 @@ backup_keep_newest(int dir_fd, const char *dir, bool db_only, int keep, const ch
                    bool remove_parts, struct backup_result *result)
 {
 	struct found *found = NULL, *grown;
-	size_t n = 0, cap = 0;
+	size_t n = 0, cap = 0, others;
 	struct dirent *e;
 	struct stat st;
 	char stamp[13];
@@ -172,8 +172,14 @@ backup_keep_newest(int dir_fd, const char *dir, bool db_only, int keep, const ch
 	}
 	if (n > 1)
 		qsort(found, n, sizeof(*found), newest_first);
-	/* The backup just written is the first kept, whatever its stamp says. */
-	for (size_t i = keep > 1 ? (size_t)keep - 1 : 0; i < n; i++)
+	/*
+	 * The backup just written is the first kept, whatever its stamp says, when it has a name
+	 * of this kind; under another name (--output DIR/latest.tar.gz) it is not counted.
+	 */
+	others = (size_t)keep;
+	if (others > 0 && name_stamp(just_written, db_only, false, stamp))
+		others--;
+	for (size_t i = others; i < n; i++)
 		remove_one(dir_fd, dir, found[i].name, result);
 	if (result->nremoved > 0 && fsync(dir_fd) < 0)
 		backup_warn(result, "cannot make the removals in %s durable: %s", dir,
@@ -181,4 +187,45 @@ backup_keep_newest(int dir_fd, const char *dir, bool db_only, int keep, const ch
 done:
 	(void)closedir(d);
 	free(found);
+}
+
+void
+backup_keep(const char *dir, bool db_only, int keep, const char *just_written, bool remove_parts,
+            struct backup_result *result)
+{
+	const char *slash = strrchr(just_written, '/');
+	int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dir_fd < 0) {
+		backup_warn(result, "cannot open %s to keep the newest %d backups: %s", dir, keep,
+		            strerror(errno));
+		return;
+	}
+	backup_keep_newest(dir_fd, dir, db_only, keep, slash != NULL ? slash + 1 : just_written,
+	                   remove_parts, result);
+	(void)close(dir_fd); /* only read and unlinked in, synced by backup_keep_newest */
+}
+
+int
+backup_remove(const char *path, char *err, size_t errlen)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int dir_fd, rc = 0;
+
+	if (unlink(path) < 0 && errno != ENOENT)
+		return io_error(err, errlen, "cannot remove the backup %s: %s", path,
+		                strerror(errno));
+	dir =
+	    slash == NULL ? strdup(".") : strndup(path, slash == path ? 1 : (size_t)(slash - path));
+	if (dir == NULL)
+		return io_error(err, errlen, "out of memory");
+	dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0 || fsync(dir_fd) < 0)
+		rc = io_error(err, errlen, "%s is removed, but its folder %s cannot be synced: %s",
+		              path, dir, strerror(errno));
+	if (dir_fd >= 0)
+		(void)close(dir_fd);
+	free(dir);
+	return rc;
 }

@@ -90,8 +90,9 @@ void backup_name(char *buf, size_t buflen, bool db_only, const char *job_id, tim
 
 /*
  * backup_keep_newest: in the folder dir_fd (dir for messages), remove all but the newest keep
- * backups of the kind db_only says, never just_written; with remove_parts, also the *.part
- * files of that kind. What is removed goes into result->removed, failures into warnings.
+ * backups of the kind db_only says, never just_written (a file name in it, counted among the
+ * keep when it is a name of that kind); with remove_parts, also the *.part files of that kind. What
+ * is removed goes into result->removed, failures into warnings.
  */
 void backup_keep_newest(int dir_fd, const char *dir, bool db_only, int keep,
                         const char *just_written, bool remove_parts, struct backup_result *result);

@@ -48,6 +48,93 @@ close_fd(int *fd)
 	*fd = -1;
 }
 
+/*
+ * probe_swap: prove that blobstore_commit() will be able to swap, before the restore depends
+ * on it. Two probe folders in the staging folder are exchanged: the filesystem can
+ * RENAME_EXCHANGE (some network and FUSE filesystems cannot). Then blob_dir is renamed onto
+ * the staging folder, which the probes make non-empty: that must fail only because the folder
+ * is not empty (ENOTEMPTY or EEXIST). The kernel looks at whether blob_dir can be moved at
+ * all first: a mount point (EBUSY), another mount than its parent, or a folder of an
+ * overlayfs lower layer, such as a container image's (EXDEV), are refused before the
+ * emptiness, so nothing moves either way. 0, or -1 with err (*moved set when a filesystem
+ * that breaks that rule moved blob_dir and it could not be put back: the staging name then
+ * holds the real files and must not be removed).
+ */
+static int
+probe_swap(struct blobstore *bs, bool *moved, char *err, size_t errlen)
+{
+	static const char *const probes[] = {".probe-a", ".probe-b"};
+	int rc = -1, why;
+
+	*moved = false;
+	for (size_t i = 0; i < 2; i++)
+		if (mkdirat(bs->staging_fd, probes[i], 0700) < 0)
+			return io_error(err, errlen, "cannot create a probe folder in %s: %s",
+			                bs->staging_path, strerror(errno));
+	if (renameat2(bs->staging_fd, probes[0], bs->staging_fd, probes[1], RENAME_EXCHANGE) < 0) {
+		io_error(
+		    err, errlen,
+		    "blob_dir %s cannot be swapped for the restored files: its filesystem cannot "
+		    "exchange two folders (%s); put blob_dir on a local filesystem (ext4, xfs, "
+		    "btrfs, tmpfs), or restore with --db-only",
+		    bs->blob_dir, strerror(errno));
+		goto done;
+	}
+	if (!bs->blob_dir_exists) {
+		rc = 0; /* the commit is a plain rename, which the exchange has shown */
+		goto done;
+	}
+	if (renameat2(bs->parent_fd, bs->name, bs->parent_fd, bs->staging_name, 0) == 0) {
+		/* Against every filesystem's rule: put it back, and never remove that name. */
+		if (renameat2(bs->parent_fd, bs->staging_name, bs->parent_fd, bs->name,
+		              RENAME_NOREPLACE) < 0) {
+			*moved = true;
+			io_error(
+			    err, errlen,
+			    "blob_dir %s was moved to %s by a probe its filesystem should have "
+			    "refused and cannot be moved back (%s); move it back by hand",
+			    bs->blob_dir, bs->staging_path, strerror(errno));
+			return -1;
+		}
+		io_error(
+		    err, errlen,
+		    "blob_dir %s is on a filesystem that renamed it onto a folder that was not "
+		    "empty; its swap cannot be trusted: restore with --db-only",
+		    bs->blob_dir);
+		return -1;
+	}
+	why = errno;
+	if (why == ENOTEMPTY || why == EEXIST)
+		rc = 0;
+	else if (why == EXDEV)
+		io_error(
+		    err, errlen,
+		    "blob_dir %s cannot be swapped for the restored files: the kernel will not "
+		    "move it (%s: another mount than %s, or a folder of an overlayfs lower layer "
+		    "such as a container image's); mount the volume at its parent or above, or "
+		    "restore with --db-only",
+		    bs->blob_dir, strerror(why), bs->parent);
+	else if (why == EBUSY)
+		io_error(
+		    err, errlen,
+		    "blob_dir %s cannot be swapped for the restored files: it is a mount point "
+		    "(%s); mount the volume at its parent or above instead, or restore with "
+		    "--db-only",
+		    bs->blob_dir, strerror(why));
+	else
+		io_error(err, errlen,
+		         "blob_dir %s cannot be swapped for the restored files: renaming it fails "
+		         "(%s)",
+		         bs->blob_dir, strerror(why));
+done:
+	for (size_t i = 0; i < 2; i++)
+		if (unlinkat(bs->staging_fd, probes[i], AT_REMOVEDIR) < 0 && errno != ENOENT &&
+		    rc == 0)
+			rc = io_error(err, errlen, "cannot remove a probe folder from %s: %s",
+			              bs->staging_path, strerror(errno));
+	return rc;
+}
+
 int
 blobstore_begin(const char *blob_dir, const char *job_id, struct blobstore **out, char *err,
                 size_t errlen)
@@ -55,7 +142,7 @@ blobstore_begin(const char *blob_dir, const char *job_id, struct blobstore **out
 	struct blobstore *bs;
 	struct stat st;
 	char *copy1 = NULL, *copy2 = NULL;
-	bool created = false;
+	bool created = false, moved;
 
 	*out = NULL;
 	if (blob_dir[0] != '/')
@@ -130,6 +217,10 @@ blobstore_begin(const char *blob_dir, const char *job_id, struct blobstore **out
 	if (bs->chown_to_owner && fchown(bs->staging_fd, bs->owner, bs->group) < 0) {
 		io_error(err, errlen, "cannot give %s to blob_dir's owner: %s", bs->staging_path,
 		         strerror(errno));
+		goto error;
+	}
+	if (probe_swap(bs, &moved, err, errlen) < 0) {
+		created = !moved; /* a staging name that holds blob_dir's files stays */
 		goto error;
 	}
 	free(copy1);

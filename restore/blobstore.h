@@ -2,7 +2,9 @@
  * blobstore.h - the blob folder: stage a backup's files beside it, then swap them in.
  *
  * blobstore_begin() creates an empty staging folder ".<name>.staging-<job id>" in blob_dir's
- * parent (the same filesystem, so the swap is one rename). Files are created in it relative
+ * parent (the same filesystem, so the swap is one rename), and proves there, changing nothing,
+ * that the swap will work (or fails, saying why): a restore, and its rehearsal, learn it before
+ * the database is touched. Files are created in it relative
  * to directory descriptors with O_NOFOLLOW and O_EXCL: nothing is written outside it, and a
  * name that appears twice is an error. blobstore_finish() makes them durable; only then may
  * the database commit. blobstore_commit() swaps the staging folder and blob_dir atomically
@@ -21,7 +23,10 @@ struct blobstore;
 /* The prefix and infix of staging folder names, for finding ones a crash left behind. */
 #define BLOBSTORE_STAGING_INFIX ".staging-"
 
-/* blobstore_begin: create the staging folder for blob_dir (absolute); 0 or -1 with err. */
+/*
+ * blobstore_begin: create the staging folder for blob_dir (absolute) and prove that it can be
+ * swapped with blob_dir; 0 or -1 with err (saying why and what to do).
+ */
 int blobstore_begin(const char *blob_dir, const char *job_id, struct blobstore **out, char *err,
                     size_t errlen);
 

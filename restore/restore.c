@@ -121,7 +121,7 @@ back_up_first(const struct restore_options *o, const struct archive_walk *walk, 
 	bo.pg_restore = o->pg_restore;
 	bo.db_only = o->db_only || walk->kind == ARCHIVE_KIND_DATABASE_ONLY;
 	bo.output = o->previous_dir;
-	bo.keep = o->previous_keep;
+	bo.keep = 0; /* it counts toward previous_keep once the target changed (settle_previous) */
 	bo.folder_exclusive = true; /* the caller holds the target's lock */
 	bo.job_id = job_id;
 	bo.cancel = o->cancel;
@@ -139,6 +139,45 @@ back_up_first(const struct restore_options *o, const struct archive_walk *walk, 
 	}
 	backup_result_free(&br);
 	return rc == RESTORE_EXIT_SUCCEEDED ? 0 : -1;
+}
+
+/*
+ * settle_previous: keep_previous, at the end: a restore that changed the target makes its
+ * backup from before an undo point, which counts toward previous_keep (older ones go, as do
+ * .part files a killed backup left); one that left the target as it was (exit 1 says so)
+ * removes its backup, which only holds the current state and would push a real undo point
+ * out. A partial or unknown outcome keeps its backup and removes nothing.
+ */
+static void
+settle_previous(const struct restore_options *o, bool db_only, int exit_status,
+                struct report *report)
+{
+	struct backup_result kept = {0};
+	char err[MESSAGE_BYTES];
+
+	if (report->previous_backup == NULL)
+		return;
+	if (exit_status == RESTORE_EXIT_UNCHANGED) {
+		if (backup_remove(report->previous_backup, err, sizeof(err)) < 0) {
+			report_warn(report, "the backup before the restore: %s", err);
+			return;
+		}
+		restore_say(o, "job %s: the target was left as it was: its backup %s was removed",
+		            report->job_id, report->previous_backup);
+		free(report->previous_backup);
+		report->previous_backup = NULL;
+		return;
+	}
+	if (strcmp(report->database.status, "restored") != 0)
+		return;
+	backup_keep(o->previous_dir, db_only, o->previous_keep, report->previous_backup, true,
+	            &kept);
+	for (size_t i = 0; i < kept.nwarnings; i++)
+		report_warn(report, "the backups before restores: %s", kept.warnings[i]);
+	for (size_t i = 0; i < kept.nremoved; i++)
+		restore_say(o, "job %s: removed the older backup %s/%s (previous_keep %d)",
+		            report->job_id, o->previous_dir, kept.removed[i], o->previous_keep);
+	backup_result_free(&kept);
 }
 
 /*
@@ -554,6 +593,8 @@ done:
 		free(job.list_path);
 	}
 	database_close(db);
+	settle_previous(o, o->db_only || walk.kind == ARCHIVE_KIND_DATABASE_ONLY, exit_status,
+	                report);
 	clock_gettime(CLOCK_REALTIME, &report->finished_at);
 	report->have_timings = true;
 	report->total_s = restore_now() - started;

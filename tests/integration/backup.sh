@@ -9,7 +9,8 @@
 # refused with nothing written; blob_dir entries outside the layout left out with warnings;
 # pg_dump failing, a database that does not exist, an unwritable output folder and a full disk:
 # exit 1, no .part, work_dir empty; the password only in pg_dump's environment; retention
-# (--keep, --to-backup-dir with backup_dir, backup_keep and stale .part files); --output -;
+# (--keep, also with --output under another name, --to-backup-dir with backup_dir, backup_keep
+# and stale .part files); --output -; a file rewritten while it is copied fails the backup;
 # the current folder by default; usage errors.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -361,6 +362,19 @@ assert_eq "removed by the second run" \
 	'["files_and_database-11111111-201901010000.tar.gz"]' "$(jq -c .removed "$CASE_DIR/run2.json")"
 case_end
 
+case_begin keep_with_another_output_name
+# --output DIR/latest.backup --keep 1: the file written has no Mendix name, so it is not
+# counted; the newest Mendix-named backup of its kind is kept, the older one goes.
+source_config "$CASE_DIR/src.yaml" src "$SRC_BLOBS"
+O=$CASE_DIR/dest
+mkdir "$O"
+touch "$O/database-00000000-201801010000.backup" "$O/database-11111111-201901010000.backup"
+run_worker -c "$CASE_DIR/src.yaml" backup --db-only --output "$O/latest.backup" --keep 1 --json
+assert_exit 0
+assert_eq "files left" "database-11111111-201901010000.backup latest.backup" "$(ls "$O" | tr '\n' ' ' | sed 's/ $//')"
+assert_eq "removed" '["database-00000000-201801010000.backup"]' "$(jq -c .removed "$CASE_DIR/out")"
+case_end
+
 case_begin to_backup_dir
 mkdir "$CASE_DIR/backups" "$CASE_DIR/spool"
 TOP_KEYS=$(printf 'backup_dir: %s\nbackup_keep: 2\nspool_dir: %s' "$CASE_DIR/backups" "$CASE_DIR/spool") \
@@ -409,6 +423,49 @@ RW_STATUS=$?
 set -e
 assert_exit 0
 "$PGBIN/pg_restore" -l "$CASE_DIR/db.backup" >/dev/null || fail "pg_restore -l cannot read the dump from stdout"
+assert_work_dir_empty
+case_end
+
+case_begin file_rewritten_while_copied
+# A file of blob_dir rewritten in place while the backup copies it. The backup writes to a pipe
+# (--output - into a FIFO) that is read a little at a time, only until the file's descriptor
+# has been read from (its offset in /proc/PID/fdinfo); the backup then waits on the full pipe
+# in the middle of the file, and the rewrite falls inside the copy every time. Then the pipe is
+# drained. The backup must fail naming the file instead of archiving a mixture.
+B=$CASE_DIR/blobs_rewritten
+u=$(new_uuid)
+F=$B/${u:0:2}/${u:2:2}/$u
+mkdir -p "$(dirname "$F")"
+head -c 2M /dev/urandom >"$F"
+source_config "$CASE_DIR/src.yaml" src "$B"
+mkfifo "$CASE_DIR/pipe"
+"$RESTORE_WORKER" -c "$CASE_DIR/src.yaml" backup --output - >"$CASE_DIR/pipe" 2>"$CASE_DIR/err" &
+pid=$!
+exec 3<"$CASE_DIR/pipe"
+pos=0
+for ((reads = 0; reads < 1000 && pos == 0; reads++)); do
+	for fd in /proc/"$pid"/fd/*; do
+		[ "$(readlink "$fd" 2>/dev/null)" = "$F" ] &&
+			pos=$(awk '/^pos:/ {print $2}' "/proc/$pid/fdinfo/${fd##*/}" 2>/dev/null || echo 0)
+	done
+	[ "${pos:-0}" -gt 0 ] && break
+	pos=0
+	kill -0 "$pid" 2>/dev/null || break
+	dd bs=64k count=1 status=none <&3 >>"$CASE_DIR/stdout.tar.gz" # one read(): what is there
+done
+if [ "$pos" -gt 0 ] && [ "$pos" -lt $((2 * 1024 * 1024)) ]; then
+	head -c 2M /dev/urandom | dd of="$F" conv=notrunc bs=1M status=none
+else
+	fail "the backup was never seen half-way through copying the file (offset $pos)"
+fi
+cat <&3 >>"$CASE_DIR/stdout.tar.gz"
+exec 3<&-
+set +e
+wait "$pid"
+RW_STATUS=$?
+set -e
+assert_exit 1
+grep -qF "$F changed while it was copied" "$CASE_DIR/err" || fail "the error does not name the file that changed"
 assert_work_dir_empty
 case_end
 

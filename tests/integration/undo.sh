@@ -5,6 +5,8 @@
 #    into incoming/<target>/ gives back the target as it was, database and files;
 #  - restore --db-only: the backup before it is the database alone (database-*.backup);
 #  - previous_keep 2: after three restores two backups are left;
+#  - restores that fail in the database (target unchanged) remove their backups: the undo point
+#    of the last restore that changed the target stays, and only such count toward previous_keep;
 #  - a refused restore (over the quota) makes no backup;
 #  - a backup that fails (pg_dump that exits 1): the restore fails, the target unchanged;
 #  - keep_previous without spool_dir is a configuration error.
@@ -77,6 +79,37 @@ for run in 1 2 3; do
 	sleep 1 # the names carry the minute; the newest is also told by modification time
 done
 assert_eq "backups kept" "$(printf '%s\n' "${NAMES[1]}" "${NAMES[2]}" | sort | tr '\n' ' ')" \
+	"$(ls "$SPOOL/previous/acceptance" | sort | tr '\n' ' ')"
+case_end
+
+case_begin failed_restores_keep_the_undo_point
+# previous_keep 2: a good restore (its backup P1 holds the state before it), then twice an
+# archive that passes every check and fails in the database. The failures left the target as
+# it was: their backups go, P1 stays; the next good restore's backup P2 is kept beside P1.
+make_index_fails_db src_index
+make_snapshot "$CASE_DIR/fails.tar.gz" src_index 1
+make_target_db undo6
+old_blobs
+SPOOL=$CASE_DIR/spool
+write_config "$CASE_DIR/config.yaml" dbname=undo6 keep_previous=true previous_keep=2
+sed -i "1i spool_dir: $SPOOL" "$CASE_DIR/config.yaml"
+run_worker -c "$CASE_DIR/config.yaml" restore --json "$GOOD"
+assert_exit 0
+P1=$(report .previous_backup)
+capture_state before undo6
+for run in 1 2; do
+	run_worker -c "$CASE_DIR/config.yaml" restore --json "$CASE_DIR/fails.tar.gz"
+	assert_exit 1
+	assert_report .status failed
+	assert_report .database.status unchanged
+	assert_report .previous_backup null
+	assert_eq "backups after failure $run" "$(basename "$P1")" "$(ls "$SPOOL/previous/acceptance" | tr '\n' ' ' | sed 's/ $//')"
+done
+assert_unchanged undo6
+run_worker -c "$CASE_DIR/config.yaml" restore --json "$GOOD"
+assert_exit 0
+P2=$(report .previous_backup)
+assert_eq "backups after the next good restore" "$(printf '%s\n' "$(basename "$P1")" "$(basename "$P2")" | sort | tr '\n' ' ')" \
 	"$(ls "$SPOOL/previous/acceptance" | sort | tr '\n' ' ')"
 case_end
 
