@@ -214,10 +214,11 @@ worker_stop
 worker_case_end
 
 # 20. The server stopped during the checks before a restore: failed, not rejected. A
-# superuser's session named restore-worker (which the role cannot end) holds the restore in
-# its wait for a dead worker's sessions, with the target's lock held (spool_dir), until the
-# server is stopped.
+# superuser's session named restore-worker (which the role cannot end, but sees: it may read
+# all statistics) holds the restore in its wait for a dead worker's sessions, with the
+# target's lock held (spool_dir), until the server is stopped.
 restore_begin server_gone_during_checks_failed
+sql postgres "grant pg_read_all_stats to app"
 sed -i "1i spool_dir: $CASE_DIR/spool" "$CASE_DIR/config.yaml"
 PGAPPNAME=restore-worker "$PGBIN/psql" -X -q -d target -c "select pg_sleep(60)" \
 	>/dev/null 2>&1 </dev/null &
@@ -242,6 +243,7 @@ server_stop_crash
 restore_wait
 wait "$HOLDER_PID" 2>/dev/null || true
 server_start
+sql postgres "revoke pg_read_all_stats from app"
 assert_exit 1
 assert_report .status failed
 assert_error_line
