@@ -221,18 +221,42 @@ session_setup(struct database *db, char *err, size_t errlen)
 	return 0;
 }
 
+/* database_session_connect: connect db with its conninfo and set up the session (see there). */
+int
+database_session_connect(struct database *db, enum database_open_failure *why, char *err,
+                         size_t errlen)
+{
+	static const char *const keys[] = {"dbname", "fallback_application_name", NULL};
+	const char *values[] = {db->conninfo, "restore-worker", NULL};
+
+	*why = DATABASE_OPEN_ERROR;
+	if (db->conn != NULL)
+		PQfinish(db->conn);
+	db->conn = PQconnectdbParams(keys, values, 1);
+	if (db->conn == NULL)
+		return io_error(err, errlen,
+		                "cannot connect to the target database: out of memory");
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		connect_failed(db, why, err, errlen);
+		return -1;
+	}
+	snprintf(db->name, sizeof(db->name), "%s", PQdb(db->conn));
+	conninfo_scrub(&db->secrets, db->name, sizeof(db->name));
+	PQsetNoticeProcessor(db->conn, ignore_notice, NULL);
+	return session_setup(db, err, errlen);
+}
+
 int
 database_open(const char *conninfo, struct database **out, enum database_open_failure *why,
               char *err, size_t errlen)
 {
-	static const char *const keys[] = {"dbname", "fallback_application_name", NULL};
-	const char *values[] = {conninfo, "restore-worker", NULL};
 	struct database *db;
 
 	*out = NULL;
 	*why = DATABASE_OPEN_ERROR;
 	db = calloc(1, sizeof(*db));
-	if (db == NULL) {
+	if (db == NULL || (db->conninfo = strdup(conninfo)) == NULL) {
+		free(db);
 		(void)io_error(err, errlen, "out of memory");
 		return -1;
 	}
@@ -246,21 +270,7 @@ database_open(const char *conninfo, struct database **out, enum database_open_fa
 		database_close(db);
 		return -1;
 	}
-	db->conn = PQconnectdbParams(keys, values, 1);
-	if (db->conn == NULL) {
-		(void)io_error(err, errlen, "cannot connect to the target database: out of memory");
-		database_close(db);
-		return -1;
-	}
-	if (PQstatus(db->conn) != CONNECTION_OK) {
-		connect_failed(db, why, err, errlen);
-		database_close(db);
-		return -1;
-	}
-	snprintf(db->name, sizeof(db->name), "%s", PQdb(db->conn));
-	conninfo_scrub(&db->secrets, db->name, sizeof(db->name));
-	PQsetNoticeProcessor(db->conn, ignore_notice, NULL);
-	if (session_setup(db, err, errlen) < 0) {
+	if (database_session_connect(db, why, err, errlen) < 0) {
 		database_close(db);
 		return -1;
 	}
@@ -410,30 +420,15 @@ database_check_locks(struct database *db, const struct dump_info *dump, char *er
 	return 0;
 }
 
-/* forget_cancel: drop the cancel handle, first hiding it from signal handlers. */
-static void
-forget_cancel(void)
+/* database_forget_cancel: drop the cancel handle, first hiding it from signal handlers. */
+void
+database_forget_cancel(void)
 {
 	PGcancel *c = running_cancel;
 
 	running_cancel = NULL;
 	if (c != NULL)
 		PQfreeCancel(c);
-}
-
-int
-database_commit(struct database *db, char *err, size_t errlen)
-{
-	int rc = exec_simple(db, "COMMIT", "commit the restore", err, errlen);
-
-	forget_cancel();
-	db->in_transaction = false;
-	if (rc == 0 && PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
-		(void)io_error(err, errlen,
-		               "the commit of the restore was not confirmed by the server");
-		return -1;
-	}
-	return rc;
 }
 
 uint64_t
@@ -459,7 +454,7 @@ database_rollback(struct database *db)
 {
 	PGresult *res;
 
-	forget_cancel();
+	database_forget_cancel();
 	if (!db->in_transaction)
 		return;
 	db->in_transaction = false;
@@ -477,6 +472,7 @@ database_close(struct database *db)
 		PQfinish(db->conn);
 	}
 	conninfo_secrets_free(&db->secrets);
+	free(db->conninfo);
 	free(db);
 }
 

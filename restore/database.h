@@ -91,8 +91,49 @@ int database_restore(struct database *db, const char *pg_restore, const char *du
                      const char *list_path, struct report *report, volatile sig_atomic_t *cancel,
                      char *err, size_t errlen);
 
-/* database_commit: commit the restore; 0, or -1 with err (the transaction is then gone). */
-int database_commit(struct database *db, char *err, size_t errlen);
+/* How long a COMMIT whose reply was lost waits for the server to answer whether it committed. */
+#define DATABASE_OUTCOME_WAIT_SECONDS 60
+
+/* What became of a transaction whose COMMIT was sent (database_xact_outcome). */
+enum database_outcome {
+	DATABASE_COMMITTED,
+	DATABASE_ROLLED_BACK,
+	DATABASE_OUTCOME_UNKNOWN, /* the server could not be asked, or cannot tell */
+};
+
+/*
+ * database_lost: did the connection fail (closed, the server gone), rather than a statement?
+ * res (may be NULL) is the failed result: SQLSTATE classes 08 and 57P also mean it.
+ */
+bool database_lost(PGconn *conn, const PGresult *res);
+
+/*
+ * database_commit_point: in the open restore transaction, what a later process needs to ask
+ * whether it committed: its transaction id (txid_current(), as text) and server process id.
+ * 0, or -1 with err (the transaction is then rolled back).
+ */
+int database_commit_point(struct database *db, char *xact_id, size_t xact_len, int *pid, char *err,
+                          size_t errlen);
+
+/*
+ * database_commit: commit the restore. 0 when committed; 1 when committed although the
+ * server's reply was lost (err says so: a warning); -1 with err when not committed (the
+ * target is as it was); -2 with err when the reply was lost and the server could not be
+ * asked whether it committed within DATABASE_OUTCOME_WAIT_SECONDS (or cancel was set): the
+ * database holds the backup or is as it was. After a lost reply the connection is made again.
+ */
+int database_commit(struct database *db, volatile sig_atomic_t *cancel, char *err, size_t errlen);
+
+/*
+ * database_xact_outcome: ask the server on conn whether transaction xact_id (txid_current()
+ * as text) committed. One still in progress in server process pid has lost its client (its
+ * worker killed, its reply lost): that process is ended (pg_terminate_backend; what it
+ * committed stays), and the server asked again, for up to wait_seconds or until cancel is
+ * set. DATABASE_OUTCOME_UNKNOWN with why when it cannot tell.
+ */
+enum database_outcome database_xact_outcome(PGconn *conn, const char *xact_id, int pid,
+                                            int wait_seconds, volatile sig_atomic_t *cancel,
+                                            char *why, size_t whylen);
 
 /* database_rollback: abandon an open restore transaction, if any. */
 void database_rollback(struct database *db);

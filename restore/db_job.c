@@ -66,7 +66,7 @@ db_job_start(void *ctx, char *err, size_t errlen)
 	 */
 	if (j->swap == NULL && database_check_locks(j->db, &walk->dump, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "target %s: %s", t->name, why);
-		return WALK_REJECTED;
+		return database_lost(database_conn(j->db), NULL) ? WALK_FAILED : WALK_REJECTED;
 	}
 	restore_say(
 	    j->o, "job %s: %s holds a dump (archive version %d.%d) that decompresses to %llu bytes",

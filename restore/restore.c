@@ -103,6 +103,56 @@ restore_finish(struct restore_leftover *leftover, const struct restore_options *
 	free(leftover);
 }
 
+/* What commit_hook needs. */
+struct commit_hook {
+	const struct restore_options *o;
+	struct database *db;
+	struct swap *swap;
+};
+
+/*
+ * commit_hook: just before the COMMIT (for a swap, inside its transaction): fill in
+ * o->commit_point, then run o->before_commit. 0, or -1 with err: then nothing commits.
+ */
+static int
+commit_hook(void *ctx, char *err, size_t errlen)
+{
+	const struct commit_hook *h = ctx;
+	struct restore_commit_point point = {0};
+
+	if (h->swap != NULL)
+		swap_commit_point(h->swap, point.xact_id, sizeof(point.xact_id), &point.backend_pid,
+		                  point.new_oid, sizeof(point.new_oid));
+	else if (database_commit_point(h->db, point.xact_id, sizeof(point.xact_id),
+	                               &point.backend_pid, err, errlen) < 0)
+		return -1;
+	if (h->o->commit_point != NULL)
+		*h->o->commit_point = point;
+	return h->o->before_commit != NULL ? h->o->before_commit(h->o->commit_ctx, err, errlen) : 0;
+}
+
+/*
+ * commit_unknown: the COMMIT's reply was lost and the server could not say whether it
+ * committed (err): the restore ends partial, and every copy is kept and named.
+ */
+static void
+commit_unknown(const struct restore_options *o, struct archive_walk *walk, struct report *report,
+               const char *err)
+{
+	report->database.status = "unknown";
+	if (walk->staging == NULL) {
+		report_set_error(report, "partial", "%s; restore the backup again to be sure", err);
+		return;
+	}
+	report_set_error(report, "partial",
+	                 "%s; %s still holds the old files and %s the backup's (kept): once the "
+	                 "database is known to hold the backup, swap them in (or restore the "
+	                 "backup again)",
+	                 err, o->target->blob_dir, blobstore_staging_path(walk->staging));
+	blobstore_close(walk->staging); /* keep the staged files */
+	walk->staging = NULL;
+}
+
 /*
  * back_up_first: keep_previous: back the target up into o->previous_dir (backup.h), the
  * database alone when only the database is restored. 0, or -1 with err.
@@ -295,6 +345,7 @@ restore_run(const struct restore_options *o, struct report *report)
 	char target_db[256];
 	enum archive_outcome outcome;
 	struct db_job job;
+	struct commit_hook hook;
 	struct progress prog;
 	char job_id[37], err[MESSAGE_BYTES], why[256];
 	double started = restore_now(), files_done, commit_started, swap_started;
@@ -345,7 +396,10 @@ restore_run(const struct restore_options *o, struct report *report)
 	if (o->holds_target_lock)
 		database_end_orphans(db, 30);
 	if (database_check_alone(db, err, sizeof(err)) < 0) {
-		report_set_error(report, "rejected", "target %s: %s", t->name, err);
+		/* A lost connection is a failure to retry, not a refusal. */
+		report_set_error(report,
+		                 database_lost(database_conn(db), NULL) ? "failed" : "rejected",
+		                 "target %s: %s", t->name, err);
 		goto done;
 	}
 	job.db = db;
@@ -494,8 +548,10 @@ restore_run(const struct restore_options *o, struct report *report)
 		goto done;
 	}
 	/* The swap calls the hook inside its short transaction, just before the COMMIT. */
-	if (swap == NULL && o->before_commit != NULL &&
-	    o->before_commit(o->commit_ctx, err, sizeof(err)) < 0) {
+	hook.o = o;
+	hook.db = db;
+	hook.swap = swap;
+	if (swap == NULL && commit_hook(&hook, err, sizeof(err)) < 0) {
 		report_set_error(report, "failed",
 		                 "%s: %s; the database and the files were left as they were",
 		                 report->source, err);
@@ -503,11 +559,21 @@ restore_run(const struct restore_options *o, struct report *report)
 	}
 	progress_phase(&prog, "swapping");
 	commit_started = restore_now();
-	if ((swap != NULL ? swap_commit(swap, o->before_commit, o->commit_ctx, err, sizeof(err))
-	                  : database_commit(db, err, sizeof(err))) < 0) {
+	if (swap != NULL)
+		swap_set_cancel(swap, o->cancel);
+	rc = swap != NULL ? swap_commit(swap, commit_hook, &hook, err, sizeof(err))
+	                  : database_commit(db, o->cancel, err, sizeof(err));
+	if (rc == -2) {
+		commit_unknown(o, &walk, report, err);
+		exit_status = RESTORE_EXIT_PARTIAL;
+		goto done;
+	}
+	if (rc < 0) {
 		report_set_error(report, "failed", "%s: %s", report->source, err);
 		goto done;
 	}
+	if (rc > 0)
+		report_warn(report, "%s", err);
 	report->database_s += restore_now() - commit_started;
 	report->database.status = "restored";
 	exit_status = RESTORE_EXIT_SUCCEEDED;

@@ -56,6 +56,16 @@ struct restore_progress {
 	uint64_t file_bytes_total;                    /* .metadata's filesSize; 0: unknown */
 };
 
+/*
+ * What a process that finds a restore stopped after its commit began needs to ask the server
+ * whether the commit took place (database.h: database_xact_outcome).
+ */
+struct restore_commit_point {
+	char xact_id[24]; /* the committing transaction's txid_current() */
+	int backend_pid;  /* the server process committing it */
+	char new_oid[16]; /* strategy swap: the new database's OID; "" otherwise */
+};
+
 struct restore_options {
 	const char *archive;
 	const struct restore_target *target;
@@ -78,6 +88,8 @@ struct restore_options {
 	 */
 	int (*before_commit)(void *commit_ctx, char *err, size_t errlen);
 	void *commit_ctx;
+	/* Not NULL: filled in before before_commit is called. */
+	struct restore_commit_point *commit_point;
 	/*
 	 * Not NULL: the old files a successful restore swapped out are left (beside blob_dir,
 	 * under the staging name) for restore_finish(), which the caller runs once its report is

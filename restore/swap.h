@@ -95,12 +95,26 @@ int swap_restore(struct swap *s, const char *pg_restore, const char *dump_path,
 /*
  * swap_commit: in one transaction, check that nobody uses the target, carry over its
  * environment onto the new database and swap the names. before_commit (when not NULL) runs
- * just before the COMMIT is sent, inside the transaction: -1 from it rolls back. 0 once
- * committed (the target's name then holds the backup), or -1 with err (the target is as it
- * was, unless the COMMIT was sent and its outcome not heard: err says so).
+ * just before the COMMIT is sent, inside the transaction (swap_commit_point then tells what it
+ * is): -1 from it rolls back. 0 once committed (the target's name then holds the backup); 1
+ * when committed although the COMMIT's reply was lost (err says so: a warning); -1 with err
+ * when not committed (the target is as it was); -2 with err when the reply was lost and the
+ * server could not be asked (within DATABASE_OUTCOME_WAIT_SECONDS, or until the cancel flag
+ * of swap_set_cancel was set): both databases are then kept, and err names them.
  */
 int swap_commit(struct swap *s, int (*before_commit)(void *ctx, char *err, size_t errlen),
                 void *ctx, char *err, size_t errlen);
+
+/*
+ * swap_commit_point: while before_commit runs, what a later process needs to ask whether the
+ * swap committed: its transaction id (txid_current()), server process and the new database's
+ * OID (text).
+ */
+void swap_commit_point(const struct swap *s, char *xact_id, size_t xact_len, int *pid, char *oid,
+                       size_t oid_len);
+
+/* swap_set_cancel: a flag that, once set, stops swap_commit waiting for a lost COMMIT's answer. */
+void swap_set_cancel(struct swap *s, volatile sig_atomic_t *cancel);
 
 /* swap_drop_old: after swap_commit, drop the old database; -1 with err when it could not. */
 int swap_drop_old(struct swap *s, char *err, size_t errlen);

@@ -19,8 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "conninfo.h"
+#include "database.h"
 #include "io.h"
 #include "swap_parts.h"
 
@@ -220,6 +222,126 @@ done:
 	return rc;
 }
 
+/*
+ * commit_point: in the swap's transaction, read what a later process needs to ask whether it
+ * committed (swap_commit_point), and make its COMMIT durable (synchronous_commit on, as the
+ * transaction strategy's session has it) before the files are swapped in. 0, or -1 with err.
+ */
+static int
+commit_point(struct swap *s, char *err, size_t errlen)
+{
+	static const char sql[] =
+	    "SELECT pg_catalog.txid_current()::text, pg_catalog.pg_backend_pid(), "
+	    "(SELECT d.oid::text FROM pg_catalog.pg_database d WHERE d.datname = $1), "
+	    "pg_catalog.set_config('synchronous_commit', 'on', true)";
+	const char *params[] = {s->target}; /* renamed in this transaction: the new database */
+	PGresult *res = swap_run(s, sql, 1, params, "read the swap's transaction id", err, errlen);
+
+	if (res == NULL)
+		return -1;
+	snprintf(s->xact_id, sizeof(s->xact_id), "%s", PQgetvalue(res, 0, 0));
+	s->backend_pid = (int)strtol(PQgetvalue(res, 0, 1), NULL, 10);
+	snprintf(s->new_oid, sizeof(s->new_oid), "%s", PQgetvalue(res, 0, 2));
+	PQclear(res);
+	return 0;
+}
+
+/* swapped_in: does the target's name belong to the new database now? */
+static bool
+swapped_in(struct swap *s)
+{
+	static const char sql[] =
+	    "SELECT d.oid::text FROM pg_catalog.pg_database d WHERE d.datname = $1";
+	const char *params[] = {s->target};
+	PGresult *res = PQexecParams(s->conn, sql, 1, NULL, params, NULL, NULL, 0);
+	bool in = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	          strcmp(PQgetvalue(res, 0, 0), s->new_oid) == 0;
+
+	PQclear(res);
+	return in;
+}
+
+/*
+ * commit_outcome: the COMMIT of the swap failed (res): an error the server sent rolled it
+ * back; a lost reply may have committed all the same (a crash, a terminated backend): connect
+ * again and ask the server, then which database carries the target's name (by OID). Returns
+ * what swap_commit returns; with an unknown outcome both databases are kept.
+ */
+static int
+commit_outcome(struct swap *s, const PGresult *res, char *err, size_t errlen)
+{
+	enum database_outcome outcome = DATABASE_OUTCOME_UNKNOWN;
+	char msg[768], why[512] = "interrupted";
+	int i;
+
+	swap_message_of(s, res, msg, sizeof(msg));
+	if (!database_lost(s->conn, res) && PQresultStatus(res) != PGRES_COMMAND_OK) {
+		(void)io_error(err, errlen, "cannot commit the swap of database %s: %s", s->target,
+		               msg);
+		if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+			PQclear(PQexec(s->conn, "ROLLBACK"));
+		return -1;
+	}
+	for (i = 0; i < DATABASE_OUTCOME_WAIT_SECONDS * 10; i++) {
+		PQreset(s->conn);
+		if (PQstatus(s->conn) == CONNECTION_OK || (s->cancel != NULL && *s->cancel))
+			break;
+		(void)usleep(100 * 1000);
+	}
+	if (PQstatus(s->conn) == CONNECTION_OK)
+		outcome = database_xact_outcome(s->conn, s->xact_id, s->backend_pid,
+		                                DATABASE_OUTCOME_WAIT_SECONDS - i / 10, s->cancel,
+		                                why, sizeof(why));
+	else
+		swap_message_of(s, NULL, why, sizeof(why));
+	if (outcome == DATABASE_COMMITTED && !swapped_in(s)) {
+		outcome = DATABASE_OUTCOME_UNKNOWN;
+		snprintf(why, sizeof(why),
+		         "the server says it committed, yet database %s is not OID %s", s->target,
+		         s->new_oid);
+	}
+	if (outcome == DATABASE_COMMITTED) {
+		s->committed = true;
+		(void)io_error(
+		    err, errlen,
+		    "the server's reply to the COMMIT of the swap of database %s was lost "
+		    "(%s); asked again, the server says transaction %s committed",
+		    s->target, msg, s->xact_id);
+		return 1;
+	}
+	if (outcome == DATABASE_ROLLED_BACK) {
+		(void)io_error(err, errlen,
+		               "cannot commit the swap of database %s: %s; asked again, the server "
+		               "says transaction %s was rolled back",
+		               s->target, msg, s->xact_id);
+		return -1;
+	}
+	s->created = false; /* nothing is dropped: either database may be the only copy */
+	(void)io_error(err, errlen,
+	               "the server's reply to the COMMIT of the swap of database %s was lost (%s) "
+	               "and the server could not tell whether transaction %s committed (%s): "
+	               "database %s holds the backup or is as it was, and the other state is "
+	               "database %s (the backup) or %s (the old database); both are kept",
+	               s->target, msg, s->xact_id, why, s->target, s->new_name, s->old_name);
+	conninfo_scrub(&s->secrets, err, errlen);
+	return -2;
+}
+
+void
+swap_commit_point(const struct swap *s, char *xact_id, size_t xact_len, int *pid, char *oid,
+                  size_t oid_len)
+{
+	snprintf(xact_id, xact_len, "%s", s->xact_id);
+	*pid = s->backend_pid;
+	snprintf(oid, oid_len, "%s", s->new_oid);
+}
+
+void
+swap_set_cancel(struct swap *s, volatile sig_atomic_t *cancel)
+{
+	s->cancel = cancel;
+}
+
 int
 swap_commit(struct swap *s, int (*before_commit)(void *ctx, char *err, size_t errlen), void *ctx,
             char *err, size_t errlen)
@@ -290,14 +412,14 @@ swap_commit(struct swap *s, int (*before_commit)(void *ctx, char *err, size_t er
 	}
 	PQclear(res);
 	res = NULL;
+	if (commit_point(s, err, errlen) < 0)
+		goto rollback;
 	if (before_commit != NULL && before_commit(ctx, err, errlen) < 0)
 		goto rollback;
 	res = PQexec(s->conn, "COMMIT");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK ||
 	    PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
-		swap_message_of(s, res, msg, sizeof(msg));
-		(void)io_error(err, errlen, "cannot commit the swap of database %s: %s", s->target,
-		               msg);
+		rc = commit_outcome(s, res, err, errlen);
 		goto done;
 	}
 	s->committed = true;

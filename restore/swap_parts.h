@@ -8,6 +8,7 @@
 #define SWAP_PARTS_H
 
 #include <libpq-fe.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +35,11 @@ struct swap {
 	bool created;        /* the new database exists (and is ours to drop) */
 	bool committed;      /* the names are swapped */
 	uint64_t items_done; /* TOC entries pg_restore has done (atomic: read for progress) */
+	/* The swap's transaction, for asking what became of its COMMIT (swap_commit.c): */
+	char xact_id[24];              /* txid_current(), "" until read */
+	int backend_pid;               /* the server process running it */
+	char new_oid[16];              /* the new database's OID */
+	volatile sig_atomic_t *cancel; /* set: stop waiting for the server's answer */
 };
 
 /* A growing string. */

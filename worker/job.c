@@ -43,30 +43,27 @@ static volatile sig_atomic_t child_cancel;
 static void
 remove_staging(const char *blob_dir, const char *job_id)
 {
-	const char *slash = strrchr(blob_dir, '/');
-	char parent[PATH_MAX], name[NAME_MAX + 1];
+	char path[PATH_MAX], *slash;
 	int fd;
 
-	if (slash == NULL)
+	if (job_staging_path(blob_dir, job_id, path, sizeof(path)) < 0)
 		return;
-	snprintf(parent, sizeof(parent), "%.*s", (int)(slash - blob_dir), blob_dir);
-	if (parent[0] == '\0')
-		snprintf(parent, sizeof(parent), "/");
-	snprintf(name, sizeof(name), ".%s%s%s", slash + 1, BLOBSTORE_STAGING_INFIX, job_id);
-	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	slash = strrchr(path, '/');
+	*slash = '\0';
+	fd = open(path[0] != '\0' ? path : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	(void)blobstore_remove_tree(fd, name);
+	(void)blobstore_remove_tree(fd, slash + 1);
 	(void)close(fd);
 }
 
 /*
- * job_remove_leftovers: remove what a dead attempt of a job may have left behind: its dump
- * copy, the TOC list beside it and its staging folder, where its claim says they were (the
- * configuration may have changed since) and where the configuration puts them now.
+ * remove_attempt_files: remove what an attempt of a job may have left behind: its dump copy
+ * and the TOC list beside it, and (staging) its staging folder, where its claim says they were
+ * (the configuration may have changed since) and where the configuration puts them now.
  */
-void
-job_remove_leftovers(const struct config *config, const struct spool_claim *claim)
+static void
+remove_attempt_files(const struct config *config, const struct spool_claim *claim, bool staging)
 {
 	const char *work_dirs[] = {config->work_dir, claim->work_dir};
 	char path[PATH_MAX + 64];
@@ -80,56 +77,18 @@ job_remove_leftovers(const struct config *config, const struct spool_claim *clai
 		         claim->job_id);
 		(void)unlink(path);
 	}
+	if (!staging)
+		return;
 	if (claim->blob_dir[0] == '/')
 		remove_staging(claim->blob_dir, claim->job_id);
 	for (size_t i = 0; i < config->ntargets; i++)
 		remove_staging(config->targets[i].blob_dir, claim->job_id);
 }
 
-/* known_status: the status named s among known[], as a string that lives for ever. */
-static const char *
-known_status(const char *s, const char *const *known, size_t n)
+void
+job_remove_leftovers(const struct config *config, const struct spool_claim *claim)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(s, known[i]) == 0)
-			return known[i];
-	return known[n - 1];
-}
-
-/* claim_take_outcome: copy a finished job's outcome from its report into its claim. */
-static void
-claim_take_outcome(struct spool_claim *claim, const struct report *report)
-{
-	snprintf(claim->status, sizeof(claim->status), "%s", report->status);
-	snprintf(claim->database_status, sizeof(claim->database_status), "%s",
-	         report->database.status);
-	snprintf(claim->files_status, sizeof(claim->files_status), "%s", report->files.status);
-	claim->files_count = report->file_count;
-	claim->files_bytes = report->file_bytes;
-	snprintf(claim->error, sizeof(claim->error), "%s",
-	         report->error != NULL ? report->error : "");
-}
-
-/* report_from_claim: the report of a finished job, as far as its claim records it. */
-static int
-report_from_claim(struct report *report, const struct spool_claim *claim, const char *target)
-{
-	static const char *const statuses[] = {"succeeded", "rejected", "partial", "failed"};
-	static const char *const parts[] = {"restored", "partial", "skipped", "unchanged"};
-
-	if (report_init(report, claim->job_id, claim->name, target, false) < 0)
-		return -1;
-	if (claim->error[0] != '\0')
-		report_set_error(report, known_status(claim->status, statuses, 4), "%s",
-		                 claim->error);
-	else
-		report->status = known_status(claim->status, statuses, 4);
-	report->database.status = known_status(claim->database_status, parts, 4);
-	report->files.status = known_status(claim->files_status, parts, 4);
-	report->file_count = claim->files_count;
-	report->file_bytes = claim->files_bytes;
-	clock_gettime(CLOCK_REALTIME, &report->finished_at);
-	return 0;
+	remove_attempt_files(config, claim, true);
 }
 
 /*
@@ -147,7 +106,7 @@ finish_report(const struct job_env *env, struct spool_claim *claim, struct repor
 		log_line(succeeded ? LOG_PRIORITY_INFO : LOG_PRIORITY_ERROR, claim->job_id,
 		         "%s%s%s", report->status, report->error != NULL ? ": " : "",
 		         report->error != NULL ? report->error : "");
-		claim_take_outcome(claim, report);
+		job_claim_take_outcome(claim, report);
 		if (spool_claim_finished(claim, err, sizeof(err)) < 0)
 			log_line(LOG_PRIORITY_ERROR, claim->job_id, "%s", err);
 	}
@@ -169,12 +128,10 @@ job_finish_with(const struct job_env *env, struct spool_claim *claim, const char
                 const char *status, const char *error)
 {
 	struct report report;
-	bool ok = report_init(&report, claim->job_id, claim->name, target, false) == 0;
+	bool ok = job_claim_report_init(&report, claim, target) == 0;
 
-	if (ok) {
+	if (ok)
 		report_set_error(&report, status, "%s", error);
-		clock_gettime(CLOCK_REALTIME, &report.finished_at);
-	}
 	finish_report(env, claim, &report, ok);
 }
 
@@ -278,7 +235,7 @@ child_file(const struct job_env *env, struct spool_claim *claim, struct report *
 {
 	char err[512], *json, status[16];
 
-	claim_take_outcome(claim, report);
+	job_claim_take_outcome(claim, report);
 	if (spool_claim_finished(claim, err, sizeof(err)) < 0)
 		log_line(LOG_PRIORITY_ERROR, claim->job_id, "%s", err);
 	snprintf(status, sizeof(status), "%s", report->status);
@@ -307,14 +264,24 @@ child_file(const struct job_env *env, struct spool_claim *claim, struct report *
 	}
 }
 
-/* child_before_commit: record that the commit begins: from now on the target may change. */
+/* What child_before_commit needs. */
+struct child_commit {
+	struct spool_claim *claim;
+	struct restore_commit_point point; /* filled in by the engine */
+};
+
+/*
+ * child_before_commit: record that the commit begins, and what is needed to learn later
+ * what became of it: from now on the target may change.
+ */
 static int
 child_before_commit(void *ctx, char *err, size_t errlen)
 {
-	struct spool_claim *claim = ctx;
+	struct child_commit *cc = ctx;
 
-	claim->phase = SPOOL_PHASE_COMMITTING;
-	return spool_claim_save(claim, err, errlen);
+	job_claim_commit_point(cc->claim, &cc->point);
+	cc->claim->phase = SPOOL_PHASE_COMMITTING;
+	return spool_claim_save(cc->claim, err, errlen);
 }
 
 /* child_signal: SIGTERM in a job child: cancel the restore; it rolls back. */
@@ -378,6 +345,8 @@ job_child_run(const struct job_env *env, struct spool_claim *claim, const char *
 	struct report report;
 	struct jobfile jf = {0};
 	struct child_progress progress = {.claim = claim};
+	struct child_commit commit = {.claim = claim};
+	struct timespec now;
 	char *previous = NULL;
 	struct sigaction sa;
 	struct stat st;
@@ -471,9 +440,18 @@ job_child_run(const struct job_env *env, struct spool_claim *claim, const char *
 	ro.progress = child_progress;
 	ro.progress_ctx = &progress;
 	ro.before_commit = child_before_commit;
-	ro.commit_ctx = claim;
+	ro.commit_ctx = &commit;
+	ro.commit_point = &commit.point;
 	ro.leftover = &leftover;
 	ro.pg_dump = env->config->pg_dump;
+	/* What a report made from the claim needs (the worker may die before the report). */
+	claim->dry_run = ro.dry_run;
+	claim->db_only = ro.db_only;
+	clock_gettime(CLOCK_REALTIME, &now);
+	claim->started_at_ms =
+	    (unsigned long long)now.tv_sec * 1000ULL + (unsigned long long)now.tv_nsec / 1000000ULL;
+	if (spool_claim_save(claim, err, sizeof(err)) < 0)
+		log_line(LOG_PRIORITY_ERROR, claim->job_id, "%s", err);
 	if (ct->keep_previous && !ro.dry_run) {
 		ro.previous_keep = ct->previous_keep;
 		ro.previous_dir = previous =
@@ -481,11 +459,9 @@ job_child_run(const struct job_env *env, struct spool_claim *claim, const char *
 		if (previous == NULL) {
 			/* Before anything changed: the job fails, the target as it was. */
 			jobfile_free(&jf);
-			if (report_init(&report, claim->job_id, claim->name, target_name, false) <
-			    0)
+			if (job_claim_report_init(&report, claim, target_name) < 0)
 				_exit(JOB_EXIT_UNFILED);
 			report_set_error(&report, "failed", "%s; nothing was restored", err);
-			clock_gettime(CLOCK_REALTIME, &report.finished_at);
 			child_file(env, claim, &report, RESTORE_EXIT_UNCHANGED, NULL, NULL);
 		}
 	}
@@ -560,7 +536,6 @@ job_file_outcome(const struct job_env *env, struct spool_claim *claim, const cha
 		}
 		return true;
 	}
-	job_remove_leftovers(env->config, claim);
 	if (st == NULL)
 		snprintf(how, sizeof(how), "its worker stopped (killed or power loss)");
 	else if (WIFSIGNALED(*st))
@@ -572,8 +547,10 @@ job_file_outcome(const struct job_env *env, struct spool_claim *claim, const cha
 	switch (claim->phase) {
 	case SPOOL_PHASE_FINISHED: {
 		struct report report;
-		bool made = report_from_claim(&report, claim, target) == 0;
+		bool made = job_claim_report(&report, claim, target) == 0;
 
+		/* A partial outcome's report names the staged files: they stay. */
+		remove_attempt_files(env->config, claim, strcmp(claim->status, "partial") != 0);
 		if (made)
 			report_warn(
 			    &report,
@@ -583,16 +560,18 @@ job_file_outcome(const struct job_env *env, struct spool_claim *claim, const cha
 		finish_report(env, claim, &report, made);
 		return true;
 	}
-	case SPOOL_PHASE_COMMITTING:
-		snprintf(
-		    why, sizeof(why),
-		    "%s after the commit of the database restore had begun: the database may "
-		    "hold the backup or be as it was, and the files may be the old ones or the "
-		    "backup's; restore the backup again to be sure",
-		    how);
-		job_finish_with(env, claim, target, "partial", why);
+	case SPOOL_PHASE_COMMITTING: {
+		struct report report;
+		bool keep = true;
+		bool made = job_claim_committing_report(env->config, claim, target, how, &report,
+		                                        &keep) == 0;
+
+		remove_attempt_files(env->config, claim, made && !keep);
+		finish_report(env, claim, &report, made);
 		return true;
+	}
 	default:
+		job_remove_leftovers(env->config, claim);
 		break;
 	}
 	if (st != NULL) {

@@ -9,6 +9,8 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "report.h"
+#include "restore.h"
 #include "spool.h"
 
 /* Exit statuses of a job child besides the engine's RESTORE_EXIT_ ones. */
@@ -60,5 +62,39 @@ void job_finish_with(const struct job_env *env, struct spool_claim *claim, const
  */
 bool job_file_outcome(const struct job_env *env, struct spool_claim *claim, const char *target,
                       const int *wait_status);
+
+/* The claim's side (job_claim.c). */
+
+/* job_staging_path: the staging folder of job_id beside blob_dir, into buf; 0, or -1. */
+int job_staging_path(const char *blob_dir, const char *job_id, char *buf, size_t buflen);
+
+/*
+ * job_claim_commit_point: record in the claim (not yet saved) what is needed to learn later
+ * what became of the commit that begins: point, and the staging folder's inode.
+ */
+void job_claim_commit_point(struct spool_claim *claim, const struct restore_commit_point *point);
+
+/* job_claim_take_outcome: copy a finished job's outcome from its report into its claim. */
+void job_claim_take_outcome(struct spool_claim *claim, const struct report *report);
+
+/*
+ * job_claim_report_init: a fresh report for the claim's job with what the claim knows from
+ * its start (dry_run, db_only, archive_kind, started_at); 0, or -1 when out of memory.
+ */
+int job_claim_report_init(struct report *report, const struct spool_claim *claim,
+                          const char *target);
+
+/* job_claim_report: the report of a finished job, as its claim records it; 0 or -1. */
+int job_claim_report(struct report *report, const struct spool_claim *claim, const char *target);
+
+/*
+ * job_claim_committing_report: the report of a job whose attempt ended (how: a sentence)
+ * after its commit had begun, with the truth: the server is asked what became of the
+ * transaction, and the staging folder looked for. *keep_staging: the backup's staged files
+ * are still beside blob_dir and the report names them. 0, or -1 when out of memory.
+ */
+int job_claim_committing_report(const struct config *config, const struct spool_claim *claim,
+                                const char *target, const char *how, struct report *report,
+                                bool *keep_staging);
 
 #endif

@@ -244,12 +244,16 @@ spool_claim_save(struct spool_claim *claim, char *err, size_t errlen)
 	copy_line(error, sizeof(error), claim->error);
 	n = snprintf(text, CLAIM_RECORD_BYTES,
 	             "name=%s\nfolder=%s\ntarget=%s\nattempts=%d\nphase=%s\nwork_dir=%s\n"
-	             "blob_dir=%s\nstatus=%s\ndatabase_status=%s\nfiles_status=%s\n"
-	             "files_count=%llu\nfiles_bytes=%llu\nerror=%s\n",
+	             "blob_dir=%s\ndry_run=%d\ndb_only=%d\nstarted_at_ms=%llu\nxact_id=%s\n"
+	             "backend_pid=%d\nnew_oid=%s\nstaging_dev=%llu\nstaging_ino=%llu\n"
+	             "status=%s\ndatabase_status=%s\nfiles_status=%s\narchive_kind=%s\n"
+	             "decompressed=%llu\nfiles_count=%llu\nfiles_bytes=%llu\nerror=%s\n",
 	             claim->name, claim->folder, claim->target, claim->attempts,
-	             phase_names[claim->phase], claim->work_dir, claim->blob_dir, claim->status,
-	             claim->database_status, claim->files_status, claim->files_count,
-	             claim->files_bytes, error);
+	             phase_names[claim->phase], claim->work_dir, claim->blob_dir, claim->dry_run,
+	             claim->db_only, claim->started_at_ms, claim->xact_id, claim->backend_pid,
+	             claim->new_oid, claim->staging_dev, claim->staging_ino, claim->status,
+	             claim->database_status, claim->files_status, claim->archive_kind,
+	             claim->decompressed, claim->files_count, claim->files_bytes, error);
 	if (n < 0 || n >= CLAIM_RECORD_BYTES) {
 		free(text);
 		return io_error(err, errlen, "cannot record the claim of job %s: it is too long",
@@ -297,6 +301,22 @@ claim_load(int fd, struct spool_claim *claim)
 	    {"files_status=", offsetof(struct spool_claim, files_status),
 	     sizeof(claim->files_status)},
 	    {"error=", offsetof(struct spool_claim, error), sizeof(claim->error)},
+	    {"xact_id=", offsetof(struct spool_claim, xact_id), sizeof(claim->xact_id)},
+	    {"new_oid=", offsetof(struct spool_claim, new_oid), sizeof(claim->new_oid)},
+	    {"archive_kind=", offsetof(struct spool_claim, archive_kind),
+	     sizeof(claim->archive_kind)},
+	};
+	/* The numbers, each read with strtoull. */
+	static const struct {
+		const char *key;
+		size_t offset;
+	} numbers[] = {
+	    {"files_count=", offsetof(struct spool_claim, files_count)},
+	    {"files_bytes=", offsetof(struct spool_claim, files_bytes)},
+	    {"started_at_ms=", offsetof(struct spool_claim, started_at_ms)},
+	    {"staging_dev=", offsetof(struct spool_claim, staging_dev)},
+	    {"staging_ino=", offsetof(struct spool_claim, staging_ino)},
+	    {"decompressed=", offsetof(struct spool_claim, decompressed)},
 	};
 	char *text = malloc(CLAIM_RECORD_BYTES + 1), *line, *save = NULL;
 	bool have_phase = false;
@@ -310,23 +330,30 @@ claim_load(int fd, struct spool_claim *claim)
 		return -1;
 	}
 	text[n] = '\0';
-	claim->name[0] = claim->folder[0] = claim->target[0] = '\0';
-	claim->work_dir[0] = claim->blob_dir[0] = claim->status[0] = claim->error[0] = '\0';
-	claim->database_status[0] = claim->files_status[0] = '\0';
-	claim->files_count = claim->files_bytes = 0;
-	claim->attempts = 0;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		((char *)claim + fields[i].offset)[0] = '\0';
+	for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++)
+		*(unsigned long long *)(void *)((char *)claim + numbers[i].offset) = 0;
+	claim->attempts = claim->backend_pid = 0;
+	claim->dry_run = claim->db_only = false;
 	claim->phase = SPOOL_PHASE_WAITING;
 	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
 		for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 			if (strncmp(line, fields[i].key, strlen(fields[i].key)) == 0)
 				snprintf((char *)claim + fields[i].offset, fields[i].size, "%s",
 				         line + strlen(fields[i].key));
+		for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++)
+			if (strncmp(line, numbers[i].key, strlen(numbers[i].key)) == 0)
+				*(unsigned long long *)(void *)((char *)claim + numbers[i].offset) =
+				    strtoull(line + strlen(numbers[i].key), NULL, 10);
 		if (strncmp(line, "attempts=", 9) == 0)
 			claim->attempts = atoi(line + 9);
-		else if (strncmp(line, "files_count=", 12) == 0)
-			claim->files_count = strtoull(line + 12, NULL, 10);
-		else if (strncmp(line, "files_bytes=", 12) == 0)
-			claim->files_bytes = strtoull(line + 12, NULL, 10);
+		else if (strncmp(line, "backend_pid=", 12) == 0)
+			claim->backend_pid = atoi(line + 12);
+		else if (strncmp(line, "dry_run=", 8) == 0)
+			claim->dry_run = line[8] == '1';
+		else if (strncmp(line, "db_only=", 8) == 0)
+			claim->db_only = line[8] == '1';
 		for (size_t i = 0; i < sizeof(phase_names) / sizeof(phase_names[0]); i++) {
 			if (strncmp(line, "phase=", 6) == 0 &&
 			    strcmp(line + 6, phase_names[i]) == 0) {

@@ -52,10 +52,21 @@ struct spool_claim {
 	enum spool_phase phase;
 	char work_dir[4096]; /* where the attempt keeps its dump copy */
 	char blob_dir[4096]; /* beside which the attempt stages files */
+	/* What the report needs that the outcome below does not say, recorded as the job starts: */
+	bool dry_run, db_only;
+	unsigned long long started_at_ms; /* the attempt's start, Unix time in milliseconds */
+	/* With SPOOL_PHASE_COMMITTING, what is needed to learn later what became of the commit: */
+	char xact_id[24];               /* the committing transaction (txid_current()) */
+	int backend_pid;                /* the server process committing it */
+	char new_oid[16];               /* strategy swap: the new database's OID */
+	unsigned long long staging_dev; /* the staging folder's device and inode as the commit */
+	unsigned long long staging_ino; /* began (0: none), to tell whether it was swapped in */
 	/* With SPOOL_PHASE_FINISHED, the outcome as the report gives it: */
 	char status[16];                 /* succeeded, rejected, failed, partial */
 	char database_status[16];        /* database.status */
 	char files_status[16];           /* files.status */
+	char archive_kind[16];           /* archive_kind ("" for unknown) */
+	unsigned long long decompressed; /* database.decompressed_bytes */
 	unsigned long long files_count;  /* files.count */
 	unsigned long long files_bytes;  /* files.bytes */
 	char error[SPOOL_ERROR_MAX + 1]; /* error, or "" */

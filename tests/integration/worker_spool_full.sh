@@ -8,7 +8,10 @@
 #    is never restored again: a row written into the target after the restore survives several rescans; once
 #    space returns, the job's own report is filed in done/;
 #  - the worker killed while the report is pending: the next worker files the job in done/ from
-#    the outcome its claim records (with a warning saying so), again without restoring it.
+#    the outcome its claim records (with a warning saying so), again without restoring it;
+#  - the same for a rehearsal of the database alone (a job file with dry_run and db_only): the
+#    report made from the claim says so (dry_run, db_only, nothing restored), the target is
+#    unchanged, and the metrics count no run and no success for it.
 # Needs root (mount); skipped otherwise.
 set -euo pipefail
 
@@ -114,6 +117,42 @@ assert_filed_once
 assert_report_true '[.warnings[] | select(contains("claim"))] | length == 1' \
 	"a warning says the report was made from the claim's record"
 worker_stop
+umount "$SPOOL" || fail "cannot unmount the spool's tmpfs"
+worker_case_end
+
+# A rehearsal of the database alone, filed by the next worker from its claim: the report must
+# be a rehearsal's, and a rehearsal counts for no target in the metrics.
+worker_case_begin rehearsal_filed_by_next_worker
+mount -t tmpfs -o size=16m tmpfs "$SPOOL"
+worker_targets t1
+make_slow_pg_restore "$CASE_DIR/slow_pg_restore" 2 once
+write_worker_config "$CASE_DIR/slow.yaml" pg_restore="$CASE_DIR/slow_pg_restore"
+write_worker_config "$CASE_DIR/config.yaml"
+echo "metrics_file: $CASE_DIR/metrics.prom" >>"$CASE_DIR/config.yaml"
+worker_start "$CASE_DIR/slow.yaml"
+if wait_spool_ready; then
+	drop_job rehearse.yaml "" "archive: $GOOD\ndry_run: true\ndb_only: true\n"
+	WAIT_WHAT="the rehearsal reaching the stand-in's pause" wait_for test -e "$CASE_DIR/slow.started" &&
+		fill_spool &&
+		WAIT_WHAT="the claim marked finished" wait_for claim_finished || true
+fi
+worker_kill
+rm -f "$SPOOL/filler"
+worker_start "$CASE_DIR/config.yaml"
+wait_reports 1 || true
+load_report rehearse.yaml done
+assert_report .status succeeded
+assert_report .dry_run true
+assert_report .db_only true
+assert_report .database.status unchanged
+assert_report .files.status skipped
+assert_target_unchanged t1
+worker_stop
+RUNS=$(awk '/^restore_worker_runs_total\{target="t1"/ { n += $2 } END { print n + 0 }' \
+	"$CASE_DIR/metrics.prom" 2>/dev/null || echo "(no metrics file)")
+assert_eq "runs of target t1 in the metrics (a rehearsal counts for none)" 0 "$RUNS"
+assert_eq "last_success series of target t1 in the metrics" 0 \
+	"$(grep -c '^restore_worker_last_success_timestamp_seconds{target="t1"}' "$CASE_DIR/metrics.prom" || true)"
 umount "$SPOOL" || fail "cannot unmount the spool's tmpfs"
 worker_case_end
 

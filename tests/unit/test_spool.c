@@ -1,7 +1,8 @@
 /*
  * test_spool.c - the claim record: what is saved reads back, every save rewrites the same
  * bytes in place (so recording an outcome needs no free space), line breaks cannot forge a
- * field, and a claim from before phases were recorded reads as an attempt that may have run.
+ * field, the fields a report made from the claim needs and those that tell a commit's outcome
+ * read back, and a claim from before phases were recorded reads as an attempt that may have run.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -92,6 +93,17 @@ main(void)
 	claim.files_count = 5000;
 	claim.files_bytes = 515ULL * 1024 * 1024 * 1024;
 	snprintf(claim.error, sizeof(claim.error), "swap failed\nphase=waiting\nattempts=0");
+	/* What a report made from the claim needs, and what tells a commit's outcome later. */
+	claim.dry_run = true;
+	claim.db_only = true;
+	claim.started_at_ms = 1796000000123ULL;
+	snprintf(claim.archive_kind, sizeof(claim.archive_kind), "database_only");
+	claim.decompressed = 123456789012ULL;
+	snprintf(claim.xact_id, sizeof(claim.xact_id), "4294967999");
+	claim.backend_pid = 4242;
+	snprintf(claim.new_oid, sizeof(claim.new_oid), "16999");
+	claim.staging_dev = 2049;
+	claim.staging_ino = 18446744073709551000ULL;
 	CHECK(spool_claim_finished(&claim, err, sizeof(err)) == 0, "finished: %s", err);
 	claim_size(&claim, &size1, &blocks1);
 	CHECK(size0 == size1 && size1 > 0, "the record keeps its size (%lld, then %lld)",
@@ -100,7 +112,20 @@ main(void)
 	      (long long)blocks0, (long long)blocks1);
 	memset(&claim.status, 0, sizeof(claim.status));
 	claim.phase = SPOOL_PHASE_WAITING;
+	claim.dry_run = claim.db_only = false;
+	claim.started_at_ms = claim.decompressed = claim.staging_dev = claim.staging_ino = 0;
+	claim.backend_pid = 0;
+	claim.archive_kind[0] = claim.xact_id[0] = claim.new_oid[0] = '\0';
 	CHECK(spool_claim_reload(&claim) == 0, "reload");
+	CHECK(claim.dry_run && claim.db_only, "dry_run and db_only read back");
+	CHECK(claim.started_at_ms == 1796000000123ULL, "started_at_ms reads back");
+	CHECK(strcmp(claim.archive_kind, "database_only") == 0, "archive_kind reads back");
+	CHECK(claim.decompressed == 123456789012ULL, "decompressed reads back");
+	CHECK(strcmp(claim.xact_id, "4294967999") == 0, "xact_id reads back (%s)", claim.xact_id);
+	CHECK(claim.backend_pid == 4242, "backend_pid reads back (%d)", claim.backend_pid);
+	CHECK(strcmp(claim.new_oid, "16999") == 0, "new_oid reads back");
+	CHECK(claim.staging_dev == 2049 && claim.staging_ino == 18446744073709551000ULL,
+	      "the staging folder's device and inode read back");
 	CHECK(claim.phase == SPOOL_PHASE_FINISHED, "the phase is finished (%d)", (int)claim.phase);
 	CHECK(claim.attempts == 1, "a line break in the error forges no field (attempts %d)",
 	      claim.attempts);
@@ -125,6 +150,9 @@ main(void)
 	CHECK(claim.phase == SPOOL_PHASE_RESTORING,
 	      "an old claim with attempts reads as restoring");
 	CHECK(claim.status[0] == '\0' && claim.blob_dir[0] == '\0', "fields it lacks are empty");
+	CHECK(!claim.dry_run && !claim.db_only && claim.xact_id[0] == '\0' &&
+	          claim.staging_ino == 0 && claim.backend_pid == 0,
+	      "an old claim is no rehearsal and records no commit");
 
 	spool_discard(&sp, &claim);
 	spool_close(&sp);
