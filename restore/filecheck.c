@@ -338,26 +338,36 @@ filecheck_run(PGconn *conn, const char *query, int dir_fd, const char *dir, stru
 		                "the file check cannot run: the connection is busy or broken");
 	}
 	/*
-	 * Inside the restore's transaction a failed statement would abort all of it; under a
-	 * savepoint only the check's own work is undone.
+	 * The check must never change what it looks at: it runs read-only (a files_query that
+	 * writes, or calls setval(), fails), in a transaction or under a savepoint that is always
+	 * rolled back, so that whatever it did to the session goes too. Inside the restore's
+	 * transaction a failed statement would otherwise abort all of it; the rollback to the
+	 * savepoint keeps the caller's transaction usable either way.
 	 */
-	if (in_transaction &&
-	    exec_command(conn, "SAVEPOINT " FILECHECK_SAVEPOINT, reason, sizeof(reason)) < 0)
-		return io_error(err, errlen, "the file check cannot set a savepoint: %s", reason);
-	rc = check(conn, query, dir_fd, dir, fc, err, errlen);
-	if (!in_transaction)
+	if (exec_command(conn,
+	                 in_transaction ? "SAVEPOINT " FILECHECK_SAVEPOINT : "BEGIN READ ONLY",
+	                 reason, sizeof(reason)) < 0)
+		return io_error(err, errlen, "the file check cannot begin: %s", reason);
+	if (exec_command(conn, "SET LOCAL transaction_read_only = on", reason, sizeof(reason)) < 0)
+		rc = io_error(err, errlen,
+		              "the file check cannot make its transaction read-only: %s", reason);
+	else
+		rc = check(conn, query, dir_fd, dir, fc, err, errlen);
+	if (!in_transaction) {
+		if (exec_command(conn, "ROLLBACK", reason, sizeof(reason)) < 0 && rc == 0)
+			rc = io_error(err, errlen, "the file check cannot end its transaction: %s",
+			              reason);
 		return rc;
-	if (rc < 0) {
-		/* err says what went wrong first; a failing rollback would only repeat it. */
-		if (exec_command(conn, "ROLLBACK TO SAVEPOINT " FILECHECK_SAVEPOINT, reason,
-		                 sizeof(reason)) == 0)
-			(void)exec_command(conn, "RELEASE SAVEPOINT " FILECHECK_SAVEPOINT, reason,
-			                   sizeof(reason));
-		return -1;
 	}
-	if (exec_command(conn, "RELEASE SAVEPOINT " FILECHECK_SAVEPOINT, reason, sizeof(reason)) <
-	    0)
-		return io_error(err, errlen, "the file check cannot release its savepoint: %s",
-		                reason);
-	return 0;
+	/* On error, err says what went wrong first; a failing rollback would only repeat it. */
+	if (exec_command(conn, "ROLLBACK TO SAVEPOINT " FILECHECK_SAVEPOINT, reason,
+	                 sizeof(reason)) < 0 ||
+	    exec_command(conn, "RELEASE SAVEPOINT " FILECHECK_SAVEPOINT, reason, sizeof(reason)) <
+	        0) {
+		if (rc == 0)
+			rc = io_error(err, errlen,
+			              "the file check cannot roll back to its savepoint: %s",
+			              reason);
+	}
+	return rc;
 }

@@ -52,8 +52,10 @@ struct filecheck {
  * folder cannot be read, or when conn is busy or inside a failed transaction.
  *
  * conn may be idle or inside a transaction block (the restore's own, not yet committed,
- * whose tables the check then sees). Inside one, the check runs under a savepoint that it
- * releases, or rolls back to on error, so the caller's transaction stays usable either way.
+ * whose tables the check then sees). The check never changes the database: it runs read-only
+ * (a query that writes, or calls nextval() or setval(), fails) in a transaction of its own,
+ * or inside the caller's under a savepoint, that it always rolls back: the caller's
+ * transaction stays usable and as it was, whatever the query did.
  *
  * Values of the query are lowercased; NULLs are left out, and values that are not UUIDs are
  * counted in fc->invalid and named in fc->note. Folder entries outside the layout (another

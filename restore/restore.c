@@ -245,15 +245,15 @@ check_files(const struct restore_options *o, struct database *db, struct swap *s
 	PGconn *conn;
 
 	if (swap == NULL) {
-		(void)aftercare_check_files(database_conn(db), database_secrets(db),
-		                            o->target->files_query, dir, report);
+		(void)aftercare_check_files(o, database_conn(db), database_secrets(db), dir,
+		                            report);
 		return;
 	}
 	if ((conn = swap_connect(swap, true, err, sizeof(err))) == NULL) {
 		report_warn(report, "the file check could not run: %s", err);
 		return;
 	}
-	(void)aftercare_check_files(conn, swap_secrets(swap), o->target->files_query, dir, report);
+	(void)aftercare_check_files(o, conn, swap_secrets(swap), dir, report);
 	PQfinish(conn);
 }
 
@@ -299,14 +299,14 @@ analyze(const struct restore_options *o, struct database *db, struct swap *swap,
 
 	restore_say(o, "job %s: analyzing the restored database", report->job_id);
 	if (swap == NULL) {
-		aftercare_analyze(database_conn(db), database_secrets(db), report);
+		aftercare_analyze(o, database_conn(db), database_secrets(db), report);
 		return;
 	}
 	if ((conn = swap_connect(swap, false, err, sizeof(err))) == NULL) {
 		report_warn(report, "the restored database could not be analyzed: %s", err);
 		return;
 	}
-	aftercare_analyze(conn, swap_secrets(swap), report);
+	aftercare_analyze(o, conn, swap_secrets(swap), report);
 	PQfinish(conn);
 }
 
@@ -625,6 +625,11 @@ restore_run(const struct restore_options *o, struct report *report)
 	}
 	warn_missing(o, &walk, report);
 	if (t->analyze) {
+		/* The outcome is final: a death during ANALYZE must not hide it. */
+		if (o->db_only || walk.kind == ARCHIVE_KIND_DATABASE_ONLY)
+			report->files.status = "skipped";
+		if (o->outcome_known != NULL)
+			o->outcome_known(o->outcome_ctx, report);
 		progress_phase(&prog, "analyzing");
 		analyze(o, db, swap, report);
 	}

@@ -91,6 +91,13 @@ struct restore_options {
 	/* Not NULL: filled in before before_commit is called. */
 	struct restore_commit_point *commit_point;
 	/*
+	 * Called once a restore's outcome is final, just before ANALYZE (which only ever warns,
+	 * and can take long): report holds the status and what each part became, so that a death
+	 * during ANALYZE cannot hide it. NULL for none.
+	 */
+	void (*outcome_known)(void *outcome_ctx, const struct report *report);
+	void *outcome_ctx;
+	/*
 	 * Not NULL: the old files a successful restore swapped out are left (beside blob_dir,
 	 * under the staging name) for restore_finish(), which the caller runs once its report is
 	 * out: removing many files is not the restore's critical path. NULL: they are removed

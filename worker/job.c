@@ -284,6 +284,21 @@ child_before_commit(void *ctx, char *err, size_t errlen)
 	return spool_claim_save(cc->claim, err, errlen);
 }
 
+/*
+ * child_outcome_known: record the restore's outcome as finished before ANALYZE: a job child
+ * that dies during it is then filed with that outcome, not as an interrupted commit.
+ */
+static void
+child_outcome_known(void *ctx, const struct report *report)
+{
+	struct spool_claim *claim = ctx;
+	char err[512];
+
+	job_claim_take_outcome(claim, report);
+	if (spool_claim_finished(claim, err, sizeof(err)) < 0)
+		log_line(LOG_PRIORITY_ERROR, claim->job_id, "%s", err);
+}
+
 /* child_signal: SIGTERM in a job child: cancel the restore; it rolls back. */
 static void
 child_signal(int sig)
@@ -442,6 +457,8 @@ job_child_run(const struct job_env *env, struct spool_claim *claim, const char *
 	ro.before_commit = child_before_commit;
 	ro.commit_ctx = &commit;
 	ro.commit_point = &commit.point;
+	ro.outcome_known = child_outcome_known;
+	ro.outcome_ctx = claim;
 	ro.leftover = &leftover;
 	ro.pg_dump = env->config->pg_dump;
 	/* What a report made from the claim needs (the worker may die before the report). */

@@ -2,7 +2,8 @@
  * test_filecheck.c - filecheck_run against a real PostgreSQL and real folders: missing and
  * orphaned files, what counts and what is ignored on either side (hascontents, duplicates,
  * NULLs, case, values that are not UUIDs, names outside the layout, links), the skipped check,
- * a files_query, the savepoint that keeps a caller's transaction usable, and a million rows in
+ * a files_query, the savepoint that keeps a caller's transaction usable, a files_query that
+ * would change the database (it fails, and nothing it did stays), and a million rows in
  * bounded time and memory.
  *
  * It starts its own throwaway cluster the way tests/integration/lib.sh does: initdb into a
@@ -83,7 +84,8 @@ struct fc_case {
 	struct counts want;
 	const char *missing_first; /* space-separated; NULL: none */
 	const char *orphaned_first;
-	const char *text; /* the note (NULL: empty), or a part of the error */
+	const char *text;  /* the note (NULL: empty), or a part of the error */
+	const char *after; /* NULL, or SQL whose one value must be true after the case */
 };
 
 static const struct fc_case cases[] = {
@@ -209,6 +211,40 @@ static const struct fc_case cases[] = {
      .fails = true,
      .text = "reading public.\"system$filedocument\" failed: argument of WHERE must be type "
              "boolean"},
+    {.name = "a files_query calling setval() fails and changes nothing, inside a transaction",
+     .setup = "DROP SEQUENCE IF EXISTS public.seq; CREATE SEQUENCE public.seq START 1000; "
+              "SELECT pg_catalog.nextval('public.seq')",
+     .make = {A},
+     .query = "SELECT pg_catalog.setval('public.seq', 1)::text",
+     .in_transaction = true,
+     .fails = true,
+     .text = "files_query failed: cannot execute setval() in a read-only transaction",
+     .after = "SELECT last_value = 1000 FROM public.seq"},
+    {.name = "a files_query calling setval() fails and changes nothing when idle",
+     .make = {A},
+     .query = "SELECT pg_catalog.setval('public.seq', 1)::text",
+     .fails = true,
+     .text = "files_query failed: cannot execute setval() in a read-only transaction",
+     .after = "SELECT last_value = 1000 FROM public.seq"},
+    {.name = "a files_query writing through a function fails and changes nothing",
+     .setup = "DROP TABLE IF EXISTS public.written; CREATE TABLE public.written (x integer); "
+              "CREATE OR REPLACE FUNCTION public.write_one() RETURNS text LANGUAGE sql AS "
+              "'INSERT INTO public.written VALUES (1) RETURNING NULL::text'",
+     .make = {A},
+     .query = "SELECT public.write_one()",
+     .in_transaction = true,
+     .fails = true,
+     .text = "files_query failed: cannot execute INSERT in a read-only transaction",
+     .after = "SELECT count(*) = 0 FROM public.written"},
+    {.name = "what a files_query sets in the session is undone, inside a transaction",
+     .setup = "DROP TABLE IF EXISTS public.docs2; CREATE TABLE public.docs2 (id uuid); "
+              "INSERT INTO public.docs2 VALUES ('" A "')",
+     .make = {A},
+     .query = "SELECT id FROM public.docs2 WHERE pg_catalog.set_config('work_mem', '1234kB', "
+              "false) IS NOT NULL",
+     .in_transaction = true,
+     .want = {.expected = 1, .files = 1},
+     .after = "SELECT pg_catalog.current_setting('work_mem') <> '1234kB'"},
     {.name = "inside a transaction, the check sees its uncommitted table",
      .setup = "DROP TABLE IF EXISTS public.\"system$filedocument\"",
      .setup_in_tx = TABLE ROWS "('" A "', true), ('" D "', true)",
@@ -402,6 +438,18 @@ sql(PGconn *conn, const char *text)
 	return ok;
 }
 
+/* holds: whether query's one value is true. */
+static bool
+holds(PGconn *conn, const char *query)
+{
+	PGresult *res = PQexec(conn, query);
+	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	          strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+
+	PQclear(res);
+	return ok;
+}
+
 /* make_parents: make the folders leading to path. */
 static int
 make_parents(const char *path)
@@ -586,6 +634,10 @@ run_case(PGconn *conn, const char *cases_dir, size_t index, const struct fc_case
 			ok = false;
 		}
 		PQclear(res);
+	}
+	if (c->after != NULL && !holds(conn, c->after)) {
+		printf("not ok - %s: after the check, '%s' does not hold\n", c->name, c->after);
+		ok = false;
 	}
 	if (ok)
 		printf("ok - %s%s%s\n", c->name, rc < 0 ? ": " : "", rc < 0 ? err : "");
