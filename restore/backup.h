@@ -105,6 +105,13 @@ void backup_keep(const char *dir, bool db_only, int keep, const char *just_writt
 int backup_remove(const char *path, char *err, size_t errlen);
 
 /*
+ * backup_remove_job: remove from folder dir the backups (and .part files) the job job_id made
+ * (backup_name: the first 8 hex digits of its id), as when an attempt that made its backup
+ * before a restore died before the target changed; 0, or -1 with err.
+ */
+int backup_remove_job(const char *dir, const char *job_id, char *err, size_t errlen);
+
+/*
  * backup_default_pg_dump: the pg_dump to use when none is configured: the one beside
  * pg_restore when pg_restore is a path and that file is executable, else "pg_dump" (PATH).
  * The caller frees it; NULL when out of memory.

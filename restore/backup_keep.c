@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,5 +228,37 @@ backup_remove(const char *path, char *err, size_t errlen)
 	if (dir_fd >= 0)
 		(void)close(dir_fd);
 	free(dir);
+	return rc;
+}
+
+/* backup_remove_job: remove the backups job_id made in dir (backup.h). */
+int
+backup_remove_job(const char *dir, const char *job_id, char *err, size_t errlen)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char stamp[13], path[PATH_MAX];
+	int rc = 0;
+
+	if (d == NULL)
+		return errno == ENOENT ? 0
+		                       : io_error(err, errlen, "cannot read the folder %s: %s", dir,
+		                                  strerror(errno));
+	while ((e = readdir(d)) != NULL) {
+		bool db_only =
+		    strncmp(e->d_name, name_prefix(true), strlen(name_prefix(true))) == 0;
+		const char *id = e->d_name + strlen(name_prefix(db_only));
+
+		if (!name_stamp(e->d_name, db_only, false, stamp) &&
+		    !name_stamp(e->d_name, db_only, true, stamp))
+			continue;
+		if (strncmp(id, job_id, 8) != 0)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
+			continue;
+		if (rc == 0 && backup_remove(path, err, errlen) < 0)
+			rc = -1;
+	}
+	(void)closedir(d);
 	return rc;
 }

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backup.h"
 #include "blobstore.h"
 #include "database.h"
 #include "io.h"
@@ -60,7 +61,10 @@ remove_staging(const char *blob_dir, const char *job_id)
 /*
  * remove_attempt_files: remove what an attempt of a job may have left behind: its dump copy
  * and the TOC list beside it, and (staging) its staging folder, where its claim says they were
- * (the configuration may have changed since) and where the configuration puts them now.
+ * (the configuration may have changed since) and where the configuration puts them now; and,
+ * when the attempt never reached the commit, the backup it made before the restore
+ * (keep_previous): it holds the target's state as it still is, and counting it would push a
+ * real undo point out of previous_keep.
  */
 static void
 remove_attempt_files(const struct config *config, const struct spool_claim *claim, bool staging)
@@ -79,6 +83,13 @@ remove_attempt_files(const struct config *config, const struct spool_claim *clai
 	}
 	if (!staging)
 		return;
+	if (claim->phase <= SPOOL_PHASE_RESTORING && claim->target[0] != '\0') {
+		char err[512];
+
+		snprintf(path, sizeof(path), "%s/previous/%s", config->spool_dir, claim->target);
+		if (backup_remove_job(path, claim->job_id, err, sizeof(err)) < 0)
+			log_line(LOG_PRIORITY_WARNING, claim->job_id, "%s", err);
+	}
 	if (claim->blob_dir[0] == '/')
 		remove_staging(claim->blob_dir, claim->job_id);
 	for (size_t i = 0; i < config->ntargets; i++)

@@ -7,6 +7,8 @@
 #  - previous_keep 2: after three restores two backups are left;
 #  - restores that fail in the database (target unchanged) remove their backups: the undo point
 #    of the last restore that changed the target stays, and only such count toward previous_keep;
+#  - a worker killed between its backup and the commit: the rerun removes that attempt's backup,
+#    so the job leaves one undo point;
 #  - a refused restore (over the quota) makes no backup;
 #  - a backup that fails (pg_dump that exits 1): the restore fails, the target unchanged;
 #  - keep_previous without spool_dir is a configuration error.
@@ -48,6 +50,39 @@ wait_reports 2
 load_report "$(basename "$PREVIOUS")" done "$PREVIOUS"
 assert_report .status succeeded
 assert_target_unchanged acceptance
+worker_case_end
+
+# A worker killed after the backup before the restore and before the commit: that backup holds
+# the target as it still is; the rerun removes it before it backs up again, so the job leaves one
+# undo point, the one its report names.
+worker_case_begin killed_attempt_leaves_one_undo_point
+worker_targets acceptance
+make_slow_pg_restore "$CASE_DIR/slow_pg_restore" 30 once
+undo_config "$CASE_DIR/config.yaml"
+sed "s|^pg_restore: .*|pg_restore: $CASE_DIR/slow_pg_restore|" "$CASE_DIR/config.yaml" >"$CASE_DIR/slow.yaml"
+worker_start "$CASE_DIR/slow.yaml"
+wait_spool_ready
+drop_file "$GOOD" acceptance
+if WAIT_WHAT="the restore reaching the stand-in's pause" wait_for test -e "$CASE_DIR/slow.started"; then
+	assert_eq "backups while the first attempt runs" 1 "$(ls "$SPOOL/previous/acceptance" | grep -c .)"
+	JOB_PROCESS=$(cat "$CASE_DIR/slow.parent")
+	worker_kill "$WORKER_PID"
+	wait_gone "$JOB_PROCESS" || fail "the job's process outlived its killed worker by 5 s"
+	wait_sessions_gone "$(target_db acceptance)"
+	assert_target_unchanged acceptance
+	# As if the rerun came a minute later or more: the attempt's backup gets an older stamp.
+	for f in "$SPOOL"/previous/acceptance/files_and_database-*.tar.gz; do
+		mv "$f" "${f%-????????????.tar.gz}-202001010000.tar.gz"
+	done
+	worker_start "$CASE_DIR/config.yaml"
+	wait_reports 1 || true
+	worker_stop "$WORKER_PID"
+fi
+load_report good.tar.gz done "$GOOD"
+assert_report .status succeeded
+assert_target_restored acceptance
+assert_eq "backups in previous/acceptance/ after the rerun" "$(basename "$(report .previous_backup)")" \
+	"$(ls "$SPOOL/previous/acceptance" | tr '\n' ' ' | sed 's/ $//')"
 worker_case_end
 
 case_begin db_only_backs_up_the_database_alone
