@@ -93,6 +93,8 @@ struct executor {
 	int copy_match;        /* 1: saw "\" at a line's start; 2: saw "\." */
 	struct sqlscan scan;   /* where the SQL stands: headers count only at the top level */
 	bool standard_strings; /* standard_conforming_strings, as the script's preamble set it */
+	int statements;        /* executor_send: statements of the entry judged */
+	bool sending_copy;     /* executor_send: the entry's statement is a COPY FROM stdin */
 	bool failed;
 	bool ended_transaction; /* the dump's own SQL committed or rolled back */
 	char *err;
@@ -124,58 +126,42 @@ executor_fail(struct executor *ex, const char *msg)
 	return -1;
 }
 
-/*
- * executor_judge: split sql into statements (sqlstmt.h) and judge each before any is sent:
- * the number of statements, or -1 (the entry failed) when one is a statement a restore never
- * runs (COMMIT, ROLLBACK, BEGIN, VACUUM, ...).
- */
+/* judge_statement: a sqlstmt_fn: count a statement of the entry, or fail at one never sent. */
 static int
-executor_judge(struct executor *ex, const char *sql, size_t len)
+judge_statement(void *ctx, char *text, size_t len, const struct sqlstmt_refusal *why)
 {
-	struct sqlstmt st;
-	size_t pos = 0;
-	int count = 0, rc = 0;
+	struct executor *ex = ctx;
 	char msg[512];
 
-	sqlstmt_init(&st);
-	sqlstmt_standard_strings(&st, ex->standard_strings);
-	while (rc == 0 && pos < len) {
-		size_t used;
-		int ended = sqlstmt_feed(&st, sql + pos, len - pos, &used);
-
-		if (ended < 0) {
-			rc = executor_fail(ex, "out of memory");
-			break;
-		}
-		if (ended == 0)
-			sqlstmt_end(&st); /* the rest is the last statement */
-		if (st.last_refused != NULL) {
-			snprintf(msg, sizeof(msg),
-			         "its SQL holds %s, which %s; nothing of the entry was sent",
-			         st.last_refused->name, st.last_refused->why);
-			rc = executor_fail(ex, msg);
-		}
-		count += !st.last_empty;
-		pos += used;
+	(void)text;
+	(void)len;
+	if (why != NULL) {
+		snprintf(msg, sizeof(msg),
+		         "its SQL holds %s, which %s; nothing of the entry was sent", why->name,
+		         why->why);
+		return executor_fail(ex, msg);
 	}
-	sqlstmt_free(&st);
-	return rc < 0 ? -1 : count;
+	ex->statements++;
+	return 0;
 }
 
 /*
- * send_statement: send one statement of text (len bytes; text[len] is writable) with the
- * extended query protocol, which runs one statement or refuses the string ("cannot insert
- * multiple commands into a prepared statement"): where the splitter saw one statement, the
- * server never runs two. Returns 1 when copy allows a COPY FROM stdin and the server now
- * waits for its data.
+ * send_statement: a sqlstmt_fn: send one statement with the extended query protocol, which runs one
+ * statement or refuses the string ("cannot insert multiple commands into a prepared statement"):
+ * where the splitter saw one statement, the server never runs two. Returns 1 when a COPY FROM stdin
+ * is due (sending_copy) and the server now waits for its data.
  */
 static int
-send_statement(struct executor *ex, char *text, size_t len, bool copy)
+send_statement(void *ctx, char *text, size_t len, const struct sqlstmt_refusal *why)
 {
+	struct executor *ex = ctx;
+	bool copy = ex->sending_copy;
 	char saved = text[len], msg[1024];
 	PGresult *res;
 	ExecStatusType st;
 
+	if (why != NULL) /* judge_statement() stopped the entry before: never sent */
+		return judge_statement(ctx, text, len, why);
 	text[len] = '\0';
 	res = PQexecParams(ex->db->conn, text, 0, NULL, NULL, NULL, NULL, 0);
 	text[len] = saved;
@@ -215,38 +201,25 @@ send_statement(struct executor *ex, char *text, size_t len, bool copy)
 static int
 executor_send(struct executor *ex, bool copy)
 {
-	struct sqlstmt st;
-	char *sql = ex->pending.data;
-	size_t len = ex->pending.len, pos = 0;
-	int count, rc = 0;
+	int rc;
 
-	count = executor_judge(ex, sql, len);
-	if (count < 0)
-		return -1;
-	if (copy && count != 1)
-		return executor_fail(ex, "the entry's COPY statement does not stand alone");
-	sqlstmt_init(&st);
-	sqlstmt_standard_strings(&st, ex->standard_strings);
-	while (rc == 0 && pos < len) {
-		size_t used;
-		int ended = sqlstmt_feed(&st, sql + pos, len - pos, &used);
-
-		if (ended < 0) {
-			rc = executor_fail(ex, "out of memory");
-			break;
-		}
-		if (ended == 0)
-			sqlstmt_end(&st);
-		if (!st.last_empty)
-			rc = send_statement(ex, sql + pos, used, copy);
-		pos += used;
+	ex->statements = 0;
+	rc = sqlstmt_each(ex->pending.data, ex->pending.len, ex->standard_strings, judge_statement,
+	                  ex);
+	if (rc == 0 && copy && ex->statements != 1)
+		rc = executor_fail(ex, "the entry's COPY statement does not stand alone");
+	if (rc == 0) {
+		ex->sending_copy = copy;
+		rc = sqlstmt_each(ex->pending.data, ex->pending.len, ex->standard_strings,
+		                  send_statement, ex);
+		if (rc == 0 && copy)
+			rc = executor_fail(ex, "the entry's COPY statement did not start a COPY");
 	}
-	sqlstmt_free(&st);
+	if (rc == -1 && !ex->failed)
+		executor_fail(ex, "out of memory");
 	ex->pending.len = 0;
 	if (ex->pending.data != NULL)
 		ex->pending.data[0] = '\0';
-	if (copy && rc == 0)
-		return executor_fail(ex, "the entry's COPY statement did not start a COPY");
 	return rc;
 }
 

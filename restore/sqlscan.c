@@ -27,7 +27,7 @@ sqlscan_init(struct sqlscan *scan)
 void
 sqlscan_standard_strings(struct sqlscan *scan, bool on)
 {
-	scan->backslash_escapes = !on;
+	scan->escapes = !on;
 }
 
 void
@@ -95,7 +95,7 @@ top_char(struct sqlscan *scan, char c)
 	} else if (c == '\'') {
 		/* E'...' (or e'...'), unless the E ends a longer identifier. */
 		scan->state =
-		    scan->backslash_escapes || ((scan->prev == 'E' || scan->prev == 'e') &&
+		    scan->escapes || ((scan->prev == 'E' || scan->prev == 'e') &&
 		                                !is_ident_char(scan->prev2))
 		        ? SQLSCAN_ESCAPE_STRING
 		        : SQLSCAN_STRING;

@@ -33,15 +33,15 @@ enum sqlscan_state {
 
 struct sqlscan {
 	enum sqlscan_state state;
-	int depth;              /* nesting of block comments */
-	bool skip_next;         /* E'...': the next character is escaped */
-	char prev;              /* the previous character */
-	char prev2;             /* the one before it */
-	char *tag;              /* dollar quotes: the tag, with its '$'s; allocated while in use */
-	size_t tag_len;         /* its length */
-	size_t tag_size;        /* the bytes allocated */
-	size_t matched;         /* in a dollar quote: how much of the tag the latest text matches */
-	bool backslash_escapes; /* standard_conforming_strings = off: '...' as E'...' */
+	int depth;       /* nesting of block comments */
+	bool skip_next;  /* E'...': the next character is escaped */
+	char prev;       /* the previous character */
+	char prev2;      /* the one before it */
+	char *tag;       /* dollar quotes: the tag, with its '$'s; allocated while in use */
+	size_t tag_len;  /* its length */
+	size_t tag_size; /* the bytes allocated */
+	size_t matched;  /* in a dollar quote: how much of the tag the latest text matches */
+	bool escapes;    /* standard_conforming_strings off: every '...' takes backslash escapes */
 };
 
 /* sqlscan_init: start at the top level. */

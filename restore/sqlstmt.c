@@ -333,3 +333,30 @@ sqlstmt_end(struct sqlstmt *st)
 {
 	verdict(st);
 }
+
+int
+sqlstmt_each(char *sql, size_t len, bool standard_strings, sqlstmt_fn fn, void *ctx)
+{
+	struct sqlstmt st;
+	size_t pos = 0;
+	int rc = 0;
+
+	sqlstmt_init(&st);
+	sqlstmt_standard_strings(&st, standard_strings);
+	while (rc == 0 && pos < len) {
+		size_t used;
+		int ended = sqlstmt_feed(&st, sql + pos, len - pos, &used);
+
+		if (ended < 0) {
+			rc = -1;
+			break;
+		}
+		if (ended == 0)
+			sqlstmt_end(&st); /* the rest is the last statement */
+		if (!st.last_empty)
+			rc = fn(ctx, sql + pos, used, st.last_refused);
+		pos += used;
+	}
+	sqlstmt_free(&st);
+	return rc;
+}

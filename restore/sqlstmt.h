@@ -71,6 +71,20 @@ int sqlstmt_feed(struct sqlstmt *st, const char *text, size_t n, size_t *used);
  */
 void sqlstmt_end(struct sqlstmt *st);
 
+/*
+ * The function sqlstmt_each() calls for each statement: its text (len bytes; text[len] may be
+ * changed and must be put back), and why a restore never sends it (NULL when it may). A value
+ * other than 0 stops the walk and is returned.
+ */
+typedef int (*sqlstmt_fn)(void *ctx, char *text, size_t len, const struct sqlstmt_refusal *why);
+
+/*
+ * sqlstmt_each: call fn for each statement of the len bytes at sql that is more than blanks
+ * and comments, in order; each statement's text ends with its ';' (or the text's end). Returns
+ * 0, fn's value when it stopped the walk, or -1 when out of memory.
+ */
+int sqlstmt_each(char *sql, size_t len, bool standard_strings, sqlstmt_fn fn, void *ctx);
+
 /* sqlstmt_free: release the splitter's memory; it may be initialised again. */
 void sqlstmt_free(struct sqlstmt *st);
 
