@@ -18,6 +18,7 @@
 # reads "'; COMMIT; --" restores (as -Fc and as compressed --inserts), equal to its source.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+command -v perl >/dev/null || { echo "# perl is missing: the dumps cannot be rewritten"; exit 77; }
 
 C40=cccccccccccccccccccccccccccccccccccccccc
 D40=dddddddddddddddddddddddddddddddddddddddd
@@ -123,7 +124,7 @@ case_end
 # One target and one blob_dir for the cases that must leave them alone: a change would last
 # until the next check. Their state is saved once, as capture_state does.
 make_target_db target
-case_begin shared
+case_begin shared # not a case: its folders are the shared blob_dir and the saved state
 SHARED_BLOB_PARENT=$BLOB_PARENT
 SHARED_BLOB_DIR=$BLOB_DIR
 old_blobs
