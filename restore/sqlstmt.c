@@ -33,7 +33,7 @@
  *    transaction termination") and the restore rolls back. Their bodies cannot be judged from
  *    here (EXECUTE builds statements at run time), and the server's rule is exact.
  *  - Sent: CHECKPOINT (it writes buffers, neither ends nor leaves the transaction), SET
- *    TRANSACTION (it can only fail this late in a transaction), and whatever else that needs
+ *    TRANSACTION (this late in a transaction it fails or changes nothing), and what needs
  *    more than its first words to tell (CLUSTER without a table, ALTER DATABASE ... SET
  *    TABLESPACE, CREATE SUBSCRIPTION with a slot): the server refuses those inside the
  *    restore's transaction.
