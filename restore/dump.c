@@ -167,6 +167,60 @@ read_str(struct reader *r, char *dst, size_t dstlen, bool *is_null)
 	return reader_bytes(r, NULL, (uint64_t)len - keep);
 }
 
+/*
+ * read_sql: an archive Str that pg_restore sends as SQL. With judge, it is split into
+ * statements and the first a restore never runs goes into *bad; the first keeplen-1 bytes go
+ * into keep (when not NULL), and its length into *length (-1 for the NULL string).
+ */
+static int
+read_sql(struct reader *r, const struct dump_info *info, bool judge, char *keep, size_t keeplen,
+         int64_t *length, const struct sqlstmt_refusal **bad)
+{
+	struct sqlstmt st;
+	uint64_t left, kept = 0;
+	int rc = -1;
+
+	if (dump_read_int(r, length) < 0)
+		return -1;
+	if (keep != NULL)
+		keep[0] = '\0';
+	if (*length == -1)
+		return 0;
+	if (*length < 0 || *length > MAX_STRING_BYTES)
+		return dump_reader_fail(r,
+		                        "is corrupt: a string %s has an impossible length (%lld)",
+		                        r->where, (long long)*length);
+	sqlstmt_init(&st);
+	sqlstmt_standard_strings(&st, !info->standard_strings_off);
+	for (left = (uint64_t)*length; left > 0;) {
+		int got = dump_reader_fill(r);
+		size_t take;
+
+		if (got <= 0) {
+			if (got == 0)
+				dump_reader_truncated(r);
+			goto done;
+		}
+		take = r->len - r->pos < left ? r->len - r->pos : (size_t)left;
+		if (keep != NULL && kept + 1 < keeplen) {
+			size_t n = take < keeplen - 1 - kept ? take : keeplen - 1 - kept;
+
+			memcpy(keep + kept, r->buf + r->pos, n);
+			keep[kept += n] = '\0';
+		}
+		if (judge && dump_sql_feed(r, &st, (const char *)r->buf + r->pos, take, bad) < 0)
+			goto done;
+		r->pos += take;
+		left -= take;
+	}
+	if (judge)
+		dump_sql_end(&st, bad);
+	rc = 0;
+done:
+	sqlstmt_free(&st);
+	return rc;
+}
+
 /* read_header: the fixed header, up to and including the TOC entry count. */
 static int
 read_header(struct reader *r, struct dump_info *info, int64_t *count)
@@ -284,6 +338,9 @@ read_toc_entry(struct reader *r, struct dump_info *info, struct toc_entry *te)
 	unsigned char offset[1 + 16];
 	char tableoid[16], oid[16], defn[256];
 	const char *reason;
+	const struct sqlstmt_refusal *bad = NULL;
+	int64_t length;
+	bool judge;
 
 	if (dump_read_int(r, &te->dump_id) < 0 ||
 	    dump_read_int(r, &value) < 0) /* dumpId, hadDumper */
@@ -295,18 +352,30 @@ read_toc_entry(struct reader *r, struct dump_info *info, struct toc_entry *te)
 		return -1;
 	if (info->vmin >= 11 && dump_read_int(r, &value) < 0) /* section, since pg_dump 8.4 */
 		return -1;
-	/* The definition is kept only where it decides whether the entry is left out. */
-	if (strcmp(te->desc, "COMMENT") == 0 && strcmp(te->tag, "SCHEMA public") == 0) {
-		if (read_str(r, defn, sizeof(defn), NULL) < 0)
-			return -1;
-	} else if (read_str(r, NULL, 0, NULL) < 0) {
+	/*
+	 * The definition and the COPY statement are SQL that pg_restore sends, judged statement
+	 * by statement, but for the entries it does not send as they are (DATABASE and its
+	 * properties need --create; ENCODING and STDSTRINGS are read for a setting). The
+	 * definition is kept where it decides whether the entry is left out.
+	 */
+	judge = strcmp(te->desc, "DATABASE") != 0 && strcmp(te->desc, "DATABASE PROPERTIES") != 0 &&
+	        strcmp(te->desc, "ENCODING") != 0 && strcmp(te->desc, "STDSTRINGS") != 0;
+	if (read_sql(r, info, judge, defn, sizeof(defn), &length, &bad) < 0)
 		return -1;
+	if (strcmp(te->desc, "STDSTRINGS") == 0) {
+		/* pg_restore's reading: the first quoted word, 'on' or 'off'. */
+		const char *quote = strchr(defn, '\'');
+
+		info->standard_strings_off = quote != NULL && strncmp(quote, "'off'", 5) == 0;
 	}
-	if (read_str(r, NULL, 0, NULL) < 0 || /* dropStmt */
-	    read_str(r, NULL, 0, NULL) < 0 || /* copyStmt */
+	if (read_str(r, NULL, 0, NULL) < 0 ||                       /* dropStmt: only for --clean */
+	    read_sql(r, info, judge, NULL, 0, &length, &bad) < 0 || /* copyStmt */
 	    read_str(r, te->namespace, sizeof(te->namespace), NULL) < 0 ||
 	    read_str(r, NULL, 0, NULL) < 0) /* tablespace */
 		return -1;
+	te->copy_data = length > 0;
+	if (bad != NULL)
+		return dump_sql_refuse(r, te, bad);
 	if (info->vmin >= 14 && read_str(r, NULL, 0, NULL) < 0) /* tableam */
 		return -1;
 	if (info->vmin >= 16 && dump_read_int(r, &value) < 0) /* relkind */

@@ -72,6 +72,7 @@ struct dump_info {
 	bool written_to_pipe;        /* no data offsets were recorded */
 	bool over_limit;             /* the scan stopped at stop_after; see dump_scan() */
 	bool too_new;                /* refused: newer than max_minor */
+	bool standard_strings_off;   /* its SQL was written with standard_conforming_strings off */
 	struct dump_skipped skipped[DUMP_SKIPPED_MAX];
 	size_t nskipped;
 	/* TOC entries by what they create, for the lock budget (lock_budget.h). */

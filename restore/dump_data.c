@@ -1,7 +1,8 @@
 /*
  * dump_data.c - the data area of a custom-format dump (see dump_parts.h): every data block
  * after the table of contents, each matched with its TOC entry and measured, stream by stream,
- * as pg_restore would inflate it, until the end of the input or stop_after.
+ * as pg_restore would inflate it, until the end of the input or stop_after. A block that is
+ * SQL (a table dumped with INSERT statements) is judged by dump_sql.c on the way.
  */
 #include "dump_parts.h"
 
@@ -32,6 +33,7 @@ struct stream {
 	struct inflate_count *count;
 	bool z_ended;
 	uint64_t bytes;
+	struct dump_sql_data *sql; /* the block is SQL (INSERT statements): judged as it comes */
 };
 
 /* stream_over: has the running total passed the limit? Then measuring can stop. */
@@ -58,6 +60,8 @@ stream_feed(struct reader *r, struct stream *s, uint64_t len, const char *what)
 		take = r->len - r->pos;
 		if (take > len)
 			take = (size_t)len;
+		if (s->sql != NULL && dump_sql_data_feed(r, s->sql, r->buf + r->pos, take) < 0)
+			return -1;
 		if (s->compression == DUMP_COMPRESSION_NONE) {
 			s->bytes += take;
 			if (stream_over(s))
@@ -95,18 +99,27 @@ stream_feed(struct reader *r, struct stream *s, uint64_t len, const char *what)
 
 /*
  * read_stream: one stream of chunks ending in a zero length; adds its size to *total. Stops
- * early, setting *over_limit, once *total passes stop_after (when that is not 0).
+ * early, setting *over_limit, once *total passes stop_after (when that is not 0). When sql_of
+ * is not NULL, the stream is that entry's SQL, judged statement by statement (dump_sql.c).
  */
 static int
 read_stream(struct reader *r, enum dump_compression compression, struct inflate_count *count,
-            const char *what, uint64_t *total, uint64_t stop_after, bool *over_limit)
+            const char *what, uint64_t *total, uint64_t stop_after, bool *over_limit,
+            const struct toc_entry *sql_of, bool standard_strings)
 {
 	struct stream s;
+	struct dump_sql_data sql;
 	int64_t len;
 	bool any = false;
 	int rc = -1;
 
 	memset(&s, 0, sizeof(s));
+	if (sql_of != NULL) {
+		if (dump_sql_data_begin(r, &sql, sql_of, compression == DUMP_COMPRESSION_ZLIB,
+		                        standard_strings) < 0)
+			return -1;
+		s.sql = &sql;
+	}
 	s.compression = compression;
 	s.count = count;
 	s.before = *total;
@@ -139,8 +152,15 @@ read_stream(struct reader *r, enum dump_compression compression, struct inflate_
 		goto done;
 	}
 	*total += s.bytes;
+	if (s.sql != NULL) {
+		s.sql = NULL;
+		if (dump_sql_data_end(r, &sql) < 0)
+			goto done;
+	}
 	rc = 0;
 done:
+	if (s.sql != NULL)
+		dump_sql_data_free(s.sql);
 	return rc;
 }
 
@@ -196,9 +216,10 @@ dump_read_data(struct reader *r, struct dump_info *info, struct toc_entry *toc, 
 		toc_describe(te, what, sizeof(what));
 		r->where = "inside the data of a table or large object";
 		if (type == BLK_DATA) {
+			/* Without a COPY statement, pg_restore sends the data as SQL. */
 			if (read_stream(r, info->compression, count, what,
-			                &info->decompressed_bytes, stop_after,
-			                &info->over_limit) < 0)
+			                &info->decompressed_bytes, stop_after, &info->over_limit,
+			                te->copy_data ? NULL : te, !info->standard_strings_off) < 0)
 				goto done;
 			info->data_streams++;
 		} else if (type == BLK_BLOBS) {
@@ -211,7 +232,7 @@ dump_read_data(struct reader *r, struct dump_info *info, struct toc_entry *toc, 
 					break;
 				if (read_stream(r, info->compression, count, what,
 				                &info->decompressed_bytes, stop_after,
-				                &info->over_limit) < 0)
+				                &info->over_limit, NULL, true) < 0)
 					goto done;
 				info->data_streams++;
 				if (info->over_limit)

@@ -12,16 +12,21 @@
  *	-- Name: t; Type: TABLE; Schema: public; Owner: -
  *	--
  *
- * and a table's data as `COPY ... FROM stdin;`, rows, and a line `\.`. The executor sends
- * each entry's SQL with one PQexec (the server splits the statements) and streams COPY data
- * with PQputCopyData, so memory is bounded by the largest entry's SQL, never by the data.
+ * and a table's data as `COPY ... FROM stdin;`, rows, and a line `\.`. The executor collects
+ * each entry's SQL, splits it into statements (sqlstmt.h), refuses the entry before sending
+ * any of it when one of them would end, begin or break the restore's transaction (COMMIT,
+ * ROLLBACK, BEGIN, SAVEPOINT, VACUUM, ...: the dump reader refuses such a dump up front, this
+ * is the last line), and sends the statements one by one with the extended query protocol,
+ * which never runs two statements from one string. COPY data is streamed with
+ * PQputCopyData, so memory is bounded by the largest entry's SQL, never by the data.
  * With -1 the script wraps itself in BEGIN/COMMIT; those two lines, and psql's \restrict and
  * \unrestrict, are recognised by their place (preamble, trailer) and left out: the
  * transaction is ours. Errors are attributed to the TOC entry whose SQL failed.
  *
  * Limits: an entry whose SQL contains a line that looks exactly like an entry header would
- * be split in two and fail to restore (the transaction then rolls back: it fails safe). A
- * dump whose own SQL ends the transaction is detected (executor_run's *ended_transaction).
+ * be split in two and fail to restore (the transaction then rolls back: it fails safe).
+ * Should a statement end the transaction all the same, that is noticed after it ran
+ * (executor_run's *ended_transaction).
  */
 #include <errno.h>
 #include <libpq-fe.h>
@@ -36,6 +41,7 @@
 #include "report.h"
 #include "spawn.h"
 #include "sqlscan.h"
+#include "sqlstmt.h"
 
 #define PIPE_BUFSIZE      (256 * 1024)
 #define DATA_FLUSH_BYTES  (1024 * 1024)
@@ -83,9 +89,12 @@ struct executor {
 	bool is_data;          /* the entry is "Data for Name: ..." */
 	bool header_has_id;    /* the current header began with a TOC entry line */
 	bool in_copy;
-	bool copy_bol;       /* COPY data: at the beginning of a line */
-	int copy_match;      /* 1: saw "\" at a line's start; 2: saw "\." */
-	struct sqlscan scan; /* where the SQL stands: headers count only at the top level */
+	bool copy_bol;         /* COPY data: at the beginning of a line */
+	int copy_match;        /* 1: saw "\" at a line's start; 2: saw "\." */
+	struct sqlscan scan;   /* where the SQL stands: headers count only at the top level */
+	bool standard_strings; /* standard_conforming_strings, as the script's preamble set it */
+	int statements;        /* executor_send: statements of the entry judged */
+	bool sending_copy;     /* executor_send: the entry's statement is a COPY FROM stdin */
 	bool failed;
 	bool ended_transaction; /* the dump's own SQL committed or rolled back */
 	char *err;
@@ -117,27 +126,50 @@ executor_fail(struct executor *ex, const char *msg)
 	return -1;
 }
 
-/* executor_flush: send the current entry's pending SQL. */
+/* judge_statement: a sqlstmt_fn: count a statement of the entry, or fail at one never sent. */
 static int
-executor_flush(struct executor *ex)
+judge_statement(void *ctx, char *text, size_t len, const struct sqlstmt_refusal *why)
 {
+	struct executor *ex = ctx;
+	char msg[512];
+
+	(void)text;
+	(void)len;
+	if (why != NULL) {
+		snprintf(msg, sizeof(msg),
+		         "its SQL holds %s, which %s; nothing of the entry was sent", why->name,
+		         why->why);
+		return executor_fail(ex, msg);
+	}
+	ex->statements++;
+	return 0;
+}
+
+/*
+ * send_statement: a sqlstmt_fn: send one statement with the extended query protocol, which runs one
+ * statement or refuses the string ("cannot insert multiple commands into a prepared statement"):
+ * where the splitter saw one statement, the server never runs two. Returns 1 when a COPY FROM stdin
+ * is due (sending_copy) and the server now waits for its data.
+ */
+static int
+send_statement(void *ctx, char *text, size_t len, const struct sqlstmt_refusal *why)
+{
+	struct executor *ex = ctx;
+	bool copy = ex->sending_copy;
+	char saved = text[len], msg[1024];
 	PGresult *res;
 	ExecStatusType st;
-	char msg[1024];
-	size_t i;
 
-	for (i = 0; i < ex->pending.len; i++)
-		if (ex->pending.data[i] != ' ' && ex->pending.data[i] != '\n' &&
-		    ex->pending.data[i] != '\t')
-			break;
-	if (i == ex->pending.len) {
-		ex->pending.len = 0;
-		return 0;
-	}
-	res = PQexec(ex->db->conn, ex->pending.data);
-	ex->pending.len = 0;
-	ex->pending.data[0] = '\0';
+	if (why != NULL) /* judge_statement() stopped the entry before: never sent */
+		return judge_statement(ctx, text, len, why);
+	text[len] = '\0';
+	res = PQexecParams(ex->db->conn, text, 0, NULL, NULL, NULL, NULL, 0);
+	text[len] = saved;
 	st = PQresultStatus(res);
+	if (st == PGRES_COPY_IN && copy) {
+		PQclear(res);
+		return 1;
+	}
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
 		if (st == PGRES_COPY_IN) {
 			PQclear(res);
@@ -153,13 +185,49 @@ executor_flush(struct executor *ex)
 	}
 	PQclear(res);
 	if (PQtransactionStatus(ex->db->conn) != PQTRANS_INTRANS) {
+		/* The judge lets nothing through that ends it: a last line of defence. */
 		ex->ended_transaction = true;
 		ex->db->in_transaction = false;
-		return executor_fail(ex, "the dump's own SQL ended the restore's transaction (it "
-		                         "contains COMMIT or ROLLBACK), so what came before it may "
-		                         "have been committed");
+		return executor_fail(ex, "the dump's own SQL ended the restore's transaction, so "
+		                         "what came before it may have been committed");
 	}
 	return 0;
+}
+
+/*
+ * executor_send: send the current entry's pending SQL, judged whole first, one statement at a
+ * time; with copy, it must be one COPY FROM stdin, whose data follows (1 is returned then).
+ */
+static int
+executor_send(struct executor *ex, bool copy)
+{
+	int rc;
+
+	ex->statements = 0;
+	rc = sqlstmt_each(ex->pending.data, ex->pending.len, ex->standard_strings, judge_statement,
+	                  ex);
+	if (rc == 0 && copy && ex->statements != 1)
+		rc = executor_fail(ex, "the entry's COPY statement does not stand alone");
+	if (rc == 0) {
+		ex->sending_copy = copy;
+		rc = sqlstmt_each(ex->pending.data, ex->pending.len, ex->standard_strings,
+		                  send_statement, ex);
+		if (rc == 0 && copy)
+			rc = executor_fail(ex, "the entry's COPY statement did not start a COPY");
+	}
+	if (rc == -1 && !ex->failed)
+		executor_fail(ex, "out of memory");
+	ex->pending.len = 0;
+	if (ex->pending.data != NULL)
+		ex->pending.data[0] = '\0';
+	return rc;
+}
+
+/* executor_flush: send the current entry's pending SQL. */
+static int
+executor_flush(struct executor *ex)
+{
+	return executor_send(ex, false);
 }
 
 /*
@@ -284,17 +352,8 @@ pending_is_copy(const struct executor *ex, const char *line, size_t len)
 static int
 copy_begin(struct executor *ex)
 {
-	PGresult *res = PQexec(ex->db->conn, ex->pending.data);
-	char msg[1024];
-
-	ex->pending.len = 0;
-	ex->pending.data[0] = '\0';
-	if (PQresultStatus(res) != PGRES_COPY_IN) {
-		database_result_message(res, ex->db, msg, sizeof(msg));
-		PQclear(res);
-		return executor_fail(ex, msg);
-	}
-	PQclear(res);
+	if (executor_send(ex, true) < 0)
+		return -1;
 	ex->in_copy = true;
 	ex->copy_bol = true;
 	ex->copy_match = 0;
@@ -314,6 +373,11 @@ executor_line(struct executor *ex, const char *line, size_t len)
 				return executor_fail(ex, "out of memory");
 			return rc < 0 ? -1 : 0;
 		}
+	}
+	if (ex->in_preamble && strcmp(line, "SET standard_conforming_strings = off;\n") == 0) {
+		/* A dump of a server that had it off: its strings take backslash escapes. */
+		ex->standard_strings = false;
+		sqlscan_standard_strings(&ex->scan, false);
 	}
 	if (sqlscan_feed(&ex->scan, line, len) < 0)
 		return executor_fail(ex, "out of memory");
@@ -572,6 +636,7 @@ executor_run(struct database *db, const char *pg_restore, const char *dump_path,
 	ex.db = db;
 	ex.report = report;
 	ex.in_preamble = true;
+	ex.standard_strings = true;
 	sqlscan_init(&ex.scan);
 	ex.err = err;
 	ex.errlen = errlen;

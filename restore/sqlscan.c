@@ -25,6 +25,12 @@ sqlscan_init(struct sqlscan *scan)
 }
 
 void
+sqlscan_standard_strings(struct sqlscan *scan, bool on)
+{
+	scan->escapes = !on;
+}
+
+void
 sqlscan_free(struct sqlscan *scan)
 {
 	free(scan->tag);
@@ -89,7 +95,8 @@ top_char(struct sqlscan *scan, char c)
 	} else if (c == '\'') {
 		/* E'...' (or e'...'), unless the E ends a longer identifier. */
 		scan->state =
-		    (scan->prev == 'E' || scan->prev == 'e') && !is_ident_char(scan->prev2)
+		    scan->escapes || ((scan->prev == 'E' || scan->prev == 'e') &&
+		                                !is_ident_char(scan->prev2))
 		        ? SQLSCAN_ESCAPE_STRING
 		        : SQLSCAN_STRING;
 	} else if (c == '"') {

@@ -9,7 +9,8 @@
  * one piece ends. A dollar-quote tag may be as long as the text; the scanner keeps it in
  * memory of its own while the quote is open, which sqlscan_free releases.
  *
- * It assumes standard_conforming_strings = on, which pg_restore's script sets first.
+ * It assumes standard_conforming_strings = on, which pg_restore's script sets first for every
+ * dump but those of servers that had it off; sqlscan_standard_strings() follows those.
  */
 #ifndef SQLSCAN_H
 #define SQLSCAN_H
@@ -40,6 +41,7 @@ struct sqlscan {
 	size_t tag_len;  /* its length */
 	size_t tag_size; /* the bytes allocated */
 	size_t matched;  /* in a dollar quote: how much of the tag the latest text matches */
+	bool escapes;    /* standard_conforming_strings off: every '...' takes backslash escapes */
 };
 
 /* sqlscan_init: start at the top level. */
@@ -54,6 +56,12 @@ int sqlscan_feed(struct sqlscan *scan, const char *text, size_t n);
  * open a dollar quote.
  */
 bool sqlscan_at_top(const struct sqlscan *scan);
+
+/*
+ * sqlscan_standard_strings: follow text read with standard_conforming_strings on (the
+ * default) or off, where a backslash escapes the next character in every '...' string.
+ */
+void sqlscan_standard_strings(struct sqlscan *scan, bool on);
 
 /* sqlscan_free: release the scanner's memory; it may be initialised again. */
 void sqlscan_free(struct sqlscan *scan);

@@ -121,7 +121,14 @@ seeds metadata mendix="$snap/.metadata" nested="$out/nested.json" empty="$out/em
 # The SQL scanner: pg_restore's script of the tiny database, and the quoting forms.
 printf "select 'it''s', E'a\\\\'b', \"q\"\"id\", \$\$x\$\$, \$t\$ \$ \$t\$; /* a /* nested */ */ -- end\n" \
 	>"$out/quotes.sql"
-seeds sqlscan pg_restore="$out/app.sql" quotes="$out/quotes.sql"
+# The statement splitter's verdicts: transaction control, comments, BEGIN ATOMIC, DO.
+cat >"$out/statements.sql" <<'EOF'
+COMMENT ON TABLE t IS 'c';COMMIT;--c
+/* x */ end transaction; SAVEPOINT s; create unique index concurrently i on t (a);
+CREATE FUNCTION f(begin int) RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT CASE WHEN begin > 0 THEN 1 END; END;
+DO $$BEGIN COMMIT; END$$; SELECT E'\'';' ; rollback
+EOF
+seeds sqlscan pg_restore="$out/app.sql" quotes="$out/quotes.sql" statements="$out/statements.sql"
 
 # The configuration, after config.yaml.example (work_dir must exist: /tmp does).
 cat >"$out/full.yaml" <<'EOF'

@@ -294,6 +294,7 @@ struct dump_spec {
 	enum fault fault; /* FAULT_NONE for an intact dump */
 	int64_t value;    /* the fault's parameter */
 	const struct buf *t2_text; /* the second table's text, when not payload[PAYLOAD_T2] */
+	bool t2_inserts;           /* the second table as INSERT statements: no COPY statement */
 };
 
 /* A written dump, where things are in it, and what it holds. */
@@ -459,7 +460,7 @@ put_toc_entry(struct dump *d, const struct dump_spec *spec, const struct toc_row
 	put_int(b, n, row->section);
 	put_str(b, n, row->defn);
 	put_str(b, n, ""); /* dropStmt */
-	put_str(b, n, row->copy);
+	put_str(b, n, spec->t2_inserts && row->data == PAYLOAD_T2 ? NULL : row->copy);
 	put_str(b, n, row->nspace);
 	put_str(b, n, ""); /* tablespace */
 	if (spec->vmin >= 14)
@@ -1192,6 +1193,72 @@ test_identify(void)
 		          dump_compression_name(names[i].compression), names[i].name);
 }
 
+/*
+ * test_sql_data: the data of a table dumped as INSERT statements is SQL that pg_restore
+ * sends: read (inflated a second time when compressed) and refused at a statement a restore
+ * never runs, naming the entry; COPY data holding the same text is not SQL.
+ */
+static void
+test_sql_data(void)
+{
+	static const struct {
+		const char *name;
+		bool inserts;
+		const char *text;
+		const char *error; /* NULL: the dump is fine */
+	} cases[] = {
+	    {"INSERT statements", true,
+	     "INSERT INTO app.t2 VALUES (1, 'x;COMMIT;--', 2);\n"
+	     "INSERT INTO app.t2 VALUES (2, $$;commit;$$, 3);\n",
+	     NULL},
+	    {"INSERT statements holding COMMIT", true,
+	     "INSERT INTO app.t2 VALUES (1, 'x', 2);COMMIT;--', 2);\n",
+	     "is refused: TOC entry 8 (TABLE DATA app t2) holds COMMIT, which would commit"},
+	    {"INSERT statements ending in a ROLLBACK without ;", true,
+	     "INSERT INTO app.t2 VALUES (1, 'x', 2);\n/* x */ rollback",
+	     "TOC entry 8 (TABLE DATA app t2) holds ROLLBACK"},
+	    {"COPY data reading COMMIT", false, "1\tCOMMIT;\n2\tx';COMMIT;--\n", NULL},
+	};
+	static const int compressions[] = {0, -1};
+	static const size_t chunks[] = {4096, 1};
+	char name[200];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (size_t c = 0; c < 2; c++) {
+			for (size_t k = 0; k < 2; k++) {
+				struct dump_spec spec = {.vmin = 14,
+				                         .int_size = 4,
+				                         .compression = compressions[c],
+				                         .data_flag = POS_SET,
+				                         .chunk = chunks[k],
+				                         .t2_inserts = cases[i].inserts};
+				struct buf text = {0};
+				struct dump d;
+				struct scan s;
+
+				buf_printf(&text, "%s", cases[i].text);
+				spec.t2_text = &text;
+				snprintf(name, sizeof(name), "%s, %s, %zu-byte chunks",
+				         cases[i].name,
+				         compressions[c] == 0 ? "uncompressed" : "zlib", chunks[k]);
+				build_dump(&spec, &d);
+				scan_dump(&d, &read_patterns[0], SIZE_MAX, 0, 0, &s);
+				if (cases[i].error == NULL) {
+					check(s.rc == 0, name, "dump_scan returned %d: %s", s.rc,
+					      s.err);
+					check_u64(name, "decompressed_bytes",
+					          s.info.decompressed_bytes, d.payload_bytes);
+				} else {
+					check(s.rc == -1 && strstr(s.err, cases[i].error) != NULL,
+					      name, "dump_scan returned %d: %s", s.rc, s.err);
+				}
+				buf_free(&d.bytes);
+				buf_free(&text);
+			}
+		}
+	}
+}
+
 /* main: run every table; exit 0 only if all passed. */
 int
 main(void)
@@ -1203,6 +1270,7 @@ main(void)
 	test_max_minor();
 	test_stop_after();
 	test_stop_inside_stream();
+	test_sql_data();
 	test_identify();
 	printf("%u passed, %u failed\n", passed, failed);
 	return failed == 0 && passed > 0 ? 0 : 1;
