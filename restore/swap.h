@@ -102,6 +102,13 @@ int swap_restore(struct swap *s, const char *pg_restore, const char *dump_path,
 int swap_commit(struct swap *s, int (*before_commit)(void *ctx, char *err, size_t errlen),
                 void *ctx, char *err, size_t errlen);
 
+/*
+ * swap_rehearse: for a rehearsal (--dry-run), run swap_commit's transaction up to its COMMIT
+ * (the checks, the target's environment given to the new database, the renames), then roll
+ * it back: it fails where the real swap's would. 0, or -1 with err; nothing changed either way.
+ */
+int swap_rehearse(struct swap *s, char *err, size_t errlen);
+
 /* swap_drop_old: after swap_commit, drop the old database; -1 with err when it could not. */
 int swap_drop_old(struct swap *s, char *err, size_t errlen);
 
