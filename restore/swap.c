@@ -10,11 +10,13 @@
  * from libpq's parse of it (PQconninfoParse) with dbname replaced: never by pasting strings.
  *
  * Crash safety. Until the renames commit, the target is untouched and the new database is
- * named <p>_rw_<h>; the renames (target to <p>_rw_<h>_old, new to target) commit together;
- * then the old one is dropped. A kill at any point leaves the target's name on the old or the
- * new state and at most one of those two names beside it, which swap_remove_leftovers drops
- * at the next swap into the target (the rerun of a job uses the same names, so it must). It
- * drops only databases with the target's owner, named exactly so, which nobody uses.
+ * named <p>_rw_<h>, its comment marking it as this job's for this target; the renames (target
+ * to <p>_rw_<h>_old, marked as swapped out, new to target) commit together; then the old one
+ * is dropped. A kill at any point leaves the target's name on the old or the new state and at
+ * most one of those two names beside it, which swap_remove_leftovers drops at the next swap
+ * into the target (the rerun of a job uses the same names, so it must). It drops only
+ * databases with the target's owner whose marker names the whole target, which nobody uses:
+ * <p> is the target's name cut to fit, which another target's can share.
  */
 #include "swap.h"
 
@@ -286,54 +288,6 @@ done:
 }
 
 /*
- * read_target_options: the target's database-level settings (for everyone, then for its
- * owner, as an application connecting as the owner gets them) as libpq options, for the
- * sessions on the new database: the file check sees what the application will see. Only
- * settings this role may give a session at its start are kept.
- */
-static int
-read_target_options(struct swap *s, char *err, size_t errlen)
-{
-	const char *params[] = {s->target_oid, s->owner};
-	struct swap_text sql = {0}, opts = {0};
-	PGresult *res;
-
-	swap_text_add(
-	    &sql,
-	    "SELECT c.item FROM pg_catalog.pg_db_role_setting s "
-	    "CROSS JOIN LATERAL pg_catalog.unnest(s.setconfig) WITH ORDINALITY c(item, n) "
-	    "LEFT JOIN pg_catalog.pg_settings g ON pg_catalog.lower(g.name) = "
-	    "pg_catalog.lower(pg_catalog.split_part(c.item, '=', 1)) "
-	    "WHERE s.setdatabase = $1::oid AND (s.setrole = 0 OR s.setrole = "
-	    "(SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = $2)) "
-	    "AND (g.name IS NULL OR g.context IN ('user', 'backend') "
-	    "OR (g.context IN ('superuser', 'su_backend') AND (SELECT r.rolsuper "
-	    "FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER))%s) "
-	    "ORDER BY s.setrole <> 0, c.n",
-	    s->server_version >= 150000 ? " OR pg_catalog.has_parameter_privilege(g.name, 'SET')"
-	                                : "");
-	if (sql.failed)
-		return io_error(err, errlen, "out of memory");
-	res = swap_run(s, sql.data, 2, params, "read the target's database-level settings", err,
-	               errlen);
-	free(sql.data);
-	if (res == NULL)
-		return -1;
-	for (int i = 0; i < PQntuples(res); i++) {
-		swap_text_add(&opts, "%s-c ", opts.len == 0 ? "" : " ");
-		for (const char *c = PQgetvalue(res, i, 0); *c != '\0'; c++)
-			swap_text_add(&opts, "%s%c", *c == ' ' || *c == '\\' ? "\\" : "", *c);
-	}
-	PQclear(res);
-	if (opts.failed) {
-		free(opts.data);
-		return io_error(err, errlen, "out of memory");
-	}
-	s->target_options = opts.data;
-	return 0;
-}
-
-/*
  * open_swap: swap_open, or (tidy) a connection that only removes leftovers: then the role
  * need not be allowed to swap, only the target's owner must be known.
  */
@@ -406,7 +360,7 @@ open_swap(const char *conninfo, const char *maintenance_db, const char *target_d
 	s->server_version = PQserverVersion(s->conn);
 	if (session_setup(s, s->conn, maintenance_db, err, errlen) < 0 ||
 	    (check_target(s, why, err, errlen) < 0 && !(tidy && s->owner[0] != '\0')) ||
-	    (!tidy && read_target_options(s, err, errlen) < 0)) {
+	    (!tidy && swap_read_target_options(s, err, errlen) < 0)) {
 		swap_close(s);
 		return -1;
 	}

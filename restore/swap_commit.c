@@ -5,13 +5,19 @@
  *
  * What carries over (the environment, not the backup): pg_db_role_setting rows of the target
  * (ALTER DATABASE ... SET, ALTER ROLE ... IN DATABASE ... SET), the grants on the database
- * (re-granted by its owner), the connection limit and the comment. What cannot: the
- * database's OID changes, and logical replication slots and subscriptions belong to the old
- * OID, so a target with any is refused (swap_open).
+ * (re-granted by its owner), the connection limit, the comment, security labels and the
+ * template flag (the old copy loses it, so that it can be dropped); and, before pg_restore
+ * runs so that they apply to what it makes, the database-wide default privileges
+ * (pg_default_acl without a schema). What does not: ALLOW_CONNECTIONS (the target allows
+ * them, or the restore could not have connected to it); default privileges IN SCHEMA (they
+ * are the dump's, and --no-privileges leaves them out as the transaction strategy does); the
+ * database's OID, to which logical replication slots and subscriptions belong, so a target
+ * with any is refused (swap_open). The rehearsal runs the same transaction and rolls it back.
  *
  * Limits: a setting only a superuser may set, or a per-role setting of another role without
  * CREATEROLE, makes the swap's transaction fail (the target stays as it was); grants made by
- * another grantor than the owner are re-made by the owner.
+ * another grantor than the owner are re-made by the owner; default privileges of a role this
+ * one is not a member of are a warning.
  */
 #include <libpq-fe.h>
 #include <stdbool.h>

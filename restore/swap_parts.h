@@ -65,6 +65,12 @@ int swap_run_command(struct swap *s, const char *sql, const char *what, char *er
  */
 void swap_marker(const struct swap *s, bool old, char *buf, size_t buflen);
 
+/*
+ * swap_read_target_options: read the target's database-level settings into target_options
+ * (swap_open); 0, or -1 with err.
+ */
+int swap_read_target_options(struct swap *s, char *err, size_t errlen);
+
 /* swap_drop_database: end our orphaned sessions on it (when allowed), then DROP DATABASE. */
 int swap_drop_database(struct swap *s, const char *name, bool end_orphans, bool if_exists,
                        char *err, size_t errlen);

@@ -8,9 +8,9 @@
 #  - a rehearsal runs the swap's transaction: a setting the role may not set (ALTER DATABASE ...
 #    SET log_min_duration_statement) fails it as it fails the real swap, target unchanged;
 #  - the role's idle_session_timeout does not end pg_restore's idle connections (restore_jobs 2);
-#  - a template database stays a template, and no undroppable old copy is left;
 #  - the file check on the new database sees the target's search_path (files_query naming its
-#    table without a schema).
+#    table without a schema);
+#  - a template database stays a template, and no undroppable old copy is left.
 set -euo pipefail
 source "$(dirname "$0")/worker_lib.sh"
 
@@ -112,8 +112,6 @@ assert_eq "bravo's exit status" 0 "$BRAVO_STATUS"
 assert_eq "bravo's status" succeeded "$(jq -r .status "$CASE_DIR/bravo.out")"
 db_is_restored "$BRAVO"
 assert_eq "databases beside the targets at the end" "" "$(strays "$P")"
-sql postgres "drop database \"$ALPHA\""
-sql postgres "drop database \"$BRAVO\""
 case_end
 
 # Issue 16.5: a swap into café killed during pg_restore leaves café_rw_<hex>; the next drops it.
@@ -134,7 +132,6 @@ assert_exit 0
 assert_report .status succeeded
 assert_eq "databases beside café" "" "$(strays café)"
 db_is_restored café
-sql postgres "drop database café"
 case_end
 
 # Issue 16.7: the target's database-wide default privileges still apply to the restored tables.
@@ -195,6 +192,17 @@ assert_eq "rows restored" "5 1" "$(sql target "select (select count(*) from slow
 assert_eq "databases beside the target" "" "$(strays target)"
 case_end
 
+# Issue 16.14: the file check on the new database uses the target's search_path.
+edge_case_begin files_query_sees_the_search_path target files_query='select id from doc'
+sql postgres "alter database target set search_path = mx, public"
+run_worker -c "$CASE_DIR/config.yaml" restore --json "$EDGE"
+assert_exit 0
+assert_report .status succeeded
+assert_report .files.missing.count 1
+assert_report '.files.missing.uuids[0]' 0b6fb6a2-4f0e-4b55-9f34-3c1f0f5b7d21
+assert_eq "databases beside the target" "" "$(strays target)"
+case_end
+
 # Issue 16.13: a template target stays a template; its old copy is dropped.
 edge_case_begin template_target target
 sql postgres "alter database target is_template true"
@@ -206,17 +214,6 @@ assert_eq "the target is a template" t "$(sql postgres "select datistemplate fro
 assert_eq "databases beside the target" "" "$(strays target)"
 db_is_restored target
 sql postgres "alter database target is_template false"
-case_end
-
-# Issue 16.14: the file check on the new database uses the target's search_path.
-edge_case_begin files_query_sees_the_search_path target files_query='select id from doc'
-sql postgres "alter database target set search_path = mx, public"
-run_worker -c "$CASE_DIR/config.yaml" restore --json "$EDGE"
-assert_exit 0
-assert_report .status succeeded
-assert_report .files.missing.count 1
-assert_report '.files.missing.uuids[0]' 0b6fb6a2-4f0e-4b55-9f34-3c1f0f5b7d21
-assert_eq "databases beside the target" "" "$(strays target)"
 case_end
 
 finish
