@@ -210,11 +210,11 @@ database_session_options(int server_version, char *buf, size_t len)
 	for (size_t i = 0; i < sizeof(session_settings) / sizeof(session_settings[0]); i++) {
 		const struct session_setting *st = &session_settings[i];
 		char one[256];
-		size_t k =
-		    (size_t)snprintf(one, sizeof(one), "%s-c %s=", n == 0 ? "" : " ", st->name);
+		size_t k;
 
 		if (server_version < st->since)
 			continue;
+		k = (size_t)snprintf(one, sizeof(one), "%s-c %s=", n == 0 ? "" : " ", st->name);
 		for (const char *c = st->value; *c != '\0' && k + 2 < sizeof(one); c++) {
 			if (*c == ' ' || *c == '\\')
 				one[k++] = '\\'; /* libpq's options split at spaces */
