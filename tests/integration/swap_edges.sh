@@ -3,14 +3,13 @@
 #  - two targets whose names share their first 47 bytes: a rehearsal and a restore into one
 #    while the other's swap waits before its pg_restore leave the other's new database alone;
 #  - a target whose name is not ASCII (café): what a killed swap left is dropped by the next;
-#  - database-wide default privileges (ALTER DEFAULT PRIVILEGES FOR ROLE app) survive the swap
-#    and apply to the restored tables, as with strategy transaction;
+#  - one swap for three: database-wide default privileges (ALTER DEFAULT PRIVILEGES FOR ROLE
+#    app) survive it and apply to the restored tables, as with strategy transaction; the file
+#    check on the new database sees the target's search_path (a files_query naming its table
+#    without a schema); a template database stays a template, no undroppable old copy left;
 #  - a rehearsal runs the swap's transaction: a setting the role may not set (ALTER DATABASE ...
 #    SET log_min_duration_statement) fails it as it fails the real swap, target unchanged;
-#  - the role's idle_session_timeout does not end pg_restore's idle connections (restore_jobs 2);
-#  - the file check on the new database sees the target's search_path (files_query naming its
-#    table without a schema);
-#  - a template database stays a template, and no undroppable old copy is left.
+#  - the role's idle_session_timeout does not end pg_restore's idle connections (restore_jobs 2).
 set -euo pipefail
 source "$(dirname "$0")/worker_lib.sh"
 
@@ -134,19 +133,39 @@ assert_eq "databases beside café" "" "$(strays café)"
 db_is_restored café
 case_end
 
-# Issue 16.7: the target's database-wide default privileges still apply to the restored tables.
-edge_case_begin default_privileges_survive target
+# Issues 16.7, 16.13, 16.14: one swap into a target with database-wide default privileges, a
+# search_path and the template flag; a subcase for each.
+# 16.7: the default privileges still apply to the restored tables.
+edge_case_begin default_privileges_survive target files_query='select id from doc'
 sql_as_app target "alter default privileges for role app grant select on tables to reader"
 sql_as_app target "alter default privileges for role app revoke execute on functions from public"
-DEFACL=$(sql target "select defaclobjtype, defaclacl::text from pg_default_acl where defaclnamespace = 0 order by 1")
+sql postgres "alter database target set search_path = mx, public"
+sql postgres "alter database target is_template true"
+DEFACL_SQL="select defaclobjtype, defaclacl::text from pg_default_acl where defaclnamespace = 0 order by 1"
+DEFACL=$(sql target "$DEFACL_SQL")
 run_worker -c "$CASE_DIR/config.yaml" restore --json "$EDGE"
 assert_exit 0
 assert_report .status succeeded
-assert_eq "default privileges after the swap" "$DEFACL" \
-	"$(sql target "select defaclobjtype, defaclacl::text from pg_default_acl where defaclnamespace = 0 order by 1")"
+db_is_restored target
+assert_eq "default privileges after the swap" "$DEFACL" "$(sql target "$DEFACL_SQL")"
 assert_eq "reader may read a restored table" t \
 	"$(sql target "select has_table_privilege('reader', 'public.\"shop\$item\"', 'select')")"
+case_end
+
+# 16.14: the file check on the new database used the target's search_path (files_query names
+# its table without a schema): it ran and found the file the archive lacks.
+worker_subcase_begin files_query_sees_the_search_path
+assert_report .files.missing.count 1
+assert_report '.files.missing.uuids[0]' 0b6fb6a2-4f0e-4b55-9f34-3c1f0f5b7d21
+case_end
+
+# 16.13: the template stays a template; its old copy stopped being one and was dropped.
+worker_subcase_begin template_target
+assert_report '[.warnings[] | select(contains("template") or contains("dropped"))] | length' 0
+assert_eq "the target is a template" t "$(sql postgres "select datistemplate from pg_database where datname = 'target'")"
 assert_eq "databases beside the target" "" "$(strays target)"
+sql postgres "alter database target is_template false"
+sql postgres "alter database target reset all"
 case_end
 
 # Issue 16.9: the rehearsal fails where the swap would: a setting only a superuser may set.
@@ -172,9 +191,9 @@ case_end
 sql postgres "create database idle_src owner app"
 sql_as_app idle_src - >/dev/null <<-'EOF'
 	create function slow_ok(v integer) returns boolean language plpgsql immutable
-		as 'begin perform pg_catalog.pg_sleep(0.3); return true; end';
+		as 'begin perform pg_catalog.pg_sleep(0.25); return true; end';
 	create table slow (id integer, v integer check (slow_ok(v)));
-	insert into slow select i, i from generate_series(1, 5) i;
+	insert into slow select i, i from generate_series(1, 4) i;
 	create index slow_v on slow (v);
 	create index slow_id on slow (id);
 	create table fast (id integer);
@@ -188,32 +207,8 @@ run_worker -c "$CASE_DIR/config.yaml" restore --json "$IDLE"
 sql postgres "alter role app reset idle_session_timeout"
 assert_exit 0
 assert_report .status succeeded
-assert_eq "rows restored" "5 1" "$(sql target "select (select count(*) from slow) || ' ' || (select count(*) from fast)")"
+assert_eq "rows restored" "4 1" "$(sql target "select (select count(*) from slow) || ' ' || (select count(*) from fast)")"
 assert_eq "databases beside the target" "" "$(strays target)"
-case_end
-
-# Issue 16.14: the file check on the new database uses the target's search_path.
-edge_case_begin files_query_sees_the_search_path target files_query='select id from doc'
-sql postgres "alter database target set search_path = mx, public"
-run_worker -c "$CASE_DIR/config.yaml" restore --json "$EDGE"
-assert_exit 0
-assert_report .status succeeded
-assert_report .files.missing.count 1
-assert_report '.files.missing.uuids[0]' 0b6fb6a2-4f0e-4b55-9f34-3c1f0f5b7d21
-assert_eq "databases beside the target" "" "$(strays target)"
-case_end
-
-# Issue 16.13: a template target stays a template; its old copy is dropped.
-edge_case_begin template_target target
-sql postgres "alter database target is_template true"
-run_worker -c "$CASE_DIR/config.yaml" restore --json "$EDGE"
-assert_exit 0
-assert_report .status succeeded
-assert_report '[.warnings[] | select(contains("template") or contains("dropped"))] | length' 0
-assert_eq "the target is a template" t "$(sql postgres "select datistemplate from pg_database where datname = 'target'")"
-assert_eq "databases beside the target" "" "$(strays target)"
-db_is_restored target
-sql postgres "alter database target is_template false"
 case_end
 
 finish
