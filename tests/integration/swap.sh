@@ -406,7 +406,7 @@ grep -q 'dropped database target_rw_89abcdef_old' "$WORKER_LOG" ||
 	fail "the worker's log does not name the database it dropped"
 assert_unchanged target
 for db in target_rw_0123abcd_new target_rw_0123ABCD target_rw_fedcba98 target_rw_76543210; do
-	sql postgres "drop database \"$db\""
+	sql postgres "drop database if exists \"$db\""
 done
 worker_case_end
 
