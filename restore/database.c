@@ -185,26 +185,60 @@ connect_failed(struct database *db, enum database_open_failure *why, char *err, 
 	                   : "");
 }
 
+int
+database_session_sql(int server_version, char *sql, size_t len)
+{
+	size_t n = (size_t)snprintf(sql, len, "SELECT 1");
+
+	for (size_t i = 0; i < sizeof(session_settings) / sizeof(session_settings[0]); i++) {
+		const struct session_setting *st = &session_settings[i];
+
+		if (server_version < st->since || n >= len)
+			continue;
+		n +=
+		    (size_t)snprintf(sql + n, len - n, ", pg_catalog.set_config('%s', '%s', false)",
+		                     st->name, st->value);
+	}
+	return n < len ? 0 : -1;
+}
+
+int
+database_session_options(int server_version, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(session_settings) / sizeof(session_settings[0]); i++) {
+		const struct session_setting *st = &session_settings[i];
+		char one[256];
+		size_t k;
+
+		if (server_version < st->since)
+			continue;
+		k = (size_t)snprintf(one, sizeof(one), "%s-c %s=", n == 0 ? "" : " ", st->name);
+		for (const char *c = st->value; *c != '\0' && k + 2 < sizeof(one); c++) {
+			if (*c == ' ' || *c == '\\')
+				one[k++] = '\\'; /* libpq's options split at spaces */
+			one[k++] = *c;
+		}
+		if (n + k >= len)
+			return -1;
+		memcpy(buf + n, one, k);
+		n += k;
+	}
+	if (n >= len)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
 /* session_setup: give the session the settings the restore relies on (session_settings). */
 static int
 session_setup(struct database *db, char *err, size_t errlen)
 {
 	char sql[4096], msg[512];
-	size_t len = 0;
 	PGresult *res;
-	int version = PQserverVersion(db->conn);
 
-	len = (size_t)snprintf(sql, sizeof(sql), "SELECT 1");
-	for (size_t i = 0; i < sizeof(session_settings) / sizeof(session_settings[0]); i++) {
-		const struct session_setting *st = &session_settings[i];
-
-		if (version < st->since)
-			continue;
-		len += (size_t)snprintf(sql + len, sizeof(sql) - len,
-		                        ", pg_catalog.set_config('%s', '%s', false)", st->name,
-		                        st->value);
-	}
-	if (len >= sizeof(sql)) {
+	if (database_session_sql(PQserverVersion(db->conn), sql, sizeof(sql)) < 0) {
 		(void)io_error(err, errlen, "the session's settings do not fit their buffer");
 		return -1;
 	}

@@ -36,6 +36,19 @@ int database_open(const char *conninfo, struct database **out, enum database_ope
                   char *err, size_t errlen);
 
 /*
+ * database_session_sql: the one query (SELECT set_config(...), ...) that gives a session on a
+ * server of server_version (server_version_num) the settings the restore relies on; 0, or -1
+ * when it does not fit len. The swap strategy gives its own sessions the same.
+ */
+int database_session_sql(int server_version, char *sql, size_t len);
+
+/*
+ * database_session_options: the same settings as libpq's options ("-c name=value ...", spaces
+ * and backslashes escaped), for a program's PGOPTIONS; 0, or -1 when they do not fit len.
+ */
+int database_session_options(int server_version, char *buf, size_t len);
+
+/*
  * database_script_bytes: how much of pg_restore's script database_restore has executed so
  * far (about the dump's decompressed size when done); any thread may ask, for progress.
  */

@@ -414,7 +414,8 @@ restore_run(const struct restore_options *o, struct report *report)
 			                 "target %s: %s", t->name, err);
 			goto done;
 		}
-		swap_remove_leftovers(swap, o->holds_target_lock, report);
+		if (!o->dry_run) /* a rehearsal drops nothing but its own database */
+			swap_remove_leftovers(swap, o->holds_target_lock, report);
 		/* Nobody may be connected to the target when its name is swapped: not even us. */
 		database_close(db);
 		db = job.db = NULL;
@@ -539,6 +540,11 @@ restore_run(const struct restore_options *o, struct report *report)
 		/* The rehearsal ends here: the transaction rolls back, the new database goes. */
 		if (db != NULL)
 			database_rollback(db);
+		/* The swap's own transaction can fail too (a setting the role may not set). */
+		if (swap != NULL && swap_rehearse(swap, err, sizeof(err)) < 0) {
+			report_set_error(report, "failed", "%s: %s", report->source, err);
+			goto done;
+		}
 		report->database.status = "unchanged";
 		report->files.status = "unchanged";
 		exit_status = RESTORE_EXIT_SUCCEEDED;

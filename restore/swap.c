@@ -10,11 +10,13 @@
  * from libpq's parse of it (PQconninfoParse) with dbname replaced: never by pasting strings.
  *
  * Crash safety. Until the renames commit, the target is untouched and the new database is
- * named <p>_rw_<h>; the renames (target to <p>_rw_<h>_old, new to target) commit together;
- * then the old one is dropped. A kill at any point leaves the target's name on the old or the
- * new state and at most one of those two names beside it, which swap_remove_leftovers drops
- * at the next swap into the target (the rerun of a job uses the same names, so it must). It
- * drops only databases with the target's owner, named exactly so, which nobody uses.
+ * named <p>_rw_<h>, its comment marking it as this job's for this target; the renames (target
+ * to <p>_rw_<h>_old, marked as swapped out, new to target) commit together; then the old one
+ * is dropped. A kill at any point leaves the target's name on the old or the new state and at
+ * most one of those two names beside it, which swap_remove_leftovers drops at the next swap
+ * into the target (the rerun of a job uses the same names, so it must). It drops only
+ * databases with the target's owner whose marker names the whole target, which nobody uses:
+ * <p> is the target's name cut to fit, which another target's can share.
  */
 #include "swap.h"
 
@@ -26,6 +28,7 @@
 #include <string.h>
 
 #include "conninfo.h"
+#include "database.h"
 #include "io.h"
 #include "swap_parts.h"
 
@@ -125,8 +128,8 @@ swap_ident(struct swap *s, const char *name)
 
 /*
  * connect_params: the keywords and values of conninfo (a connection string, or a bare
- * database name) with dbname replaced, plus extra pairs (NULL-terminated); NULL when out of
- * memory. The arrays point into s->options.
+ * database name) with dbname replaced, plus extra pairs (NULL-terminated), which replace the
+ * string's own; NULL when out of memory. The arrays point into s->options.
  */
 static const char **
 connect_params(struct swap *s, const char *dbname, const char *const *extra, const char ***vals)
@@ -146,7 +149,11 @@ connect_params(struct swap *s, const char *dbname, const char *const *extra, con
 		return NULL;
 	}
 	for (const PQconninfoOption *o = s->options; o != NULL && o->keyword != NULL; o++) {
-		if (o->val == NULL || strcmp(o->keyword, "dbname") == 0)
+		bool replaced = strcmp(o->keyword, "dbname") == 0;
+
+		for (size_t i = 0; extra[i] != NULL && !replaced; i += 2)
+			replaced = strcmp(o->keyword, extra[i]) == 0;
+		if (o->val == NULL || replaced)
 			continue;
 		keys[n] = o->keyword;
 		(*vals)[n++] = o->val;
@@ -160,32 +167,32 @@ connect_params(struct swap *s, const char *dbname, const char *const *extra, con
 	return keys;
 }
 
-/* session_setup: nothing may end the swap's session or its short transaction. */
+/*
+ * session_setup: give conn the restore's session settings (database.h), the same the
+ * transaction strategy's session has: nothing may end the swap's sessions or its short
+ * transaction, whatever the role's or the database's defaults say (idle_session_timeout...).
+ */
 static int
-session_setup(struct swap *s, char *err, size_t errlen)
+session_setup(struct swap *s, PGconn *conn, const char *dbname, char *err, size_t errlen)
 {
-	struct swap_text sql = {0};
-	int rc;
+	char sql[4096], msg[512];
+	PGresult *res;
 
-	swap_text_add(&sql,
-	              "SELECT pg_catalog.set_config('statement_timeout', '0', false), "
-	              "pg_catalog.set_config('lock_timeout', '0', false), "
-	              "pg_catalog.set_config('idle_in_transaction_session_timeout', '0', false), "
-	              "pg_catalog.set_config('client_encoding', 'UTF8', false), "
-	              "pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false), "
-	              "pg_catalog.set_config('default_transaction_read_only', 'off', false)");
-	if (s->server_version >= 140000)
-		swap_text_add(&sql, ", pg_catalog.set_config('idle_session_timeout', '0', false)");
-	if (s->server_version >= 170000)
-		swap_text_add(&sql, ", pg_catalog.set_config('transaction_timeout', '0', false)");
-	if (sql.failed) {
-		free(sql.data);
-		return io_error(err, errlen, "out of memory");
+	if (database_session_sql(PQserverVersion(conn), sql, sizeof(sql)) < 0)
+		return io_error(err, errlen, "the session's settings do not fit their buffer");
+	res = PQexec(conn, sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+		snprintf(msg, sizeof(msg), "%s", m != NULL ? m : "the server connection failed");
+		PQclear(res);
+		(void)io_error(err, errlen, "cannot set up the session on database %s: %s", dbname,
+		               msg);
+		conninfo_scrub(&s->secrets, err, errlen);
+		return -1;
 	}
-	rc = swap_run_command(s, sql.data, "set up the session on the maintenance database", err,
-	                      errlen);
-	free(sql.data);
-	return rc;
+	PQclear(res);
+	return 0;
 }
 
 /* name_prefix: the target's name cut (at a character boundary) to leave room for a suffix. */
@@ -311,6 +318,7 @@ open_swap(const char *conninfo, const char *maintenance_db, const char *target_d
 		return io_error(err, errlen, "out of memory");
 	}
 	snprintf(s->target, sizeof(s->target), "%s", target_db);
+	snprintf(s->job_id, sizeof(s->job_id), "%s", job_id);
 	name_prefix(target_db, s->prefix, sizeof(s->prefix));
 	snprintf(s->new_name, sizeof(s->new_name), "%s_rw_%.8s", s->prefix, job_id);
 	snprintf(s->old_name, sizeof(s->old_name), "%s_rw_%.8s_old", s->prefix, job_id);
@@ -350,8 +358,9 @@ open_swap(const char *conninfo, const char *maintenance_db, const char *target_d
 		return -1;
 	}
 	s->server_version = PQserverVersion(s->conn);
-	if (session_setup(s, err, errlen) < 0 ||
-	    (check_target(s, why, err, errlen) < 0 && !(tidy && s->owner[0] != '\0'))) {
+	if (session_setup(s, s->conn, maintenance_db, err, errlen) < 0 ||
+	    (check_target(s, why, err, errlen) < 0 && !(tidy && s->owner[0] != '\0')) ||
+	    (!tidy && swap_read_target_options(s, err, errlen) < 0)) {
 		swap_close(s);
 		return -1;
 	}
@@ -384,19 +393,39 @@ swap_tidy(const char *conninfo, const char *maintenance_db, const char *target_d
 PGconn *
 swap_connect(struct swap *s, bool new_db, char *err, size_t errlen)
 {
-	static const char *const extra[] = {"application_name", "restore-worker", NULL};
 	const char *name = new_db ? s->new_name : s->target, **keys, **vals = NULL;
+	const char *own = NULL;
+	const char *extra[] = {"application_name", "restore-worker", "options", NULL, NULL};
+	struct swap_text opts = {0};
 	PGconn *conn;
 	char msg[512];
 
-	keys = connect_params(s, name, extra, &vals);
+	/* The new database has the target's settings only after the swap: give them here. */
+	for (const PQconninfoOption *o = s->options; o != NULL && o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "options") == 0)
+			own = o->val;
+	swap_text_add(&opts, "%s", own != NULL ? own : "");
+	if (new_db && s->target_options != NULL && s->target_options[0] != '\0')
+		swap_text_add(&opts, "%s%s", opts.len > 0 ? " " : "", s->target_options);
+	if (opts.failed) {
+		free(opts.data);
+		(void)io_error(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (opts.len > 0)
+		extra[3] = opts.data;
+	else
+		extra[2] = NULL;
+	keys = connect_params(s, name, (const char *const *)extra, &vals);
 	if (keys == NULL) {
+		free(opts.data);
 		(void)io_error(err, errlen, "out of memory");
 		return NULL;
 	}
 	conn = PQconnectdbParams(keys, vals, 0);
 	free(keys);
 	free(vals);
+	free(opts.data);
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
 		const char *m = conn != NULL ? PQerrorMessage(conn) : "out of memory";
 
@@ -405,6 +434,10 @@ swap_connect(struct swap *s, bool new_db, char *err, size_t errlen)
 		snprintf(msg, sizeof(msg), "%.*s", (int)strcspn(m, "\n"), m);
 		(void)io_error(err, errlen, "cannot connect to database %s: %s", name, msg);
 		conninfo_scrub(&s->secrets, err, errlen);
+		PQfinish(conn);
+		return NULL;
+	}
+	if (session_setup(s, conn, name, err, errlen) < 0) {
 		PQfinish(conn);
 		return NULL;
 	}
@@ -429,29 +462,36 @@ swap_new_name(const struct swap *s)
 	return s->new_name;
 }
 
-/* is_leftover_name: is name <prefix>_rw_<8 lowercase hex>, with or without _old? */
-static bool
-is_leftover_name(const struct swap *s, const char *name)
+void
+swap_marker(const struct swap *s, bool old, char *buf, size_t buflen)
 {
-	size_t p = strlen(s->prefix), n = strlen(name);
-
-	if (strcmp(name, s->target) == 0 || strncmp(name, s->prefix, p) != 0 ||
-	    strncmp(name + p, "_rw_", 4) != 0)
-		return false;
-	name += p + 4;
-	n -= p + 4;
-	if (n != 8 && !(n == 12 && strcmp(name + 8, "_old") == 0))
-		return false;
-	for (size_t i = 0; i < 8; i++)
-		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
-			return false;
-	return true;
+	snprintf(buf, buflen, "restore-worker: job %s %s database %s", s->job_id,
+	         old ? "swapped out" : "restores", s->target);
 }
 
-/* drop_database: end our orphaned sessions on it (when allowed), then DROP DATABASE. */
-static int
-drop_database(struct swap *s, const char *name, bool end_orphans, bool if_exists, char *err,
-              size_t errlen)
+/*
+ * is_leftover: does comment mark a database of a swap into this target (swap_marker), of any
+ * job? The whole target's name must follow, so another target's never does.
+ */
+static bool
+is_leftover(const struct swap *s, const char *comment)
+{
+	static const char head[] = "restore-worker: job ";
+	static const char *const kinds[] = {" swapped out database ", " restores database "};
+
+	if (strncmp(comment, head, sizeof(head) - 1) != 0)
+		return false;
+	comment += sizeof(head) - 1;
+	comment += strcspn(comment, " ");
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strncmp(comment, kinds[i], strlen(kinds[i])) == 0)
+			return strcmp(comment + strlen(kinds[i]), s->target) == 0;
+	return false;
+}
+
+int
+swap_drop_database(struct swap *s, const char *name, bool end_orphans, bool if_exists, char *err,
+                   size_t errlen)
 {
 	static const char terminate_sql[] =
 	    "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
@@ -485,15 +525,17 @@ drop_database(struct swap *s, const char *name, bool end_orphans, bool if_exists
 void
 swap_remove_leftovers(struct swap *s, int end_orphans, struct report *report)
 {
-	static const char sql[] = "SELECT d.datname FROM pg_catalog.pg_database d "
-	                          "WHERE pg_catalog.left(d.datname::text, $1::int) = $2 "
-	                          "AND pg_catalog.pg_get_userbyid(d.datdba) = $3 ORDER BY 1";
-	char len[24], err[768];
-	const char *params[] = {len, s->prefix, s->owner};
+	static const char sql[] =
+	    "SELECT d.datname, pg_catalog.shobj_description(d.oid, 'pg_database') "
+	    "FROM pg_catalog.pg_database d WHERE d.datname <> $1 "
+	    "AND pg_catalog.pg_get_userbyid(d.datdba) = $2 "
+	    "AND pg_catalog.shobj_description(d.oid, 'pg_database') LIKE 'restore-worker: job %' "
+	    "ORDER BY 1";
+	char err[768];
+	const char *params[] = {s->target, s->owner};
 	PGresult *res;
 
-	snprintf(len, sizeof(len), "%zu", strlen(s->prefix));
-	res = swap_run(s, sql, 3, params, "list the databases earlier swaps left behind", err,
+	res = swap_run(s, sql, 2, params, "list the databases earlier swaps left behind", err,
 	               sizeof(err));
 	if (res == NULL) {
 		report_warn(report, "%s", err);
@@ -502,9 +544,9 @@ swap_remove_leftovers(struct swap *s, int end_orphans, struct report *report)
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *name = PQgetvalue(res, i, 0);
 
-		if (!is_leftover_name(s, name))
+		if (!is_leftover(s, PQgetvalue(res, i, 1)))
 			continue;
-		if (drop_database(s, name, end_orphans != 0, true, err, sizeof(err)) < 0)
+		if (swap_drop_database(s, name, end_orphans != 0, true, err, sizeof(err)) < 0)
 			report_warn(report, "a database an earlier swap left behind stays: %s",
 			            err);
 		else
@@ -522,7 +564,7 @@ swap_drop_old(struct swap *s, char *err, size_t errlen)
 {
 	if (!s->committed)
 		return 0;
-	return drop_database(s, s->old_name, false, false, err, errlen);
+	return swap_drop_database(s, s->old_name, false, false, err, errlen);
 }
 
 int
@@ -535,7 +577,7 @@ swap_abort(struct swap *s, char *err, size_t errlen)
 	if (PQstatus(s->conn) != CONNECTION_OK)
 		PQreset(s->conn);
 	/* Our own pg_restore's sessions may still be ending on the server. */
-	rc = drop_database(s, s->new_name, true, true, err, errlen);
+	rc = swap_drop_database(s, s->new_name, true, true, err, errlen);
 	s->created = false;
 	return rc;
 }
@@ -550,5 +592,6 @@ swap_close(struct swap *s)
 	PQconninfoFree(s->options);
 	conninfo_secrets_free(&s->secrets);
 	free(s->conninfo);
+	free(s->target_options);
 	free(s);
 }

@@ -3,14 +3,20 @@
  *
  * The backup is restored with `pg_restore --jobs=N` into a database created from template0
  * beside the target (same owner, encoding, collation, ctype, locale provider and tablespace),
- * named <target>_rw_<first 8 hex digits of the job id>. Once the files are durable, one short
- * transaction on a connection to the maintenance database carries over what belongs to the
- * environment (database-level settings, also per role; the grants; the connection limit; the
- * comment) onto the new database, renames the target to <target>_rw_<8 hex>_old and the new
- * database to the target's name, and commits; the old database is dropped afterwards. Both
- * renames commit together, so the target's name always holds either the old or the new state.
- * A database left behind under either name (a killed worker) is dropped by the next swap into
- * the same target (swap_remove_leftovers).
+ * named <target>_rw_<first 8 hex digits of the job id> and marked by its comment (naming the
+ * job and the whole target), with the target's database-wide default privileges. Once the
+ * files are durable, one short transaction on a connection to the maintenance database
+ * carries over what belongs to the environment (database-level settings, also per role; the
+ * grants; the connection limit; the comment; security labels; the template flag) onto the new
+ * database, marks the target as swapped out, renames it to <target>_rw_<8 hex>_old and the
+ * new database to the target's name, and commits; the old database is dropped afterwards.
+ * Both renames commit together, so the target's name always holds either the old or the new
+ * state. A database left behind under either name (a killed worker) is dropped by the next
+ * swap into the same target (swap_remove_leftovers), which knows it by its marker.
+ *
+ * Every session of the swap (pg_restore's through PGOPTIONS, the file check's, ANALYZE's)
+ * gets the restore's session settings (database.h); the ones on the new database also the
+ * target's database-level settings, which it gets for good only at the swap.
  *
  * Every message passes through conninfo_scrub(): no part of a password is ever shown.
  */
@@ -47,7 +53,9 @@ int swap_open(const char *conninfo, const char *maintenance_db, const char *targ
 
 /*
  * swap_connect: a connection (application_name restore-worker) with the target's parameters
- * to the new database (new_db) or to the target; the caller PQfinish()es it. NULL with err.
+ * and the restore's session settings to the new database (new_db; with the target's
+ * database-level settings as its defaults, as an application will have them) or to the
+ * target; the caller PQfinish()es it. NULL with err.
  */
 PGconn *swap_connect(struct swap *s, bool new_db, char *err, size_t errlen);
 
@@ -67,9 +75,9 @@ uint64_t swap_current_size(const struct swap *s);
 const char *swap_new_name(const struct swap *s);
 
 /*
- * swap_remove_leftovers: drop the databases earlier swaps into this target left behind
- * (<target>_rw_<8 hex>, with or without _old), when they have the target's owner and nobody
- * uses them; with end_orphans, first end their restore-worker sessions (a caller holding the
+ * swap_remove_leftovers: drop the databases earlier swaps into this target left behind (their
+ * comment marks them so, naming this very target), when they have the target's owner and
+ * nobody uses them; with end_orphans, first end their restore-worker sessions (a caller holding the
  * target's lock: no live worker uses them). A failure goes into report's warnings.
  */
 void swap_remove_leftovers(struct swap *s, int end_orphans, struct report *report);
@@ -115,6 +123,13 @@ void swap_commit_point(const struct swap *s, char *xact_id, size_t xact_len, int
 
 /* swap_set_cancel: a flag that, once set, stops swap_commit waiting for a lost COMMIT's answer. */
 void swap_set_cancel(struct swap *s, volatile sig_atomic_t *cancel);
+
+/*
+ * swap_rehearse: for a rehearsal (--dry-run), run swap_commit's transaction up to its COMMIT
+ * (the checks, the target's environment given to the new database, the renames), then roll
+ * it back: it fails where the real swap's would. 0, or -1 with err; nothing changed either way.
+ */
+int swap_rehearse(struct swap *s, char *err, size_t errlen);
 
 /* swap_drop_old: after swap_commit, drop the old database; -1 with err when it could not. */
 int swap_drop_old(struct swap *s, char *err, size_t errlen);

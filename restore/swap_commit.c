@@ -5,13 +5,19 @@
  *
  * What carries over (the environment, not the backup): pg_db_role_setting rows of the target
  * (ALTER DATABASE ... SET, ALTER ROLE ... IN DATABASE ... SET), the grants on the database
- * (re-granted by its owner), the connection limit and the comment. What cannot: the
- * database's OID changes, and logical replication slots and subscriptions belong to the old
- * OID, so a target with any is refused (swap_open).
+ * (re-granted by its owner), the connection limit, the comment, security labels and the
+ * template flag (the old copy loses it, so that it can be dropped); and, before pg_restore
+ * runs so that they apply to what it makes, the database-wide default privileges
+ * (pg_default_acl without a schema). What does not: ALLOW_CONNECTIONS (the target allows
+ * them, or the restore could not have connected to it); default privileges IN SCHEMA (they
+ * are the dump's, and --no-privileges leaves them out as the transaction strategy does); the
+ * database's OID, to which logical replication slots and subscriptions belong, so a target
+ * with any is refused (swap_open). The rehearsal runs the same transaction and rolls it back.
  *
  * Limits: a setting only a superuser may set, or a per-role setting of another role without
  * CREATEROLE, makes the swap's transaction fail (the target stays as it was); grants made by
- * another grantor than the owner are re-made by the owner.
+ * another grantor than the owner are re-made by the owner; default privileges of a role this
+ * one is not a member of are a warning.
  */
 #include <libpq-fe.h>
 #include <stdbool.h>
@@ -130,18 +136,26 @@ environment_sql(struct swap *s, struct swap_text *sql, char *err, size_t errlen)
 	    "ON r.oid = s.setrole, pg_catalog.unnest(s.setconfig) WITH ORDINALITY c(item, n) "
 	    "WHERE s.setdatabase = $1::oid ORDER BY s.setrole, c.n";
 	static const char db_sql[] = "SELECT d.datacl IS NULL, d.datconnlimit, "
-	                             "       pg_catalog.shobj_description(d.oid, 'pg_database') "
+	                             "       pg_catalog.shobj_description(d.oid, 'pg_database'), "
+	                             "       d.datistemplate "
 	                             "FROM pg_catalog.pg_database d WHERE d.oid = $1::oid";
+	static const char label_sql[] =
+	    "SELECT l.provider, l.label FROM pg_catalog.pg_shseclabel l "
+	    "WHERE l.objoid = $1::oid AND l.classoid = "
+	    "'pg_catalog.pg_database'::pg_catalog.regclass "
+	    "ORDER BY 1";
 	static const char acl_sql[] =
 	    "SELECT a.grantee, pg_catalog.pg_get_userbyid(a.grantee), a.privilege_type, "
 	    "a.is_grantable FROM pg_catalog.pg_database d, pg_catalog.aclexplode(d.datacl) a "
 	    "WHERE d.oid = $1::oid ORDER BY 1, 3";
 	const char *params[] = {s->target_oid};
+	bool default_acl;
 	char *name = swap_ident(s, s->new_name), *owner = swap_ident(s, s->owner);
+	char *target = swap_ident(s, s->target), marker[256], *lit;
 	PGresult *res = NULL;
 	int rc = -1;
 
-	if (name == NULL || owner == NULL) {
+	if (name == NULL || owner == NULL || target == NULL) {
 		(void)io_error(err, errlen, "out of memory");
 		goto done;
 	}
@@ -181,16 +195,45 @@ environment_sql(struct swap *s, struct swap_text *sql, char *err, size_t errlen)
 	if (strcmp(PQgetvalue(res, 0, 1), "-1") != 0)
 		swap_text_add(sql, "ALTER DATABASE %s CONNECTION LIMIT %ld;\n", name,
 		              strtol(PQgetvalue(res, 0, 1), NULL, 10));
-	if (!PQgetisnull(res, 0, 2)) {
-		char *lit =
-		    PQescapeLiteral(s->conn, PQgetvalue(res, 0, 2), strlen(PQgetvalue(res, 0, 2)));
+	/* The new database's marker gives way to the target's comment; the old copy is marked. */
+	lit = PQgetisnull(res, 0, 2)
+	          ? NULL
+	          : PQescapeLiteral(s->conn, PQgetvalue(res, 0, 2), strlen(PQgetvalue(res, 0, 2)));
+	if (!PQgetisnull(res, 0, 2) && lit == NULL)
+		goto oom;
+	swap_text_add(sql, "COMMENT ON DATABASE %s IS %s;\n", name, lit != NULL ? lit : "NULL");
+	PQfreemem(lit);
+	swap_marker(s, true, marker, sizeof(marker));
+	if ((lit = PQescapeLiteral(s->conn, marker, strlen(marker))) == NULL)
+		goto oom;
+	swap_text_add(sql, "COMMENT ON DATABASE %s IS %s;\n", target, lit);
+	PQfreemem(lit);
+	/* A template stays one; its old copy must not, or it could not be dropped. */
+	if (PQgetvalue(res, 0, 3)[0] == 't')
+		swap_text_add(
+		    sql,
+		    "ALTER DATABASE %s IS_TEMPLATE false;\nALTER DATABASE %s IS_TEMPLATE true;\n",
+		    target, name);
+	default_acl = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	/* Security labels exist only where a label provider is loaded, which then takes them. */
+	res = swap_run(s, label_sql, 1, params, "read the target's security labels", err, errlen);
+	if (res == NULL)
+		goto done;
+	for (int i = 0; i < PQntuples(res); i++) {
+		char *provider = swap_ident(s, PQgetvalue(res, i, 0));
 
-		if (lit == NULL)
-			goto oom;
-		swap_text_add(sql, "COMMENT ON DATABASE %s IS %s;\n", name, lit);
+		lit =
+		    PQescapeLiteral(s->conn, PQgetvalue(res, i, 1), strlen(PQgetvalue(res, i, 1)));
+		if (provider != NULL && lit != NULL)
+			swap_text_add(sql, "SECURITY LABEL FOR %s ON DATABASE %s IS %s;\n",
+			              provider, name, lit);
+		PQfreemem(provider);
 		PQfreemem(lit);
+		if (provider == NULL || lit == NULL)
+			goto oom;
 	}
-	if (PQgetvalue(res, 0, 0)[0] == 't') {
+	if (default_acl) {
 		rc = sql->failed ? io_error(err, errlen, "out of memory") : 0;
 		goto done;
 	}
@@ -219,6 +262,7 @@ done:
 	PQclear(res);
 	PQfreemem(name);
 	PQfreemem(owner);
+	PQfreemem(target);
 	return rc;
 }
 
@@ -342,9 +386,173 @@ swap_set_cancel(struct swap *s, volatile sig_atomic_t *cancel)
 	s->cancel = cancel;
 }
 
+/* default_acl_kind: the word ALTER DEFAULT PRIVILEGES uses for pg_default_acl's objtype. */
+static const char *
+default_acl_kind(char objtype)
+{
+	switch (objtype) {
+	case 'r':
+		return "TABLES";
+	case 'S':
+		return "SEQUENCES";
+	case 'f':
+		return "FUNCTIONS";
+	case 'T':
+		return "TYPES";
+	case 'n':
+		return "SCHEMAS";
+	case 'L':
+		return "LARGE OBJECTS";
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * default_acl_sql: the ALTER DEFAULT PRIVILEGES that give a database the default privileges
+ * rows (role, objtype, member, grantee oid, grantee, privilege, grantable) describe: all that
+ * is not granted by default is revoked, then each grant is made.
+ */
+static int
+default_acl_sql(struct swap *s, const PGresult *res, struct swap_text *sql, struct report *report)
+{
+	for (int i = 0; i < PQntuples(res); i++) {
+		bool first = i == 0 ||
+		             strcmp(PQgetvalue(res, i, 0), PQgetvalue(res, i - 1, 0)) != 0 ||
+		             strcmp(PQgetvalue(res, i, 1), PQgetvalue(res, i - 1, 1)) != 0;
+		const char *kind = default_acl_kind(PQgetvalue(res, i, 1)[0]);
+		char *role, *grantee = NULL;
+
+		if (kind == NULL || PQgetvalue(res, i, 2)[0] != 't') {
+			if (first)
+				report_warn(
+				    report,
+				    "the default privileges of role %s on %s in database %s "
+				    "are not carried over by the swap: %s",
+				    PQgetvalue(res, i, 0), kind != NULL ? kind : "objects",
+				    s->target,
+				    kind != NULL ? "this role is not a member of it"
+				                 : "their kind is unknown");
+			continue;
+		}
+		if ((role = swap_ident(s, PQgetvalue(res, i, 0))) == NULL)
+			return -1;
+		if (first)
+			swap_text_add(
+			    sql,
+			    "ALTER DEFAULT PRIVILEGES FOR ROLE %s REVOKE ALL ON %s FROM PUBLIC;\n"
+			    "ALTER DEFAULT PRIVILEGES FOR ROLE %s REVOKE ALL ON %s FROM %s;\n",
+			    role, kind, role, kind, role);
+		if (!PQgetisnull(res, i, 3)) {
+			if (strcmp(PQgetvalue(res, i, 3), "0") != 0 &&
+			    (grantee = swap_ident(s, PQgetvalue(res, i, 4))) == NULL) {
+				PQfreemem(role);
+				return -1;
+			}
+			swap_text_add(
+			    sql, "ALTER DEFAULT PRIVILEGES FOR ROLE %s GRANT %s ON %s TO %s%s;\n",
+			    role, PQgetvalue(res, i, 5), kind, grantee != NULL ? grantee : "PUBLIC",
+			    PQgetvalue(res, i, 6)[0] == 't' ? " WITH GRANT OPTION" : "");
+			PQfreemem(grantee);
+		}
+		PQfreemem(role);
+	}
+	return sql->failed ? -1 : 0;
+}
+
+/* result_message: the primary message of a failed result on conn (not the swap's own). */
+static void
+result_message(PGconn *conn, const PGresult *res, char *buf, size_t buflen)
+{
+	const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	if (m == NULL)
+		m = PQerrorMessage(conn);
+	snprintf(buf, buflen, "%.*s", (int)strcspn(m, "\n"),
+	         m[0] != '\0' ? m : "the server connection failed");
+}
+
 int
-swap_commit(struct swap *s, int (*before_commit)(void *ctx, char *err, size_t errlen), void *ctx,
-            char *err, size_t errlen)
+swap_carry_default_privileges(struct swap *s, struct report *report, char *err, size_t errlen)
+{
+	static const char read_sql[] =
+	    "SELECT pg_catalog.pg_get_userbyid(d.defaclrole), d.defaclobjtype, "
+	    "       pg_catalog.pg_has_role(d.defaclrole, 'MEMBER'), a.grantee, "
+	    "       pg_catalog.pg_get_userbyid(a.grantee), a.privilege_type, a.is_grantable "
+	    "FROM pg_catalog.pg_default_acl d "
+	    "LEFT JOIN LATERAL pg_catalog.aclexplode(d.defaclacl) a ON true "
+	    "WHERE d.defaclnamespace = 0 "
+	    "ORDER BY d.defaclrole, d.defaclobjtype, a.grantee, a.privilege_type";
+	static const char gone_sql[] =
+	    "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE pid = $1::int";
+	struct swap_text sql = {0};
+	PGconn *conn;
+	PGresult *res;
+	char pid[24], msg[512];
+	const char *params[] = {pid};
+	int rc = -1;
+
+	/* pg_default_acl is the database's own catalog: only a session on it can read it. */
+	if ((conn = swap_connect(s, false, err, errlen)) == NULL)
+		return -1;
+	snprintf(pid, sizeof(pid), "%d", PQbackendPID(conn));
+	res = PQexec(conn, read_sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		result_message(conn, res, msg, sizeof(msg));
+		(void)io_error(err, errlen, "cannot read the default privileges of database %s: %s",
+		               s->target, msg);
+		conninfo_scrub(&s->secrets, err, errlen);
+		PQclear(res);
+		PQfinish(conn);
+		return -1;
+	}
+	if (default_acl_sql(s, res, &sql, report) < 0)
+		(void)io_error(err, errlen, "out of memory");
+	else
+		rc = 0;
+	PQclear(res);
+	PQfinish(conn);
+	/* The swap's check counts sessions on the target: wait (5 s at most) until ours is gone. */
+	for (int i = 0; i < 100; i++) {
+		bool gone;
+
+		res = PQexecParams(s->conn, gone_sql, 1, NULL, params, NULL, NULL, 0);
+		gone = PQresultStatus(res) != PGRES_TUPLES_OK ||
+		       strcmp(PQgetvalue(res, 0, 0), "0") == 0;
+		PQclear(res);
+		if (gone)
+			break;
+		(void)usleep(50000);
+	}
+	if (rc < 0 || sql.len == 0)
+		goto done;
+	rc = -1;
+	if ((conn = swap_connect(s, true, err, errlen)) == NULL)
+		goto done;
+	res = PQexec(conn, sql.data);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		result_message(conn, res, msg, sizeof(msg));
+		(void)io_error(err, errlen,
+		               "cannot give database %s the default privileges of database %s: %s",
+		               s->new_name, s->target, msg);
+		conninfo_scrub(&s->secrets, err, errlen);
+	} else {
+		rc = 0;
+	}
+	PQclear(res);
+	PQfinish(conn);
+done:
+	free(sql.data);
+	return rc;
+}
+
+/*
+ * swap_prepare: begin the swap's transaction, check that nobody uses the target and that it
+ * is the database the checks were made on, carry its environment over and swap the names;
+ * 0 with the transaction open, or -1 with err and the transaction rolled back.
+ */
+static int
+swap_prepare(struct swap *s, char *err, size_t errlen)
 {
 	static const char sessions_sql[] =
 	    "SELECT count(*), coalesce(pg_catalog.string_agg(DISTINCT coalesce(nullif("
@@ -410,8 +618,47 @@ swap_commit(struct swap *s, int (*before_commit)(void *ctx, char *err, size_t er
 		               s->new_name, msg);
 		goto rollback;
 	}
+	rc = 0;
+	goto done;
+rollback:
+	PQclear(PQexec(s->conn, "ROLLBACK"));
+done:
 	PQclear(res);
-	res = NULL;
+	PQfreemem(target);
+	PQfreemem(old);
+	PQfreemem(name);
+	free(sql.data);
+	return rc;
+}
+
+int
+swap_rehearse(struct swap *s, char *err, size_t errlen)
+{
+	PGresult *res;
+	char msg[768];
+	int rc = 0;
+
+	if (swap_prepare(s, err, errlen) < 0)
+		return -1;
+	res = PQexec(s->conn, "ROLLBACK");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		swap_message_of(s, res, msg, sizeof(msg));
+		rc = io_error(err, errlen, "cannot roll back the rehearsed swap of database %s: %s",
+		              s->target, msg);
+	}
+	PQclear(res);
+	return rc;
+}
+
+int
+swap_commit(struct swap *s, int (*before_commit)(void *ctx, char *err, size_t errlen), void *ctx,
+            char *err, size_t errlen)
+{
+	PGresult *res = NULL;
+	int rc = -1;
+
+	if (swap_prepare(s, err, errlen) < 0)
+		return -1;
 	if (commit_point(s, err, errlen) < 0)
 		goto rollback;
 	if (before_commit != NULL && before_commit(ctx, err, errlen) < 0)
@@ -429,9 +676,5 @@ rollback:
 	PQclear(PQexec(s->conn, "ROLLBACK"));
 done:
 	PQclear(res);
-	PQfreemem(target);
-	PQfreemem(old);
-	PQfreemem(name);
-	free(sql.data);
 	return rc;
 }

@@ -30,6 +30,8 @@ struct swap {
 	char old_name[SWAP_NAME_MAX + 1];
 	char owner[SWAP_NAME_MAX + 1];
 	char target_oid[16];
+	char job_id[64];
+	char *target_options; /* the target's database-level settings as "-c name=value ..." */
 	uint64_t current_size;
 	int server_version;
 	bool created;        /* the new database exists (and is ours to drop) */
@@ -61,6 +63,30 @@ PGresult *swap_run(struct swap *s, const char *sql, int nparams, const char *con
 
 /* swap_run_command: execute sql (no parameters, no rows wanted); 0 or -1 with err. */
 int swap_run_command(struct swap *s, const char *sql, const char *what, char *err, size_t errlen);
+
+/*
+ * swap_marker: the comment that marks this swap's new database (old false) or the target's old
+ * copy (old true): it names the job and the whole target's name, so a leftover is told from
+ * another target's databases by it, never by a name cut to fit.
+ */
+void swap_marker(const struct swap *s, bool old, char *buf, size_t buflen);
+
+/*
+ * swap_read_target_options: read the target's database-level settings into target_options
+ * (swap_open); 0, or -1 with err.
+ */
+int swap_read_target_options(struct swap *s, char *err, size_t errlen);
+
+/* swap_drop_database: end our orphaned sessions on it (when allowed), then DROP DATABASE. */
+int swap_drop_database(struct swap *s, const char *name, bool end_orphans, bool if_exists,
+                       char *err, size_t errlen);
+
+/*
+ * swap_carry_default_privileges: give the new database the target's database-wide default
+ * privileges (pg_default_acl, no schema), before pg_restore makes what they apply to; those
+ * of a role we are not a member of are a warning in report. 0, or -1 with err.
+ */
+int swap_carry_default_privileges(struct swap *s, struct report *report, char *err, size_t errlen);
 
 /* swap_ident: sql-quoted identifier of name (the caller frees it with PQfreemem), or NULL. */
 char *swap_ident(struct swap *s, const char *name);

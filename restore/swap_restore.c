@@ -6,7 +6,10 @@
  * pg_restore gets the target's connection parameters in its environment (PGHOST, PGPORT,
  * PGUSER, PGPASSWORD, PGSSLMODE, ...: each option's own environment variable, as libpq names
  * it; see conninfo_environment), and on its command line only the new database's name: ps
- * shows a command line, never an environment of another user.
+ * shows a command line, never an environment of another user. Its PGOPTIONS adds the target's
+ * database-level settings (read at swap_open: the new database gets them only at the swap) and
+ * the restore's session settings, so that its sessions are those of the transaction strategy.
+ * The new database is marked by its comment (swap_marker) right after its CREATE DATABASE.
  */
 #include <errno.h>
 #include <libpq-fe.h>
@@ -16,11 +19,62 @@
 #include <sys/wait.h>
 
 #include "conninfo.h"
+#include "database.h"
 #include "io.h"
 #include "spawn.h"
 #include "swap_parts.h"
 
 #define SWAP_STDERR_KEEP 8192
+
+/*
+ * drop_own_leftover: drop a database of this job's new name left by an earlier run of this
+ * same job killed between its CREATE DATABASE and its marker (mark_new): no comment, the
+ * target's owner, the name only this job makes for this target. One marked by this job is
+ * dropped too; anything else of that name stays (CREATE DATABASE then says it exists).
+ */
+static int
+drop_own_leftover(struct swap *s, char *err, size_t errlen)
+{
+	static const char sql[] =
+	    "SELECT 1 FROM pg_catalog.pg_database d WHERE d.datname = $1 "
+	    "AND pg_catalog.pg_get_userbyid(d.datdba) = $2 "
+	    "AND coalesce(pg_catalog.shobj_description(d.oid, 'pg_database'), $3) = $3";
+	char marker[256];
+	const char *params[] = {s->new_name, s->owner, marker};
+	PGresult *res;
+	bool found;
+
+	swap_marker(s, false, marker, sizeof(marker));
+	res = swap_run(s, sql, 3, params, "look for a database this job left behind", err, errlen);
+	if (res == NULL)
+		return -1;
+	found = PQntuples(res) > 0;
+	PQclear(res);
+	return found ? swap_drop_database(s, s->new_name, true, true, err, errlen) : 0;
+}
+
+/* mark_new: the marker comment (swap_marker) on the new database, quoted name. */
+static int
+mark_new(struct swap *s, const char *name, char *err, size_t errlen)
+{
+	struct swap_text sql = {0};
+	char marker[256], *lit;
+	int rc;
+
+	swap_marker(s, false, marker, sizeof(marker));
+	lit = PQescapeLiteral(s->conn, marker, strlen(marker));
+	if (lit == NULL)
+		return io_error(err, errlen, "out of memory");
+	swap_text_add(&sql, "COMMENT ON DATABASE %s IS %s", name, lit);
+	PQfreemem(lit);
+	if (sql.failed) {
+		free(sql.data);
+		return io_error(err, errlen, "out of memory");
+	}
+	rc = swap_run_command(s, sql.data, "mark the database to restore into", err, errlen);
+	free(sql.data);
+	return rc;
+}
 
 /* create_new: CREATE DATABASE new, like the target, from template0. */
 static int
@@ -97,9 +151,13 @@ create_new(struct swap *s, char *err, size_t errlen)
 		(void)io_error(err, errlen, "out of memory");
 		goto done;
 	}
+	if (drop_own_leftover(s, err, errlen) < 0)
+		goto done;
 	rc = swap_run_command(s, sql.data, "create the database to restore into", err, errlen);
-	if (rc == 0)
+	if (rc == 0) {
 		s->created = true;
+		rc = mark_new(s, name, err, errlen);
+	}
 done:
 	PQclear(res);
 	PQfreemem(name);
@@ -220,6 +278,99 @@ restore_failed(struct swap *s, const char *said, int status, struct report *repo
 		               msg);
 }
 
+/*
+ * swap_read_target_options: the target's database-level settings (for everyone, then for its
+ * owner, as an application connecting as the owner gets them) as libpq options, for the
+ * sessions on the new database: the file check sees what the application will see. Only
+ * settings this role may give a session at its start are kept.
+ */
+int
+swap_read_target_options(struct swap *s, char *err, size_t errlen)
+{
+	const char *params[] = {s->target_oid, s->owner};
+	struct swap_text sql = {0}, opts = {0};
+	PGresult *res;
+
+	swap_text_add(
+	    &sql,
+	    "SELECT c.item FROM pg_catalog.pg_db_role_setting s "
+	    "CROSS JOIN LATERAL pg_catalog.unnest(s.setconfig) WITH ORDINALITY c(item, n) "
+	    "LEFT JOIN pg_catalog.pg_settings g ON pg_catalog.lower(g.name) = "
+	    "pg_catalog.lower(pg_catalog.split_part(c.item, '=', 1)) "
+	    "WHERE s.setdatabase = $1::oid AND (s.setrole = 0 OR s.setrole = "
+	    "(SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = $2)) "
+	    "AND (g.name IS NULL OR g.context IN ('user', 'backend') "
+	    "OR (g.context IN ('superuser', 'superuser-backend') AND (SELECT r.rolsuper "
+	    "FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER))%s) "
+	    "ORDER BY s.setrole <> 0, c.n",
+	    s->server_version >= 150000 ? " OR pg_catalog.has_parameter_privilege(g.name, 'SET')"
+	                                : "");
+	if (sql.failed)
+		return io_error(err, errlen, "out of memory");
+	res = swap_run(s, sql.data, 2, params, "read the target's database-level settings", err,
+	               errlen);
+	free(sql.data);
+	if (res == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++) {
+		swap_text_add(&opts, "%s-c ", opts.len == 0 ? "" : " ");
+		for (const char *c = PQgetvalue(res, i, 0); *c != '\0'; c++)
+			swap_text_add(&opts, "%s%c", *c == ' ' || *c == '\\' ? "\\" : "", *c);
+	}
+	PQclear(res);
+	if (opts.failed) {
+		free(opts.data);
+		return io_error(err, errlen, "out of memory");
+	}
+	s->target_options = opts.data;
+	return 0;
+}
+
+/*
+ * with_session_options: PGOPTIONS in env (pg_restore's environment) with, after what it held,
+ * the target's database-level settings and the restore's session settings (database.h), so
+ * pg_restore's sessions are those of the transaction strategy: nothing ends them (a role's
+ * idle_session_timeout...). 0, or -1 when out of memory (env is then freed and NULL).
+ */
+static int
+with_session_options(struct swap *s, char ***env)
+{
+	struct swap_text opts = {0};
+	char session[4096], **e = *env, **grown;
+	size_t n = 0, at = (size_t)-1;
+
+	for (; e[n] != NULL; n++)
+		if (strncmp(e[n], "PGOPTIONS=", 10) == 0)
+			at = n;
+	if (database_session_options(s->server_version, session, sizeof(session)) < 0)
+		goto fail;
+	swap_text_add(&opts, "PGOPTIONS=");
+	if (at != (size_t)-1 && e[at][10] != '\0')
+		swap_text_add(&opts, "%s ", e[at] + 10);
+	if (s->target_options != NULL && s->target_options[0] != '\0')
+		swap_text_add(&opts, "%s ", s->target_options);
+	swap_text_add(&opts, "%s", session);
+	if (opts.failed)
+		goto fail;
+	if (at != (size_t)-1) {
+		free(e[at]);
+		e[at] = opts.data;
+		return 0;
+	}
+	grown = realloc(e, (n + 2) * sizeof(*e));
+	if (grown == NULL)
+		goto fail;
+	grown[n] = opts.data;
+	grown[n + 1] = NULL;
+	*env = grown;
+	return 0;
+fail:
+	free(opts.data);
+	conninfo_environment_free(*env);
+	*env = NULL;
+	return -1;
+}
+
 int
 swap_restore(struct swap *s, const char *pg_restore, const char *dump_path, const char *list_path,
              int jobs, struct report *report, volatile sig_atomic_t *cancel, char *err,
@@ -231,7 +382,8 @@ swap_restore(struct swap *s, const char *pg_restore, const char *dump_path, cons
 	struct spawn sp = {.pid = -1, .out_fd = -1, .err_fd = -1};
 	int argc = 0, status, rc = -1;
 
-	if (create_new(s, err, errlen) < 0) {
+	if (create_new(s, err, errlen) < 0 ||
+	    swap_carry_default_privileges(s, report, err, errlen) < 0) {
 		report_part_error(&report->database, NULL, "%s", err);
 		return -1;
 	}
@@ -248,7 +400,7 @@ swap_restore(struct swap *s, const char *pg_restore, const char *dump_path, cons
 		goto done;
 	}
 	env = conninfo_environment(s->options, "restore-worker");
-	if (env == NULL) {
+	if (env == NULL || with_session_options(s, &env) < 0) {
 		(void)io_error(err, errlen, "out of memory");
 		goto done;
 	}

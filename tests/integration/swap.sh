@@ -15,8 +15,8 @@
 #  - kill -9 of the worker inside the swap's transaction (its renames waiting for a lock): the
 #    target is as it was, the next worker drops the new database at its start and runs the job
 #    again, which succeeds;
-#  - a worker's start drops exactly the databases named like a swap's leftovers, with the
-#    target's owner, and logs each;
+#  - a worker's start drops exactly the databases a swap into the target left (marked so by
+#    their comment), with the target's owner, and logs each;
 #  - the quota counts the target's current size: refused with the four figures;
 #  - a logical replication slot on the target: rejected, unchanged;
 #  - many entities (1200 tables with a primary key and an index) on a small lock table
@@ -375,8 +375,9 @@ assert_no_leftovers
 assert_no_stray
 worker_case_end
 
-# A worker's start drops what an interrupted swap left (named target_rw_<8 hex>, with or
-# without _old, owned by the target's owner) and nothing else, with no job to run.
+# A worker's start drops what an interrupted swap left (marked by its comment as a swap's into
+# this very target, owned by the target's owner) and nothing else, with no job to run: not a
+# database merely named like one, nor one marked for another target, nor another owner's.
 worker_case_begin start_removes_swap_leftovers
 TARGETS=(acceptance)
 sql postgres "drop database if exists target"
@@ -385,21 +386,27 @@ BLOB_DIR=$(target_blob acceptance) old_blobs
 BLOB_DIR=$(target_blob acceptance)
 capture_state before target
 swap_worker_config "$CASE_DIR/config.yaml" "$PGBIN/pg_restore"
-for db in target_rw_0123abcd target_rw_89abcdef_old target_rw_0123abcd_new target_rw_0123ABCD; do
+for db in target_rw_0123abcd target_rw_89abcdef_old target_rw_0123abcd_new target_rw_0123ABCD \
+	target_rw_fedcba98 target_rw_76543210; do
 	sql postgres "create database \"$db\" owner app"
 done
-sql postgres "create database target_rw_fedcba98 owner postgres"
+sql postgres "comment on database target_rw_0123abcd is 'restore-worker: job 0123abcd-0000-4000-8000-000000000000 restores database target'"
+sql postgres "comment on database target_rw_89abcdef_old is 'restore-worker: job 89abcdef-0000-4000-8000-000000000000 swapped out database target'"
+sql postgres "comment on database target_rw_76543210 is 'restore-worker: job 76543210-0000-4000-8000-000000000000 restores database target2'"
+sql postgres "alter database target_rw_fedcba98 owner to postgres"
+sql postgres "comment on database target_rw_fedcba98 is 'restore-worker: job fedcba98-0000-4000-8000-000000000000 restores database target'"
 worker_start "$CASE_DIR/config.yaml"
 wait_spool_ready
 WAIT_WHAT="the leftovers dropped" wait_for sql_is 0 "select count(*) from pg_database
 	where datname in ('target_rw_0123abcd', 'target_rw_89abcdef_old')"
-assert_eq "databases beside the target" "target_rw_0123ABCD target_rw_0123abcd_new target_rw_fedcba98 " \
+assert_eq "databases beside the target" \
+	"target_rw_0123ABCD target_rw_0123abcd_new target_rw_76543210 target_rw_fedcba98 " \
 	"$(stray_databases | tr '\n' ' ')"
 grep -q 'dropped database target_rw_89abcdef_old' "$WORKER_LOG" ||
 	fail "the worker's log does not name the database it dropped"
 assert_unchanged target
-for db in target_rw_0123abcd_new target_rw_0123ABCD target_rw_fedcba98; do
-	sql postgres "drop database \"$db\""
+for db in target_rw_0123abcd_new target_rw_0123ABCD target_rw_fedcba98 target_rw_76543210; do
+	sql postgres "drop database if exists \"$db\""
 done
 worker_case_end
 
