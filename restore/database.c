@@ -260,13 +260,31 @@ int
 database_session_connect(struct database *db, enum database_open_failure *why, char *err,
                          size_t errlen)
 {
-	static const char *const keys[] = {"dbname", "fallback_application_name", NULL};
-	const char *values[] = {db->conninfo, "restore-worker", NULL};
+	static const char *const keys[] = {"dbname", "fallback_application_name", "options", NULL};
+	const char *values[] = {db->conninfo, "restore-worker", NULL, NULL};
+	PQconninfoOption *given = PQconninfoParse(db->conninfo, NULL);
+	char *options = NULL;
 
 	*why = DATABASE_OPEN_ERROR;
 	if (db->conn != NULL)
 		PQfinish(db->conn);
-	db->conn = PQconnectdbParams(keys, values, 1);
+	/*
+	 * A database's or role's statement_timeout applies from the first statement on: a short
+	 * one could cancel session_setup itself on a busy server. As a startup option after the
+	 * connection string's own (or PGOPTIONS), it is set before any statement runs.
+	 */
+	for (const PQconninfoOption *o = given; o != NULL && o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "options") == 0 && o->val != NULL && o->val[0] != '\0')
+			values[2] = o->val;
+	if (values[2] == NULL && getenv("PGOPTIONS") != NULL && getenv("PGOPTIONS")[0] != '\0')
+		values[2] = getenv("PGOPTIONS"); /* what libpq would have taken */
+	if (asprintf(&options, "%s%s-c statement_timeout=0", values[2] != NULL ? values[2] : "",
+	             values[2] != NULL ? " " : "") < 0)
+		options = NULL;
+	values[2] = options;
+	db->conn = options != NULL ? PQconnectdbParams(keys, values, 1) : NULL;
+	free(options);
+	PQconninfoFree(given);
 	if (db->conn == NULL)
 		return io_error(err, errlen,
 		                "cannot connect to the target database: out of memory");

@@ -2,7 +2,9 @@
  * swap_parts.h - what the swap strategy's files share (not for the program): swap.c opens
  * the swap (connections, checks) and removes what swaps left behind, swap_restore.c creates
  * the new database and runs pg_restore --jobs into it, swap_commit.c carries the target's
- * environment over and swaps the names in one transaction.
+ * environment over and swaps the names in one transaction (and asks the server what became
+ * of its COMMIT when the reply was lost), swap_privileges.c gives the new database the
+ * target's default privileges.
  */
 #ifndef SWAP_PARTS_H
 #define SWAP_PARTS_H

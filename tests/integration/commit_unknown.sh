@@ -125,8 +125,10 @@ assert_report_true '[.warnings[] | select(contains("reply") and contains("commit
 assert_restored_whole
 case_end
 
-# 17. Strategy swap: the same for the swap's renames. The stand-in turns synchronous_commit on
-# for everyone once pg_restore is done, so that the swap's COMMIT waits (with any binary).
+# 17. Strategy swap: the same for the swap's renames. The swap's own session commits
+# synchronously (as the transaction strategy's does), so its CREATE DATABASE and the marker on
+# it would wait too: the stand-in names the standby only once pg_restore is done, so that the
+# first commit to wait is the swap's.
 restore_begin swap_reply_lost_committed strategy=swap pg_restore="$TEST_ROOT/commit_waits"
 sql postgres "alter role app createdb"
 cat >"$TEST_ROOT/commit_waits" <<EOF
@@ -135,15 +137,13 @@ real=$PGBIN/pg_restore
 case " \$* " in *" --jobs="*) ;; *) exec "\$real" "\$@" ;; esac
 "\$real" "\$@" || exit
 PGUSER=postgres "$PGBIN/psql" -X -q -At -h "$PGHOST" -d postgres \\
-	-c "alter system set synchronous_commit = on" -c "select pg_reload_conf()" >/dev/null
+	-c "alter system set synchronous_standby_names = 'nobody'" -c "select pg_reload_conf()" >/dev/null
 EOF
 chmod 755 "$TEST_ROOT/commit_waits"
-standby_wait on
 restore_in_background
 if wait_waiting_commit; then
 	sql postgres "select pg_terminate_backend($WAITING_PID)" >/dev/null
 fi
-sql postgres "alter system set synchronous_commit = local"
 standby_wait off
 restore_wait
 assert_exit 0
