@@ -231,18 +231,34 @@ database_session_options(int server_version, char *buf, size_t len)
 	return 0;
 }
 
-/* session_setup: give the session the settings the restore relies on (session_settings). */
+/*
+ * session_setup: give the session the settings the restore relies on (session_settings). A
+ * database's or role's short statement_timeout applies from the first statement on and can
+ * cancel this very statement on a busy server: then it is tried again, statement_timeout
+ * first on its own (a few times; each try is a fresh chance).
+ */
 static int
 session_setup(struct database *db, char *err, size_t errlen)
 {
 	char sql[4096], msg[512];
-	PGresult *res;
+	PGresult *res = NULL;
 
 	if (database_session_sql(PQserverVersion(db->conn), sql, sizeof(sql)) < 0) {
 		(void)io_error(err, errlen, "the session's settings do not fit their buffer");
 		return -1;
 	}
-	res = PQexec(db->conn, sql);
+	for (int attempt = 0; attempt < 5; attempt++) {
+		const char *state;
+
+		PQclear(res);
+		if (attempt > 0)
+			PQclear(PQexec(db->conn, "SET statement_timeout = 0"));
+		res = PQexec(db->conn, sql);
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK || state == NULL ||
+		    strcmp(state, "57014") != 0)
+			break;
+	}
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		database_result_message(res, db, msg, sizeof(msg));
 		(void)io_error(err, errlen,
@@ -260,31 +276,15 @@ int
 database_session_connect(struct database *db, enum database_open_failure *why, char *err,
                          size_t errlen)
 {
-	static const char *const keys[] = {"dbname", "fallback_application_name", "options", NULL};
-	const char *values[] = {db->conninfo, "restore-worker", NULL, NULL};
-	PQconninfoOption *given = PQconninfoParse(db->conninfo, NULL);
-	char *options = NULL;
+	/* The connection string's own connect_timeout, if it has one, outranks this default. */
+	static const char *const keys[] = {"connect_timeout", "dbname", "fallback_application_name",
+	                                   NULL};
+	const char *values[] = {DATABASE_CONNECT_TIMEOUT, db->conninfo, "restore-worker", NULL};
 
 	*why = DATABASE_OPEN_ERROR;
 	if (db->conn != NULL)
 		PQfinish(db->conn);
-	/*
-	 * A database's or role's statement_timeout applies from the first statement on: a short
-	 * one could cancel session_setup itself on a busy server. As a startup option after the
-	 * connection string's own (or PGOPTIONS), it is set before any statement runs.
-	 */
-	for (const PQconninfoOption *o = given; o != NULL && o->keyword != NULL; o++)
-		if (strcmp(o->keyword, "options") == 0 && o->val != NULL && o->val[0] != '\0')
-			values[2] = o->val;
-	if (values[2] == NULL && getenv("PGOPTIONS") != NULL && getenv("PGOPTIONS")[0] != '\0')
-		values[2] = getenv("PGOPTIONS"); /* what libpq would have taken */
-	if (asprintf(&options, "%s%s-c statement_timeout=0", values[2] != NULL ? values[2] : "",
-	             values[2] != NULL ? " " : "") < 0)
-		options = NULL;
-	values[2] = options;
-	db->conn = options != NULL ? PQconnectdbParams(keys, values, 1) : NULL;
-	free(options);
-	PQconninfoFree(given);
+	db->conn = PQconnectdbParams(keys, values, 1);
 	if (db->conn == NULL)
 		return io_error(err, errlen,
 		                "cannot connect to the target database: out of memory");

@@ -107,6 +107,22 @@ int database_restore(struct database *db, const char *pg_restore, const char *du
 /* How long a COMMIT whose reply was lost waits for the server to answer whether it committed. */
 #define DATABASE_OUTCOME_WAIT_SECONDS 60
 
+/*
+ * database_ask_outcome: database_xact_outcome on a connection of its own, made with conninfo
+ * (its database replaced by dbname when that is not NULL: with strategy swap the target's
+ * database may be locked by the very transaction asked about), for a process that did not
+ * send the COMMIT.
+ */
+enum database_outcome database_ask_outcome(const char *conninfo, const char *dbname,
+                                           const char *xact_id, int pid, int wait_seconds,
+                                           char *why, size_t whylen);
+
+/* database_clock: seconds on the monotonic clock. */
+double database_clock(void);
+
+/* connect_timeout (seconds) of the engine's connections, unless the connection string sets one. */
+#define DATABASE_CONNECT_TIMEOUT "10"
+
 /* What became of a transaction whose COMMIT was sent (database_xact_outcome). */
 enum database_outcome {
 	DATABASE_COMMITTED,

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conninfo.h"
@@ -53,6 +54,23 @@ database_commit_point(struct database *db, char *xact_id, size_t xact_len, int *
 	snprintf(xact_id, xact_len, "%s", db->xact_id);
 	*pid = db->backend_pid;
 	return 0;
+}
+
+/* ignore_notices: what the server says while it is asked is not the answer. */
+static void
+ignore_notices(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+double
+database_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* outcome_pause: wait a tenth of a second; false when cancel is set. */
@@ -123,18 +141,16 @@ commit_lost(struct database *db, volatile sig_atomic_t *cancel, const char *lost
 {
 	enum database_open_failure why;
 	char msg[512] = "";
-	int i;
+	double deadline = database_clock() + DATABASE_OUTCOME_WAIT_SECONDS, left;
 
-	for (i = 0; i < DATABASE_OUTCOME_WAIT_SECONDS * 10; i++) {
-		if (database_session_connect(db, &why, msg, sizeof(msg)) == 0)
-			break;
-		if (!outcome_pause(cancel))
-			break;
-	}
+	/* Each try is bounded by connect_timeout; the tries by the deadline. */
+	while (database_session_connect(db, &why, msg, sizeof(msg)) < 0 &&
+	       database_clock() < deadline && outcome_pause(cancel))
+		;
+	left = deadline - database_clock();
 	if (PQstatus(db->conn) == CONNECTION_OK) {
 		switch (database_xact_outcome(db->conn, db->xact_id, db->backend_pid,
-		                              DATABASE_OUTCOME_WAIT_SECONDS - i / 10, cancel, msg,
-		                              sizeof(msg))) {
+		                              left > 1 ? (int)left : 1, cancel, msg, sizeof(msg))) {
 		case DATABASE_COMMITTED:
 			(void)io_error(
 			    err, errlen,
@@ -178,9 +194,19 @@ database_commit(struct database *db, volatile sig_atomic_t *cancel, char *err, s
 	database_forget_cancel();
 	db->in_transaction = false;
 	if (PQresultStatus(res) == PGRES_COMMAND_OK &&
-	    PQtransactionStatus(db->conn) == PQTRANS_IDLE) {
+	    PQtransactionStatus(db->conn) == PQTRANS_IDLE &&
+	    strcmp(PQcmdStatus(res), "COMMIT") == 0) {
 		PQclear(res);
 		return 0;
+	}
+	if (PQresultStatus(res) == PGRES_COMMAND_OK &&
+	    PQtransactionStatus(db->conn) == PQTRANS_IDLE) {
+		/* COMMIT of a transaction that had failed: the server rolled it back. */
+		(void)io_error(err, errlen,
+		               "cannot commit the restore: the server rolled it back (%s)",
+		               PQcmdStatus(res));
+		PQclear(res);
+		return -1;
 	}
 	database_result_message(res, db, msg, sizeof(msg));
 	if (database_lost(db->conn, res) || PQresultStatus(res) == PGRES_COMMAND_OK) {
@@ -193,4 +219,37 @@ database_commit(struct database *db, volatile sig_atomic_t *cancel, char *err, s
 	if (PQtransactionStatus(db->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(db->conn, "ROLLBACK"));
 	return -1;
+}
+
+enum database_outcome
+database_ask_outcome(const char *conninfo, const char *dbname, const char *xact_id, int pid,
+                     int wait_seconds, char *why, size_t whylen)
+{
+	static const char *const keys[] = {"connect_timeout", "dbname", "fallback_application_name",
+	                                   "dbname", NULL};
+	const char *values[] = {DATABASE_CONNECT_TIMEOUT, conninfo, "restore-worker", dbname, NULL};
+	struct conninfo_secrets secrets;
+	enum database_outcome outcome = DATABASE_OUTCOME_UNKNOWN;
+	PGconn *conn;
+
+	if (conninfo_secrets_init(&secrets, conninfo) < 0) {
+		snprintf(why, whylen, "out of memory");
+		return DATABASE_OUTCOME_UNKNOWN;
+	}
+	/* A second dbname is a plain name: it replaces the connection string's. */
+	conn = PQconnectdbParams(keys, values, 1);
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+		const char *m = conn != NULL ? PQerrorMessage(conn) : "out of memory";
+
+		snprintf(why, whylen, "cannot connect to the server: %.*s", (int)strcspn(m, "\n"),
+		         m);
+	} else {
+		PQsetNoticeProcessor(conn, ignore_notices, NULL);
+		outcome =
+		    database_xact_outcome(conn, xact_id, pid, wait_seconds, NULL, why, whylen);
+	}
+	conninfo_scrub(&secrets, why, whylen);
+	PQfinish(conn);
+	conninfo_secrets_free(&secrets);
+	return outcome;
 }

@@ -134,8 +134,9 @@ swap_ident(struct swap *s, const char *name)
 static const char **
 connect_params(struct swap *s, const char *dbname, const char *const *extra, const char ***vals)
 {
-	size_t n = 0, cap = 4;
+	size_t n = 0, cap = 5;
 	const char **keys;
+	bool timeout = false;
 
 	for (const PQconninfoOption *o = s->options; o != NULL && o->keyword != NULL; o++)
 		cap++;
@@ -155,8 +156,13 @@ connect_params(struct swap *s, const char *dbname, const char *const *extra, con
 			replaced = strcmp(o->keyword, extra[i]) == 0;
 		if (o->val == NULL || replaced)
 			continue;
+		timeout = timeout || strcmp(o->keyword, "connect_timeout") == 0;
 		keys[n] = o->keyword;
 		(*vals)[n++] = o->val;
+	}
+	if (!timeout) { /* a lost server must not hold a connection attempt forever */
+		keys[n] = "connect_timeout";
+		(*vals)[n++] = DATABASE_CONNECT_TIMEOUT;
 	}
 	for (size_t i = 0; extra[i] != NULL; i += 2) {
 		keys[n] = extra[i];

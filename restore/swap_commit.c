@@ -316,7 +316,7 @@ commit_outcome(struct swap *s, const PGresult *res, char *err, size_t errlen)
 {
 	enum database_outcome outcome = DATABASE_OUTCOME_UNKNOWN;
 	char msg[768], why[512] = "interrupted";
-	int i;
+	double deadline = database_clock() + DATABASE_OUTCOME_WAIT_SECONDS, left;
 
 	swap_message_of(s, res, msg, sizeof(msg));
 	if (!database_lost(s->conn, res) && PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -326,16 +326,19 @@ commit_outcome(struct swap *s, const PGresult *res, char *err, size_t errlen)
 			PQclear(PQexec(s->conn, "ROLLBACK"));
 		return -1;
 	}
-	for (i = 0; i < DATABASE_OUTCOME_WAIT_SECONDS * 10; i++) {
+	/* Each try is bounded by connect_timeout (swap.c), the tries by the deadline. */
+	for (;;) {
 		PQreset(s->conn);
-		if (PQstatus(s->conn) == CONNECTION_OK || (s->cancel != NULL && *s->cancel))
+		if (PQstatus(s->conn) == CONNECTION_OK || (s->cancel != NULL && *s->cancel) ||
+		    database_clock() >= deadline)
 			break;
 		(void)usleep(100 * 1000);
 	}
+	left = deadline - database_clock();
 	if (PQstatus(s->conn) == CONNECTION_OK)
-		outcome = database_xact_outcome(s->conn, s->xact_id, s->backend_pid,
-		                                DATABASE_OUTCOME_WAIT_SECONDS - i / 10, s->cancel,
-		                                why, sizeof(why));
+		outcome =
+		    database_xact_outcome(s->conn, s->xact_id, s->backend_pid,
+		                          left > 1 ? (int)left : 1, s->cancel, why, sizeof(why));
 	else
 		swap_message_of(s, NULL, why, sizeof(why));
 	if (outcome == DATABASE_COMMITTED && !swapped_in(s)) {
@@ -365,8 +368,11 @@ commit_outcome(struct swap *s, const PGresult *res, char *err, size_t errlen)
 	               "the server's reply to the COMMIT of the swap of database %s was lost (%s) "
 	               "and the server could not tell whether transaction %s committed (%s): "
 	               "database %s holds the backup or is as it was, and the other state is "
-	               "database %s (the backup) or %s (the old database); both are kept",
-	               s->target, msg, s->xact_id, why, s->target, s->new_name, s->old_name);
+	               "database %s (the backup) or %s (the old database), kept for now: the next "
+	               "restore into the target, or the worker's start, drops whichever does not "
+	               "carry the name %s (copy it first if it must stay)",
+	               s->target, msg, s->xact_id, why, s->target, s->new_name, s->old_name,
+	               s->target);
 	conninfo_scrub(&s->secrets, err, errlen);
 	return -2;
 }
@@ -504,6 +510,16 @@ swap_commit(struct swap *s, int (*before_commit)(void *ctx, char *err, size_t er
 	if (before_commit != NULL && before_commit(ctx, err, errlen) < 0)
 		goto rollback;
 	res = PQexec(s->conn, "COMMIT");
+	if (PQresultStatus(res) == PGRES_COMMAND_OK &&
+	    PQtransactionStatus(s->conn) == PQTRANS_IDLE &&
+	    strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+		/* COMMIT of a transaction that had failed: the server rolled it back. */
+		(void)io_error(err, errlen,
+		               "cannot commit the swap of database %s: the server rolled "
+		               "it back (%s)",
+		               s->target, PQcmdStatus(res));
+		goto done;
+	}
 	if (PQresultStatus(res) != PGRES_COMMAND_OK ||
 	    PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
 		rc = commit_outcome(s, res, err, errlen);

@@ -61,13 +61,14 @@ remove_staging(const char *blob_dir, const char *job_id)
 /*
  * remove_attempt_files: remove what an attempt of a job may have left behind: its dump copy
  * and the TOC list beside it, and (staging) its staging folder, where its claim says they were
- * (the configuration may have changed since) and where the configuration puts them now; and,
- * when the attempt never reached the commit, the backup it made before the restore
+ * (the configuration may have changed since) and where the configuration puts them now; and
+ * (unchanged: the attempt left the target as it was) the backup it made before the restore
  * (keep_previous): it holds the target's state as it still is, and counting it would push a
  * real undo point out of previous_keep.
  */
 static void
-remove_attempt_files(const struct config *config, const struct spool_claim *claim, bool staging)
+remove_attempt_files(const struct config *config, const struct spool_claim *claim, bool staging,
+                     bool unchanged)
 {
 	const char *work_dirs[] = {config->work_dir, claim->work_dir};
 	char path[PATH_MAX + 64];
@@ -81,15 +82,15 @@ remove_attempt_files(const struct config *config, const struct spool_claim *clai
 		         claim->job_id);
 		(void)unlink(path);
 	}
-	if (!staging)
-		return;
-	if (claim->phase <= SPOOL_PHASE_RESTORING && claim->target[0] != '\0') {
+	if (unchanged && claim->target[0] != '\0') {
 		char err[512];
 
 		snprintf(path, sizeof(path), "%s/previous/%s", config->spool_dir, claim->target);
 		if (backup_remove_job(path, claim->job_id, err, sizeof(err)) < 0)
 			log_line(LOG_PRIORITY_WARNING, claim->job_id, "%s", err);
 	}
+	if (!staging)
+		return;
 	if (claim->blob_dir[0] == '/')
 		remove_staging(claim->blob_dir, claim->job_id);
 	for (size_t i = 0; i < config->ntargets; i++)
@@ -99,7 +100,7 @@ remove_attempt_files(const struct config *config, const struct spool_claim *clai
 void
 job_remove_leftovers(const struct config *config, const struct spool_claim *claim)
 {
-	remove_attempt_files(config, claim, true);
+	remove_attempt_files(config, claim, true, claim->phase <= SPOOL_PHASE_RESTORING);
 }
 
 /*
@@ -552,8 +553,8 @@ job_file_outcome(const struct job_env *env, struct spool_claim *claim, const cha
 		 * The old files its child did not get to remove; only after a success: a partial
 		 * restore's report points the operator at the staged files.
 		 */
-		if (ok)
-			job_remove_leftovers(env->config, claim);
+		if (ok) /* its backup from before is an undo point now (the child settled it) */
+			remove_attempt_files(env->config, claim, true, false);
 		log_line(ok ? LOG_PRIORITY_INFO : LOG_PRIORITY_WARNING, claim->job_id, "%s: %s",
 		         st != NULL ? "finished" : "filing a finished job",
 		         ok ? "succeeded" : "not succeeded (see report.json)");
@@ -578,7 +579,9 @@ job_file_outcome(const struct job_env *env, struct spool_claim *claim, const cha
 		bool made = job_claim_report(&report, claim, target) == 0;
 
 		/* A partial outcome's report names the staged files: they stay. */
-		remove_attempt_files(env->config, claim, strcmp(claim->status, "partial") != 0);
+		remove_attempt_files(env->config, claim, strcmp(claim->status, "partial") != 0,
+		                     strcmp(claim->database_status, "unchanged") == 0 &&
+		                         strcmp(claim->status, "succeeded") != 0);
 		if (made)
 			report_warn(
 			    &report,
@@ -594,7 +597,9 @@ job_file_outcome(const struct job_env *env, struct spool_claim *claim, const cha
 		bool made = job_claim_committing_report(env->config, claim, target, how, &report,
 		                                        &keep) == 0;
 
-		remove_attempt_files(env->config, claim, made && !keep);
+		/* Rolled back: the target as it was, and its backup from before no undo point. */
+		remove_attempt_files(env->config, claim, made && !keep,
+		                     made && strcmp(report.database.status, "unchanged") == 0);
 		finish_report(env, claim, &report, made);
 		return true;
 	}

@@ -158,22 +158,23 @@ ask_server(const struct config *config, const struct spool_claim *claim, const c
            char *why, size_t whylen)
 {
 	const struct config_target *ct = target != NULL ? config_target_find(config, target) : NULL;
-	enum database_open_failure failure;
-	enum database_outcome outcome;
-	struct database *db;
 
 	if (ct == NULL) {
 		snprintf(why, whylen, "the configuration no longer defines target %s",
 		         target != NULL ? target : "(none)");
 		return DATABASE_OUTCOME_UNKNOWN;
 	}
-	/* Any database of the cluster can tell; the target's name exists whatever happened. */
-	if (database_open(ct->database, &db, &failure, why, whylen) < 0)
-		return DATABASE_OUTCOME_UNKNOWN;
-	outcome = database_xact_outcome(database_conn(db), claim->xact_id, claim->backend_pid,
-	                                OUTCOME_WAIT_SECONDS, NULL, why, whylen);
-	database_close(db);
-	return outcome;
+	/*
+	 * Any database of the cluster can tell. A swap's transaction, still waiting (for a
+	 * synchronous standby), holds the lock on the target's database that a new connection to
+	 * it needs: its maintenance database is asked instead.
+	 */
+	return database_ask_outcome(ct->database,
+	                            ct->strategy != RESTORE_STRATEGY_SWAP ? NULL
+	                            : ct->maintenance_database != NULL    ? ct->maintenance_database
+	                                                                  : "postgres",
+	                            claim->xact_id, claim->backend_pid, OUTCOME_WAIT_SECONDS, why,
+	                            whylen);
 }
 
 int
