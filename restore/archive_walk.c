@@ -290,12 +290,17 @@ walk_entries(struct walker *w)
 		}
 		if (walk->kind == ARCHIVE_KIND_UNKNOWN && walk->blob_dir != NULL) {
 			char why[512];
+			int begun;
 
-			/* Only a full snapshot replaces the files: stage them from its first entry.
+			/*
+			 * Only a full snapshot replaces the files: stage them from its first entry.
+			 * A blob_dir that cannot be swapped where it is refuses the restore.
 			 */
-			if (blobstore_begin(walk->blob_dir, walk->job_id, &walk->staging, why,
-			                    sizeof(why)) < 0)
-				return walker_refuse(w, WALK_FAILED, "%s", why);
+			begun = blobstore_begin(walk->blob_dir, walk->job_id, &walk->staging, why,
+			                        sizeof(why));
+			if (begun < 0)
+				return walker_refuse(w, begun == -2 ? WALK_REJECTED : WALK_FAILED,
+				                     "%s", why);
 		}
 		walk->kind = ARCHIVE_KIND_FULL_SNAPSHOT;
 		outcome = read_tar_entry(w, e);

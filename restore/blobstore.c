@@ -78,6 +78,7 @@ probe_swap(struct blobstore *bs, bool *moved, char *err, size_t errlen)
 		    "exchange two folders (%s); put blob_dir on a local filesystem (ext4, xfs, "
 		    "btrfs, tmpfs), or restore with --db-only",
 		    bs->blob_dir, strerror(errno));
+		rc = -2;
 		goto done;
 	}
 	if (!bs->blob_dir_exists) {
@@ -101,12 +102,11 @@ probe_swap(struct blobstore *bs, bool *moved, char *err, size_t errlen)
 		    "blob_dir %s is on a filesystem that renamed it onto a folder that was not "
 		    "empty; its swap cannot be trusted: restore with --db-only",
 		    bs->blob_dir);
-		return -1;
+		return -2;
 	}
 	why = errno;
-	if (why == ENOTEMPTY || why == EEXIST)
-		rc = 0;
-	else if (why == EXDEV)
+	rc = why == ENOTEMPTY || why == EEXIST ? 0 : why == EXDEV || why == EBUSY ? -2 : -1;
+	if (why == EXDEV)
 		io_error(
 		    err, errlen,
 		    "blob_dir %s cannot be swapped for the restored files: the kernel will not "
@@ -121,7 +121,7 @@ probe_swap(struct blobstore *bs, bool *moved, char *err, size_t errlen)
 		    "(%s); mount the volume at its parent or above instead, or restore with "
 		    "--db-only",
 		    bs->blob_dir, strerror(why));
-	else
+	else if (rc < 0)
 		io_error(err, errlen,
 		         "blob_dir %s cannot be swapped for the restored files: renaming it fails "
 		         "(%s)",
@@ -143,6 +143,7 @@ blobstore_begin(const char *blob_dir, const char *job_id, struct blobstore **out
 	struct stat st;
 	char *copy1 = NULL, *copy2 = NULL;
 	bool created = false, moved;
+	int rc = -1;
 
 	*out = NULL;
 	if (blob_dir[0] != '/')
@@ -219,7 +220,7 @@ blobstore_begin(const char *blob_dir, const char *job_id, struct blobstore **out
 		         strerror(errno));
 		goto error;
 	}
-	if (probe_swap(bs, &moved, err, errlen) < 0) {
+	if ((rc = probe_swap(bs, &moved, err, errlen)) < 0) {
 		created = !moved; /* a staging name that holds blob_dir's files stays */
 		goto error;
 	}
@@ -236,7 +237,7 @@ error:
 		blobstore_abort(bs);
 	else
 		blobstore_close(bs);
-	return -1;
+	return rc == -2 ? -2 : -1;
 }
 
 /* subdir_open: open (creating if needed) dir_fd/name as a folder, never through a link. */

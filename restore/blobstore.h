@@ -25,7 +25,9 @@ struct blobstore;
 
 /*
  * blobstore_begin: create the staging folder for blob_dir (absolute) and prove that it can be
- * swapped with blob_dir; 0 or -1 with err (saying why and what to do).
+ * swapped with blob_dir; 0, -2 with err when blob_dir cannot be swapped where it is (a mount
+ * point, an overlayfs lower layer, a filesystem that cannot exchange folders: a refusal), or
+ * -1 with err (saying why and what to do).
  */
 int blobstore_begin(const char *blob_dir, const char *job_id, struct blobstore **out, char *err,
                     size_t errlen);

@@ -51,14 +51,14 @@ STATE='state() {
 }
 '
 
-# assert_refused: the outcome saved with tag $1 is exit 1, status failed, the database
+# assert_refused: the outcome saved with tag $1 is exit 1, status rejected, the database
 # unchanged, and one line of error naming blob_dir, with $2 in it, saying what to do.
 assert_refused() {
 	cp "$CASE_DIR/out$1" "$CASE_DIR/out"
 	cp "$CASE_DIR/err$1" "$CASE_DIR/err"
 	RW_STATUS=$(cat "$CASE_DIR/status$1" 2>/dev/null || echo none)
 	assert_exit 1
-	assert_report '[.status, .database.status, (.error | contains("\n"))] | join(" ")' "failed unchanged false"
+	assert_report '[.status, .database.status, (.error | contains("\n"))] | join(" ")' "rejected unchanged false"
 	report .error | grep -qF "blob_dir $BLOB_DIR cannot be swapped for the restored files" ||
 		fail "the error does not say that blob_dir cannot be swapped"
 	report .error | grep -qF "$2" || fail "the error does not say '$2'"
