@@ -38,7 +38,6 @@
 
 #include "aftercare.h"
 #include "archive_walk.h"
-#include "backup.h"
 #include "blobstore.h"
 #include "database.h"
 #include "db_job.h"
@@ -48,6 +47,7 @@
 #include "quota.h"
 #include "swap.h"
 #include "toc_list.h"
+#include "undo_point.h"
 #include "version.h"
 
 #define MESSAGE_BYTES 2048
@@ -151,83 +151,6 @@ commit_unknown(const struct restore_options *o, struct archive_walk *walk, struc
 	                 err, o->target->blob_dir, blobstore_staging_path(walk->staging));
 	blobstore_close(walk->staging); /* keep the staged files */
 	walk->staging = NULL;
-}
-
-/*
- * back_up_first: keep_previous: back the target up into o->previous_dir (backup.h), the
- * database alone when only the database is restored. 0, or -1 with err.
- */
-static int
-back_up_first(const struct restore_options *o, const struct archive_walk *walk, const char *job_id,
-              struct report *report, char *err, size_t errlen)
-{
-	struct backup_options bo = {0};
-	struct backup_result br;
-	int rc;
-
-	bo.target = o->target;
-	bo.work_dir = o->work_dir;
-	bo.pg_dump = o->pg_dump;
-	bo.pg_restore = o->pg_restore;
-	bo.db_only = o->db_only || walk->kind == ARCHIVE_KIND_DATABASE_ONLY;
-	bo.output = o->previous_dir;
-	bo.keep = 0; /* it counts toward previous_keep once the target changed (settle_previous) */
-	bo.folder_exclusive = true; /* the caller holds the target's lock */
-	bo.job_id = job_id;
-	bo.cancel = o->cancel;
-	bo.log = o->log;
-	bo.log_ctx = o->log_ctx;
-	restore_say(o, "job %s: backing up target %s into %s first", job_id, o->target->name,
-	            o->previous_dir);
-	rc = backup_run(&bo, &br);
-	if (rc == RESTORE_EXIT_SUCCEEDED) {
-		report->previous_backup = br.archive != NULL ? strdup(br.archive) : NULL;
-		for (size_t i = 0; i < br.nwarnings; i++)
-			report_warn(report, "the backup before the restore: %s", br.warnings[i]);
-	} else {
-		snprintf(err, errlen, "%s", br.error != NULL ? br.error : "it failed");
-	}
-	backup_result_free(&br);
-	return rc == RESTORE_EXIT_SUCCEEDED ? 0 : -1;
-}
-
-/*
- * settle_previous: keep_previous, at the end: a restore that changed the target makes its
- * backup from before an undo point, which counts toward previous_keep (older ones go, as do
- * .part files a killed backup left); one that left the target as it was (exit 1 says so)
- * removes its backup, which only holds the current state and would push a real undo point
- * out. A partial or unknown outcome keeps its backup and removes nothing.
- */
-static void
-settle_previous(const struct restore_options *o, bool db_only, int exit_status,
-                struct report *report)
-{
-	struct backup_result kept = {0};
-	char err[MESSAGE_BYTES];
-
-	if (report->previous_backup == NULL)
-		return;
-	if (exit_status == RESTORE_EXIT_UNCHANGED) {
-		if (backup_remove(report->previous_backup, err, sizeof(err)) < 0) {
-			report_warn(report, "the backup before the restore: %s", err);
-			return;
-		}
-		restore_say(o, "job %s: the target was left as it was: its backup %s was removed",
-		            report->job_id, report->previous_backup);
-		free(report->previous_backup);
-		report->previous_backup = NULL;
-		return;
-	}
-	if (strcmp(report->database.status, "restored") != 0)
-		return;
-	backup_keep(o->previous_dir, db_only, o->previous_keep, report->previous_backup, true,
-	            &kept);
-	for (size_t i = 0; i < kept.nwarnings; i++)
-		report_warn(report, "the backups before restores: %s", kept.warnings[i]);
-	for (size_t i = 0; i < kept.nremoved; i++)
-		restore_say(o, "job %s: removed the older backup %s/%s (previous_keep %d)",
-		            report->job_id, o->previous_dir, kept.removed[i], o->previous_keep);
-	backup_result_free(&kept);
 }
 
 /*
@@ -486,7 +409,8 @@ restore_run(const struct restore_options *o, struct report *report)
 	/* keep_previous: the target is backed up once nothing can refuse the restore any more. */
 	if (outcome == WALK_OK && job.defer) {
 		progress_phase(&prog, "backup");
-		if (back_up_first(o, &walk, job_id, report, err, sizeof(err)) < 0) {
+		if (undo_point_make(o, walk.kind == ARCHIVE_KIND_DATABASE_ONLY, job_id, report, err,
+		                    sizeof(err)) < 0) {
 			report_set_error(
 			    report, "failed",
 			    "target %s: the backup before the restore failed: %s; nothing "
@@ -670,8 +594,8 @@ done:
 		free(job.list_path);
 	}
 	database_close(db);
-	settle_previous(o, o->db_only || walk.kind == ARCHIVE_KIND_DATABASE_ONLY, exit_status,
-	                report);
+	undo_point_settle(o, o->db_only || walk.kind == ARCHIVE_KIND_DATABASE_ONLY, exit_status,
+	                  report);
 	clock_gettime(CLOCK_REALTIME, &report->finished_at);
 	report->have_timings = true;
 	report->total_s = restore_now() - started;
