@@ -531,17 +531,27 @@ swap_drop_database(struct swap *s, const char *name, bool end_orphans, bool if_e
 void
 swap_remove_leftovers(struct swap *s, int end_orphans, struct report *report)
 {
+	/*
+	 * Marked ones; and, when the target's name is whole in the swaps' names (not cut, so no
+	 * other target's swaps can have them), unmarked ones named exactly <target>_rw_<8 hex>:
+	 * a swap killed between its CREATE DATABASE and its marker leaves one, and the job may
+	 * never run again to drop it (its process died: the job was filed failed).
+	 */
 	static const char sql[] =
 	    "SELECT d.datname, pg_catalog.shobj_description(d.oid, 'pg_database') "
 	    "FROM pg_catalog.pg_database d WHERE d.datname <> $1 "
 	    "AND pg_catalog.pg_get_userbyid(d.datdba) = $2 "
-	    "AND pg_catalog.shobj_description(d.oid, 'pg_database') LIKE 'restore-worker: job %' "
+	    "AND (pg_catalog.shobj_description(d.oid, 'pg_database') LIKE 'restore-worker: job %' "
+	    "OR ($3 AND pg_catalog.shobj_description(d.oid, 'pg_database') IS NULL "
+	    "AND pg_catalog.left(d.datname, pg_catalog.length($1)) = $1 "
+	    "AND pg_catalog.substr(d.datname, pg_catalog.length($1) + 1) ~ '^_rw_[0-9a-f]{8}$')) "
 	    "ORDER BY 1";
 	char err[768];
-	const char *params[] = {s->target, s->owner};
+	const char *params[] = {s->target, s->owner,
+	                        strcmp(s->prefix, s->target) == 0 ? "true" : "false"};
 	PGresult *res;
 
-	res = swap_run(s, sql, 2, params, "list the databases earlier swaps left behind", err,
+	res = swap_run(s, sql, 3, params, "list the databases earlier swaps left behind", err,
 	               sizeof(err));
 	if (res == NULL) {
 		report_warn(report, "%s", err);
@@ -550,7 +560,7 @@ swap_remove_leftovers(struct swap *s, int end_orphans, struct report *report)
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *name = PQgetvalue(res, i, 0);
 
-		if (!is_leftover(s, PQgetvalue(res, i, 1)))
+		if (!PQgetisnull(res, i, 1) && !is_leftover(s, PQgetvalue(res, i, 1)))
 			continue;
 		if (swap_drop_database(s, name, end_orphans != 0, true, err, sizeof(err)) < 0)
 			report_warn(report, "a database an earlier swap left behind stays: %s",

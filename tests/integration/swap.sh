@@ -376,8 +376,10 @@ assert_no_stray
 worker_case_end
 
 # A worker's start drops what an interrupted swap left (marked by its comment as a swap's into
-# this very target, owned by the target's owner) and nothing else, with no job to run: not a
-# database merely named like one, nor one marked for another target, nor another owner's.
+# this very target, owned by the target's owner; or, unmarked, named exactly <target>_rw_<8 hex>,
+# as a swap killed between its CREATE DATABASE and its marker leaves it) and nothing else, with
+# no job to run: not a database merely named alike, nor one marked for another target, nor
+# another owner's.
 worker_case_begin start_removes_swap_leftovers
 TARGETS=(acceptance)
 sql postgres "drop database if exists target"
@@ -387,7 +389,7 @@ BLOB_DIR=$(target_blob acceptance)
 capture_state before target
 swap_worker_config "$CASE_DIR/config.yaml" "$PGBIN/pg_restore"
 for db in target_rw_0123abcd target_rw_89abcdef_old target_rw_0123abcd_new target_rw_0123ABCD \
-	target_rw_fedcba98 target_rw_76543210; do
+	target_rw_fedcba98 target_rw_76543210 target_rw_aaaabbbb; do
 	sql postgres "create database \"$db\" owner app"
 done
 sql postgres "comment on database target_rw_0123abcd is 'restore-worker: job 0123abcd-0000-4000-8000-000000000000 restores database target'"
@@ -398,7 +400,7 @@ sql postgres "comment on database target_rw_fedcba98 is 'restore-worker: job fed
 worker_start "$CASE_DIR/config.yaml"
 wait_spool_ready
 WAIT_WHAT="the leftovers dropped" wait_for sql_is 0 "select count(*) from pg_database
-	where datname in ('target_rw_0123abcd', 'target_rw_89abcdef_old')"
+	where datname in ('target_rw_0123abcd', 'target_rw_89abcdef_old', 'target_rw_aaaabbbb')"
 assert_eq "databases beside the target" \
 	"target_rw_0123ABCD target_rw_0123abcd_new target_rw_76543210 target_rw_fedcba98 " \
 	"$(stray_databases | tr '\n' ' ')"
