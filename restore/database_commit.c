@@ -29,8 +29,31 @@ database_lost(PGconn *conn, const PGresult *res)
 {
 	const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
-	return conn == NULL || PQstatus(conn) == CONNECTION_BAD ||
-	       (state != NULL && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0));
+	PGresult *probe;
+	bool alive;
+
+	if (conn == NULL || PQstatus(conn) == CONNECTION_BAD ||
+	    (state != NULL && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)))
+		return true;
+	if (res != NULL)
+		return false;
+	/*
+	 * Without the failed result (a check kept it to itself): a server that ended the session
+	 * (FATAL, a crash) does not always leave libpq's status bad yet; a statement tells.
+	 */
+	switch (PQtransactionStatus(conn)) {
+	case PQTRANS_UNKNOWN:
+		return true;
+	case PQTRANS_ACTIVE:
+	case PQTRANS_INERROR:
+		return false;
+	default:
+		break;
+	}
+	probe = PQexec(conn, "SELECT 1");
+	alive = PQresultStatus(probe) == PGRES_TUPLES_OK;
+	PQclear(probe);
+	return !alive;
 }
 
 int

@@ -365,8 +365,12 @@ open_swap(const char *conninfo, const char *maintenance_db, const char *target_d
 	}
 	s->server_version = PQserverVersion(s->conn);
 	if (session_setup(s, s->conn, maintenance_db, err, errlen) < 0 ||
-	    (check_target(s, why, err, errlen) < 0 && !(tidy && s->owner[0] != '\0')) ||
-	    (!tidy && swap_read_target_options(s, err, errlen) < 0)) {
+	    (check_target(s, why, err, errlen) < 0 && !(tidy && s->owner[0] != '\0'))) {
+		swap_close(s);
+		return -1;
+	}
+	*why = SWAP_ERROR; /* what fails from here on (a lost server...) is no refusal */
+	if (!tidy && swap_read_target_options(s, err, errlen) < 0) {
 		swap_close(s);
 		return -1;
 	}
