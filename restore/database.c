@@ -232,34 +232,26 @@ database_session_options(int server_version, char *buf, size_t len)
 }
 
 /*
- * session_setup: give the session the settings the restore relies on (session_settings). A
- * database's or role's short statement_timeout applies from the first statement on and can
- * cancel this very statement on a busy server: then it is tried again, statement_timeout
- * first on its own (a few times; each try is a fresh chance).
+ * session_setup: give the session the settings the restore relies on (session_settings).
+ * *timed_out says whether the statement was cancelled by a statement_timeout of the database
+ * or role (it applies from the first statement on), which a busy server can reach.
  */
 static int
-session_setup(struct database *db, char *err, size_t errlen)
+session_setup(struct database *db, bool *timed_out, char *err, size_t errlen)
 {
 	char sql[4096], msg[512];
-	PGresult *res = NULL;
+	const char *state;
+	PGresult *res;
 
+	*timed_out = false;
 	if (database_session_sql(PQserverVersion(db->conn), sql, sizeof(sql)) < 0) {
 		(void)io_error(err, errlen, "the session's settings do not fit their buffer");
 		return -1;
 	}
-	for (int attempt = 0; attempt < 5; attempt++) {
-		const char *state;
-
-		PQclear(res);
-		if (attempt > 0)
-			PQclear(PQexec(db->conn, "SET statement_timeout = 0"));
-		res = PQexec(db->conn, sql);
-		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		if (PQresultStatus(res) == PGRES_TUPLES_OK || state == NULL ||
-		    strcmp(state, "57014") != 0)
-			break;
-	}
+	res = PQexec(db->conn, sql);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		*timed_out = state != NULL && strcmp(state, "57014") == 0;
 		database_result_message(res, db, msg, sizeof(msg));
 		(void)io_error(err, errlen,
 		               "cannot set up the session on the target database %s: %s", db->name,
@@ -271,7 +263,11 @@ session_setup(struct database *db, char *err, size_t errlen)
 	return 0;
 }
 
-/* database_session_connect: connect db with its conninfo and set up the session (see there). */
+/*
+ * database_session_connect: connect db with its conninfo and set up the session (see there).
+ * A setup cancelled by a short statement_timeout is tried again on a new connection (a few
+ * times; each is a fresh chance): with exit_on_error the cancel ends the session too.
+ */
 int
 database_session_connect(struct database *db, enum database_open_failure *why, char *err,
                          size_t errlen)
@@ -280,22 +276,27 @@ database_session_connect(struct database *db, enum database_open_failure *why, c
 	static const char *const keys[] = {"connect_timeout", "dbname", "fallback_application_name",
 	                                   NULL};
 	const char *values[] = {DATABASE_CONNECT_TIMEOUT, db->conninfo, "restore-worker", NULL};
+	bool timed_out = true;
+	int rc = -1;
 
 	*why = DATABASE_OPEN_ERROR;
-	if (db->conn != NULL)
-		PQfinish(db->conn);
-	db->conn = PQconnectdbParams(keys, values, 1);
-	if (db->conn == NULL)
-		return io_error(err, errlen,
-		                "cannot connect to the target database: out of memory");
-	if (PQstatus(db->conn) != CONNECTION_OK) {
-		connect_failed(db, why, err, errlen);
-		return -1;
+	for (int attempt = 0; attempt < 5 && rc < 0 && timed_out; attempt++) {
+		if (db->conn != NULL)
+			PQfinish(db->conn);
+		db->conn = PQconnectdbParams(keys, values, 1);
+		if (db->conn == NULL)
+			return io_error(err, errlen,
+			                "cannot connect to the target database: out of memory");
+		if (PQstatus(db->conn) != CONNECTION_OK) {
+			connect_failed(db, why, err, errlen);
+			return -1;
+		}
+		snprintf(db->name, sizeof(db->name), "%s", PQdb(db->conn));
+		conninfo_scrub(&db->secrets, db->name, sizeof(db->name));
+		PQsetNoticeProcessor(db->conn, ignore_notice, NULL);
+		rc = session_setup(db, &timed_out, err, errlen);
 	}
-	snprintf(db->name, sizeof(db->name), "%s", PQdb(db->conn));
-	conninfo_scrub(&db->secrets, db->name, sizeof(db->name));
-	PQsetNoticeProcessor(db->conn, ignore_notice, NULL);
-	return session_setup(db, err, errlen);
+	return rc;
 }
 
 int
