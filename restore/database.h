@@ -117,9 +117,6 @@ enum database_outcome database_ask_outcome(const char *conninfo, const char *dbn
                                            const char *xact_id, int pid, int wait_seconds,
                                            char *why, size_t whylen);
 
-/* database_clock: seconds on the monotonic clock. */
-double database_clock(void);
-
 /* connect_timeout (seconds) of the engine's connections, unless the connection string sets one. */
 #define DATABASE_CONNECT_TIMEOUT "10"
 

@@ -16,13 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "conninfo.h"
 #include "database.h"
 #include "database_parts.h"
 #include "io.h"
+#include "progress.h"
 
 bool
 database_lost(PGconn *conn, const PGresult *res)
@@ -85,15 +85,6 @@ ignore_notices(void *arg, const char *message)
 {
 	(void)arg;
 	(void)message;
-}
-
-double
-database_clock(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* outcome_pause: wait a tenth of a second; false when cancel is set. */
@@ -164,13 +155,13 @@ commit_lost(struct database *db, volatile sig_atomic_t *cancel, const char *lost
 {
 	enum database_open_failure why;
 	char msg[512] = "";
-	double deadline = database_clock() + DATABASE_OUTCOME_WAIT_SECONDS, left;
+	double deadline = restore_now() + DATABASE_OUTCOME_WAIT_SECONDS, left;
 
 	/* Each try is bounded by connect_timeout; the tries by the deadline. */
 	while (database_session_connect(db, &why, msg, sizeof(msg)) < 0 &&
-	       database_clock() < deadline && outcome_pause(cancel))
+	       restore_now() < deadline && outcome_pause(cancel))
 		;
-	left = deadline - database_clock();
+	left = deadline - restore_now();
 	if (PQstatus(db->conn) == CONNECTION_OK) {
 		switch (database_xact_outcome(db->conn, db->xact_id, db->backend_pid,
 		                              left > 1 ? (int)left : 1, cancel, msg, sizeof(msg))) {

@@ -94,11 +94,10 @@ top_char(struct sqlscan *scan, char c)
 		return ' '; /* "/" "*" then "/" does not close it */
 	} else if (c == '\'') {
 		/* E'...' (or e'...'), unless the E ends a longer identifier. */
-		scan->state =
-		    scan->escapes || ((scan->prev == 'E' || scan->prev == 'e') &&
+		scan->state = scan->escapes || ((scan->prev == 'E' || scan->prev == 'e') &&
 		                                !is_ident_char(scan->prev2))
-		        ? SQLSCAN_ESCAPE_STRING
-		        : SQLSCAN_STRING;
+		                  ? SQLSCAN_ESCAPE_STRING
+		                  : SQLSCAN_STRING;
 	} else if (c == '"') {
 		scan->state = SQLSCAN_IDENTIFIER;
 	} else if (c == '$' && !is_ident_char(scan->prev)) {

@@ -30,6 +30,7 @@
 #include "conninfo.h"
 #include "database.h"
 #include "io.h"
+#include "progress.h"
 #include "swap_parts.h"
 
 /* The GUCs whose values are lists of quoted elements (GUC_LIST_QUOTE), as pg_dump knows. */
@@ -316,7 +317,7 @@ commit_outcome(struct swap *s, const PGresult *res, char *err, size_t errlen)
 {
 	enum database_outcome outcome = DATABASE_OUTCOME_UNKNOWN;
 	char msg[768], why[512] = "interrupted";
-	double deadline = database_clock() + DATABASE_OUTCOME_WAIT_SECONDS, left;
+	double deadline = restore_now() + DATABASE_OUTCOME_WAIT_SECONDS, left;
 
 	swap_message_of(s, res, msg, sizeof(msg));
 	if (!database_lost(s->conn, res) && PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -330,11 +331,11 @@ commit_outcome(struct swap *s, const PGresult *res, char *err, size_t errlen)
 	for (;;) {
 		PQreset(s->conn);
 		if (PQstatus(s->conn) == CONNECTION_OK || (s->cancel != NULL && *s->cancel) ||
-		    database_clock() >= deadline)
+		    restore_now() >= deadline)
 			break;
 		(void)usleep(100 * 1000);
 	}
-	left = deadline - database_clock();
+	left = deadline - restore_now();
 	if (PQstatus(s->conn) == CONNECTION_OK)
 		outcome =
 		    database_xact_outcome(s->conn, s->xact_id, s->backend_pid,
