@@ -46,7 +46,7 @@ struct command {
 };
 
 command_fn command_inspect, command_restore, command_run, command_submit, command_status,
-    command_backup;
+    command_backup, command_check;
 
 /* command_interrupted: set by command_on_signal(); the engine polls it and stops. */
 extern volatile sig_atomic_t command_interrupted;

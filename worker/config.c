@@ -30,6 +30,7 @@
 #include "config.h"
 #include "config_read.h"
 #include "conninfo.h"
+#include "quota.h"
 
 #define CONFIG_KEYPATH_MAX    160 /* "targets.NAME.max_dump_version" */
 #define CONFIG_TARGET_NAMEMAX 64  /* a target name becomes a folder name */
@@ -335,6 +336,51 @@ config_read_top(struct config_reader *reader, const yaml_node_t *root, struct co
 	return 0;
 }
 
+/* config_quota_warning: whether t's plan_quota leaves no room for a dump (see config.h). */
+int
+config_quota_warning(const struct config_target *t, char *buf, size_t buflen)
+{
+	char quota[64], overhead[64];
+
+	if (t->plan_quota > t->restore_overhead)
+		return 0;
+	quota_format_size(t->plan_quota, quota, sizeof(quota));
+	quota_format_size(t->restore_overhead, overhead, sizeof(overhead));
+	snprintf(buf, buflen,
+	         "targets.%s.plan_quota: %s is not larger than restore_overhead (%s), so every "
+	         "restore into target %s will be refused; raise plan_quota or lower "
+	         "restore_overhead",
+	         t->name, quota, overhead, t->name);
+	return 1;
+}
+
+/* config_collect_warnings: what works but not as meant, into config->warnings; -1 out of memory. */
+static int
+config_collect_warnings(struct config_reader *reader, struct config *config)
+{
+	char text[512];
+
+	for (size_t i = 0; i < config->ntargets; i++) {
+		struct config_warning *more;
+
+		if (!config_quota_warning(&config->targets[i], text, sizeof(text)))
+			continue;
+		more = realloc(config->warnings, (config->nwarnings + 1) * sizeof(*more));
+		if (more == NULL) {
+			config_error(reader, NULL, "out of memory");
+			return -1;
+		}
+		config->warnings = more;
+		more[config->nwarnings].target = config->targets[i].name;
+		if ((more[config->nwarnings].text = strdup(text)) == NULL) {
+			config_error(reader, NULL, "out of memory");
+			return -1;
+		}
+		config->nwarnings++;
+	}
+	return 0;
+}
+
 /* config_load: read and check path; return 0 and *out, or -1 with a one-line message in err. */
 int
 config_load(const char *path, struct config **out, char *err, size_t errlen)
@@ -415,6 +461,8 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 			             config->targets[i].name);
 			goto done;
 		}
+	if (config_collect_warnings(&reader, config) != 0)
+		goto done;
 	*out = config;
 	config = NULL;
 	rc = 0;
@@ -445,6 +493,9 @@ config_free(struct config *config)
 		free(config->targets[i].maintenance_database);
 		free(config->targets[i].files_query);
 	}
+	for (i = 0; i < config->nwarnings; i++)
+		free(config->warnings[i].text);
+	free(config->warnings);
 	free(config->targets);
 	free(config->path);
 	free(config->spool_dir);

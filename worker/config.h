@@ -43,6 +43,12 @@ struct config_target {
 	int previous_keep;  /* default 2: such backups kept per target */
 };
 
+/* A warning found while loading: the configuration works, but not as it was meant to. */
+struct config_warning {
+	const char *target; /* the target's name (in config->targets), or NULL */
+	char *text;         /* one sentence naming the key and what to do */
+};
+
 struct config {
 	char *path;           /* the file it was read from */
 	char *spool_dir;      /* absolute; optional until the daemon needs it; NULL when absent */
@@ -62,10 +68,19 @@ struct config {
 	int max_parallel_jobs; /* default 1 */
 	int max_attempts;      /* default 3 */
 	char *metrics_file;    /* optional: absolute, *.prom; NULL when absent (metrics.c) */
+
+	struct config_warning *warnings; /* what config_load found that the commands print */
+	size_t nwarnings;
 };
 
 /* config_load: read and check path; return 0 and *out, or -1 with a one-line message in err. */
 int config_load(const char *path, struct config **out, char *err, size_t errlen);
+
+/*
+ * config_quota_warning: 1 with a sentence in buf when target t's plan_quota leaves no room for
+ * a dump after restore_overhead (every restore into it would be refused), else 0.
+ */
+int config_quota_warning(const struct config_target *t, char *buf, size_t buflen);
 
 /* config_free: release what config_load returned; NULL is fine. */
 void config_free(struct config *config);

@@ -9,6 +9,7 @@
  *
  * Diagnostics: one line per event on stderr, with the job id (notify.c).
  */
+#include "check.h"
 #include "daemon.h"
 
 #include <dirent.h>
@@ -296,6 +297,7 @@ daemon_run(const char *config_path, struct config *config)
 		         w.config->targets[i].name, conninfo, w.config->targets[i].blob_dir);
 	}
 	notify_send("READY=1");
+	(void)check_log(w.config); /* its failures are logged; the daemon goes on */
 	tidy_targets(&w);
 	for (;;) {
 		struct pollfd fds[2] = {{w.signal_fd, POLLIN, 0},

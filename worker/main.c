@@ -28,6 +28,7 @@
 #include "command.h"
 #include "config.h"
 #include "database.h"
+#include "notify.h"
 
 volatile sig_atomic_t command_interrupted;
 
@@ -101,6 +102,12 @@ static const struct command_option status_options[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static const struct command_option check_options[] = {
+    {"target", "NAME", OPTION_TARGET, "check only this target (default: every target)"},
+    {"json", NULL, OPTION_JSON, "print the checks as JSON on stdout"},
+    {NULL, NULL, 0, NULL},
+};
+
 static const struct command commands[] = {
     {"inspect", "ARCHIVE",
      "say what ARCHIVE holds and whether a restore would accept it; changes nothing",
@@ -143,6 +150,15 @@ static const struct command commands[] = {
      "Exit status: 0 written; 1 refused or failed, nothing left behind; 2 usage or\n"
      "configuration error.\n",
      backup_options, command_backup},
+    {"check", NULL, "check the configuration, each target and the host; changes nothing",
+     "Checks the configuration and, for each target (or only --target NAME), the login to\n"
+     "its database, the role's rights for its strategy, pg_restore and pg_dump against its\n"
+     "server and max_dump_version, plan_quota against restore_overhead, blob_dir's folder\n"
+     "and swap, and the free space in work_dir. One line per check on stdout: ok, warning\n"
+     "or failed, and what to do (with --json: one JSON object).\n",
+     "Exit status: 0 nothing failed (warnings allowed); 1 a check failed; 2 usage or\n"
+     "configuration error.\n",
+     check_options, command_check},
 };
 
 #define NCOMMANDS           (sizeof(commands) / sizeof(commands[0]))
@@ -357,6 +373,9 @@ command_load_config(const char *path)
 		fprintf(stderr, "restore-worker: %s\n", err);
 		return NULL;
 	}
+	for (size_t i = 0; i < config->nwarnings; i++)
+		log_line(LOG_PRIORITY_WARNING, NULL, "%s: warning: %s", path,
+		         config->warnings[i].text);
 	if (stat(config->work_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "restore-worker: %s: work_dir %s %s\n", path, config->work_dir,
 		        errno == ENOENT ? "does not exist" : "is not a usable folder");

@@ -1,0 +1,652 @@
+/*
+ * check.c - the checks of restore-worker check and of run's start (see check.h).
+ *
+ * Two tables say what is checked: host_checks[] once, target_checks[] for each target. Each
+ * check is a function that fills a message and returns ok, warning or failed; it changes
+ * nothing. Database checks share one login per target (database_open, as a restore logs in,
+ * so its errors name the database, user, host and port and never a password).
+ *
+ * The swap probe. A restore swaps a staging folder in blob_dir's parent with blob_dir
+ * (renameat2 RENAME_EXCHANGE). The check proves the parts of that which do not touch blob_dir:
+ * the parent is writable, blob_dir is on its parent's filesystem and no mount point, and the
+ * filesystem can exchange two folders (two probe folders in a folder of our own,
+ * ".<name>.check-<uuid>", removed again). It never renames blob_dir itself, as a restore's
+ * own probe does: the application may be using it. Killed within those few system calls, the
+ * probe's folder stays behind; its name says what it is.
+ *
+ * work_dir's free space: a restore copies the archive's dump there, and a dump a target
+ * accepts decompresses to at most plan_quota - restore_overhead (the quota rule), which bounds
+ * the copy of an uncompressed dump. Less free space than the largest such figure of the
+ * checked targets is a warning: a big enough dump would fail with a full disk.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "backup.h"
+#include "check.h"
+#include "conninfo.h"
+#include "database.h"
+#include "io.h"
+#include "notify.h"
+#include "quota.h"
+#include "spawn.h"
+#include "target_empty.h"
+#include "version.h"
+
+#define CHECK_MESSAGE_MAX 1024
+
+/* What the checks of one target share. */
+struct check_target {
+	const struct config *config;
+	const struct config_target *t;
+	struct database *db; /* NULL until the login, or when it failed */
+	int server_major;    /* the server's major version, once logged in */
+};
+
+typedef enum check_status check_fn(struct check_target *ct, char *msg, size_t len);
+
+static check_fn check_login, check_rights, check_pg_restore, check_pg_dump, check_quota,
+    check_blob_swap;
+
+/*
+ * The checks of each target, in order. needs_login: left out when the login failed.
+ * blob_dir's ownership and permissions: blobstore_check_access (restore/blobstore.h) gets
+ * its line here when it is wired in.
+ */
+static const struct {
+	const char *name;
+	check_fn *run;
+	bool needs_login;
+} target_checks[] = {
+    {"database login", check_login, false},
+    {"database rights", check_rights, true},
+    {"pg_restore version", check_pg_restore, true},
+    {"pg_dump version", check_pg_dump, true},
+    {"plan quota", check_quota, false},
+    {"blob_dir swap", check_blob_swap, false},
+};
+
+typedef enum check_status host_check_fn(const struct config *config, const char *target, char *msg,
+                                        size_t len);
+
+static host_check_fn check_work_dir;
+
+/*
+ * The checks of the host, once. The spool's folders and locks, their owners:
+ * spool_check_usable (worker/spool.h) gets its line here when it is wired in.
+ */
+static const struct {
+	const char *name;
+	host_check_fn *run;
+} host_checks[] = {
+    {"work_dir free space", check_work_dir},
+};
+
+/* check_add: append a result to list (copying the strings); counts it. */
+static void
+check_add(struct check_list *list, const char *target, const char *name, enum check_status status,
+          const char *message)
+{
+	struct check_result *more, *r;
+
+	more = realloc(list->items, (list->count + 1) * sizeof(*more));
+	if (more == NULL) {
+		list->out_of_memory = 1;
+		return;
+	}
+	list->items = more;
+	r = &more[list->count];
+	r->target = target != NULL ? strdup(target) : NULL;
+	r->name = strdup(name);
+	r->message = strdup(message);
+	r->status = status;
+	if ((target != NULL && r->target == NULL) || r->name == NULL || r->message == NULL) {
+		free(r->target);
+		free(r->name);
+		free(r->message);
+		list->out_of_memory = 1;
+		return;
+	}
+	list->count++;
+	if (status == CHECK_FAILED)
+		list->failed++;
+	else if (status == CHECK_WARNING)
+		list->warnings++;
+}
+
+/* program_major: the PostgreSQL major version of a client program, from its --version. */
+static int
+program_major(const char *program, int *major, char *err, size_t errlen)
+{
+	char *argv[] = {(char *)program, "--version", NULL};
+	char out[256];
+	const char *p;
+
+	if (spawn_read_all(argv, out, sizeof(out), err, errlen) < 0)
+		return -1;
+	/* "pg_dump (PostgreSQL) 15.8 (Debian 15.8-0+deb12u1)" */
+	p = strstr(out, ") ");
+	if (p == NULL || sscanf(p + 2, "%d", major) != 1) {
+		snprintf(err, errlen, "cannot tell the version of %s from '%.*s'", program,
+		         (int)strcspn(out, "\n"), out);
+		return -1;
+	}
+	return 0;
+}
+
+/* user_name: the name of the user this process runs as, for messages. */
+static void
+user_name(char *buf, size_t len)
+{
+	struct passwd *pw = getpwuid(geteuid());
+
+	if (pw != NULL)
+		snprintf(buf, len, "%s", pw->pw_name);
+	else
+		snprintf(buf, len, "uid %u", (unsigned)geteuid());
+}
+
+/* check_login: a login to the target's database, as a restore makes it. */
+static enum check_status
+check_login(struct check_target *ct, char *msg, size_t len)
+{
+	enum database_open_failure why;
+	char err[CHECK_MESSAGE_MAX];
+	PGconn *conn;
+
+	if (database_open(ct->t->database, &ct->db, &why, err, sizeof(err)) < 0) {
+		snprintf(msg, len,
+		         "target %s: %s; check its database: connection string and the server",
+		         ct->t->name, err);
+		return CHECK_FAILED;
+	}
+	conn = database_conn(ct->db);
+	ct->server_major = PQserverVersion(conn) / 10000;
+	snprintf(msg, len, "target %s: logged in to database %s as role %s (PostgreSQL %s)",
+	         ct->t->name, database_name(ct->db), PQuser(conn),
+	         PQparameterStatus(conn, "server_version"));
+	conninfo_scrub(database_secrets(ct->db), msg, len);
+	return CHECK_OK;
+}
+
+/* The role and the database, for the rights check; any role may run it. */
+static const char rights_sql[] =
+    "SELECT pg_catalog.pg_get_userbyid(d.datdba), r.rolsuper, r.rolcreatedb, "
+    "       pg_catalog.pg_has_role(d.datdba, 'USAGE'), "
+    "       pg_catalog.has_database_privilege(d.oid, 'CREATE'), "
+    "       EXISTS (SELECT 1 FROM pg_catalog.pg_database m WHERE m.datname = $1) "
+    "  FROM pg_catalog.pg_database d, pg_catalog.pg_roles r "
+    " WHERE d.datname = pg_catalog.current_database() AND r.rolname = CURRENT_USER";
+
+/*
+ * check_rights: what the target's strategy needs of the role: swap, CREATEDB and owning the
+ * database (or a superuser) and the maintenance database; transaction, creating schemas in
+ * the database and dropping everything a restore removes (target_empty_check).
+ */
+static enum check_status
+check_rights(struct check_target *ct, char *msg, size_t len)
+{
+	PGconn *conn = database_conn(ct->db);
+	const char *params[] = {ct->t->maintenance_database};
+	const char *name = ct->t->name, *db = database_name(ct->db), *role = PQuser(conn);
+	char err[CHECK_MESSAGE_MAX];
+	enum check_status status = CHECK_FAILED;
+	bool super, createdb, owns, create;
+	PGresult *res;
+
+	res = PQexecParams(conn, rights_sql, 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		snprintf(msg, len,
+		         "target %s: cannot read the rights of role %s on database %s: %s", name,
+		         role, db, PQerrorMessage(conn));
+		msg[strcspn(msg, "\n")] = '\0';
+		goto done;
+	}
+	super = PQgetvalue(res, 0, 1)[0] == 't';
+	createdb = PQgetvalue(res, 0, 2)[0] == 't';
+	owns = PQgetvalue(res, 0, 3)[0] == 't';
+	create = PQgetvalue(res, 0, 4)[0] == 't';
+	if (ct->t->strategy == RESTORE_STRATEGY_SWAP) {
+		if (!super && !createdb)
+			snprintf(
+			    msg, len,
+			    "target %s: strategy swap restores into a new database, and role %s "
+			    "may not create databases; give it CREATEDB (ALTER ROLE %s CREATEDB) "
+			    "or use strategy: transaction",
+			    name, role, role);
+		else if (!super && !owns)
+			snprintf(
+			    msg, len,
+			    "target %s: strategy swap renames database %s, which belongs to role "
+			    "%s, not to role %s; make it the owner (ALTER DATABASE %s OWNER TO %s) "
+			    "or use strategy: transaction",
+			    name, db, PQgetvalue(res, 0, 0), role, db, role);
+		else if (PQgetvalue(res, 0, 5)[0] != 't')
+			snprintf(msg, len,
+			         "target %s: the maintenance database %s does not exist; set "
+			         "maintenance_database: to a database role %s may connect to",
+			         name, ct->t->maintenance_database, role);
+		else {
+			snprintf(msg, len, "target %s: role %s may swap database %s (owner %s, %s)",
+			         name, role, db, PQgetvalue(res, 0, 0),
+			         super ? "superuser" : "CREATEDB");
+			status = CHECK_OK;
+		}
+	} else if (!create) {
+		snprintf(
+		    msg, len,
+		    "target %s: role %s may not create schemas in database %s, which a restore "
+		    "recreates; make it the database's owner (ALTER DATABASE %s OWNER TO %s)",
+		    name, role, db, db, role);
+	} else if (target_empty_check(conn, err, sizeof(err)) < 0) {
+		snprintf(msg, len, "target %s: %s", name, err);
+	} else {
+		snprintf(msg, len,
+		         "target %s: role %s may empty and restore database %s (owner %s)", name,
+		         role, db, PQgetvalue(res, 0, 0));
+		status = CHECK_OK;
+	}
+done:
+	PQclear(res);
+	conninfo_scrub(database_secrets(ct->db), msg, len);
+	return status;
+}
+
+/* check_pg_restore: the configured pg_restore runs, and is not older than the server. */
+static enum check_status
+check_pg_restore(struct check_target *ct, char *msg, size_t len)
+{
+	const char *program =
+	    ct->config->pg_restore != NULL ? ct->config->pg_restore : "pg_restore";
+	char err[CHECK_MESSAGE_MAX], why[256];
+	bool from_config;
+	int major, newest;
+
+	if (program_major(program, &major, err, sizeof(err)) < 0) {
+		snprintf(msg, len, "target %s: %s; set pg_restore: to a working pg_restore",
+		         ct->t->name, err);
+		return CHECK_FAILED;
+	}
+	newest =
+	    restore_version_limit(program, ct->t->max_dump_major, ct->t->max_dump_minor,
+	                          ct->t->name, why, sizeof(why), &from_config, err, sizeof(err));
+	if (newest < 0) {
+		snprintf(msg, len, "target %s: %s; set pg_restore: to a working pg_restore",
+		         ct->t->name, err);
+		return CHECK_FAILED;
+	}
+	if (major < ct->server_major) {
+		snprintf(
+		    msg, len,
+		    "target %s: %s is of PostgreSQL %d, older than its server (PostgreSQL %d); "
+		    "set pg_restore: to the pg_restore of PostgreSQL %d or later",
+		    ct->t->name, program, major, ct->server_major, ct->server_major);
+		return CHECK_WARNING;
+	}
+	snprintf(msg, len,
+	         "target %s: %s (PostgreSQL %d) for a server of PostgreSQL %d; dumps up to 1.%d "
+	         "are restored (%s)",
+	         ct->t->name, program, major, ct->server_major, newest, why);
+	return CHECK_OK;
+}
+
+/*
+ * check_pg_dump: the pg_dump of backups and keep_previous: it refuses a server newer than
+ * itself (failed), and one whose dumps are newer than max_dump_version makes backups the
+ * target would refuse (warning).
+ */
+static enum check_status
+check_pg_dump(struct check_target *ct, char *msg, size_t len)
+{
+	char *program = ct->config->pg_dump != NULL
+	                    ? strdup(ct->config->pg_dump)
+	                    : backup_default_pg_dump(ct->config->pg_restore);
+	const struct config_target *t = ct->t;
+	char err[CHECK_MESSAGE_MAX];
+	enum check_status status = CHECK_FAILED;
+	int major, archive_major, archive_minor;
+
+	if (program == NULL) {
+		snprintf(msg, len, "target %s: out of memory", t->name);
+		return CHECK_FAILED;
+	}
+	if (program_major(program, &major, err, sizeof(err)) < 0 ||
+	    database_pg_restore_max_version(program, &archive_major, &archive_minor, err,
+	                                    sizeof(err)) < 0) {
+		snprintf(msg, len,
+		         "target %s: %s; backups%s would fail: set pg_dump: to a working pg_dump",
+		         t->name, err, t->keep_previous ? " and keep_previous" : "");
+	} else if (major < ct->server_major) {
+		snprintf(msg, len,
+		         "target %s: %s is of PostgreSQL %d and refuses to dump its server "
+		         "(PostgreSQL %d), so backups%s would fail; set pg_dump: to the pg_dump of "
+		         "PostgreSQL %d or later",
+		         t->name, program, major, ct->server_major,
+		         t->keep_previous ? " and keep_previous" : "", ct->server_major);
+	} else if (t->max_dump_major == 1 && archive_minor > t->max_dump_minor) {
+		snprintf(msg, len,
+		         "target %s: %s writes dumps of archive version 1.%d, newer than its "
+		         "max_dump_version %d.%d, so its backups would be refused; set pg_dump: to "
+		         "the pg_dump of PostgreSQL %d or older, or raise max_dump_version",
+		         t->name, program, archive_minor, t->max_dump_major, t->max_dump_minor,
+		         dump_first_postgresql(t->max_dump_minor + 1) - 1);
+		status = CHECK_WARNING;
+	} else {
+		snprintf(msg, len,
+		         "target %s: %s (PostgreSQL %d, archive version 1.%d) can dump its server "
+		         "(PostgreSQL %d)",
+		         t->name, program, major, archive_minor, ct->server_major);
+		status = CHECK_OK;
+	}
+	free(program);
+	return status;
+}
+
+/* check_quota: plan_quota leaves room for a dump after restore_overhead. */
+static enum check_status
+check_quota(struct check_target *ct, char *msg, size_t len)
+{
+	char room[64];
+
+	if (config_quota_warning(ct->t, msg, len))
+		return CHECK_WARNING;
+	quota_format_size(ct->t->plan_quota - ct->t->restore_overhead, room, sizeof(room));
+	snprintf(msg, len,
+	         "target %s: plan_quota leaves %s for a dump's decompressed size after "
+	         "restore_overhead",
+	         ct->t->name, room);
+	return CHECK_OK;
+}
+
+/* probe_exchange: create dir_fd/name holding two folders, exchange them, remove all three. */
+static int
+probe_exchange(int dir_fd, const char *name, const char *path, char *err, size_t errlen)
+{
+	static const char *const probes[] = {"a", "b"};
+	int fd, rc = -1;
+
+	if (mkdirat(dir_fd, name, 0700) < 0) {
+		(void)io_error(err, errlen, "cannot create a folder in it (%s)", strerror(errno));
+		return -1;
+	}
+	fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		(void)io_error(err, errlen, "cannot open the probe folder %s (%s)", path,
+		               strerror(errno));
+		goto remove;
+	}
+	if (mkdirat(fd, probes[0], 0700) < 0 || mkdirat(fd, probes[1], 0700) < 0) {
+		(void)io_error(err, errlen, "cannot create a folder in %s (%s)", path,
+		               strerror(errno));
+		goto remove;
+	}
+	if (renameat2(fd, probes[0], fd, probes[1], RENAME_EXCHANGE) < 0) {
+		(void)io_error(err, errlen, "its filesystem cannot exchange two folders (%s)",
+		               strerror(errno));
+		goto remove;
+	}
+	rc = 0;
+remove:
+	for (size_t i = 0; fd >= 0 && i < 2; i++)
+		if (unlinkat(fd, probes[i], AT_REMOVEDIR) < 0 && errno != ENOENT && rc == 0) {
+			(void)io_error(err, errlen, "cannot remove the probe folder %s/%s (%s)",
+			               path, probes[i], strerror(errno));
+			rc = -1;
+		}
+	if (fd >= 0 && close(fd) < 0 && rc == 0) {
+		(void)io_error(err, errlen, "cannot close %s (%s)", path, strerror(errno));
+		rc = -1;
+	}
+	if (unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 && rc == 0) {
+		(void)io_error(err, errlen, "cannot remove the probe folder %s (%s); remove it",
+		               path, strerror(errno));
+		rc = -1;
+	}
+	return rc;
+}
+
+/*
+ * check_blob_swap: blob_dir's parent is a writable folder, blob_dir (when it exists) a folder
+ * on the parent's filesystem and no mount point, and that filesystem can exchange folders.
+ */
+static enum check_status
+check_blob_swap(struct check_target *ct, char *msg, size_t len)
+{
+	const char *blob_dir = ct->t->blob_dir, *name = ct->t->name;
+	char *copy1 = strdup(blob_dir), *copy2 = strdup(blob_dir);
+	char probe[256], path[4096 + 256], err[512], user[64], job[37];
+	const char *parent, *base;
+	enum check_status status = CHECK_FAILED;
+	struct statx sp, sb;
+	int dir_fd = -1;
+
+	if (copy1 == NULL || copy2 == NULL) {
+		snprintf(msg, len, "target %s: out of memory", name);
+		goto done;
+	}
+	parent = dirname(copy1);
+	base = basename(copy2);
+	user_name(user, sizeof(user));
+	dir_fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0 || statx(dir_fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sp) < 0) {
+		snprintf(msg, len,
+		         "target %s: the folder %s that holds blob_dir cannot be opened (%s); "
+		         "create it",
+		         name, parent, strerror(errno));
+		goto done;
+	}
+	if (access(parent, W_OK | X_OK) < 0) {
+		snprintf(msg, len,
+		         "target %s: the folder %s that holds blob_dir is not writable by user %s "
+		         "(%s), and a restore stages the files there; give that user write access "
+		         "to it",
+		         name, parent, user, strerror(errno));
+		goto done;
+	}
+	if (fstatat(dir_fd, base, &(struct stat){0}, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (statx(dir_fd, base, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sb) < 0) {
+			snprintf(msg, len, "target %s: cannot examine blob_dir %s (%s)", name,
+			         blob_dir, strerror(errno));
+			goto done;
+		}
+		if (!S_ISDIR(sb.stx_mode)) {
+			snprintf(msg, len,
+			         "target %s: blob_dir %s is not a folder; move it away or set "
+			         "blob_dir: to a folder",
+			         name, blob_dir);
+			goto done;
+		}
+		if (sb.stx_dev_major != sp.stx_dev_major || sb.stx_dev_minor != sp.stx_dev_minor ||
+		    ((sb.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) != 0 &&
+		     (sb.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0)) {
+			snprintf(
+			    msg, len,
+			    "target %s: blob_dir %s is a mount point (or on another filesystem "
+			    "than %s), which a restore cannot swap; mount its parent instead, "
+			    "or restore with --db-only",
+			    name, blob_dir, parent);
+			goto done;
+		}
+	} else if (errno != ENOENT) {
+		snprintf(msg, len, "target %s: cannot examine blob_dir %s (%s)", name, blob_dir,
+		         strerror(errno));
+		goto done;
+	}
+	restore_new_job_id(job);
+	snprintf(probe, sizeof(probe), ".%s.check-%s", base, job);
+	snprintf(path, sizeof(path), "%s/%s", strcmp(parent, "/") == 0 ? "" : parent, probe);
+	if (probe_exchange(dir_fd, probe, path, err, sizeof(err)) < 0) {
+		snprintf(msg, len,
+		         "target %s: blob_dir %s cannot be swapped where it is: in %s, %s; put it "
+		         "on a local filesystem where user %s may write, or restore with --db-only",
+		         name, blob_dir, parent, err, user);
+		goto done;
+	}
+	snprintf(msg, len, "target %s: blob_dir %s can be swapped (%s is writable by user %s)",
+	         name, blob_dir, parent, user);
+	status = CHECK_OK;
+done:
+	if (dir_fd >= 0)
+		(void)close(dir_fd); /* only read */
+	free(copy1);
+	free(copy2);
+	return status;
+}
+
+/* check_work_dir: work_dir is a writable folder with room for the largest dump's copy. */
+static enum check_status
+check_work_dir(const struct config *config, const char *target, char *msg, size_t len)
+{
+	const char *dir = config->work_dir, *largest = NULL;
+	char user[64], free_text[64], need_text[64];
+	uint64_t need = 0, avail;
+	struct statvfs vfs;
+	struct stat st;
+
+	user_name(user, sizeof(user));
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(msg, len, "work_dir %s %s; create it, writable by user %s", dir,
+		         errno == ENOENT ? "does not exist" : "is not a folder", user);
+		return CHECK_FAILED;
+	}
+	if (access(dir, W_OK | X_OK) < 0) {
+		snprintf(msg, len,
+		         "work_dir %s is not writable by user %s (%s); give that user write access "
+		         "to it",
+		         dir, user, strerror(errno));
+		return CHECK_FAILED;
+	}
+	if (statvfs(dir, &vfs) < 0) {
+		snprintf(msg, len, "cannot tell the free space in work_dir %s (%s)", dir,
+		         strerror(errno));
+		return CHECK_FAILED;
+	}
+	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	for (size_t i = 0; i < config->ntargets; i++) {
+		const struct config_target *t = &config->targets[i];
+
+		if (target != NULL && strcmp(t->name, target) != 0)
+			continue;
+		if (t->plan_quota > t->restore_overhead &&
+		    t->plan_quota - t->restore_overhead > need) {
+			need = t->plan_quota - t->restore_overhead;
+			largest = t->name;
+		}
+	}
+	quota_format_size(avail, free_text, sizeof(free_text));
+	quota_format_size(need, need_text, sizeof(need_text));
+	if (largest != NULL && avail < need) {
+		snprintf(msg, len,
+		         "work_dir %s has %s free, less than the %s a dump target %s accepts may "
+		         "take there (plan_quota - restore_overhead); free space or move work_dir",
+		         dir, free_text, need_text, largest);
+		return CHECK_WARNING;
+	}
+	snprintf(msg, len,
+	         "work_dir %s has %s free, enough for the largest dump the quotas admit (%s)", dir,
+	         free_text, need_text);
+	return CHECK_OK;
+}
+
+void
+check_config_warnings(const struct config *config, const char *target, struct check_list *list)
+{
+	size_t shown = 0;
+
+	for (size_t i = 0; i < config->nwarnings; i++) {
+		const struct config_warning *w = &config->warnings[i];
+
+		if (target != NULL && w->target != NULL && strcmp(w->target, target) != 0)
+			continue;
+		check_add(list, w->target, "configuration", CHECK_WARNING, w->text);
+		shown++;
+	}
+	if (shown == 0) {
+		char msg[CHECK_MESSAGE_MAX];
+
+		snprintf(msg, sizeof(msg), "%s loads (%zu target%s)", config->path,
+		         config->ntargets, config->ntargets == 1 ? "" : "s");
+		check_add(list, NULL, "configuration", CHECK_OK, msg);
+	}
+}
+
+void
+check_run(const struct config *config, const char *target, struct check_list *list)
+{
+	char msg[CHECK_MESSAGE_MAX];
+
+	for (size_t i = 0; i < config->ntargets; i++) {
+		struct check_target ct = {config, &config->targets[i], NULL, 0};
+
+		if (target != NULL && strcmp(ct.t->name, target) != 0)
+			continue;
+		for (size_t k = 0; k < sizeof(target_checks) / sizeof(target_checks[0]); k++) {
+			enum check_status status;
+
+			if (target_checks[k].needs_login && ct.db == NULL)
+				continue;
+			msg[0] = '\0';
+			status = target_checks[k].run(&ct, msg, sizeof(msg));
+			check_add(list, ct.t->name, target_checks[k].name, status, msg);
+		}
+		database_close(ct.db);
+	}
+	for (size_t k = 0; k < sizeof(host_checks) / sizeof(host_checks[0]); k++) {
+		enum check_status status;
+
+		msg[0] = '\0';
+		status = host_checks[k].run(config, target, msg, sizeof(msg));
+		check_add(list, NULL, host_checks[k].name, status, msg);
+	}
+}
+
+const char *
+check_status_name(enum check_status status)
+{
+	return status == CHECK_OK ? "ok" : status == CHECK_WARNING ? "warning" : "failed";
+}
+
+void
+check_list_free(struct check_list *list)
+{
+	for (size_t i = 0; i < list->count; i++) {
+		free(list->items[i].target);
+		free(list->items[i].name);
+		free(list->items[i].message);
+	}
+	free(list->items);
+	memset(list, 0, sizeof(*list));
+}
+
+size_t
+check_log(const struct config *config)
+{
+	struct check_list list = {0};
+	size_t failed;
+
+	check_run(config, NULL, &list);
+	for (size_t i = 0; i < list.count; i++) {
+		const struct check_result *r = &list.items[i];
+
+		log_line(r->status == CHECK_FAILED    ? LOG_PRIORITY_ERROR
+		         : r->status == CHECK_WARNING ? LOG_PRIORITY_WARNING
+		                                      : LOG_PRIORITY_INFO,
+		         NULL, "check: %s%s%s ... %s: %s", r->target != NULL ? r->target : "",
+		         r->target != NULL ? ": " : "", r->name, check_status_name(r->status),
+		         r->message);
+	}
+	if (list.out_of_memory)
+		log_line(LOG_PRIORITY_ERROR, NULL,
+		         "check: out of memory; some checks are not shown");
+	failed = list.failed;
+	check_list_free(&list);
+	return failed;
+}
