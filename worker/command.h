@@ -1,7 +1,8 @@
 /*
  * command.h - what the command line's files share (not for the rest of the program): main.c
  * reads the command line and calls one command; commands.c runs inspect, run, submit and
- * status, command_restore.c runs restore, command_backup.c runs backup.
+ * status, command_restore.c runs restore, command_backup.c runs backup, command_check.c runs
+ * check.
  */
 #ifndef COMMAND_H
 #define COMMAND_H
