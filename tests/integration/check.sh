@@ -9,7 +9,8 @@
 #    load for the other commands (status);
 #  - a pg_dump whose archive version exceeds max_dump_version: a warning;
 #  - blob_dir's parent not writable by the worker's user (nobody, when run as root): failed;
-#  - --target NAME checks only that target; an unknown target is a usage error (2).
+#  - --target NAME checks only that target; an unknown target is a usage error (2);
+#  - run makes the checks at its start, logs each, and goes on after a failed one.
 # Not tested: a pg_dump older than the server (failed), which needs a second PostgreSQL
 # installation.
 set -euo pipefail
@@ -137,6 +138,29 @@ assert_eq "database login of acceptance" ok "$(status_of "database login" accept
 run_worker -c "$CASE_DIR/config.yaml" check --target no_such_target
 assert_exit 2
 [ -s "$CASE_DIR/out" ] && fail "an unknown target printed checks"
+case_end
+
+case_begin run_logs_checks_and_goes_on
+write_config "$CASE_DIR/config.yaml" plan_quota=3GB dbname=no_such_database
+mkdir "$CASE_DIR/spool"
+echo "spool_dir: $CASE_DIR/spool" >>"$CASE_DIR/config.yaml"
+"$RESTORE_WORKER" -c "$CASE_DIR/config.yaml" run >"$CASE_DIR/run.log" 2>&1 &
+run_pid=$!
+for _ in $(seq 100); do
+	grep -q 'work_dir free space' "$CASE_DIR/run.log" && break
+	sleep 0.1
+done
+grep -q 'acceptance: database login \.\.\. failed' "$CASE_DIR/run.log" ||
+	fail "run did not log the failed login at its start"
+grep -q 'work_dir free space \.\.\. ok' "$CASE_DIR/run.log" ||
+	fail "run did not log the checks after the login at its start"
+kill -0 "$run_pid" 2>/dev/null || fail "run stopped after a failed check"
+kill -TERM "$run_pid" 2>/dev/null || true
+set +e
+wait "$run_pid"
+RW_STATUS=$?
+set -e
+assert_exit 0
 case_end
 
 finish
