@@ -199,9 +199,14 @@ check_work_dir(const struct config *config, const char *target, char *msg, size_
 	struct stat st;
 
 	check_user_name(user, sizeof(user));
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(msg, len, "work_dir %s %s; create it, writable by user %s", dir,
-		         errno == ENOENT ? "does not exist" : "is not a folder", user);
+	if (stat(dir, &st) < 0) {
+		snprintf(msg, len,
+		         "work_dir %s cannot be examined (%s); create it, writable by user %s", dir,
+		         strerror(errno), user);
+		return CHECK_FAILED;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(msg, len, "work_dir %s is not a folder; set work_dir: to a folder", dir);
 		return CHECK_FAILED;
 	}
 	if (access(dir, W_OK | X_OK) < 0) {
@@ -237,8 +242,14 @@ check_work_dir(const struct config *config, const char *target, char *msg, size_
 		         dir, free_text, need_text, largest);
 		return CHECK_WARNING;
 	}
-	snprintf(msg, len,
-	         "work_dir %s has %s free, enough for the largest dump the quotas admit (%s)", dir,
-	         free_text, need_text);
+	if (largest == NULL)
+		snprintf(msg, len,
+		         "work_dir %s has %s free (no checked target's quota admits a dump)", dir,
+		         free_text);
+	else
+		snprintf(
+		    msg, len,
+		    "work_dir %s has %s free, enough for the largest dump the quotas admit (%s)",
+		    dir, free_text, need_text);
 	return CHECK_OK;
 }
