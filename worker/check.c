@@ -213,7 +213,11 @@ done:
 	return status;
 }
 
-/* check_pg_restore: the configured pg_restore runs, and is not older than the server. */
+/*
+ * check_pg_restore: the configured pg_restore runs, and which dumps it restores. An older
+ * pg_restore than the server is no fault: what it can read is a matter of the dump's archive
+ * version (the server matrix restores with pg_restore 15 into servers up to 18).
+ */
 static enum check_status
 check_pg_restore(struct check_target *ct, char *msg, size_t len)
 {
@@ -235,14 +239,6 @@ check_pg_restore(struct check_target *ct, char *msg, size_t len)
 		snprintf(msg, len, "target %s: %s; set pg_restore: to a working pg_restore",
 		         ct->t->name, err);
 		return CHECK_FAILED;
-	}
-	if (major < ct->server_major) {
-		snprintf(
-		    msg, len,
-		    "target %s: %s is of PostgreSQL %d, older than its server (PostgreSQL %d); "
-		    "set pg_restore: to the pg_restore of PostgreSQL %d or later",
-		    ct->t->name, program, major, ct->server_major, ct->server_major);
-		return CHECK_WARNING;
 	}
 	snprintf(msg, len,
 	         "target %s: %s (PostgreSQL %d) for a server of PostgreSQL %d; dumps up to 1.%d "
