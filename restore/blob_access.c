@@ -150,7 +150,10 @@ in_my_groups(gid_t gid)
 	return false;
 }
 
-/* first_file_mode: the mode of blob_dir's first file in the layout; 1, 0 when none, -1 err. */
+/*
+ * first_file_mode: the mode of blob_dir's first file in the layout: 1; 0 when it holds none;
+ * -1 with err when a folder of it cannot be read.
+ */
 static int
 first_file_mode(int parent_fd, const char *name, mode_t *mode, char *err, size_t errlen)
 {
@@ -239,10 +242,9 @@ blob_access_plan(const struct restore_target *t, int parent_fd, const char *name
 		out->dir_mode = 0755 | (parent.st_mode & S_ISGID);
 	} else {
 		out->dir_mode = st.st_mode & 07777;
+		/* A folder of blob_dir it cannot read only costs the example file. */
 		found = first_file_mode(parent_fd, name, &file_mode, err, errlen);
-		if (found < 0)
-			return -1;
-		if (found == 0)
+		if (found != 1)
 			file_mode = out->dir_mode & 0666;
 		/* The application (blob_dir's owner) keeps its rights through the group. */
 		keeps_owner = root || st.st_uid == geteuid() ||
