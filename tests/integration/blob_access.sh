@@ -3,11 +3,11 @@
 # shipped unit runs it: an unprivileged user with umask 027, a member of the application's
 # group (as scripts/setup-host --app-user makes it), blob_dir owned by the application's user,
 # group-owned by its group, setgid and group-writable.
-#  - a restore of a full snapshot gives every restored folder blob_dir's group and mode (2770)
-#    and every file its files' mode (0660): the application's user reads every restored file
-#    and creates files in a restored xx/yy folder and in blob_dir;
-#  - the same for a backup (restore-worker backup) restored again, and for the undo point of
-#    keep_previous restored again;
+#  - a restore of a full snapshot (with keep_previous) gives every restored folder blob_dir's
+#    group and mode (2770) and every file its files' mode (0660): the application's user reads
+#    every restored file and creates files in a restored xx/yy folder and in blob_dir;
+#  - the same for the undo point of that restore restored again, and for a backup
+#    (restore-worker backup) restored again;
 #  - the target's blob_group, blob_dir_mode and blob_file_mode give a blob_dir restored for the
 #    first time; a bad value is a configuration error naming the key;
 #  - a blob_dir whose group the worker is not a member of refuses the restore before anything
@@ -20,7 +20,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 if [ "$(id -u)" -ne 0 ] || ! command -v useradd >/dev/null || ! command -v setpriv >/dev/null; then
-	for c in restore_gives_the_app_its_files backup_then_restore undo_point_restored \
+	for c in backup_then_restore restore_then_undo \
 		keys_give_a_new_blob_dir keys_checked_at_load group_not_joined_is_refused \
 		old_files_left_are_kept_and_named; do
 		case_skip "$c" "needs root, useradd and setpriv to run the worker and the application as two users"
@@ -135,17 +135,6 @@ assert_nothing_beside() {
 	assert_eq "blob_dir's parent" files "$(ls -A "$BLOB_PARENT" | tr '\n' ' ' | sed 's/ $//')"
 }
 
-blob_case_begin restore_gives_the_app_its_files
-app_blob_dir
-run_as_worker -c "$CASE_DIR/config.yaml" restore --json "$GOOD"
-assert_exit 0
-assert_report .status succeeded
-assert_report .files.status restored
-assert_tree_access 2770 660
-assert_app_uses "$GOOD.d/tree"
-assert_nothing_beside
-case_end
-
 blob_case_begin backup_then_restore
 app_blob_dir
 uuid=$(new_uuid)
@@ -166,14 +155,19 @@ assert_app_uses "$CASE_DIR/backed-up"
 assert_nothing_beside
 case_end
 
-blob_case_begin undo_point_restored keep_previous=true
+# A restore with keep_previous, then its undo point restored.
+blob_case_begin restore_then_undo keep_previous=true
 app_blob_dir
 cp -a "$BLOB_DIR" "$CASE_DIR/before"
 run_as_worker -c "$CASE_DIR/config.yaml" restore --json "$GOOD"
 assert_exit 0
+assert_report .status succeeded
+assert_report .files.status restored
+assert_tree_access 2770 660
+assert_app_uses "$GOOD.d/tree"
+assert_nothing_beside
 UNDO=$(report .previous_backup)
 [ -f "$UNDO" ] || fail "no undo point: previous_backup is '$UNDO'"
-assert_tree_access 2770 660
 sed -i '/keep_previous/d' "$CASE_DIR/config.yaml"
 run_as_worker -c "$CASE_DIR/config.yaml" restore --json "$UNDO"
 assert_exit 0
@@ -197,9 +191,8 @@ as_app cat "$FILE" >/dev/null || fail "the app cannot read $FILE"
 case_end
 
 case_begin keys_checked_at_load
-for kv in 'blob_dir_mode="2778"|is not a folder mode' 'blob_dir_mode="0570"|is not a folder mode' \
-	'blob_file_mode="2660"|is not a file mode' "blob_group=no-such-group-$$|is not a group" \
-	"blob_owner=no-such-user-$$|is not a user"; do
+for kv in 'blob_dir_mode="0570"|is not a folder mode' 'blob_file_mode="2660"|is not a file mode' \
+	"blob_group=no-such-group-$$|is not a group"; do
 	write_config "$CASE_DIR/config.yaml" "${kv%|*}"
 	run_worker -c "$CASE_DIR/config.yaml" restore --json "$GOOD"
 	assert_exit 2
@@ -213,7 +206,8 @@ app_blob_dir
 chgrp -R "$OTHER_GROUP" "$BLOB_DIR"
 chmod 2770 "$BLOB_DIR"
 chmod 0770 "$BLOB_PARENT" # writable by the worker still, through the app's group
-capture_state before target
+sql_as_app target 'create table "still$here" (x integer)'
+snapshot_dir_state "$BLOB_DIR" >"$CASE_DIR/before.files"
 run_as_worker -c "$CASE_DIR/config.yaml" restore --json "$GOOD"
 assert_exit 1
 assert_report .status rejected
@@ -222,7 +216,11 @@ assert_error_line
 for word in "$BLOB_DIR" "$OTHER_GROUP" "$WORKER_USER" usermod; do
 	report .error | grep -qF -- "$word" || fail "the error does not say $word: $(report .error)"
 done
-assert_unchanged target
+assert_eq "the target's tables" 'still$here' "$(sql target "select relname from pg_class where relname = 'still\$here'")"
+snapshot_dir_state "$BLOB_DIR" >"$CASE_DIR/after.files"
+assert_same_file "blob_dir" "$CASE_DIR/before.files" "$CASE_DIR/after.files"
+assert_nothing_beside
+assert_work_dir_empty
 assert_eq "blob_dir's group" "$OTHER_GROUP" "$(stat -c %G "$BLOB_DIR")"
 case_end
 
