@@ -245,7 +245,7 @@ blob_access_plan(const struct restore_target *t, int parent_fd, const char *name
 		/* A folder of blob_dir it cannot read only costs the example file. */
 		found = first_file_mode(parent_fd, name, &file_mode, err, errlen);
 		if (found != 1)
-			file_mode = out->dir_mode & 0666;
+			file_mode = 0; /* from the folder mode, below */
 		/* The application (blob_dir's owner) keeps its rights through the group. */
 		keeps_owner = root || st.st_uid == geteuid() ||
 		              (t->blob_owner != NULL && out->uid == st.st_uid);
@@ -254,10 +254,10 @@ blob_access_plan(const struct restore_target *t, int parent_fd, const char *name
 			file_mode |= (file_mode & 0700) >> 3;
 		}
 	}
-	if (file_mode == 0)
-		file_mode = out->dir_mode & 0666;
 	if (t->blob_dir_mode != 0)
 		out->dir_mode = t->blob_dir_mode;
+	if (file_mode == 0)
+		file_mode = out->dir_mode & 0666;
 	out->file_mode = t->blob_file_mode != 0 ? t->blob_file_mode : file_mode;
 	return 0;
 }

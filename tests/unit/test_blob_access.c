@@ -14,23 +14,26 @@
 
 struct check_case {
 	const char *name;
-	int dir_mode;      /* blob_dir's mode; 0: no blob_dir */
-	int file_mode;     /* a file in blob_dir/ab/cd/; 0: none */
-	const char *group; /* the target's blob_group, or NULL */
-	bool no_parent;    /* blob_dir's parent is missing */
+	int dir_mode;              /* blob_dir's mode; 0: no blob_dir */
+	int file_mode;             /* a file in blob_dir/ab/cd/; 0: none */
+	const char *group;         /* the target's blob_group, or NULL */
+	bool no_parent;            /* blob_dir's parent is missing */
+	unsigned int dir_mode_key; /* the target's blob_dir_mode, or 0 */
 	int expected;
 	const char *words; /* in the sentence */
 };
 
 static const struct check_case cases[] = {
-    {"folder and file modes are blob_dir's", 02770, 0640, NULL, false, 0,
+    {"folder and file modes are blob_dir's", 02770, 0640, NULL, false, 0, 0,
      "folders 2770, files 0640"},
-    {"no file: the folder mode without x bits", 0750, 0, NULL, false, 0,
+    {"no file: the folder mode without x bits", 0750, 0, NULL, false, 0, 0,
      "folders 0750, files 0640"},
-    {"no blob_dir yet is a warning", 0, 0, NULL, false, 1, "does not exist yet"},
-    {"a group that does not exist fails", 0770, 0, "no-such-group-rwt", false, -1,
+    {"no file: the configured folder mode without x bits", 0750, 0, NULL, false, 02770, 0,
+     "folders 2770, files 0660"},
+    {"no blob_dir yet is a warning", 0, 0, NULL, false, 0, 1, "does not exist yet"},
+    {"a group that does not exist fails", 0770, 0, "no-such-group-rwt", false, 0, -1,
      "is no group here"},
-    {"a missing parent fails", 0, 0, NULL, true, -1, "cannot open the folder"},
+    {"a missing parent fails", 0, 0, NULL, true, 0, -1, "cannot open the folder"},
 };
 
 /* make_layout: blob_dir under root as the case says; its path in blob_dir. */
@@ -84,6 +87,7 @@ main(void)
 		t.name = "t";
 		t.blob_dir = blob_dir;
 		t.blob_group = cases[i].group;
+		t.blob_dir_mode = cases[i].dir_mode_key;
 		msg[0] = '\0';
 		rc = blobstore_check_access(&t, msg, sizeof(msg));
 		if (rc == cases[i].expected && strstr(msg, cases[i].words) != NULL &&
