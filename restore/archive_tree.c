@@ -72,7 +72,7 @@ walker_read_tree_file(struct walker *w, struct archive_entry *e, const char *p)
 		    "four hex digits are xx and yy",
 		    p);
 	walk->file_count++;
-	if (walk->blob_dir == NULL) {
+	if (walk->blob_target == NULL) {
 		walk->file_bytes += (uint64_t)archive_entry_size(e);
 		return WALK_OK; /* libarchive skips the data at the next header */
 	}

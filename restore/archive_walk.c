@@ -288,7 +288,7 @@ walk_entries(struct walker *w)
 				return outcome;
 			continue;
 		}
-		if (walk->kind == ARCHIVE_KIND_UNKNOWN && walk->blob_dir != NULL) {
+		if (walk->kind == ARCHIVE_KIND_UNKNOWN && walk->blob_target != NULL) {
 			char why[512];
 			int begun;
 
@@ -296,7 +296,7 @@ walk_entries(struct walker *w)
 			 * Only a full snapshot replaces the files: stage them from its first entry.
 			 * A blob_dir that cannot be swapped where it is refuses the restore.
 			 */
-			begun = blobstore_begin(walk->blob_dir, walk->job_id, &walk->staging, why,
+			begun = blobstore_begin(walk->blob_target, walk->job_id, &walk->staging, why,
 			                        sizeof(why));
 			if (begun < 0)
 				return walker_refuse(w, begun == -2 ? WALK_REJECTED : WALK_FAILED,

@@ -6,8 +6,8 @@
  * since Linux 5.8 reports any writeback error of that filesystem. The swap is then made
  * durable with an fsync of the parent folder.
  *
- * When run as root, staged files and folders are given the owner of the existing blob_dir,
- * so the application can still read what a root-run restore wrote.
+ * Every staged folder and file gets the owner, group and mode blob_access_plan() chose
+ * (blob_access.c), set explicitly, so the application can use what the restore wrote.
  */
 #include "blobstore.h"
 #include "io.h"
@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,9 +33,8 @@ struct blobstore {
 	int parent_fd;
 	int staging_fd;
 	bool blob_dir_exists;
-	bool chown_to_owner;
-	uid_t owner;
-	gid_t group;
+	struct blob_access access; /* what every staged folder and file is given */
+	char *job_id;
 	char cur_xx[3], cur_yy[3]; /* the folder the last file went into */
 	int xx_fd, yy_fd;
 };
@@ -136,9 +136,10 @@ done:
 }
 
 int
-blobstore_begin(const char *blob_dir, const char *job_id, struct blobstore **out, char *err,
-                size_t errlen)
+blobstore_begin(const struct restore_target *t, const char *job_id, struct blobstore **out,
+                char *err, size_t errlen)
 {
+	const char *blob_dir = t->blob_dir;
 	struct blobstore *bs;
 	struct stat st;
 	char *copy1 = NULL, *copy2 = NULL;
@@ -155,7 +156,8 @@ blobstore_begin(const char *blob_dir, const char *job_id, struct blobstore **out
 	copy1 = strdup(blob_dir);
 	copy2 = strdup(blob_dir);
 	bs->blob_dir = strdup(blob_dir);
-	if (copy1 == NULL || copy2 == NULL || bs->blob_dir == NULL)
+	bs->job_id = strdup(job_id);
+	if (copy1 == NULL || copy2 == NULL || bs->blob_dir == NULL || bs->job_id == NULL)
 		goto nomem;
 	bs->parent = strdup(dirname(copy1));
 	bs->name = strdup(basename(copy2));
@@ -189,14 +191,13 @@ blobstore_begin(const char *blob_dir, const char *job_id, struct blobstore **out
 			goto error;
 		}
 		bs->blob_dir_exists = true;
-		bs->owner = st.st_uid;
-		bs->group = st.st_gid;
-		bs->chown_to_owner = geteuid() == 0 && (st.st_uid != 0 || st.st_gid != 0);
 	} else if (errno != ENOENT) {
 		io_error(err, errlen, "cannot examine blob_dir %s: %s", blob_dir, strerror(errno));
 		goto error;
 	}
-	if (mkdirat(bs->parent_fd, bs->staging_name, 0755) < 0) {
+	if ((rc = blob_access_plan(t, bs->parent_fd, bs->name, &bs->access, err, errlen)) < 0)
+		goto error;
+	if (mkdirat(bs->parent_fd, bs->staging_name, 0700) < 0) {
 		io_error(err, errlen, "cannot create the staging folder %s: %s", bs->staging_path,
 		         strerror(errno));
 		goto error;
@@ -209,17 +210,10 @@ blobstore_begin(const char *blob_dir, const char *job_id, struct blobstore **out
 		         strerror(errno));
 		goto error;
 	}
-	/* The new folder takes the old one's permissions and owner. */
-	if (bs->blob_dir_exists && fchmod(bs->staging_fd, st.st_mode & 07777) < 0) {
-		io_error(err, errlen, "cannot set the permissions of %s: %s", bs->staging_path,
-		         strerror(errno));
+	/* The new folder gets what the restored tree needs: refused here, nothing has changed. */
+	if ((rc = blob_access_apply(&bs->access, bs->staging_fd, true, blob_dir, bs->staging_path,
+	                            err, errlen)) < 0)
 		goto error;
-	}
-	if (bs->chown_to_owner && fchown(bs->staging_fd, bs->owner, bs->group) < 0) {
-		io_error(err, errlen, "cannot give %s to blob_dir's owner: %s", bs->staging_path,
-		         strerror(errno));
-		goto error;
-	}
 	if ((rc = probe_swap(bs, &moved, err, errlen)) < 0) {
 		created = !moved; /* a staging name that holds blob_dir's files stays */
 		goto error;
@@ -244,14 +238,14 @@ error:
 static int
 subdir_open(struct blobstore *bs, int dir_fd, const char *name, char *err, size_t errlen)
 {
+	char what[PATH_MAX];
 	int fd;
 
-	if (mkdirat(dir_fd, name, 0755) == 0) {
+	if (mkdirat(dir_fd, name, 0700) == 0) {
 		fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0 && bs->chown_to_owner && fchown(fd, bs->owner, bs->group) < 0) {
-			io_error(err, errlen,
-			         "cannot give the staged folder %s to blob_dir's owner: %s", name,
-			         strerror(errno));
+		snprintf(what, sizeof(what), "the staged folder %s in %s", name, bs->staging_path);
+		if (fd >= 0 &&
+		    blob_access_apply(&bs->access, fd, true, bs->blob_dir, what, err, errlen) < 0) {
 			close_fd(&fd);
 			return -1;
 		}
@@ -271,6 +265,7 @@ int
 blobstore_file_open(struct blobstore *bs, const char *xx, const char *yy, const char *name,
                     char *err, size_t errlen)
 {
+	char what[PATH_MAX];
 	int fd;
 
 	if (bs->xx_fd < 0 || strcmp(bs->cur_xx, xx) != 0) {
@@ -289,7 +284,7 @@ blobstore_file_open(struct blobstore *bs, const char *xx, const char *yy, const 
 			return -1;
 		snprintf(bs->cur_yy, sizeof(bs->cur_yy), "%s", yy);
 	}
-	fd = openat(bs->yy_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	fd = openat(bs->yy_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		if (errno == EEXIST)
 			return io_error(err, errlen, "tree/%s/%s/%s appears twice in the archive",
@@ -297,9 +292,8 @@ blobstore_file_open(struct blobstore *bs, const char *xx, const char *yy, const 
 		return io_error(err, errlen, "cannot create %s/%s/%s/%s: %s", bs->staging_path, xx,
 		                yy, name, strerror(errno));
 	}
-	if (bs->chown_to_owner && fchown(fd, bs->owner, bs->group) < 0) {
-		io_error(err, errlen, "cannot give %s/%s/%s/%s to blob_dir's owner: %s",
-		         bs->staging_path, xx, yy, name, strerror(errno));
+	snprintf(what, sizeof(what), "%s/%s/%s/%s", bs->staging_path, xx, yy, name);
+	if (blob_access_apply(&bs->access, fd, false, bs->blob_dir, what, err, errlen) < 0) {
 		(void)close(fd);
 		return -1;
 	}
@@ -390,15 +384,39 @@ blobstore_commit(struct blobstore *bs, char *err, size_t errlen)
 	return rc;
 }
 
+/*
+ * What is left of old files that could not all be removed (another user's files in a folder
+ * this one cannot write) is moved from the staging name, which says "a restore in progress",
+ * to ".<name>.old-<job id>", which says what it holds: nothing is lost, and the message names
+ * it for whoever can remove it.
+ */
 int
 blobstore_remove_old(struct blobstore *bs, char *err, size_t errlen)
 {
-	if (bs->blob_dir_exists && blobstore_remove_tree(bs->parent_fd, bs->staging_name) < 0)
-		return io_error(err, errlen,
-		                "the new files are in %s but the old ones could not all be removed "
-		                "from %s: %s",
-		                bs->blob_dir, bs->staging_path, strerror(errno));
-	return 0;
+	char *old_name = NULL;
+	int why;
+
+	if (!bs->blob_dir_exists || blobstore_remove_tree(bs->parent_fd, bs->staging_name) == 0)
+		return 0;
+	why = errno;
+	if (asprintf(&old_name, ".%s.old-%s", bs->name, bs->job_id) < 0)
+		old_name = NULL;
+	if (old_name == NULL || renameat2(bs->parent_fd, bs->staging_name, bs->parent_fd, old_name,
+	                                  RENAME_NOREPLACE) < 0) {
+		io_error(err, errlen,
+		         "the new files are in %s but the old ones could not all be removed "
+		         "(%s): what is left of them is in %s; remove it as the owner of its files",
+		         bs->blob_dir, strerror(why), bs->staging_path);
+		free(old_name);
+		return -1;
+	}
+	io_error(err, errlen,
+	         "the new files are in %s but the old ones could not all be removed (%s): what is "
+	         "left of them is in %s/%s; remove it as the owner of its files",
+	         bs->blob_dir, strerror(why), strcmp(bs->parent, "/") == 0 ? "" : bs->parent,
+	         old_name);
+	free(old_name);
+	return -1;
 }
 
 const char *
@@ -417,6 +435,7 @@ blobstore_close(struct blobstore *bs)
 	close_fd(&bs->staging_fd);
 	close_fd(&bs->parent_fd);
 	free(bs->blob_dir);
+	free(bs->job_id);
 	free(bs->parent);
 	free(bs->name);
 	free(bs->staging_name);

@@ -353,7 +353,7 @@ restore_run(const struct restore_options *o, struct report *report)
 	}
 	walk.path = o->archive;
 	walk.dump_fd = job.dump_fd;
-	walk.blob_dir = o->db_only ? NULL : t->blob_dir;
+	walk.blob_target = o->db_only ? NULL : t;
 	walk.job_id = job_id;
 	walk.stop_after = quota_stop_after(
 	    swap != NULL ? quota_swap_overhead(swap_current_size(swap), t->restore_overhead)

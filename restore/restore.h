@@ -41,6 +41,11 @@ struct restore_target {
 	const char *maintenance_database; /* swap: its connection's dbname; NULL: postgres */
 	bool analyze;                     /* ANALYZE the restored database (not in a dry run) */
 	const char *files_query;          /* SQL: the UUIDs that must have a file; NULL: Mendix's */
+	/* The restored files' owner, group and modes (blob_access.c); NULL or 0: by blob_dir. */
+	const char *blob_owner;      /* a user name or uid; only root can give it */
+	const char *blob_group;      /* a group name or gid */
+	unsigned int blob_dir_mode;  /* every folder's, e.g. 02770 */
+	unsigned int blob_file_mode; /* every file's, e.g. 0660 */
 };
 
 /* What a running restore has done so far (restore_options.progress; README "Progress"). */

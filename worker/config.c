@@ -41,7 +41,8 @@
 	"backup_dir or backup_keep"
 #define CONFIG_TARGET_KEYS                                                                         \
 	"database, blob_dir, plan_quota, restore_overhead, max_dump_version, strategy, "           \
-	"restore_jobs, maintenance_database, analyze, files_query, keep_previous or previous_keep"
+	"restore_jobs, maintenance_database, analyze, files_query, keep_previous, previous_keep, " \
+	"blob_owner, blob_group, blob_dir_mode or blob_file_mode"
 
 /* config_default_restore_jobs: the number of CPUs, at most CONFIG_DEFAULT_RESTORE_JOBS_MAX. */
 static int
@@ -153,6 +154,16 @@ config_read_target(struct config_reader *reader, const yaml_node_t *name,
 		} else if (config_scalar_is(key, "previous_keep")) {
 			rc = config_read_count(reader, keypath, value, 1, 10000,
 			                       &target->previous_keep);
+		} else if (config_scalar_is(key, "blob_owner")) {
+			rc =
+			    config_read_account(reader, keypath, value, false, &target->blob_owner);
+		} else if (config_scalar_is(key, "blob_group")) {
+			rc = config_read_account(reader, keypath, value, true, &target->blob_group);
+		} else if (config_scalar_is(key, "blob_dir_mode")) {
+			rc = config_read_mode(reader, keypath, value, true, &target->blob_dir_mode);
+		} else if (config_scalar_is(key, "blob_file_mode")) {
+			rc = config_read_mode(reader, keypath, value, false,
+			                      &target->blob_file_mode);
 		} else if (config_scalar_is(key, "files_query")) {
 			rc = config_read_string(reader, keypath, value, CONFIG_NONEMPTY,
 			                        &target->files_query);
@@ -492,6 +503,8 @@ config_free(struct config *config)
 		free(config->targets[i].blob_dir);
 		free(config->targets[i].maintenance_database);
 		free(config->targets[i].files_query);
+		free(config->targets[i].blob_owner);
+		free(config->targets[i].blob_group);
 	}
 	for (i = 0; i < config->nwarnings; i++)
 		free(config->warnings[i].text);
@@ -546,4 +559,8 @@ config_restore_target(const struct config_target *ct, struct restore_target *out
 	out->maintenance_database = ct->maintenance_database;
 	out->analyze = ct->analyze;
 	out->files_query = ct->files_query;
+	out->blob_owner = ct->blob_owner;
+	out->blob_group = ct->blob_group;
+	out->blob_dir_mode = ct->blob_dir_mode;
+	out->blob_file_mode = ct->blob_file_mode;
 }

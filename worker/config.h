@@ -41,6 +41,9 @@ struct config_target {
 	char *files_query;              /* the UUIDs that must have a file; NULL: Mendix's */
 	bool keep_previous; /* back the target up before a restore changes it; default false */
 	int previous_keep;  /* default 2: such backups kept per target */
+	char *blob_owner;   /* the restored files' owner, as given; NULL: blob_dir's (root) */
+	char *blob_group;   /* their group, as given; NULL: blob_dir's */
+	unsigned int blob_dir_mode, blob_file_mode; /* 0: by blob_dir (blob_access.c) */
 };
 
 /* A warning found while loading: the configuration works, but not as it was meant to. */

@@ -18,6 +18,7 @@
 #include <libpq-fe.h>
 #include <yaml.h>
 
+#include "blobstore.h"
 #include "config_read.h"
 #include "size.h"
 
@@ -359,4 +360,52 @@ config_read_strategy(struct config_reader *reader, const char *keypath, const ya
 		config_error(reader, value, "%s: '%s' is not a strategy (use transaction or swap)",
 		             keypath, config_shown(value, shown, sizeof(shown)));
 	return -1;
+}
+
+/* config_read_account: a user (or, when group, a group) name or number that exists here. */
+int
+config_read_account(struct config_reader *reader, const char *keypath, const yaml_node_t *value,
+                    bool group, char **out)
+{
+	char shown[CONFIG_SHOWN_MAX + 4];
+	uid_t uid;
+	gid_t gid;
+
+	if (config_read_string(reader, keypath, value, CONFIG_NONEMPTY, out) != 0)
+		return -1;
+	if (group ? blob_access_group(*out, &gid) == 0 : blob_access_user(*out, &uid) == 0)
+		return 0;
+	config_error(reader, value, "%s: '%s' is not a %s on this host (give a name or number)",
+	             keypath, config_shown(value, shown, sizeof(shown)), group ? "group" : "user");
+	return -1;
+}
+
+/* config_read_mode: an octal mode string for folders (dir) or files at keypath into *out. */
+int
+config_read_mode(struct config_reader *reader, const char *keypath, const yaml_node_t *value,
+                 bool dir, unsigned int *out)
+{
+	char shown[CONFIG_SHOWN_MAX + 4];
+	char *text = NULL;
+	mode_t mode;
+	int rc = 0;
+
+	if (config_read_string(reader, keypath, value, 0, &text) != 0)
+		return -1;
+	if (blob_access_mode(text, dir ? 03777 : 0777, &mode) < 0 ||
+	    (mode & (dir ? 0700 : 0600)) != (dir ? 0700 : 0600)) {
+		config_error(
+		    reader, value,
+		    dir ? "%s: '%s' is not a folder mode: give 3 or 4 octal digits, "
+		          "with rwx for the owner and no setuid bit (e.g. \"2770\")"
+		        : "%s: '%s' is not a file mode: give 3 or 4 octal digits, "
+		          "with rw for the owner and no setuid, setgid or sticky bit (e.g. "
+		          "\"0660\")",
+		    keypath, config_shown(value, shown, sizeof(shown)));
+		rc = -1;
+	} else {
+		*out = mode;
+	}
+	free(text);
+	return rc;
 }

@@ -74,6 +74,14 @@ int config_read_conninfo(struct config_reader *reader, const char *keypath,
 int config_read_bool(struct config_reader *reader, const char *keypath, const yaml_node_t *value,
                      bool *out);
 
+/* config_read_account: a user (or, when group, a group) name or number that exists here. */
+int config_read_account(struct config_reader *reader, const char *keypath, const yaml_node_t *value,
+                        bool group, char **out);
+
+/* config_read_mode: an octal mode string for folders (dir) or files at keypath into *out. */
+int config_read_mode(struct config_reader *reader, const char *keypath, const yaml_node_t *value,
+                     bool dir, unsigned int *out);
+
 /* config_read_strategy: "transaction" or "swap" at keypath into *out. */
 int config_read_strategy(struct config_reader *reader, const char *keypath,
                          const yaml_node_t *value, enum restore_strategy *out);

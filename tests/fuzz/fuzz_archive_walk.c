@@ -32,6 +32,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char path[4200], dump_path[4200], blob_dir[4200];
+	struct restore_target target = {0};
 	struct archive_walk walk;
 	struct report report;
 	char err[1024];
@@ -55,7 +56,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&walk, 0, sizeof(walk));
 	walk.path = path;
 	walk.dump_fd = dump_fd;
-	walk.blob_dir = blob_dir;
+	target.blob_dir = blob_dir;
+	walk.blob_target = &target;
 	walk.job_id = "00000000-0000-4000-8000-000000000000";
 	walk.max_minor = 14;
 	walk.max_why = "the fuzz target's limit";

@@ -3,7 +3,8 @@
 # allows.
 #  - systemd-analyze security --offline rates systemd/restore-worker.service 2.0 or lower;
 #  - the unit keeps the settings the worker's safety relies on (no capability, no new
-#    privileges, the database reachable on localhost and unix sockets only);
+#    privileges, the database reachable on localhost and unix sockets only), and not the two
+#    that would keep the restored files from the application's group and setgid folders;
 #  - the daemon, run as an unprivileged user (nobody, when the test runs as root) with no
 #    capability at all (empty bounding, inheritable and ambient sets) and no_new_privs, as
 #    setpriv(1) can apply them without systemd: a full snapshot dropped into its spool is
@@ -30,9 +31,14 @@ case_end
 
 case_begin unit_keeps_what_safety_relies_on
 for line in 'CapabilityBoundingSet=' 'NoNewPrivileges=yes' 'IPAddressDeny=any' \
-	'IPAddressAllow=localhost' 'ProtectSystem=strict' 'PrivateUsers=yes' \
+	'IPAddressAllow=localhost' 'ProtectSystem=strict' \
 	'SystemCallFilter=~@privileged @resources' 'MemoryDenyWriteExecute=yes'; do
 	grep -qxF "$line" "$UNIT" || fail "the unit lacks $line"
+done
+# Not these: the restored files must get the application's group (unmapped under PrivateUsers)
+# and its folders' setgid bit (forbidden by RestrictSUIDSGID).
+for setting in PrivateUsers RestrictSUIDSGID; do
+	! grep -q "^$setting=" "$UNIT" || fail "the unit sets $setting=, which keeps the restored files from the application's group"
 done
 case_end
 
