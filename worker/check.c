@@ -28,8 +28,6 @@ static check_fn check_login, check_rights, check_pg_restore, check_pg_dump;
 
 /*
  * The checks of each target, in order. needs_login: left out when the login failed.
- * blob_dir's ownership and permissions: blobstore_check_access (restore/blobstore.h) gets
- * its line here when it is wired in.
  */
 static const struct {
 	const char *name;
@@ -42,6 +40,7 @@ static const struct {
     {"pg_dump version", check_pg_dump, true},
     {"plan quota", check_quota, false},
     {"blob_dir swap", check_blob_swap, false},
+    {"blob_dir access", check_blob_access, false},
 };
 
 /*

@@ -1,6 +1,7 @@
 /*
  * check_files.c - the checks of the file system (see check.h): plan_quota against
- * restore_overhead, blob_dir's folder and its swap, work_dir's free space.
+ * restore_overhead, blob_dir's folder, its swap and the owner, group and modes a restore gives
+ * the files, work_dir's free space.
  *
  * The swap probe. A restore swaps a staging folder in blob_dir's parent with blob_dir
  * (renameat2 RENAME_EXCHANGE). The check proves the parts of that which do not touch blob_dir:
@@ -26,6 +27,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "blobstore.h"
 #include "check_parts.h"
 #include "io.h"
 #include "quota.h"
@@ -186,6 +188,23 @@ done:
 	free(copy1);
 	free(copy2);
 	return status;
+}
+
+/*
+ * check_blob_access: a restore run as this user can give the restored tree the owner, group
+ * and modes the application needs (the engine's own rule: blobstore_check_access).
+ */
+enum check_status
+check_blob_access(struct check_target *ct, char *msg, size_t len)
+{
+	struct restore_target t;
+	char sentence[1024];
+	int rc;
+
+	config_restore_target(ct->t, &t);
+	rc = blobstore_check_access(&t, sentence, sizeof(sentence));
+	snprintf(msg, len, "target %s: %s", ct->t->name, sentence);
+	return rc == 0 ? CHECK_OK : rc > 0 ? CHECK_WARNING : CHECK_FAILED;
 }
 
 /* check_work_dir: work_dir is a writable folder with room for the largest dump's copy. */

@@ -36,6 +36,12 @@ check_fn check_quota;
  */
 check_fn check_blob_swap;
 
+/*
+ * check_blob_access: the restored tree can be given the owner, group and modes the
+ * application needs (blobstore_check_access, restore/blobstore.h).
+ */
+check_fn check_blob_access;
+
 /* check_work_dir: work_dir is a writable folder with room for the largest dump's copy. */
 host_check_fn check_work_dir;
 

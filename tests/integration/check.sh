@@ -32,6 +32,7 @@ status_of() {
 
 case_begin good_config_all_ok
 write_config "$CASE_DIR/config.yaml" plan_quota=3GB
+mkdir -p "$BLOB_DIR"
 run_worker -c "$CASE_DIR/config.yaml" check --json
 assert_exit 0
 jq -e 'type == "object" and .status == "ok" and (.checks | length) >= 6 and
@@ -39,15 +40,15 @@ jq -e 'type == "object" and .status == "ok" and (.checks | length) >= 6 and
 	"$CASE_DIR/out" >/dev/null || fail "the JSON lacks its fields: $(head -c 300 "$CASE_DIR/out")"
 assert_eq "checks not ok" "" "$(statuses | grep -v '=ok$' || true)"
 for name in "database login" "database rights" "pg_restore version" "pg_dump version" \
-	"plan quota" "blob_dir swap"; do
+	"plan quota" "blob_dir swap" "blob_dir access"; do
 	assert_eq "$name of acceptance" ok "$(status_of "$name" acceptance)"
 done
 assert_eq "work_dir free space" ok "$(status_of "work_dir free space")"
 run_worker -c "$CASE_DIR/config.yaml" check
 assert_exit 0
-assert_eq "lines on stdout (one per check)" 8 "$(wc -l <"$CASE_DIR/out")"
+assert_eq "lines on stdout (one per check)" 9 "$(wc -l <"$CASE_DIR/out")"
 assert_eq "lines not ok" "" "$(grep -v ' \.\.\. ok: ' "$CASE_DIR/out" || true)"
-assert_eq "what the probe left beside blob_dir" "" "$(ls -A "$BLOB_PARENT")"
+assert_eq "what the probe left beside blob_dir" "$(basename "$BLOB_DIR")" "$(ls -A "$BLOB_PARENT")"
 case_end
 
 case_begin login_fails_without_password
