@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# docs_keys.sh - the configuration's documentation lists exactly the keys the parser accepts:
+# config.yaml.example ("Every key is listed here") and the YAML block of README.md's
+# "## Configuration", at the top level and under a target.
+#
+# The keys the parser accepts are asked of the program itself: a configuration with an unknown
+# key is refused with the list of the keys it expects ("unknown key 'x' (expected a, b or c)").
+# That list is then checked against the parser: each key in it is taken as a key (a wrong value
+# gives another error than "unknown key"), and each key worker/config*.c reads
+# (config_scalar_is(key, "...")) is in it. Keys commented out in the example ("# key: value",
+# the optional ones that need more set-up) count as listed, and the example with them
+# uncommented must load.
+#
+# Nothing here needs the database; lib.sh is sourced for its case bookkeeping.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+SRC=$TESTS_DIR/..
+EXAMPLE=$SRC/config.yaml.example
+README=$SRC/README.md
+
+# loads: does configuration file $1 load? (inspect of a missing archive exits 1 once the
+# configuration loaded, 2 when it did not; the first line of stderr is left in $CASE_DIR/err.)
+loads() {
+	run_worker -c "$1" inspect --json "$TEST_ROOT/no-such-archive.tar.gz"
+	[ "$RW_STATUS" = 1 ]
+}
+
+# expected_keys: the keys the program says it expects at level $1 (top or target), one a line.
+expected_keys() {
+	local cfg=$TEST_ROOT/unknown-$1.yaml
+	if [ "$1" = top ]; then
+		write_config "$cfg"
+		echo "no_such_key_rw: 1" >>"$cfg"
+	else
+		write_config "$cfg" no_such_key_rw=1
+	fi
+	"$RESTORE_WORKER" -c "$cfg" inspect "$TEST_ROOT/no-such-archive" 2>"$TEST_ROOT/unknown-$1.err" || true
+	sed -n "s/.*unknown key 'no_such_key_rw' (expected \(.*\))\$/\1/p" "$TEST_ROOT/unknown-$1.err" |
+		sed 's/ or /, /g' | tr ',' '\n' | sed 's/^ *//; s/ *$//' | sed '/^$/d' | sort -u
+}
+
+# yaml_keys: the keys of YAML file $2 at level $1: top (column 0) or target (4 spaces in, under
+# targets: NAME:), one a line; with $3 "commented", also the commented-out ones ("# key: ").
+yaml_keys() {
+	local indent=''
+	[ "$1" = target ] && indent='    '
+	if [ "${3:-}" = commented ]; then sed "s/^\($indent\)# /\1/" "$2"; else cat "$2"; fi |
+		sed -n "s/^$indent\([a-z_][a-z_0-9]*\):\( .*\)\{0,1\}\$/\1/p" | sort -u
+}
+
+# readme_config: the YAML block of README.md's "## Configuration" section.
+readme_config() {
+	sed -n '/^## Configuration$/,/^## /p' "$README" | sed -n '/^```yaml$/,/^```$/p' | sed '1d;$d'
+}
+
+# compare: fail unless key lists $2 (documented) and $3 (accepted) are equal; $1 names them.
+compare() {
+	local missing extra
+	missing=$(comm -13 "$2" "$3" | tr '\n' ' ')
+	extra=$(comm -23 "$2" "$3" | tr '\n' ' ')
+	[ -z "$missing" ] || fail "$1 lacks keys the parser accepts: $missing"
+	[ -z "$extra" ] || fail "$1 lists keys the parser refuses: $extra"
+}
+
+case_begin parser_key_lists
+for level in top target; do
+	expected_keys $level >"$TEST_ROOT/accepted.$level"
+	[ "$(wc -l <"$TEST_ROOT/accepted.$level")" -ge 3 ] ||
+		fail "no list of $level keys in the unknown-key error: $(cat "$TEST_ROOT/unknown-$level.err")"
+done
+# Each key of the lists is one the parser takes: a mapping as its value is refused for
+# another reason than an unknown key.
+for level in top target; do
+	for key in $(cat "$TEST_ROOT/accepted.$level"); do
+		if [ "$key" = targets ]; then
+			printf 'work_dir: %s\ntargets: {a: 1}\n' "$WORK_DIR" >"$CASE_DIR/c.yaml"
+		elif [ $level = top ]; then
+			write_config "$CASE_DIR/c.yaml"
+			sed -i "/^$key:/d" "$CASE_DIR/c.yaml"
+			printf '%s: {a: 1}\n' "$key" >>"$CASE_DIR/c.yaml"
+		else
+			write_config "$CASE_DIR/c.yaml"
+			sed -i "/^    $key:/d" "$CASE_DIR/c.yaml"
+			printf '    %s: {a: 1}\n' "$key" >>"$CASE_DIR/c.yaml"
+		fi
+		loads "$CASE_DIR/c.yaml" && fail "$level key $key: {a: 1} was accepted"
+		grep -q "unknown key" "$CASE_DIR/err" && fail "the $level key $key the error lists is refused as unknown"
+	done
+done
+# Each key the parser reads is in the lists (its two levels together).
+grep -ho 'config_scalar_is(key, "[a-z_0-9]*")' "$SRC"/worker/config*.c |
+	sed 's/.*"\(.*\)")/\1/' | sort -u >"$CASE_DIR/parsed"
+[ -s "$CASE_DIR/parsed" ] || fail "no config_scalar_is(key, \"...\") found in worker/config*.c"
+sort -u "$TEST_ROOT/accepted.top" "$TEST_ROOT/accepted.target" >"$CASE_DIR/listed"
+missing=$(comm -23 "$CASE_DIR/parsed" "$CASE_DIR/listed" | tr '\n' ' ')
+[ -z "$missing" ] || fail "keys worker/config*.c reads but its unknown-key error does not list: $missing"
+case_end
+
+case_begin example_lists_every_key
+for level in top target; do
+	yaml_keys $level "$EXAMPLE" commented >"$CASE_DIR/example.$level"
+	compare "config.yaml.example ($level level)" "$CASE_DIR/example.$level" "$TEST_ROOT/accepted.$level"
+done
+# The example loads (with a work_dir that exists here), also with its commented-out keys.
+mkdir -p "$CASE_DIR/lib"
+sed "s,^work_dir: .*,work_dir: $CASE_DIR/lib," "$EXAMPLE" >"$CASE_DIR/example.yaml"
+loads "$CASE_DIR/example.yaml" || fail "config.yaml.example does not load: $(head -n 1 "$CASE_DIR/err")"
+sed 's/^\( *\)# \([a-z_][a-z_0-9]*: \)/\1\2/' "$CASE_DIR/example.yaml" >"$CASE_DIR/uncommented.yaml"
+loads "$CASE_DIR/uncommented.yaml" ||
+	fail "config.yaml.example with its commented-out keys taken in does not load: $(head -n 1 "$CASE_DIR/err")"
+case_end
+
+case_begin readme_lists_every_key
+readme_config >"$CASE_DIR/readme.yaml"
+[ -s "$CASE_DIR/readme.yaml" ] || fail "no yaml block in README's Configuration section"
+for level in top target; do
+	yaml_keys $level "$CASE_DIR/readme.yaml" >"$CASE_DIR/readme.$level"
+	compare "README's Configuration ($level level)" "$CASE_DIR/readme.$level" "$TEST_ROOT/accepted.$level"
+done
+case_end
+
+finish
