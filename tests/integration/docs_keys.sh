@@ -120,4 +120,25 @@ for level in top target; do
 done
 case_end
 
+# README's metrics table: the metrics worker/metrics_text.c names, each once, and a metric in
+# seconds (its name ends in _seconds, as Prometheus names units) is said to be in seconds.
+case_begin readme_metrics_table
+sed -n '/^### Metrics$/,/^### /p' "$README" | sed -n 's/^| `\(restore_worker_[a-z_]*\)[{`].*$/\1/p' |
+	sort >"$CASE_DIR/readme.metrics"
+grep -o '"restore_worker_[a-z_]*"' "$SRC/worker/metrics_text.c" | tr -d '"' | sort -u >"$CASE_DIR/written.metrics"
+[ -s "$CASE_DIR/written.metrics" ] || fail "no \"restore_worker_...\" names in worker/metrics_text.c"
+assert_same_file "metrics in README's table (vs worker/metrics_text.c)" "$CASE_DIR/written.metrics" "$CASE_DIR/readme.metrics"
+while IFS= read -r line; do
+	name=$(sed 's/^| `\([a-z_]*\).*/\1/' <<<"$line")
+	meaning=${line##*| gauge | }
+	meaning=${meaning##*| counter | }
+	case $name in
+	*_seconds)
+		grep -qw seconds <<<"$meaning" || fail "$name: README does not say its unit, seconds"
+		grep -qw milliseconds <<<"$meaning" && fail "$name: README says milliseconds for a value in seconds"
+		;;
+	esac
+done < <(sed -n '/^### Metrics$/,/^### /p' "$README" | grep '^| `restore_worker_')
+case_end
+
 finish
