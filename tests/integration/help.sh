@@ -2,7 +2,8 @@
 # help.sh - the help tells the truth: restore-worker --help lists every command the program
 # accepts, one line each, and the README's commands; restore-worker COMMAND --help shows that
 # command's usage and exactly the options it accepts; an unknown command or option is refused
-# with exit status 2 and a message.
+# with exit status 2 and a message (the two lines README shows); -c CONFIG is taken after the
+# command too; the exit statuses are README's words; scripts/setup-host --help shows its usage.
 #
 # Nothing here needs the database; lib.sh is sourced for its case bookkeeping.
 set -euo pipefail
@@ -21,8 +22,8 @@ help_commands() {
 }
 
 # help_options: the options in COMMAND --help's "Options:" section (in file $1), one a line, as
-# "--name" or "--name=VALUE" for those that take a value; -c/--config, which goes before the
-# command, is left out.
+# "--name" or "--name=VALUE" for those that take a value; -c/--config, which every command
+# takes (case config_after_command), is left out.
 help_options() {
 	section Options: "$1" | grep -v -e '--config' |
 		sed -n 's/^  \(-., \)\{0,1\}\(--[a-z][a-z-]*\)\( \([A-Z][A-Z]*\)\)\{0,1\}  .*$/\2 \4/p' |
@@ -147,12 +148,14 @@ case_end
 # -c CONFIG (--config CONFIG), which every command's help lists, is taken after the command too,
 # and wins over one before it.
 case_begin config_after_command
+for form in "--config $CASE_DIR/after.yaml" "--config=$CASE_DIR/after.yaml"; do
+	# shellcheck disable=SC2086 # form is words
+	run_worker status $form --help
+	[ "$RW_STATUS" = 0 ] || fail "status $form --help: exit $RW_STATUS"
+done
 for cmd in $(cat "$TEST_ROOT/help.commands"); do
-	for form in "-c $CASE_DIR/after.yaml" "--config $CASE_DIR/after.yaml" "--config=$CASE_DIR/after.yaml"; do
-		# shellcheck disable=SC2086 # form is words
-		run_worker "$cmd" $form --help
-		[ "$RW_STATUS" = 0 ] || fail "$cmd $form --help: exit $RW_STATUS"
-	done
+	run_worker "$cmd" -c "$CASE_DIR/after.yaml" --help
+	[ "$RW_STATUS" = 0 ] || fail "$cmd -c after.yaml --help: exit $RW_STATUS"
 	operand=
 	grep -q "^Usage: .* [A-Z][A-Z]*\$" "$TEST_ROOT/help.$cmd" && operand=$CASE_DIR/no-such-archive.tar.gz
 	# shellcheck disable=SC2086 # no operand: no word
