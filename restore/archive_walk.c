@@ -260,6 +260,23 @@ check_metadata(struct walker *w)
 	}
 }
 
+/*
+ * snapshot_entry: is an entry named name one of a Mendix snapshot's (.metadata, db/..., tree/...)?
+ * A tar archive is a full snapshot once it holds one; another tar (a pg_dump -Ft archive, say)
+ * is of no known kind.
+ */
+static bool
+snapshot_entry(const char *name)
+{
+	if (name == NULL)
+		return false;
+	while (name[0] == '.' && name[1] == '/')
+		name += 2;
+	return strcmp(name, ".metadata") == 0 || strcmp(name, "db") == 0 ||
+	       strncmp(name, "db/", 3) == 0 || strcmp(name, "tree") == 0 ||
+	       strncmp(name, "tree/", 5) == 0;
+}
+
 /* walk_entries: the loop over the archive's entries. */
 static enum archive_outcome
 walk_entries(struct walker *w)
@@ -267,6 +284,7 @@ walk_entries(struct walker *w)
 	struct archive_walk *walk = w->walk;
 	struct archive_entry *e;
 	enum archive_outcome outcome;
+	bool any_entry = false;
 	int rc;
 
 	for (;;) {
@@ -280,15 +298,17 @@ walk_entries(struct walker *w)
 			                     "the archive is truncated or corrupt (%s)",
 			                     archive_error_string(w->a));
 		if (archive_format(w->a) == ARCHIVE_FORMAT_RAW) {
-			walk->kind = ARCHIVE_KIND_DATABASE_ONLY;
+			/* A single file is a database-only backup once it reads as a dump. */
 			outcome = walker_read_dump(w, w->name);
+			if (walk->have_dump)
+				walk->kind = ARCHIVE_KIND_DATABASE_ONLY;
 			if (outcome == WALK_OK)
 				outcome = dump_read_whole(w);
 			if (outcome != WALK_OK || walk->dump.over_limit)
 				return outcome;
 			continue;
 		}
-		if (walk->kind == ARCHIVE_KIND_UNKNOWN && walk->blob_target != NULL) {
+		if (!any_entry && walk->blob_target != NULL) {
 			char why[512];
 			int begun;
 
@@ -302,7 +322,9 @@ walk_entries(struct walker *w)
 				return walker_refuse(w, begun == -2 ? WALK_REJECTED : WALK_FAILED,
 				                     "%s", why);
 		}
-		walk->kind = ARCHIVE_KIND_FULL_SNAPSHOT;
+		any_entry = true;
+		if (snapshot_entry(archive_entry_pathname(e)))
+			walk->kind = ARCHIVE_KIND_FULL_SNAPSHOT;
 		outcome = read_tar_entry(w, e);
 		if (outcome != WALK_OK)
 			return outcome;
@@ -310,10 +332,10 @@ walk_entries(struct walker *w)
 			return WALK_OK; /* the caller refuses it on the quota */
 	}
 
-	if (walk->kind == ARCHIVE_KIND_UNKNOWN)
-		return walker_refuse(w, WALK_REJECTED, "the archive holds nothing");
 	if (walk->kind == ARCHIVE_KIND_DATABASE_ONLY)
 		return WALK_OK;
+	if (!any_entry)
+		return walker_refuse(w, WALK_REJECTED, "the archive holds nothing");
 	if (!walk->have_dump) {
 		if (w->saw_pgdump_toc)
 			return walker_refuse(

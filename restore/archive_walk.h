@@ -2,10 +2,11 @@
  * archive_walk.h - the one pass over a backup archive.
  *
  * archive_walk() reads the input once with libarchive, front to back. It tells the two kinds
- * of input apart by content (a tar archive, compressed or not, is a full snapshot; a bare or
- * gzip-wrapped custom-format dump is a database-only backup), checks every entry's name and
- * type, parses .metadata, measures the dump with the dump reader while copying it to
- * dump_fd, and writes tree files straight into the blob store's staging folder.
+ * of input apart by content (a tar archive, compressed or not, holding .metadata, db/ or tree/
+ * is a full snapshot; a bare or gzip-wrapped custom-format dump is a database-only backup;
+ * anything else is of no known kind), checks every entry's name and type, parses .metadata,
+ * measures the dump with the dump reader while copying it to dump_fd, and writes tree files
+ * straight into the blob store's staging folder.
  */
 #ifndef ARCHIVE_WALK_H
 #define ARCHIVE_WALK_H

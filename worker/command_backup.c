@@ -18,12 +18,29 @@
 #include "restore.h"
 #include "spool.h"
 
-/* backup_folder: backup_dir/<target>, created when missing; NULL with a message printed. */
+/*
+ * backup_folder: backup_dir/<target>, both created (0750 less the umask) when missing; NULL
+ * with a message printed. backup_dir's parent must exist: a mistyped path makes no tree.
+ */
 static char *
 backup_folder(const struct config *config, const char *target)
 {
+	const char *slash = strrchr(config->backup_dir, '/');
 	char *dir;
 
+	if (mkdir(config->backup_dir, 0750) < 0 && errno != EEXIST) {
+		if (errno == ENOENT && slash != NULL && slash != config->backup_dir)
+			fprintf(
+			    stderr,
+			    "restore-worker: cannot create backup_dir %s: its parent folder %.*s "
+			    "does not exist\n",
+			    config->backup_dir, (int)(slash - config->backup_dir),
+			    config->backup_dir);
+		else
+			fprintf(stderr, "restore-worker: cannot create backup_dir %s: %s\n",
+			        config->backup_dir, strerror(errno));
+		return NULL;
+	}
 	if (asprintf(&dir, "%s/%s", config->backup_dir, target) < 0) {
 		fprintf(stderr, "restore-worker: out of memory\n");
 		return NULL;

@@ -108,6 +108,16 @@ static const struct command_option check_options[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* The exit statuses of restore (README.md, "Exit status", says the same words). */
+static const char exit_status_text[] =
+    "Exit status:\n"
+    "  0  succeeded\n"
+    "  1  refused or failed; the target (database and files) was left exactly as\n"
+    "     it was\n"
+    "  2  usage or configuration error\n"
+    "  3  partial: the target was changed and is incomplete (the report says what is\n"
+    "     where)\n";
+
 static const struct command commands[] = {
     {"inspect", "ARCHIVE",
      "say what ARCHIVE holds and whether a restore would accept it; changes nothing",
@@ -121,10 +131,7 @@ static const struct command commands[] = {
     {"restore", "ARCHIVE", "restore ARCHIVE into a target of the configuration",
      "Restores ARCHIVE into a target of the configuration, all or nothing: the database in\n"
      "one transaction, then the files. Progress and the outcome go to stderr.\n",
-     "Exit status: 0 succeeded; 1 refused or failed, the target left as it was;\n"
-     "3 partial (the database was restored but the files could not be swapped in);\n"
-     "2 usage or configuration error.\n",
-     restore_options, command_restore},
+     exit_status_text, restore_options, command_restore},
     {"run", NULL, "the worker: restore what is dropped into spool_dir, until stopped",
      "The worker daemon: watches the configuration's spool_dir and restores each archive or\n"
      "job file dropped into its incoming/ folders, leaving a report beside it. It runs until\n"
@@ -153,16 +160,17 @@ static const struct command commands[] = {
     {"check", NULL, "check the configuration, each target and the host; changes nothing",
      "Checks the configuration and, for each target (or only --target NAME), the login to\n"
      "its database, the role's rights for its strategy, pg_restore and pg_dump against its\n"
-     "server and max_dump_version, plan_quota against restore_overhead, blob_dir's folder\n"
-     "and swap, and the free space in work_dir. One line per check on stdout: ok, warning\n"
-     "or failed, and what to do (with --json: one JSON object).\n",
+     "server and max_dump_version, plan_quota against restore_overhead, blob_dir's folder,\n"
+     "its swap and the owner, group and modes a restore gives the files; then the spool's\n"
+     "folders and locks and the free space in work_dir. One line per check on stdout: ok,\n"
+     "warning or failed, and what to do (with --json: one JSON object).\n",
      "Exit status: 0 nothing failed (warnings allowed); 1 a check failed; 2 usage or\n"
      "configuration error.\n",
      check_options, command_check},
 };
 
 #define NCOMMANDS           (sizeof(commands) / sizeof(commands[0]))
-#define COMMAND_OPTIONS_MAX 8 /* options of one command, --help included */
+#define COMMAND_OPTIONS_MAX 10 /* options of one command, --help and --config included */
 
 static const char about_text[] =
     "Restores a Mendix backup into an existing PostgreSQL database and a blob folder, all or\n"
@@ -171,13 +179,8 @@ static const char about_text[] =
     "dump made with pg_dump -Fc, bare or gzip-compressed); they are told apart by content.\n";
 
 static const char config_option_text[] =
-    "  -c, --config CONFIG  configuration file, given before COMMAND (default:\n"
+    "  -c, --config CONFIG  configuration file, before or after COMMAND (default:\n"
     "                       $RESTORE_WORKER_CONFIG, then " CONFIG_DEFAULT_PATH ")\n";
-
-static const char exit_status_text[] =
-    "Exit status: 0 succeeded; 1 refused or failed, the target left as it was;\n"
-    "3 partial (the database was restored but the files could not be swapped in);\n"
-    "2 usage or configuration error.\n";
 
 /* print_usage_line: "restore-worker [-c CONFIG] NAME [--option VALUE]... [OPERAND]". */
 static void
@@ -265,34 +268,41 @@ option_refused(const struct command *cmd, const struct option *longopts, char **
 }
 
 /*
- * command_parse: read cmd's options and operand from argv (argv[0] is the command) into args.
- * Returns -1 when the command should go on, else the exit status (0 after --help).
+ * command_parse: read cmd's options and operand from argv (argv[0] is the command) into args;
+ * -c CONFIG there (each command's help lists it) replaces *config_given. Returns -1 when the
+ * command should go on, else the exit status (0 after --help).
  */
 static int
-command_parse(const struct command *cmd, int argc, char **argv, struct command_args *args)
+command_parse(const struct command *cmd, int argc, char **argv, struct command_args *args,
+              const char **config_given)
 {
 	struct option longopts[COMMAND_OPTIONS_MAX + 1];
 	size_t n = 0;
 	int c;
 
 	for (const struct command_option *o = cmd->options; o->name != NULL; o++) {
-		if (n + 2 > COMMAND_OPTIONS_MAX)
+		if (n + 3 > COMMAND_OPTIONS_MAX)
 			return command_usage_error(cmd, "has too many options%s", "");
 		longopts[n++] = (struct option){
 		    o->name, o->value != NULL ? required_argument : no_argument, NULL, o->key};
 	}
 	longopts[n++] = (struct option){"help", no_argument, NULL, OPTION_HELP};
+	longopts[n++] = (struct option){"config", required_argument, NULL, OPTION_CONFIG};
 	longopts[n] = (struct option){NULL, 0, NULL, 0};
 
 	memset(args, 0, sizeof(*args));
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:hc:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 		case OPTION_HELP:
 			print_command_help(cmd);
 			return fflush(stdout) == EOF ? EXIT_USAGE : 0;
+		case 'c':
+		case OPTION_CONFIG:
+			*config_given = optarg;
+			break;
 		case OPTION_TARGET:
 			args->target = optarg;
 			break;
@@ -437,7 +447,7 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < NCOMMANDS; i++) {
 		if (strcmp(argv[0], commands[i].name) != 0)
 			continue;
-		rc = command_parse(&commands[i], argc, argv, &args);
+		rc = command_parse(&commands[i], argc, argv, &args, &config_given);
 		if (rc >= 0)
 			return rc;
 		return commands[i].run(&commands[i], &args, config_given);

@@ -401,6 +401,28 @@ assert_exit 2
 grep -q "has no backup_dir" "$CASE_DIR/err" || fail "no message about backup_dir"
 case_end
 
+# --to-backup-dir creates backup_dir when it is missing (mode 0750 less the umask), but not its
+# parent: a backup_dir whose parent is missing is refused with a message naming that parent.
+case_begin to_backup_dir_creates_backup_dir
+TOP_KEYS="backup_dir: $CASE_DIR/backups" source_config "$CASE_DIR/src.yaml" src "$SRC_BLOBS"
+saved_umask=$(umask)
+umask 022
+run_worker -c "$CASE_DIR/src.yaml" backup --to-backup-dir --db-only --json
+umask "$saved_umask"
+assert_exit 0
+[ -d "$CASE_DIR/backups/acceptance" ] || fail "backup_dir/acceptance was not created"
+assert_eq "backup_dir's mode" 750 "$(stat -c %a "$CASE_DIR/backups" 2>/dev/null)"
+assert_eq "database-only backups in backup_dir/acceptance" 1 \
+	"$(ls "$CASE_DIR/backups/acceptance" 2>/dev/null | grep -cE "$DBONLY_RE")"
+TOP_KEYS="backup_dir: $CASE_DIR/missing/backups" source_config "$CASE_DIR/deep.yaml" src "$SRC_BLOBS"
+run_worker -c "$CASE_DIR/deep.yaml" backup --to-backup-dir --db-only
+assert_exit 1
+[ -e "$CASE_DIR/missing" ] && fail "backup_dir's missing parent was created"
+grep -qF "its parent folder $CASE_DIR/missing does not exist" "$CASE_DIR/err" ||
+	fail "the error does not name backup_dir's missing parent"
+assert_work_dir_empty
+case_end
+
 case_begin output_to_stdout
 source_config "$CASE_DIR/src.yaml" src "$SRC_BLOBS"
 mkdir "$CASE_DIR/cwd"

@@ -2,7 +2,8 @@
 # help.sh - the help tells the truth: restore-worker --help lists every command the program
 # accepts, one line each, and the README's commands; restore-worker COMMAND --help shows that
 # command's usage and exactly the options it accepts; an unknown command or option is refused
-# with exit status 2 and a message.
+# with exit status 2 and a message (the two lines README shows); -c CONFIG is taken after the
+# command too; the exit statuses are README's words; scripts/setup-host --help shows its usage.
 #
 # Nothing here needs the database; lib.sh is sourced for its case bookkeeping.
 set -euo pipefail
@@ -21,8 +22,8 @@ help_commands() {
 }
 
 # help_options: the options in COMMAND --help's "Options:" section (in file $1), one a line, as
-# "--name" or "--name=VALUE" for those that take a value; -c/--config, which goes before the
-# command, is left out.
+# "--name" or "--name=VALUE" for those that take a value; -c/--config, which every command
+# takes (case config_after_command), is left out.
 help_options() {
 	section Options: "$1" | grep -v -e '--config' |
 		sed -n 's/^  \(-., \)\{0,1\}\(--[a-z][a-z-]*\)\( \([A-Z][A-Z]*\)\)\{0,1\}  .*$/\2 \4/p' |
@@ -125,6 +126,74 @@ grep -q "unknown command 'frobnicate'" "$CASE_DIR/err" || fail "no 'unknown comm
 run_worker
 assert_exit 2
 grep -q "no command given" "$CASE_DIR/err" || fail "no 'no command given' message"
+case_end
+
+# The exit statuses: the README's table says the same words as --help and restore --help.
+case_begin exit_statuses_as_in_readme
+sed -n '/^## Command line$/,/^## /p' "$README" | sed -n 's/^| \([0-9]\) | \(.*\) |$/\1  \2/p' \
+	>"$CASE_DIR/readme.exit"
+[ "$(wc -l <"$CASE_DIR/readme.exit")" -ge 4 ] || fail "no exit status table in README's Command line"
+for args in --help "restore --help"; do
+	# shellcheck disable=SC2086 # args are words
+	run_worker $args
+	# The lines after "Exit status:", each status on one line (continuation lines joined).
+	sed -n '/^Exit status:$/,$p' "$CASE_DIR/out" | sed '1d' |
+		awk '/^  [0-9]  / { if (line != "") print line; line = substr($0, 3); next }
+		     /^     [^ ]/ { sub(/^ +/, ""); line = line " " $0; next }
+		     END { if (line != "") print line }' >"$CASE_DIR/help.exit"
+	assert_same_file "exit statuses of '$args' (vs README)" "$CASE_DIR/readme.exit" "$CASE_DIR/help.exit"
+done
+case_end
+
+# -c CONFIG (--config CONFIG), which every command's help lists, is taken after the command too,
+# and wins over one before it.
+case_begin config_after_command
+for form in "--config $CASE_DIR/after.yaml" "--config=$CASE_DIR/after.yaml"; do
+	# shellcheck disable=SC2086 # form is words
+	run_worker status $form --help
+	[ "$RW_STATUS" = 0 ] || fail "status $form --help: exit $RW_STATUS"
+done
+for cmd in $(cat "$TEST_ROOT/help.commands"); do
+	run_worker "$cmd" -c "$CASE_DIR/after.yaml" --help
+	[ "$RW_STATUS" = 0 ] || fail "$cmd -c after.yaml --help: exit $RW_STATUS"
+	operand=
+	grep -q "^Usage: .* [A-Z][A-Z]*\$" "$TEST_ROOT/help.$cmd" && operand=$CASE_DIR/no-such-archive.tar.gz
+	# shellcheck disable=SC2086 # no operand: no word
+	run_worker -c "$CASE_DIR/before.yaml" "$cmd" -c "$CASE_DIR/after.yaml" $operand
+	assert_exit 2
+	grep -q "unknown option" "$CASE_DIR/err" && fail "$cmd refuses -c after it"
+	grep -qF "$CASE_DIR/after.yaml" "$CASE_DIR/err" ||
+		fail "$cmd -c after.yaml: no complaint about the missing after.yaml"
+	grep -qF "$CASE_DIR/before.yaml" "$CASE_DIR/err" && fail "$cmd read before.yaml, not the -c after it"
+done
+case_end
+
+# A usage error is the two lines README's Command line shows: what is wrong, where to look.
+case_begin usage_error_as_in_readme
+run_worker restore --bogus
+assert_exit 2
+sed -n '/^## Command line$/,/^## /p' "$README" | grep -A1 -x "restore-worker: restore: unknown option --bogus" \
+	>"$CASE_DIR/readme.usage" || fail "README's Command line shows no usage error"
+assert_same_file "the usage error (vs README)" "$CASE_DIR/readme.usage" "$CASE_DIR/err"
+case_end
+
+# scripts/setup-host --help prints its usage (the header comment), not its code, and names
+# every option it takes.
+case_begin setup_host_help
+SETUP_HOST=$TESTS_DIR/../scripts/setup-host
+for opt in --help -h; do
+	set +e
+	"$SETUP_HOST" $opt >"$CASE_DIR/out" 2>"$CASE_DIR/err"
+	RW_STATUS=$?
+	set -e
+	assert_exit 0
+	grep -q "^Usage: scripts/setup-host \[" "$CASE_DIR/out" || fail "setup-host $opt shows no usage line"
+	grep -v '^#' "$SETUP_HOST" | grep -vx '' | grep -qxFf "$CASE_DIR/out" &&
+		fail "setup-host $opt prints lines of its code: $(grep -v '^#' "$SETUP_HOST" | grep -vx '' | grep -xFf "$CASE_DIR/out" | head -n 2 | tr '\n' ' ')"
+done
+for opt in $(grep -o '^[[:space:]]*\(-[a-z] | \)\{0,1\}--[a-z][a-z-]*)' "$SETUP_HOST" | grep -o -- '--[a-z-]*'); do
+	grep -q -- "$opt" "$CASE_DIR/out" || fail "setup-host --help does not name $opt"
+done
 case_end
 
 case_begin version

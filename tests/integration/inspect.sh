@@ -85,6 +85,37 @@ for row in "inspect_snapshot_with_plain_sql|$A/plain_sql.tar.gz" \
 	case_end
 done
 
+# Inputs of no known kind: archive_kind "unknown" (not database_only, not full_snapshot), exit 1,
+# and the refusal says what the input is where it can. Table: name | file | a word the problem
+# must hold.
+"$PGBIN/pg_dump" -O -x -Ft -d src -f "$A/database-tar.backup"
+printf 'this is a text file, not a backup\n%.0s' {1..300} >"$A/text.backup"
+head -c 20000 /dev/urandom >"$A/random.backup"
+(cd "$A" && zip -q zip.backup text.backup)
+printf 'select 1;\n' | gzip >"$A/gzipped-sql.backup"
+for row in "inspect_kind_tar_format_dump|$A/database-tar.backup|pg_dump -Ft" \
+	"inspect_kind_text|$A/text.backup|neither" "inspect_kind_random_bytes|$A/random.backup|neither" \
+	"inspect_kind_zip|$A/zip.backup|neither" "inspect_kind_plain_sql|$A/database-plain.backup|plain SQL" \
+	"inspect_kind_gzipped_sql|$A/gzipped-sql.backup|gzip"; do
+	IFS='|' read -r name archive word <<<"$row"
+	case_begin "$name"
+	run_worker inspect --json "$archive"
+	assert_exit 1
+	report_is_one_object
+	assert_report .archive_kind unknown
+	assert_report_true "(.problems | length == 1 and (.[0] | contains(\"$word\")))" "the problem names '$word'"
+	case_end
+done
+case_begin inspect_kind_tar_format_dump_says_use_fc
+run_worker inspect --json "$A/database-tar.backup"
+assert_report_true '(.problems[0] | contains("pg_dump -Fc"))' "the problem says to use pg_dump -Fc"
+case_end
+case_begin inspect_kind_snapshot_with_plain_sql
+run_worker inspect --json "$A/plain_sql.tar.gz"
+assert_exit 1
+assert_report .archive_kind full_snapshot
+case_end
+
 case_begin inspect_missing_archive
 run_worker inspect --json "$A/does-not-exist.tar.gz"
 assert_exit 1

@@ -153,6 +153,19 @@ build_bare_plain_sql() {
 	ARCHIVE=$CASE_DIR/database-fc9e126f-201811210121.backup
 	"$PGBIN/pg_dump" -O -x -Fp -d src -f "$ARCHIVE"
 }
+build_bare_tar_format() {
+	ARCHIVE=$CASE_DIR/database-fc9e126f-201811210121.backup
+	"$PGBIN/pg_dump" -O -x -Ft -d src -f "$ARCHIVE"
+}
+build_random_bytes() {
+	ARCHIVE=$CASE_DIR/backup.tar.gz
+	head -c 20000 /dev/urandom >"$ARCHIVE"
+}
+build_zip_archive() {
+	copy_base
+	ARCHIVE=$CASE_DIR/backup.zip
+	(cd "$S" && zip -q -r "$ARCHIVE" .metadata db tree)
+}
 build_dump_version_too_new() {
 	ARCHIVE=$BASE
 	CONFIG_ARGS+=(max_dump_version=1.13)
@@ -313,6 +326,7 @@ CASES=(
 	not_an_archive gzip_of_text metadata_malformed
 	no_dump db_folder_without_dump files_only
 	dump_plain_sql dump_gzipped_sql dump_tar_format dump_directory_format bare_plain_sql
+	bare_tar_format random_bytes zip_archive
 	dump_version_too_new dump_data_corrupt_middle dump_data_corrupt_end dump_truncated
 	bare_dump_truncated
 	entry_absolute_path entry_dotdot_in_tree entry_dotdot_at_top entry_symlink_in_tree
@@ -321,6 +335,20 @@ CASES=(
 	tree_name_not_a_uuid tree_uuid_uppercase tree_folders_do_not_match_uuid
 	tree_file_one_level tree_file_at_top_of_tree tree_file_twice dump_twice
 	target_database_missing target_in_use quota_exceeded quota_below_default_overhead
+)
+
+# The report's archive_kind where the case decides it: unknown for what is neither a
+# snapshot's tar nor a custom-format dump; a pg_dump -Ft archive is a tar, but no snapshot.
+declare -A KIND=(
+	[archive_missing]=unknown [archive_empty]=unknown [not_an_archive]=unknown
+	[gzip_of_text]=unknown [bare_plain_sql]=unknown [bare_tar_format]=unknown
+	[random_bytes]=unknown [zip_archive]=unknown
+	[dump_plain_sql]=full_snapshot [dump_tar_format]=full_snapshot [metadata_malformed]=full_snapshot
+	[bare_dump_truncated]=database_only [dump_version_too_new]=full_snapshot
+)
+# What the error must say, where the case decides it.
+declare -A SAYS=(
+	[bare_tar_format]="pg_dump -Ft" [dump_tar_format]="pg_dump -Fc"
 )
 
 n=0
@@ -347,6 +375,9 @@ for name in "${CASES[@]}"; do
 	report_is_one_object
 	assert_report .status rejected
 	assert_error_line
+	[ -z "${KIND[$name]:-}" ] || assert_report .archive_kind "${KIND[$name]}"
+	[ -z "${SAYS[$name]:-}" ] || grep -qF -- "${SAYS[$name]}" <<<"$(report .error)" ||
+		fail "the error does not say '${SAYS[$name]}'"
 	assert_unchanged "$TARGET_DB"
 	escaped=$(find "$TEST_ROOT" -name 'escaped*' | sed -n 1,3p)
 	[ -z "$escaped" ] || fail "archive entries written outside: $escaped"
