@@ -304,7 +304,8 @@ command_parse(const struct command *cmd, int argc, char **argv, struct command_a
 			return option_refused(cmd, longopts, argv, c);
 		}
 	}
-	if (cmd->operand != NULL && (cmd->operand[0] == '[' ? argc - optind > 1 : argc - optind != 1))
+	if (cmd->operand != NULL &&
+	    (cmd->operand[0] == '[' ? argc - optind > 1 : argc - optind != 1)) /* [optional] */
 		return command_usage_error(cmd, "takes one %s", cmd->operand);
 	if (cmd->operand == NULL && argc - optind != 0)
 		return command_usage_error(cmd, "takes no arguments, found '%s'", argv[optind]);
