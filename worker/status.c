@@ -357,7 +357,7 @@ list_jobs(struct listing *l, int parent_fd, enum entry_state state)
 			continue;
 		e = entry_new(l, state);
 		if (e != NULL) {
-			snprintf(e->job_id, sizeof(e->job_id), "%s", de->d_name);
+			snprintf(e->job_id, sizeof(e->job_id), "%.36s", de->d_name);
 			if (state == ENTRY_ACTIVE)
 				add_active(l, e, job_fd);
 			else
