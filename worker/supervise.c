@@ -374,22 +374,37 @@ supervise_adopt_orphans(struct worker *w)
 	(void)closedir(dir);
 }
 
+/* no_free_slot: are max_parallel_jobs jobs running? Then the reason a job waits into buf. */
+static bool
+no_free_slot(const struct worker *w, char *buf, size_t buflen)
+{
+	int max = w->config->max_parallel_jobs;
+
+	if (supervise_jobs_running(w) < (size_t)max)
+		return false;
+	snprintf(buf, buflen, "no free slot: %d job%s run%s (max_parallel_jobs)", max,
+	         max == 1 ? "" : "s", max == 1 ? "s" : "");
+	return true;
+}
+
 /* start_waiting: start adopted jobs whose target is free. */
 static void
 start_waiting(struct worker *w)
 {
 	for (size_t i = 0; i < w->njobs && !w->stopping; i++) {
 		struct job *job = &w->jobs[i];
+		char key[SPOOL_NAME_MAX + 100], reason[200];
 
-		if (job->pid != 0 ||
-		    supervise_jobs_running(w) >= (size_t)w->config->max_parallel_jobs)
+		if (job->pid != 0)
 			continue;
+		snprintf(key, sizeof(key), "active/%s", job->claim.job_id);
+		if (no_free_slot(w, reason, sizeof(reason))) {
+			wait_note(w, key, job->claim.job_id, 0, reason);
+			continue;
+		}
 		if (job->target[0] != '\0' && job->target_lock < 0) {
 			job->target_lock = spool_lock_target(&w->spool, job->target);
 			if (job->target_lock < 0) {
-				char key[SPOOL_NAME_MAX + 100];
-
-				snprintf(key, sizeof(key), "active/%s", job->claim.job_id);
 				lock_wait(w, key, job->claim.job_id, job->target);
 				continue; /* it waits its turn */
 			}
@@ -496,12 +511,7 @@ supervise_start_ready(struct worker *w)
 		double ready_at = incoming_ready_at(c, w->config->settle_seconds);
 
 		file_key(c, key, sizeof(key));
-		if (supervise_jobs_running(w) >= (size_t)w->config->max_parallel_jobs) {
-			snprintf(reason, sizeof(reason),
-			         "no free slot: %d job%s run%s (max_parallel_jobs)",
-			         w->config->max_parallel_jobs,
-			         w->config->max_parallel_jobs == 1 ? "" : "s",
-			         w->config->max_parallel_jobs == 1 ? "s" : "");
+		if (no_free_slot(w, reason, sizeof(reason))) {
 			wait_note(w, key, NULL, 0, reason);
 			wake = 0.5;
 			i++;
