@@ -125,7 +125,7 @@ check_one(const struct check_user *u, int dir_fd, const char *name, const char *
           char *msg, size_t msglen)
 {
 	int want = folder ? R_OK | W_OK | X_OK : R_OK | W_OK;
-	char owner[200];
+	char owner[200], hint[128];
 	struct stat st;
 
 	if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -137,12 +137,15 @@ check_one(const struct check_user *u, int dir_fd, const char *name, const char *
 	if (folder ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
 		return io_error(msg, msglen, "%s is not a %s (%s)", path,
 		                folder ? "folder" : "regular file", owner);
-	if (!user_may(u, dir_fd, name, &st, want))
-		return io_error(msg, msglen,
-		                "%s is %s: the worker's user, %s, cannot %s it (chown it to %s, or "
-		                "run the worker as its owner)",
-		                path, owner, u->name, folder ? "write to" : "open", u->name);
-	return 0;
+	if (user_may(u, dir_fd, name, &st, want))
+		return 0;
+	if (st.st_uid == u->uid)
+		snprintf(hint, sizeof(hint), "chmod u+%s it", folder ? "rwx" : "rw");
+	else
+		snprintf(hint, sizeof(hint), "chown it to %s, or run the worker as its owner",
+		         u->name);
+	return io_error(msg, msglen, "%s is %s: the worker's user, %s, cannot %s it (%s)", path,
+	                owner, u->name, folder ? "write to" : "open", hint);
 }
 
 /* check_entries: every entry of folder dir_fd/name (shown as path) passes check_one. */

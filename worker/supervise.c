@@ -91,11 +91,9 @@ waits_save(struct worker *w)
 	size_t kept = 0;
 	char err[512], *text;
 
-	for (size_t i = 0; i < w->nwaits; i++) {
+	for (size_t i = 0; i < w->nwaits; i++)
 		if (w->waits[i].seen)
 			w->waits[kept++] = w->waits[i];
-		w->waits[i].seen = false;
-	}
 	if (kept != w->nwaits)
 		w->waits_changed = true;
 	w->nwaits = kept;
