@@ -44,13 +44,13 @@ static const struct {
 };
 
 /*
- * The checks of the host, once. The spool's folders and locks, their owners:
- * spool_check_usable (worker/spool.h) gets its line here when it is wired in.
+ * The checks of the host, once.
  */
 static const struct {
 	const char *name;
 	host_check_fn *run;
 } host_checks[] = {
+    {"spool", check_spool},
     {"work_dir free space", check_work_dir},
 };
 

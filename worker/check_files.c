@@ -1,7 +1,7 @@
 /*
  * check_files.c - the checks of the file system (see check.h): plan_quota against
  * restore_overhead, blob_dir's folder, its swap and the owner, group and modes a restore gives
- * the files, work_dir's free space.
+ * the files, the spool's folders and locks, work_dir's free space.
  *
  * The swap probe. A restore swaps a staging folder in blob_dir's parent with blob_dir
  * (renameat2 RENAME_EXCHANGE). The check proves the parts of that which do not touch blob_dir:
@@ -31,6 +31,7 @@
 #include "check_parts.h"
 #include "io.h"
 #include "quota.h"
+#include "spool.h"
 
 /* check_user_name: the name of the user this process runs as, for messages. */
 void
@@ -205,6 +206,25 @@ check_blob_access(struct check_target *ct, char *msg, size_t len)
 	rc = blobstore_check_access(&t, sentence, sizeof(sentence));
 	snprintf(msg, len, "target %s: %s", ct->t->name, sentence);
 	return rc == 0 ? CHECK_OK : rc > 0 ? CHECK_WARNING : CHECK_FAILED;
+}
+
+/* check_spool: the worker's user can use spool_dir's folders and locks (worker/spool.h). */
+enum check_status
+check_spool(const struct config *config, const char *target, char *msg, size_t len)
+{
+	(void)target;
+	if (config->spool_dir == NULL) {
+		snprintf(
+		    msg, len,
+		    "spool_dir is not set: restore, backup, inspect and check work, run, submit, "
+		    "status and keep_previous need it");
+		return CHECK_OK;
+	}
+	if (spool_check_usable(config->spool_dir, msg, len) < 0)
+		return CHECK_FAILED;
+	snprintf(msg, len, "spool_dir %s: its folders and locks are usable by the worker's user",
+	         config->spool_dir);
+	return CHECK_OK;
 }
 
 /* check_work_dir: work_dir is a writable folder with room for the largest dump's copy. */

@@ -42,6 +42,9 @@ check_fn check_blob_swap;
  */
 check_fn check_blob_access;
 
+/* check_spool: the worker's user can use spool_dir's folders and locks (spool_check_usable). */
+host_check_fn check_spool;
+
 /* check_work_dir: work_dir is a writable folder with room for the largest dump's copy. */
 host_check_fn check_work_dir;
 

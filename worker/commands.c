@@ -94,7 +94,7 @@ command_submit(const struct command *cmd, const struct command_args *args, const
 	return rc;
 }
 
-/* command_status: restore-worker status [--json] */
+/* command_status: restore-worker status [--json] [JOB_ID] */
 int
 command_status(const struct command *cmd, const struct command_args *args, const char *config_given)
 {
@@ -103,7 +103,7 @@ command_status(const struct command *cmd, const struct command_args *args, const
 
 	if (config == NULL)
 		return EXIT_USAGE;
-	rc = status_print(config, args->json);
+	rc = status_print(config, args->archive, args->json);
 	config_free(config);
 	return rc;
 }

@@ -242,10 +242,13 @@ worker_setup(struct worker *w)
 		log_line(LOG_PRIORITY_ERROR, NULL, "%s: run needs spool_dir", w->config_path);
 		return -1;
 	}
-	if (spool_open(w->config->spool_dir, &w->spool, err, sizeof(err)) < 0) {
+	/* A folder or lock it cannot use would leave jobs waiting for ever: say so now. */
+	if (spool_check_usable(w->config->spool_dir, err, sizeof(err)) < 0 ||
+	    spool_open(w->config->spool_dir, &w->spool, err, sizeof(err)) < 0) {
 		log_line(LOG_PRIORITY_ERROR, NULL, "%s", err);
 		return -1;
 	}
+	supervise_waits_clear(w); /* what a worker killed before us said is stale */
 	metrics_open(&w->metrics, w->config->spool_dir);
 	metrics_update(&w->metrics, w->config, 0, 0);
 	sigemptyset(&mask);
@@ -281,6 +284,8 @@ daemon_run(const char *config_path, struct config *config)
 	w.config_path = config_path;
 	w.config = config;
 	w.signal_fd = w.incoming.inotify_fd = w.metrics.spool_fd = -1;
+	w.spool.root_fd = w.spool.tmp_fd = w.spool.incoming_fd = w.spool.active_fd = -1;
+	w.spool.done_fd = w.spool.failed_fd = w.spool.locks_fd = -1;
 	w.pid = getpid();
 	if (worker_setup(&w) < 0) {
 		status = 2;
@@ -353,6 +358,7 @@ daemon_run(const char *config_path, struct config *config)
 		spool_release(&w.jobs[i].claim);
 	while (w.njobs > 0)
 		supervise_job_remove(&w, &w.jobs[w.njobs - 1]);
+	supervise_waits_clear(&w);
 	log_line(LOG_PRIORITY_INFO, NULL, "stopped");
 done:
 	if (w.signal_fd >= 0)
@@ -360,6 +366,7 @@ done:
 	incoming_close(&w.incoming);
 	metrics_close(&w.metrics);
 	spool_close(&w.spool);
+	free(w.waits);
 	free(w.jobs);
 	config_free(w.config);
 	return status;

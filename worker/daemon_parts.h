@@ -24,6 +24,13 @@ struct job {
 	bool requeue; /* stopped by SIGTERM: leave it in active/ */
 };
 
+/* Why a job does not run yet: its key (SPOOL_WAITS_FILE's) and reason. */
+struct wait_note {
+	char key[SPOOL_NAME_MAX + 100];
+	char reason[700];
+	bool seen; /* noted again in the latest pass */
+};
+
 /* The worker: its configuration, spool, signals, watches and jobs. */
 struct worker {
 	const char *config_path;
@@ -36,6 +43,9 @@ struct worker {
 	struct metrics metrics; /* the metrics_file's figures (metrics.c) */
 	pid_t pid;              /* the worker itself */
 	bool stopping, need_scan;
+	struct wait_note *waits; /* the jobs that wait, and why (supervise.c) */
+	size_t nwaits;
+	bool waits_changed;
 	double stop_deadline, next_rescan, next_watchdog, watchdog_interval;
 };
 
@@ -59,5 +69,8 @@ void supervise_adopt_orphans(struct worker *w);
  * seconds until something may be ready, or -1.
  */
 double supervise_start_ready(struct worker *w);
+
+/* supervise_waits_clear: forget every reason and remove SPOOL_WAITS_FILE (start, stop). */
+void supervise_waits_clear(struct worker *w);
 
 #endif

@@ -4,8 +4,11 @@
  * inotify says what happens; a scan (at start, after an event queue overflow, and at every
  * rescan) says what is there, so nothing dropped while nobody watched is missed. A file
  * renamed in is complete at once; one created or written in place is being written until it
- * has been closed and left unchanged for the settle time. Whatever changes a file after it
- * was renamed in (written again in place while it waits for its target, say) voids that mark.
+ * has been closed and left unchanged for the settle time. What is not a regular file of its
+ * own (a symbolic link, a FIFO, a file with more than one hard link) is taken at once, to be
+ * refused: nobody closes it after writing, so waiting for that would be waiting for ever.
+ * Whatever changes a file after it was renamed in (written again in place while it waits for
+ * its target, say) voids that mark.
  * Before a file is taken, it is looked at once more: unchanged, and nobody holding it open
  * for writing (a read lease is refused exactly then).
  */
@@ -112,6 +115,7 @@ file_note(struct incoming *in, const char *folder, const char *name, const struc
 	f->size = st->st_size;
 	f->ino = st->st_ino;
 	f->mtime = st->st_mtim;
+	f->refused = !S_ISREG(st->st_mode) || st->st_nlink > 1;
 	f->seen = true;
 	return f;
 }
@@ -180,8 +184,12 @@ event_note(struct incoming *in, const char *folder, const struct inotify_event *
 		f->moved_in = true;
 		f->writing = false;
 	} else if ((ev->mask & (IN_CREATE | IN_MODIFY)) != 0) {
+		/*
+		 * A symbolic link, hard link or FIFO created in place is never closed after
+		 * writing: waiting for that would keep it queued until the worker restarts.
+		 */
 		f->moved_in = false;
-		f->writing = true;
+		f->writing = !f->refused;
 		f->stable_since = t;
 	} else if ((ev->mask & IN_CLOSE_WRITE) != 0) {
 		f->writing = false;
@@ -220,7 +228,7 @@ incoming_read_events(struct incoming *in, double now)
 double
 incoming_ready_at(const struct incoming_file *file, int settle_seconds)
 {
-	if (file->moved_in)
+	if (file->moved_in || file->refused)
 		return file->stable_since;
 	if (file->writing)
 		return -1;

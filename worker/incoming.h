@@ -1,7 +1,8 @@
 /*
  * incoming.h - what has arrived in the spool's incoming/ folders, and when each file may be
- * taken: at once when it was renamed in (complete), else once it has been unchanged for the
- * settle time and nobody holds it open for writing.
+ * taken: at once when it was renamed in (complete) or is no regular file of its own (a link
+ * or a FIFO, which is refused), else once it has been unchanged for the settle time and
+ * nobody holds it open for writing.
  */
 #ifndef INCOMING_H
 #define INCOMING_H
@@ -26,6 +27,8 @@ struct incoming_file {
 	double stable_since; /* monotonic time of its last change */
 	bool moved_in;       /* arrived by rename() and unchanged since: complete */
 	bool writing;        /* inotify saw it written and not yet closed */
+	bool refused;        /* a link, FIFO, ...: never written, refused at once when taken */
+	double retry_at;     /* its claim failed: not tried again before (monotonic) */
 	bool seen;
 };
 

@@ -36,8 +36,6 @@
 #include "report.h"
 #include "restore.h"
 
-#define JOBFILE_MAX 65536 /* a job file is a few lines */
-
 static volatile sig_atomic_t child_cancel;
 
 /* remove_staging: remove the staging folder of job_id beside blob_dir, if there is one. */

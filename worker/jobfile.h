@@ -21,6 +21,8 @@
  */
 #define JOBFILE_TARGET_MAX 64
 
+#define JOBFILE_MAX 65536 /* the longest job file read: a job file is a few lines */
+
 struct jobfile {
 	char *archive; /* as written */
 	char *target;  /* NULL when not given */

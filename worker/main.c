@@ -143,11 +143,13 @@ static const struct command commands[] = {
      "through spool_dir's tmp/ into incoming/ and prints the job file's path.\n",
      "Exit status: 0 submitted; 1 ARCHIVE cannot be used; 2 usage or configuration error.\n",
      submit_options, command_submit},
-    {"status", NULL, "list the worker's queued, active, done and failed jobs",
-     "Lists the jobs in spool_dir: queued, active (running or orphaned), done and failed,\n"
-     "with their status and error.\n",
-     "Exit status: 0 listed; 1 out of memory; 2 usage or configuration error.\n", status_options,
-     command_status},
+    {"status", "[JOB_ID]", "list the worker's queued, active, done and failed jobs",
+     "Lists the jobs in spool_dir, oldest first: queued, active (running or orphaned), done\n"
+     "and failed, each with its archive, target, status and error, a rehearsal marked as\n"
+     "one, and why a job waits; with JOB_ID (the id submit prints) only that job.\n",
+     "Exit status: 0 listed; 1 no such job, or out of memory; 2 usage or configuration\n"
+     "error.\n",
+     status_options, command_status},
     {"backup", NULL, "make a backup of a target in the format restore takes",
      "Makes a backup of a target, named as Mendix names them: a full snapshot\n"
      "files_and_database-<8 hex>-<YYYYMMDDHHMM>.tar.gz (.metadata, db/db.backup made by\n"
@@ -328,7 +330,8 @@ command_parse(const struct command *cmd, int argc, char **argv, struct command_a
 			return option_refused(cmd, longopts, argv, c);
 		}
 	}
-	if (cmd->operand != NULL && argc - optind != 1)
+	if (cmd->operand != NULL &&
+	    (cmd->operand[0] == '[' ? argc - optind > 1 : argc - optind != 1)) /* [optional] */
 		return command_usage_error(cmd, "takes one %s", cmd->operand);
 	if (cmd->operand == NULL && argc - optind != 0)
 		return command_usage_error(cmd, "takes no arguments, found '%s'", argv[optind]);

@@ -24,62 +24,123 @@
 #define CLAIM_FILE  "claim"
 #define REPORT_FILE "report.json"
 
+/*
+ * own_like_folder: when root, give fd (just created in dir_fd) the folder's owner and group,
+ * so that a command run by root never leaves in the spool what its owner cannot use; 0 or -1.
+ */
+static int
+own_like_folder(int dir_fd, int fd)
+{
+	struct stat dir, st;
+
+	if (geteuid() != 0)
+		return 0;
+	if (fstat(dir_fd, &dir) < 0 || fstat(fd, &st) < 0)
+		return -1;
+	if (st.st_uid == dir.st_uid && st.st_gid == dir.st_gid)
+		return 0;
+	return fchown(fd, dir.st_uid, dir.st_gid);
+}
+
 /* open_folder: open (creating if missing) dir_fd/name as a folder, never through a link. */
 static int
 open_folder(int dir_fd, const char *name, mode_t mode)
 {
-	if (mkdirat(dir_fd, name, mode) < 0 && errno != EEXIST)
+	bool created = mkdirat(dir_fd, name, mode) == 0;
+	int fd;
+
+	if (!created && errno != EEXIST)
 		return -1;
-	return openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && created && own_like_folder(dir_fd, fd) < 0) {
+		int saved = errno;
+
+		(void)close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+static const char *const folder_names[] = {"tmp", "incoming", "active", "done", "failed", "locks"};
+
+/* spool_folders: the descriptors of the folders, in folder_names' order. */
+static void
+spool_folders(struct spool *sp, int **fds)
+{
+	fds[0] = &sp->tmp_fd;
+	fds[1] = &sp->incoming_fd;
+	fds[2] = &sp->active_fd;
+	fds[3] = &sp->done_fd;
+	fds[4] = &sp->failed_fd;
+	fds[5] = &sp->locks_fd;
+}
+
+/* spool_open_as: spool_open, creating what is missing only when create. */
+static int
+spool_open_as(const char *dir, struct spool *sp, bool create, char *err, size_t errlen)
+{
+	int *fds[6];
+
+	memset(sp, 0, sizeof(*sp));
+	spool_folders(sp, fds);
+	sp->root_fd = -1;
+	for (size_t i = 0; i < 6; i++)
+		*fds[i] = -1;
+	if (create && mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return io_error(err, errlen, "cannot create spool_dir %s: %s", dir,
+		                strerror(errno));
+	sp->dir = strdup(dir);
+	if (sp->dir == NULL)
+		return io_error(err, errlen, "out of memory");
+	sp->root_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sp->root_fd < 0) {
+		if (!create && errno == ENOENT)
+			return 0; /* nothing there yet: an empty spool */
+		io_error(err, errlen, "cannot open spool_dir %s: %s", dir, strerror(errno));
+		spool_close(sp);
+		return -1;
+	}
+	for (size_t i = 0; i < 6; i++) {
+		*fds[i] = create ? open_folder(sp->root_fd, folder_names[i], 0755)
+		                 : openat(sp->root_fd, folder_names[i],
+		                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (*fds[i] < 0 && (create || errno != ENOENT)) {
+			io_error(err, errlen, "cannot open %s/%s: %s", dir, folder_names[i],
+			         strerror(errno));
+			spool_close(sp);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 int
 spool_open(const char *dir, struct spool *sp, char *err, size_t errlen)
 {
-	static const char *const names[] = {"tmp", "incoming", "active", "done", "failed", "locks"};
-	int *fds[] = {&sp->tmp_fd,  &sp->incoming_fd, &sp->active_fd,
-	              &sp->done_fd, &sp->failed_fd,   &sp->locks_fd};
-	int root;
+	return spool_open_as(dir, sp, true, err, errlen);
+}
 
-	memset(sp, 0, sizeof(*sp));
-	for (size_t i = 0; i < 6; i++)
-		*fds[i] = -1;
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return io_error(err, errlen, "cannot create spool_dir %s: %s", dir,
-		                strerror(errno));
-	root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0)
-		return io_error(err, errlen, "cannot open spool_dir %s: %s", dir, strerror(errno));
-	for (size_t i = 0; i < 6; i++) {
-		*fds[i] = open_folder(root, names[i], 0755);
-		if (*fds[i] < 0) {
-			io_error(err, errlen, "cannot open %s/%s: %s", dir, names[i],
-			         strerror(errno));
-			(void)close(root);
-			spool_close(sp);
-			return -1;
-		}
-	}
-	(void)close(root);
-	sp->dir = strdup(dir);
-	if (sp->dir == NULL) {
-		spool_close(sp);
-		return io_error(err, errlen, "out of memory");
-	}
-	return 0;
+int
+spool_open_existing(const char *dir, struct spool *sp, char *err, size_t errlen)
+{
+	return spool_open_as(dir, sp, false, err, errlen);
 }
 
 void
 spool_close(struct spool *sp)
 {
-	int *fds[] = {&sp->tmp_fd,  &sp->incoming_fd, &sp->active_fd,
-	              &sp->done_fd, &sp->failed_fd,   &sp->locks_fd};
+	int *fds[6];
 
+	spool_folders(sp, fds);
 	for (size_t i = 0; i < 6; i++) {
 		if (*fds[i] >= 0)
 			(void)close(*fds[i]);
 		*fds[i] = -1;
 	}
+	if (sp->root_fd >= 0)
+		(void)close(sp->root_fd);
+	sp->root_fd = -1;
 	free(sp->dir);
 	sp->dir = NULL;
 }
@@ -99,11 +160,9 @@ spool_ensure_target(struct spool *sp, const char *target, char *err, size_t errl
 char *
 spool_previous_dir(const struct spool *sp, const char *target, char *err, size_t errlen)
 {
-	int root = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), prev = -1, fd = -1;
+	int prev = open_folder(sp->root_fd, "previous", 0750), fd = -1;
 	char *path = NULL;
 
-	if (root >= 0)
-		prev = open_folder(root, "previous", 0750);
 	if (prev >= 0)
 		fd = open_folder(prev, target, 0750);
 	if (fd < 0)
@@ -115,8 +174,6 @@ spool_previous_dir(const struct spool *sp, const char *target, char *err, size_t
 		(void)close(fd);
 	if (prev >= 0)
 		(void)close(prev);
-	if (root >= 0)
-		(void)close(root);
 	return path;
 }
 
@@ -142,6 +199,26 @@ spool_name_is_jobfile(const char *name)
 	return ends_with(name, ".yaml") || ends_with(name, ".yml");
 }
 
+bool
+spool_submit_job_id(const char *name, char id[37])
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = strlen(name);
+
+	if (n != strlen("submit-") + 36 + strlen(".yaml") || strncmp(name, "submit-", 7) != 0 ||
+	    strcmp(name + n - 5, ".yaml") != 0)
+		return false;
+	for (size_t i = 0; i < 36; i++) {
+		char c = name[7 + i];
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? c != '-' : c == '\0' || strchr(hex, c) == NULL)
+			return false;
+	}
+	snprintf(id, 37, "%.36s", name + 7);
+	return true;
+}
+
 /* lock_fd: an exclusive OFD lock on the whole file, without waiting; 0 or -1. */
 static int
 lock_fd(int fd)
@@ -164,7 +241,8 @@ spool_lock_target(struct spool *sp, const char *target)
 	fd = openat(sp->locks_fd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -1;
-	if (lock_fd(fd) < 0) {
+	/* Root's lock file (a manual restore) must stay usable by the worker it shares it with. */
+	if (own_like_folder(sp->locks_fd, fd) < 0 || lock_fd(fd) < 0) {
 		saved = errno == EACCES ? EAGAIN : errno;
 		(void)close(fd);
 		errno = saved;
@@ -191,7 +269,7 @@ spool_write_atomic(int dir_fd, const char *name, const char *data, size_t len, c
 	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return io_error(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-	if (io_write_all(fd, data, len) < 0) {
+	if (own_like_folder(dir_fd, fd) < 0 || io_write_all(fd, data, len) < 0) {
 		io_error(err, errlen, "cannot write %s: %s", name, strerror(errno));
 		(void)close(fd);
 		(void)unlinkat(dir_fd, tmp, 0);
@@ -401,18 +479,24 @@ spool_claim(struct spool *sp, const char *folder, const char *name, const char *
 			                strerror(errno));
 	}
 	if (mkdirat(sp->active_fd, job_id, 0755) < 0) {
-		io_error(err, errlen, "cannot create active/%s: %s", job_id, strerror(errno));
+		char owner[160];
+
+		/* No job id in the message: the same cause reads the same at every try. */
+		spool_describe_owner(sp->active_fd, ".", owner, sizeof(owner));
+		io_error(err, errlen, "cannot create a job folder in %s/active (%s): %s", sp->dir,
+		         owner, strerror(errno));
 		goto fail;
 	}
 	claim->job_fd =
 	    openat(sp->active_fd, job_id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (claim->job_fd < 0) {
+	if (claim->job_fd < 0 || own_like_folder(sp->active_fd, claim->job_fd) < 0) {
 		io_error(err, errlen, "cannot open active/%s: %s", job_id, strerror(errno));
 		goto undo;
 	}
 	claim->fd = openat(claim->job_fd, CLAIM_FILE,
 	                   O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (claim->fd < 0 || lock_fd(claim->fd) < 0) {
+	if (claim->fd < 0 || own_like_folder(claim->job_fd, claim->fd) < 0 ||
+	    lock_fd(claim->fd) < 0) {
 		io_error(err, errlen, "cannot create the claim of job %s: %s", job_id,
 		         strerror(errno));
 		goto undo;
@@ -423,9 +507,15 @@ spool_claim(struct spool *sp, const char *folder, const char *name, const char *
 	if (renameat(from_fd, name, claim->job_fd, name) < 0) {
 		int lost = errno == ENOENT;
 
-		if (!lost)
-			io_error(err, errlen, "cannot claim incoming/%s%s%s: %s", claim->folder,
-			         claim->folder[0] != '\0' ? "/" : "", name, strerror(errno));
+		if (!lost) {
+			char owner[160];
+
+			spool_describe_owner(from_fd, ".", owner, sizeof(owner));
+			io_error(err, errlen,
+			         "cannot claim %s/incoming/%s%s%s (the folder is %s): %s", sp->dir,
+			         claim->folder, claim->folder[0] != '\0' ? "/" : "", name, owner,
+			         strerror(errno));
+		}
 		spool_discard(sp, claim);
 		if (from_fd != sp->incoming_fd)
 			(void)close(from_fd);

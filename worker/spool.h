@@ -25,6 +25,7 @@
 
 struct spool {
 	char *dir;
+	int root_fd; /* spool_dir itself; -1 when it does not exist (spool_open_existing) */
 	int tmp_fd, incoming_fd, active_fd, done_fd, failed_fd, locks_fd;
 };
 
@@ -74,8 +75,42 @@ struct spool_claim {
 	int job_fd;                      /* active/<job-id>/ */
 };
 
-/* spool_open: open (creating what is missing) the spool's folders; 0 or -1 with err. */
+/*
+ * spool_open: open (creating what is missing) the spool's folders; 0 or -1 with err. Run by
+ * root, what it creates is given the owner of the folder it is created in, as is everything
+ * the functions below create (lock files, job folders, claims, files written atomically).
+ */
 int spool_open(const char *dir, struct spool *sp, char *err, size_t errlen);
+
+/*
+ * spool_open_existing: open the spool's folders that exist and create nothing (reading a
+ * spool needs nothing new); those missing, or the whole spool, stay -1. 0 or -1 with err.
+ */
+int spool_open_existing(const char *dir, struct spool *sp, char *err, size_t errlen);
+
+/*
+ * spool_check_usable: may the worker's user (the caller; when the caller is root, the owner
+ * of spool_dir) use spool_dir, its folders, their target and job folders and its lock files?
+ * What is missing counts as usable when it can be created. 0, or -1 with one sentence in
+ * msg naming the path, its owner and mode, and the user. (spool_check.c)
+ */
+int spool_check_usable(const char *spool_dir, char *msg, size_t msglen);
+
+/* spool_describe_owner: "owned by USER:GROUP, mode 0755" for dir_fd/name, into buf. */
+void spool_describe_owner(int dir_fd, const char *name, char *buf, size_t buflen);
+
+/*
+ * spool_submit_job_id: the job id a job file written by submit carries in its name
+ * (submit-<job id>.yaml) into id; false for any other name. The worker gives the job that id.
+ */
+bool spool_submit_job_id(const char *name, char id[37]);
+
+/*
+ * The worker's reasons why jobs wait, for status: a JSON object whose keys are
+ * "incoming/[<folder>/]<name>" or "active/<job id>" and whose values are the reasons.
+ * Replaced atomically whenever they change; removed when the worker stops.
+ */
+#define SPOOL_WAITS_FILE "waits.json"
 
 /* spool_close: close the folders. */
 void spool_close(struct spool *sp);

@@ -3,9 +3,17 @@
  *
  * Both only read the spool or add to it the documented way (a file written in tmp/, then
  * renamed into incoming/); neither ever moves or locks a job, so they are safe next to a
- * running worker.
+ * running worker. status creates nothing (a spool not made yet is empty); submit, run by root,
+ * leaves what it creates to the spool's owner (spool.h).
+ *
+ * A job is listed by the archive it restores (a job file's archive, not the job file), with
+ * its own target, marked when it is a rehearsal, and, while it waits, with the reason the
+ * worker gave (SPOOL_WAITS_FILE). submit names its job file submit-<job id>.yaml and the
+ * worker gives the job that id, so the id submit prints is the one status shows.
  */
 #include "status.h"
+
+#include <jansson.h> /* before json.h: see there */
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,13 +23,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "io.h"
 #include "json.h"
-#include "progress_view.h"
 #include "jobfile.h"
+#include "progress_view.h"
+#include "report.h"
 #include "restore.h"
 #include "spool.h"
 
@@ -69,47 +79,13 @@ status_submit(const struct config *config, const char *archive, const char *targ
 		goto done;
 	}
 	printf("%s/incoming/%s\n", config->spool_dir, name);
+	fprintf(stderr, "restore-worker: queued job %s (restore-worker status %s follows it)\n",
+	        job_id, job_id);
 	rc = 0;
 done:
 	free(text);
 	spool_close(&sp);
 	return rc;
-}
-
-/* list_queued: the files waiting in incoming/ and incoming/<target>/. */
-static void
-list_queued(const struct config *config, int incoming_fd, const char *folder, struct json_writer *w,
-            bool json)
-{
-	DIR *dir = io_opendir(incoming_fd, folder != NULL ? folder : ".");
-	struct dirent *de;
-
-	if (dir == NULL)
-		return;
-	while ((de = readdir(dir)) != NULL) {
-		struct stat st;
-		const char *target = folder != NULL ? folder : config->default_target;
-
-		if (spool_name_ignored(de->d_name) ||
-		    fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			if (folder == NULL)
-				list_queued(config, incoming_fd, de->d_name, w, json);
-			continue;
-		}
-		if (json) {
-			json_begin_object(w);
-			json_key(w, "name");
-			json_string(w, de->d_name);
-			json_key(w, "target");
-			json_string(w, target != NULL ? target : "");
-			json_end_object(w);
-		} else {
-			printf("queued   %-40s %s\n", de->d_name, target != NULL ? target : "-");
-		}
-	}
-	(void)closedir(dir);
 }
 
 /* write_progress: a running job's progress.json as "progress": {...}, from its members. */
@@ -156,10 +132,213 @@ write_progress(struct json_writer *w, const char *text, size_t len)
 	json_members_free(m, n);
 }
 
+enum entry_state { ENTRY_QUEUED, ENTRY_ACTIVE, ENTRY_DONE, ENTRY_FAILED };
+
+static const char *const state_names[] = {"queued", "active", "done", "failed"};
+
+/* One job as status shows it. */
+struct entry {
+	enum entry_state state;
+	struct timespec time;          /* arrived (queued), started (active) or finished */
+	char job_id[37];               /* "" for a queued file not written by submit */
+	char folder[80];               /* queued: "" or its incoming/<folder>/ */
+	char name[SPOOL_NAME_MAX + 1]; /* the dropped file */
+	char archive[PATH_MAX];        /* the archive: the dropped file or its job file's */
+	char target[80];               /* as the claim keeps it */
+	bool dry_run;
+	const char *waiting; /* the worker's reason, or NULL */
+	/* An active job's claim: */
+	int attempts;
+	bool running;
+	enum spool_phase phase;
+	char claim_status[16];
+	char *progress; /* its progress.json, or NULL */
+	size_t progress_len;
+	/* A finished job's report (NULL members when it has none): */
+	json_t *report;
+};
+
+struct listing {
+	const struct config *config;
+	struct entry *entries;
+	size_t n;
+	struct json_member *waits; /* SPOOL_WAITS_FILE's members */
+	size_t nwaits;
+};
+
+/* entry_new: room for one more entry (zeroed), or NULL. */
+static struct entry *
+entry_new(struct listing *l, enum entry_state state)
+{
+	struct entry *grown = realloc(l->entries, (l->n + 1) * sizeof(*grown));
+
+	if (grown == NULL)
+		return NULL;
+	l->entries = grown;
+	memset(&grown[l->n], 0, sizeof(grown[0]));
+	grown[l->n].state = state;
+	return &grown[l->n++];
+}
+
+/* wait_reason: the worker's reason why key waits, or NULL. */
+static const char *
+wait_reason(const struct listing *l, const char *key)
+{
+	return json_member_find(l->waits, l->nwaits, key);
+}
+
+/*
+ * read_jobfile: when e's dropped file (in dir_fd) is a job file, take its archive, and its
+ * target and dry_run if it says; else the archive is the dropped file itself.
+ */
+static void
+read_jobfile(struct entry *e, int dir_fd)
+{
+	struct jobfile job;
+	char why[512];
+	size_t len;
+	char *text;
+
+	snprintf(e->archive, sizeof(e->archive), "%s", e->name);
+	if (!spool_name_is_jobfile(e->name))
+		return;
+	text = io_read_small(dir_fd, e->name, JOBFILE_MAX, &len);
+	if (text != NULL && jobfile_parse(e->name, text, len, &job, why, sizeof(why)) == 0) {
+		snprintf(e->archive, sizeof(e->archive), "%s", job.archive);
+		if (job.target != NULL)
+			snprintf(e->target, sizeof(e->target), "%s", job.target);
+		e->dry_run = job.dry_run;
+		jobfile_free(&job);
+	}
+	free(text);
+}
+
+/* default_target: what a file dropped in incoming/[folder] is restored into. */
+static const char *
+default_target(const struct listing *l, const char *folder)
+{
+	return folder[0] != '\0'                   ? folder
+	       : l->config->default_target != NULL ? l->config->default_target
+	                                           : "";
+}
+
+/* list_queued: the files waiting in incoming/ and incoming/<target>/. */
+static void
+list_queued(struct listing *l, int incoming_fd, const char *folder)
+{
+	DIR *dir = io_opendir(incoming_fd, folder[0] != '\0' ? folder : ".");
+	struct dirent *de;
+
+	if (dir == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		char key[SPOOL_NAME_MAX + 100];
+		struct entry *e;
+		struct stat st;
+
+		if (spool_name_ignored(de->d_name) ||
+		    fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			if (folder[0] == '\0' && strlen(de->d_name) < sizeof(e->folder))
+				list_queued(l, incoming_fd, de->d_name);
+			continue;
+		}
+		e = entry_new(l, ENTRY_QUEUED);
+		if (e == NULL)
+			break;
+		e->time = st.st_ctim; /* a rename sets it: when it arrived */
+		snprintf(e->folder, sizeof(e->folder), "%s", folder);
+		snprintf(e->name, sizeof(e->name), "%s", de->d_name);
+		if (!spool_submit_job_id(e->name, e->job_id))
+			e->job_id[0] = '\0';
+		if (S_ISREG(st.st_mode))
+			read_jobfile(e, dirfd(dir));
+		else
+			snprintf(e->archive, sizeof(e->archive), "%s", e->name);
+		if (e->target[0] == '\0')
+			snprintf(e->target, sizeof(e->target), "%s", default_target(l, folder));
+		snprintf(key, sizeof(key), "incoming/%s%s%s", folder, folder[0] != '\0' ? "/" : "",
+		         de->d_name);
+		e->waiting = wait_reason(l, key);
+	}
+	(void)closedir(dir);
+}
+
+/* add_active: the job in active/ (its folder open as job_fd). */
+static void
+add_active(struct listing *l, struct entry *e, int job_fd)
+{
+	char key[SPOOL_NAME_MAX + 100];
+	struct spool_claim claim;
+	struct stat st;
+
+	(void)spool_claim_peek(job_fd, &claim, &e->running);
+	snprintf(e->name, sizeof(e->name), "%s", claim.name);
+	read_jobfile(e, job_fd);
+	/* Not started yet: the job file's target, else that of the folder it was dropped in. */
+	if (claim.target[0] != '\0')
+		snprintf(e->target, sizeof(e->target), "%s", claim.target);
+	else if (e->target[0] == '\0')
+		snprintf(e->target, sizeof(e->target), "%s", default_target(l, claim.folder));
+	e->dry_run = e->dry_run || claim.dry_run;
+	e->attempts = claim.attempts;
+	e->phase = claim.phase;
+	snprintf(e->claim_status, sizeof(e->claim_status), "%s", claim.status);
+	if (claim.started_at_ms > 0) {
+		e->time.tv_sec = (time_t)(claim.started_at_ms / 1000);
+		e->time.tv_nsec = (long)(claim.started_at_ms % 1000) * 1000000L;
+	} else if (fstat(job_fd, &st) == 0) {
+		e->time = st.st_mtim;
+	}
+	if (e->running)
+		e->progress = progress_view_read(job_fd, &e->progress_len);
+	snprintf(key, sizeof(key), "active/%s", e->job_id);
+	e->waiting = e->running && e->progress != NULL ? NULL : wait_reason(l, key);
+}
+
+/* report_text: member key of a finished job's report when it is a string, else NULL. */
+static const char *
+report_text(const struct entry *e, const char *key)
+{
+	return json_string_value(json_object_get(e->report, key));
+}
+
+/* add_finished: the job in done/ or failed/ (its folder open as job_fd). */
+static void
+add_finished(struct entry *e, int job_fd)
+{
+	char why[256];
+	const char *source, *target, *finished;
+	struct stat st;
+	struct tm tm;
+	size_t len;
+	char *text = io_read_small(job_fd, "report.json", SPOOL_REPORT_MAX, &len);
+
+	if (fstat(job_fd, &st) == 0)
+		e->time = st.st_mtim; /* the report's finished_at, below, when there is one */
+	e->report = text != NULL ? json_parse(text, len, why, sizeof(why)) : NULL;
+	free(text);
+	source = report_text(e, "source");
+	target = report_text(e, "target");
+	finished = report_text(e, "finished_at");
+	snprintf(e->name, sizeof(e->name), "%s", source != NULL ? source : "?");
+	snprintf(e->target, sizeof(e->target), "%s", target != NULL ? target : "?");
+	if (source != NULL)
+		read_jobfile(e, job_fd);
+	else
+		snprintf(e->archive, sizeof(e->archive), "?");
+	e->dry_run = json_is_true(json_object_get(e->report, "dry_run"));
+	memset(&tm, 0, sizeof(tm));
+	if (finished != NULL && strptime(finished, "%Y-%m-%dT%H:%M:%S", &tm) != NULL) {
+		e->time.tv_sec = timegm(&tm);
+		e->time.tv_nsec = strlen(finished) >= 23 ? atol(finished + 20) * 1000000L : 0;
+	}
+}
+
 /* list_jobs: the job folders in active/, done/ or failed/. */
 static void
-list_jobs(const struct config *config, int parent_fd, const char *state, struct json_writer *w,
-          bool json)
+list_jobs(struct listing *l, int parent_fd, enum entry_state state)
 {
 	DIR *dir = io_opendir(parent_fd, ".");
 	struct dirent *de;
@@ -167,140 +346,174 @@ list_jobs(const struct config *config, int parent_fd, const char *state, struct 
 	if (dir == NULL)
 		return;
 	while ((de = readdir(dir)) != NULL) {
-		struct json_member *m = NULL;
-		size_t n = 0, len;
-		char *text, why[128];
+		struct entry *e;
 		int job_fd;
 
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= sizeof(e->job_id))
 			continue;
 		job_fd =
 		    openat(dirfd(dir), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (job_fd < 0)
 			continue;
-		if (strcmp(state, "active") == 0) {
-			struct spool_claim claim;
-			bool running;
-			const char *target;
-			char summary[160] = "";
-			size_t plen = 0;
-			char *progress;
-
-			(void)spool_claim_peek(job_fd, &claim, &running);
-			progress = running ? progress_view_read(job_fd, &plen) : NULL;
-			if (progress != NULL &&
-			    !progress_view_summary(progress, plen, summary, sizeof(summary)))
-				summary[0] = '\0';
-			/* Not started yet: the target of the folder it was dropped in. */
-			target = claim.target[0] != '\0'          ? claim.target
-			         : claim.folder[0] != '\0'        ? claim.folder
-			         : config->default_target != NULL ? config->default_target
-			                                          : "";
-			if (json) {
-				json_begin_object(w);
-				json_key(w, "job_id");
-				json_string(w, de->d_name);
-				json_key(w, "name");
-				json_string(w, claim.name);
-				json_key(w, "target");
-				json_string(w, target);
-				json_key(w, "attempts");
-				json_uint(w, (uint64_t)claim.attempts);
-				json_key(w, "running");
-				json_bool(w, running);
-				json_key(w, "phase");
-				json_string(w, spool_phase_name(claim.phase));
-				if (claim.phase == SPOOL_PHASE_FINISHED) {
-					json_key(w, "status");
-					json_string(w, claim.status);
-				}
-				if (progress != NULL)
-					write_progress(w, progress, plen);
-				json_end_object(w);
-			} else {
-				printf("%-8s %s %s -> %s (attempt %d, %s%s%s%s%s%s)\n",
-				       running ? "running" : "orphaned", de->d_name, claim.name,
-				       target, claim.attempts, spool_phase_name(claim.phase),
-				       claim.phase == SPOOL_PHASE_FINISHED ? " " : "",
-				       claim.phase == SPOOL_PHASE_FINISHED ? claim.status : "",
-				       claim.phase == SPOOL_PHASE_FINISHED
-				           ? ", report not yet written"
-				           : (running ? "" : ", worker gone"),
-				       summary[0] != '\0' ? ": " : "", summary);
-			}
-			free(progress);
-		} else {
-			text = io_read_small(job_fd, "report.json", SPOOL_REPORT_MAX, &len);
-			if (text != NULL &&
-			    json_parse_members(text, len, &m, &n, why, sizeof(why)) < 0)
-				m = NULL, n = 0;
-			if (json) {
-				static const char *const keys[] = {"status", "source", "target",
-				                                   "error", "finished_at"};
-
-				json_begin_object(w);
-				json_key(w, "job_id");
-				json_string(w, de->d_name);
-				for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-					const char *v = json_member_find(m, n, keys[k]);
-
-					if (v != NULL) {
-						json_key(w, keys[k]);
-						json_string(w, v);
-					}
-				}
-				json_end_object(w);
-			} else {
-				const char *st = json_member_find(m, n, "status");
-				const char *err = json_member_find(m, n, "error");
-
-				printf("%-8s %s %s -> %s %s%s%s\n", st != NULL ? st : state,
-				       de->d_name, json_member_find(m, n, "source") ?: "?",
-				       json_member_find(m, n, "target") ?: "?",
-				       json_member_find(m, n, "finished_at") ?: "",
-				       err != NULL ? ": " : "", err != NULL ? err : "");
-			}
-			json_members_free(m, n);
-			free(text);
+		e = entry_new(l, state);
+		if (e != NULL) {
+			snprintf(e->job_id, sizeof(e->job_id), "%.36s", de->d_name);
+			if (state == ENTRY_ACTIVE)
+				add_active(l, e, job_fd);
+			else
+				add_finished(e, job_fd);
 		}
 		(void)close(job_fd);
+		if (e == NULL)
+			break;
 	}
 	(void)closedir(dir);
 }
 
-int
-status_print(const struct config *config, bool json)
+/* entry_compare: by time, oldest first (qsort). */
+static int
+entry_compare(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+
+	if (x->time.tv_sec != y->time.tv_sec)
+		return x->time.tv_sec < y->time.tv_sec ? -1 : 1;
+	if (x->time.tv_nsec != y->time.tv_nsec)
+		return x->time.tv_nsec < y->time.tv_nsec ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* write_entry: e as a JSON object; with state (status JOB_ID), its state too. */
+static void
+write_entry(struct json_writer *w, const struct entry *e, bool state)
+{
+	char when[40];
+
+	json_begin_object(w);
+	if (state) {
+		json_key(w, "state");
+		json_string(w, state_names[e->state]);
+	}
+	if (e->state != ENTRY_QUEUED || e->job_id[0] != '\0') {
+		json_key(w, "job_id");
+		json_string(w, e->job_id);
+	}
+	if (e->state == ENTRY_QUEUED || e->state == ENTRY_ACTIVE) {
+		json_key(w, "name");
+		json_string(w, e->name);
+		json_key(w, "target");
+		json_string(w, e->target);
+	}
+	if (e->state == ENTRY_ACTIVE) {
+		json_key(w, "attempts");
+		json_uint(w, (uint64_t)e->attempts);
+		json_key(w, "running");
+		json_bool(w, e->running);
+		json_key(w, "phase");
+		json_string(w, spool_phase_name(e->phase));
+		if (e->phase == SPOOL_PHASE_FINISHED) {
+			json_key(w, "status");
+			json_string(w, e->claim_status);
+		}
+		if (e->progress != NULL)
+			write_progress(w, e->progress, e->progress_len);
+	}
+	if (e->state == ENTRY_DONE || e->state == ENTRY_FAILED) {
+		static const char *const keys[] = {"status", "source", "target", "error",
+		                                   "finished_at"};
+
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+			const char *v = report_text(e, keys[k]);
+
+			if (v != NULL) {
+				json_key(w, keys[k]);
+				json_string(w, v);
+			}
+		}
+	}
+	json_key(w, "archive");
+	json_string(w, e->archive);
+	json_key(w, "dry_run");
+	json_bool(w, e->dry_run);
+	report_format_time(&e->time, when, sizeof(when));
+	json_key(w, "time");
+	json_string(w, when);
+	if (e->waiting != NULL) {
+		json_key(w, "waiting");
+		json_string(w, e->waiting);
+	}
+	json_end_object(w);
+}
+
+/* print_entry: e as one line of text. */
+static void
+print_entry(const struct entry *e)
+{
+	const char *slash = strrchr(e->archive, '/');
+	const char *archive = slash != NULL && slash[1] != '\0' ? slash + 1 : e->archive;
+	const char *state = state_names[e->state], *error = NULL;
+	char when[32], detail[400] = "";
+	struct tm tm;
+
+	localtime_r(&e->time.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	if (e->state == ENTRY_ACTIVE) {
+		char summary[160] = "";
+
+		state = e->running ? "running" : "orphaned";
+		if (e->progress != NULL &&
+		    !progress_view_summary(e->progress, e->progress_len, summary, sizeof(summary)))
+			summary[0] = '\0';
+		snprintf(detail, sizeof(detail), " (attempt %d, %s%s%s%s%s%s)", e->attempts,
+		         spool_phase_name(e->phase), e->phase == SPOOL_PHASE_FINISHED ? " " : "",
+		         e->phase == SPOOL_PHASE_FINISHED ? e->claim_status : "",
+		         e->phase == SPOOL_PHASE_FINISHED ? ", report not yet written"
+		         : e->running                     ? ""
+		                                          : ", worker gone",
+		         summary[0] != '\0' ? ": " : "", summary);
+	} else if (e->state != ENTRY_QUEUED) {
+		state = report_text(e, "status") != NULL ? report_text(e, "status") : state;
+		error = report_text(e, "error");
+	}
+	printf("%-9s %s %-36s %s -> %s%s%s%s%s%s%s\n", state, when,
+	       e->job_id[0] != '\0' ? e->job_id : "-", archive, e->target,
+	       e->dry_run ? " [rehearsal]" : "", detail, e->waiting != NULL ? ": waits: " : "",
+	       e->waiting != NULL ? e->waiting : "", error != NULL ? ": " : "",
+	       error != NULL ? error : "");
+}
+
+/* print_listing: the entries as text, or as JSON (a job's object, or every job's). */
+static int
+print_listing(const struct listing *l, const char *spool_dir, const char *job_id, bool json)
 {
 	struct json_writer w = {0};
-	struct spool sp;
-	char err[1024], *text;
+	char *text;
 
-	if (spool_open(config->spool_dir, &sp, err, sizeof(err)) < 0) {
-		fprintf(stderr, "restore-worker: %s\n", err);
-		return 2;
+	if (!json) {
+		for (size_t i = 0; i < l->n; i++)
+			if (job_id == NULL || strcmp(l->entries[i].job_id, job_id) == 0)
+				print_entry(&l->entries[i]);
+		if (l->n == 0)
+			printf("the spool %s is empty: no job queued, active, done or failed\n",
+			       spool_dir);
+		return fflush(stdout) == EOF ? 1 : 0;
 	}
-	if (json)
+	if (job_id != NULL) {
+		for (size_t i = 0; i < l->n; i++)
+			if (strcmp(l->entries[i].job_id, job_id) == 0)
+				write_entry(&w, &l->entries[i], true);
+	} else {
 		json_begin_object(&w);
-	if (json) {
-		json_key(&w, "queued");
-		json_begin_array(&w);
-	}
-	list_queued(config, sp.incoming_fd, NULL, &w, json);
-	const char *states[] = {"active", "done", "failed"};
-	int fds[] = {sp.active_fd, sp.done_fd, sp.failed_fd};
-	for (int i = 0; i < 3; i++) {
-		if (json) {
-			json_end_array(&w);
-			json_key(&w, states[i]);
+		for (int s = ENTRY_QUEUED; s <= ENTRY_FAILED; s++) {
+			json_key(&w, state_names[s]);
 			json_begin_array(&w);
+			for (size_t i = 0; i < l->n; i++)
+				if ((int)l->entries[i].state == s)
+					write_entry(&w, &l->entries[i], false);
+			json_end_array(&w);
 		}
-		list_jobs(config, fds[i], states[i], &w, json);
+		json_end_object(&w);
 	}
-	spool_close(&sp);
-	if (!json)
-		return 0;
-	json_end_array(&w);
-	json_end_object(&w);
 	text = json_finish(&w);
 	if (text == NULL) {
 		fprintf(stderr, "restore-worker: out of memory\n");
@@ -308,5 +521,58 @@ status_print(const struct config *config, bool json)
 	}
 	printf("%s\n", text);
 	free(text);
-	return 0;
+	return fflush(stdout) == EOF ? 1 : 0;
+}
+
+int
+status_print(const struct config *config, const char *job_id, bool json)
+{
+	struct listing l = {.config = config};
+	struct spool sp;
+	char err[1024], *text;
+	size_t len;
+	int rc = 0;
+	bool found = false;
+
+	if (spool_open_existing(config->spool_dir, &sp, err, sizeof(err)) < 0) {
+		fprintf(stderr, "restore-worker: %s\n", err);
+		return 2;
+	}
+	text = sp.root_fd >= 0 ? io_read_small(sp.root_fd, SPOOL_WAITS_FILE, JSON_TEXT_MAX, &len)
+	                       : NULL;
+	if (text != NULL &&
+	    json_parse_members(text, len, &l.waits, &l.nwaits, err, sizeof(err)) < 0)
+		l.waits = NULL, l.nwaits = 0;
+	free(text);
+	if (sp.incoming_fd >= 0)
+		list_queued(&l, sp.incoming_fd, "");
+	if (sp.active_fd >= 0)
+		list_jobs(&l, sp.active_fd, ENTRY_ACTIVE);
+	if (sp.done_fd >= 0)
+		list_jobs(&l, sp.done_fd, ENTRY_DONE);
+	if (sp.failed_fd >= 0)
+		list_jobs(&l, sp.failed_fd, ENTRY_FAILED);
+	if (l.n > 1)
+		qsort(l.entries, l.n, sizeof(l.entries[0]), entry_compare);
+	for (size_t i = 0; job_id != NULL && i < l.n; i++)
+		found = found || strcmp(l.entries[i].job_id, job_id) == 0;
+	if (job_id != NULL && !found) {
+		fprintf(
+		    stderr,
+		    "restore-worker: no job %s in %s: it is not queued (by submit), active, done "
+		    "or failed\n",
+		    job_id, config->spool_dir);
+		rc = 1;
+	} else {
+		rc = print_listing(&l, config->spool_dir, job_id, json);
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		free(l.entries[i].progress);
+		if (l.entries[i].report != NULL)
+			json_decref(l.entries[i].report);
+	}
+	free(l.entries);
+	json_members_free(l.waits, l.nwaits);
+	spool_close(&sp);
+	return rc;
 }

@@ -15,7 +15,10 @@ struct config;
 int status_submit(const struct config *config, const char *archive, const char *target,
                   bool db_only, bool dry_run);
 
-/* status_print: list queued, active and finished jobs (as JSON when json); exit status. */
-int status_print(const struct config *config, bool json);
+/*
+ * status_print: list queued, active and finished jobs, oldest first (as JSON when json), or
+ * only job job_id (unless NULL); the exit status (1 when there is no such job).
+ */
+int status_print(const struct config *config, const char *job_id, bool json);
 
 #endif

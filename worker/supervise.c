@@ -8,6 +8,10 @@
  * both are open-file-description locks that the child shares and that die with the last of
  * them. A job whose target is locked waits in incoming/ (or, if it was adopted from a dead
  * worker, in active/); it is not failed.
+ *
+ * Every job that does not run says why: the reason is logged once when it arises (at error
+ * level when the operator must act, a lock or folder the worker cannot use) and kept in the
+ * spool's SPOOL_WAITS_FILE for status, rewritten only when a reason changes.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -26,10 +30,132 @@
 #include "incoming.h"
 #include "io.h"
 #include "job.h"
+#include "json.h"
 #include "metrics.h"
 #include "notify.h"
 #include "restore.h"
 #include "spool.h"
+
+#define CLAIM_RETRY_SECONDS 2.0 /* a file whose claim failed is tried again this often */
+
+/* wait_note: job key waits for reason; logged at priority (0: not logged) when it is new. */
+static void
+wait_note(struct worker *w, const char *key, const char *job_id, int priority, const char *reason)
+{
+	struct wait_note *n = NULL;
+
+	for (size_t i = 0; i < w->nwaits && n == NULL; i++)
+		if (strcmp(w->waits[i].key, key) == 0)
+			n = &w->waits[i];
+	if (n == NULL) {
+		struct wait_note *grown = realloc(w->waits, (w->nwaits + 1) * sizeof(*grown));
+
+		if (grown == NULL)
+			return;
+		w->waits = grown;
+		n = &w->waits[w->nwaits++];
+		memset(n, 0, sizeof(*n));
+		snprintf(n->key, sizeof(n->key), "%s", key);
+	}
+	n->seen = true;
+	if (strcmp(n->reason, reason) == 0)
+		return;
+	snprintf(n->reason, sizeof(n->reason), "%s", reason);
+	w->waits_changed = true;
+	if (priority != 0)
+		log_line((enum log_priority)priority, job_id, "%s waits: %s", key, reason);
+}
+
+/* wait_keep: job key still waits for the reason noted before (if any). */
+static void
+wait_keep(struct worker *w, const char *key)
+{
+	for (size_t i = 0; i < w->nwaits; i++)
+		if (strcmp(w->waits[i].key, key) == 0)
+			w->waits[i].seen = true;
+}
+
+/* file_key: the wait key of a file in incoming/. */
+static void
+file_key(const struct incoming_file *c, char *key, size_t keylen)
+{
+	snprintf(key, keylen, "incoming/%s%s%s", c->folder, c->folder[0] != '\0' ? "/" : "",
+	         c->name);
+}
+
+/* waits_save: drop the reasons not noted again, and write them down if they changed. */
+static void
+waits_save(struct worker *w)
+{
+	struct json_writer jw = {0};
+	size_t kept = 0;
+	char err[512], *text;
+
+	for (size_t i = 0; i < w->nwaits; i++)
+		if (w->waits[i].seen)
+			w->waits[kept++] = w->waits[i];
+	if (kept != w->nwaits)
+		w->waits_changed = true;
+	w->nwaits = kept;
+	for (size_t i = 0; i < w->nwaits; i++)
+		w->waits[i].seen = false;
+	if (!w->waits_changed || w->spool.root_fd < 0)
+		return;
+	w->waits_changed = false;
+	if (w->nwaits == 0) {
+		if (unlinkat(w->spool.root_fd, SPOOL_WAITS_FILE, 0) < 0 && errno != ENOENT)
+			log_line(LOG_PRIORITY_WARNING, NULL, "cannot remove %s/%s: %s",
+			         w->spool.dir, SPOOL_WAITS_FILE, strerror(errno));
+		return;
+	}
+	json_begin_object(&jw);
+	for (size_t i = 0; i < w->nwaits; i++) {
+		json_key(&jw, w->waits[i].key);
+		json_string(&jw, w->waits[i].reason);
+	}
+	json_end_object(&jw);
+	text = json_finish(&jw);
+	if (text == NULL || spool_write_atomic(w->spool.root_fd, SPOOL_WAITS_FILE, text,
+	                                       strlen(text), err, sizeof(err)) < 0)
+		log_line(LOG_PRIORITY_WARNING, NULL, "cannot tell status why jobs wait: %s/%s: %s",
+		         w->spool.dir, SPOOL_WAITS_FILE, text == NULL ? "out of memory" : err);
+	free(text);
+}
+
+void
+supervise_waits_clear(struct worker *w)
+{
+	free(w->waits);
+	w->waits = NULL;
+	w->nwaits = 0;
+	w->waits_changed = false;
+	if (w->spool.root_fd >= 0)
+		(void)unlinkat(w->spool.root_fd, SPOOL_WAITS_FILE, 0);
+}
+
+/*
+ * lock_wait: target's lock could not be taken (errno says why): note why the job of key
+ * waits. A busy target is the normal course of things; a lock the worker cannot open is not.
+ */
+static void
+lock_wait(struct worker *w, const char *key, const char *job_id, const char *target)
+{
+	char reason[700], name[SPOOL_NAME_MAX + 1], owner[160];
+	int saved = errno;
+
+	snprintf(name, sizeof(name), "%s.lock", target);
+	if (saved == EAGAIN) {
+		snprintf(reason, sizeof(reason),
+		         "target %s is busy: another restore holds %s/locks/%s", target,
+		         w->spool.dir, name);
+		wait_note(w, key, job_id, LOG_PRIORITY_INFO, reason);
+		return;
+	}
+	spool_describe_owner(w->spool.locks_fd, name, owner, sizeof(owner));
+	snprintf(reason, sizeof(reason), "cannot take the lock of target %s: %s/locks/%s (%s): %s",
+	         target, w->spool.dir, name, owner, strerror(saved));
+	wait_note(w, key, job_id, LOG_PRIORITY_ERROR, reason);
+}
 
 /* supervise_jobs_running: the number of jobs with a child process. */
 size_t
@@ -246,31 +372,69 @@ supervise_adopt_orphans(struct worker *w)
 	(void)closedir(dir);
 }
 
+/* no_free_slot: are max_parallel_jobs jobs running? Then the reason a job waits into buf. */
+static bool
+no_free_slot(const struct worker *w, char *buf, size_t buflen)
+{
+	int max = w->config->max_parallel_jobs;
+
+	if (supervise_jobs_running(w) < (size_t)max)
+		return false;
+	snprintf(buf, buflen, "no free slot: %d job%s run%s (max_parallel_jobs)", max,
+	         max == 1 ? "" : "s", max == 1 ? "s" : "");
+	return true;
+}
+
 /* start_waiting: start adopted jobs whose target is free. */
 static void
 start_waiting(struct worker *w)
 {
 	for (size_t i = 0; i < w->njobs && !w->stopping; i++) {
 		struct job *job = &w->jobs[i];
+		char key[SPOOL_NAME_MAX + 100], reason[200];
 
-		if (job->pid != 0 ||
-		    supervise_jobs_running(w) >= (size_t)w->config->max_parallel_jobs)
+		if (job->pid != 0)
 			continue;
+		snprintf(key, sizeof(key), "active/%s", job->claim.job_id);
+		if (no_free_slot(w, reason, sizeof(reason))) {
+			wait_note(w, key, job->claim.job_id, 0, reason);
+			continue;
+		}
 		if (job->target[0] != '\0' && job->target_lock < 0) {
 			job->target_lock = spool_lock_target(&w->spool, job->target);
-			if (job->target_lock < 0)
-				continue; /* busy: it waits its turn */
+			if (job->target_lock < 0) {
+				lock_wait(w, key, job->claim.job_id, job->target);
+				continue; /* it waits its turn */
+			}
 		}
 		job_start(w, job);
 	}
 }
 
-/* start_candidate: claim and start one ready file; false if it must wait. */
+/* job_id_for: the id of a job claimed from name: submit's, unless taken; else a new one. */
+static void
+job_id_for(const struct worker *w, const char *name, char job_id[37])
+{
+	int fds[3] = {w->spool.active_fd, w->spool.done_fd, w->spool.failed_fd};
+	struct stat st;
+
+	if (spool_submit_job_id(name, job_id)) {
+		bool taken = false;
+
+		for (int k = 0; k < 3; k++)
+			taken = taken || fstatat(fds[k], job_id, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		if (!taken)
+			return;
+	}
+	restore_new_job_id(job_id);
+}
+
+/* start_candidate: claim and start one ready file; false if it must wait (noted why). */
 static bool
-start_candidate(struct worker *w, const struct incoming_file *c)
+start_candidate(struct worker *w, struct incoming_file *c, double now)
 {
 	struct job_env env = worker_env(w);
-	char job_id[37], tbuf[80], why[512], err[512];
+	char job_id[37], tbuf[80], why[512], err[512], key[SPOOL_NAME_MAX + 100];
 	const char *target;
 	struct job *job;
 	struct stat st;
@@ -290,25 +454,32 @@ start_candidate(struct worker *w, const struct incoming_file *c)
 	(void)close(dir_fd);
 	if (target == NULL)
 		refused = true; /* claimed and failed at once, no lock needed */
+	file_key(c, key, sizeof(key));
 	if (!refused) {
 		lock = spool_lock_target(&w->spool, target);
-		if (lock < 0)
-			return false; /* its target is busy: it waits its turn */
+		if (lock < 0) {
+			lock_wait(w, key, NULL, target);
+			return false; /* it waits its turn */
+		}
 	}
-	restore_new_job_id(job_id);
+	job_id_for(w, c->name, job_id);
 	job = job_add(w);
 	if (job == NULL) {
 		spool_unlock(lock);
+		wait_note(w, key, NULL, LOG_PRIORITY_ERROR, "the worker is out of memory");
 		return false;
 	}
 	rc = spool_claim(&w->spool, c->folder[0] != '\0' ? c->folder : NULL, c->name, job_id,
 	                 &job->claim, err, sizeof(err));
 	if (rc != 0) {
-		if (rc < 0)
-			log_line(LOG_PRIORITY_ERROR, NULL, "%s", err);
 		w->njobs--;
 		spool_unlock(lock);
-		return true;
+		if (rc > 0)
+			return true; /* another worker took it */
+		/* Tried again now and then: a chown, say, releases it without a restart. */
+		c->retry_at = now + CLAIM_RETRY_SECONDS;
+		wait_note(w, key, NULL, LOG_PRIORITY_ERROR, err);
+		return false;
 	}
 	job->target_lock = lock;
 	snprintf(job->target, sizeof(job->target), "%s", target != NULL ? target : "");
@@ -327,37 +498,60 @@ double
 supervise_start_ready(struct worker *w)
 {
 	double t = daemon_now(), wake = -1;
+	char key[SPOOL_NAME_MAX + 100], reason[200];
 	size_t i = 0;
 
+	if (w->stopping)
+		return 0.5;
 	start_waiting(w);
 	while (i < w->incoming.nfiles) {
 		struct incoming_file *c = &w->incoming.files[i];
 		double ready_at = incoming_ready_at(c, w->config->settle_seconds);
 
-		if (w->stopping ||
-		    supervise_jobs_running(w) >= (size_t)w->config->max_parallel_jobs)
-			return 0.5;
+		file_key(c, key, sizeof(key));
+		if (no_free_slot(w, reason, sizeof(reason))) {
+			wait_note(w, key, NULL, 0, reason);
+			wake = 0.5;
+			i++;
+			continue;
+		}
 		if (ready_at < 0 || ready_at > t) {
+			snprintf(reason, sizeof(reason),
+			         "arriving: taken once closed and unchanged for %d s "
+			         "(settle_seconds)",
+			         w->config->settle_seconds);
+			wait_note(w, key, NULL, 0, reason);
 			if (ready_at > t && (wake < 0 || ready_at - t < wake))
 				wake = ready_at - t;
 			i++;
 			continue;
 		}
+		if (c->retry_at > t) {
+			wait_keep(w, key);
+			if (wake < 0 || c->retry_at - t < wake)
+				wake = c->retry_at - t;
+			i++;
+			continue;
+		}
 		if (incoming_still_busy(&w->incoming, c, t)) {
+			wait_note(w, key, NULL, 0, "arriving: somebody still writes it");
 			wake = wake < 0 || wake > 0.5 ? 0.5 : wake;
 			i++;
 			continue;
 		}
-		if (start_candidate(w, c)) {
+		if (start_candidate(w, c, t)) {
 			incoming_forget(&w->incoming, i);
 		} else {
-			wake =
-			    wake < 0 || wake > 0.5 ? 0.5 : wake; /* busy target: look again soon */
+			/* A busy target or a lock it cannot take: look again soon. */
+			double again = c->retry_at > t ? c->retry_at - t : 0.5;
+
+			wake = wake < 0 || wake > again ? again : wake;
 			i++;
 		}
 	}
 	for (i = 0; i < w->njobs; i++)
 		if (w->jobs[i].pid == 0)
 			wake = wake < 0 || wake > 0.5 ? 0.5 : wake;
+	waits_save(w);
 	return wake;
 }

@@ -5,6 +5,7 @@
 #  - a login that fails (a role that does not exist, a password in the connection string):
 #    failed, exit 1, the target named, the password nowhere;
 #  - strategy swap with a role without CREATEDB: the rights check fails;
+#  - spool_dir with a folder its owner cannot write: failed, naming it;
 #  - plan_quota 512MiB with the default 2.25GB overhead: a warning (exit 0), and a warning at
 #    load for the other commands (status);
 #  - a pg_dump whose archive version exceeds max_dump_version: a warning;
@@ -46,7 +47,7 @@ done
 assert_eq "work_dir free space" ok "$(status_of "work_dir free space")"
 run_worker -c "$CASE_DIR/config.yaml" check
 assert_exit 0
-assert_eq "lines on stdout (one per check)" 9 "$(wc -l <"$CASE_DIR/out")"
+assert_eq "lines on stdout (one per check)" 10 "$(wc -l <"$CASE_DIR/out")"
 assert_eq "lines not ok" "" "$(grep -v ' \.\.\. ok: ' "$CASE_DIR/out" || true)"
 assert_eq "what the probe left beside blob_dir" "$(basename "$BLOB_DIR")" "$(ls -A "$BLOB_PARENT")"
 case_end
@@ -139,6 +140,24 @@ assert_eq "database login of acceptance" ok "$(status_of "database login" accept
 run_worker -c "$CASE_DIR/config.yaml" check --target no_such_target
 assert_exit 2
 [ -s "$CASE_DIR/out" ] && fail "an unknown target printed checks"
+case_end
+
+case_begin spool_unusable_fails
+write_config "$CASE_DIR/config.yaml" plan_quota=3GB
+mkdir -p "$BLOB_DIR" "$CASE_DIR/spool/incoming"
+echo "spool_dir: $CASE_DIR/spool" >>"$CASE_DIR/config.yaml"
+run_worker -c "$CASE_DIR/config.yaml" check --json
+assert_exit 0
+assert_eq "spool, a usable one" ok "$(status_of spool)"
+# incoming/ that the spool's owner cannot write (as root: the spool is nobody's, as the
+# service user's would be, and incoming/ root's, as a root command could have left it).
+chmod 555 "$CASE_DIR/spool/incoming"
+[ "$(id -u)" -eq 0 ] && chown nobody "$CASE_DIR/spool"
+run_worker -c "$CASE_DIR/config.yaml" check --json
+assert_exit 1
+assert_eq "spool, incoming/ not writable" failed "$(status_of spool)"
+jq -e '.checks[] | select(.name == "spool") | .message | test("incoming")' \
+	"$CASE_DIR/out" >/dev/null || fail "the spool's message does not name incoming/"
 case_end
 
 case_begin run_logs_checks_and_goes_on

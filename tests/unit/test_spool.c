@@ -3,6 +3,8 @@
  * bytes in place (so recording an outcome needs no free space), line breaks cannot forge a
  * field, the fields a report made from the claim needs and those that tell a commit's outcome
  * read back, and a claim from before phases were recorded reads as an attempt that may have run.
+ * Also: the job id in submit's job file names, spool_open_existing creating nothing, and
+ * spool_check_usable naming a folder the worker's user cannot write, with its owner.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,6 +26,75 @@ static int failures;
 			failures++;                                                                \
 		}                                                                                  \
 	} while (0)
+
+/* check_job_ids: which names carry submit's job id. */
+static void
+check_job_ids(void)
+{
+	static const struct {
+		const char *name;
+		const char *id; /* NULL: none */
+	} cases[] = {
+	    {"submit-0b3d7c4e-1a2b-4c3d-8e9f-0123456789ab.yaml",
+	     "0b3d7c4e-1a2b-4c3d-8e9f-0123456789ab"},
+	    {"submit-0b3d7c4e-1a2b-4c3d-8e9f-0123456789ab.yml", NULL},
+	    {"submit-0B3D7C4E-1a2b-4c3d-8e9f-0123456789ab.yaml", NULL},
+	    {"submit-0b3d7c4e-1a2b-4c3d-8e9f-0123456789a.yaml", NULL},
+	    {"submit-0b3d7c4e-1a2b-4c3d-8e9f-0123456789abc.yaml", NULL},
+	    {"submit-0b3d7c4e/1a2b-4c3d-8e9f-0123456789ab.yaml", NULL},
+	    {"submit-../../../../../../../../../etc/passwd.yaml", NULL},
+	    {"job-0b3d7c4e-1a2b-4c3d-8e9f-0123456789ab.yaml", NULL},
+	    {"good.tar.gz", NULL},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char id[37] = "";
+		bool got = spool_submit_job_id(cases[i].name, id);
+
+		CHECK(got == (cases[i].id != NULL) && (!got || strcmp(id, cases[i].id) == 0),
+		      "spool_submit_job_id(%s): got %s '%s'", cases[i].name, got ? "true" : "false",
+		      id);
+	}
+}
+
+/* check_usable: spool_open_existing creates nothing; spool_check_usable names what is not. */
+static void
+check_usable(const char *root)
+{
+	char dir[128], path[160], msg[1024];
+	struct spool sp;
+
+	snprintf(dir, sizeof(dir), "%s/other", root);
+	CHECK(spool_open_existing(dir, &sp, msg, sizeof(msg)) == 0 && sp.root_fd < 0 &&
+	          sp.incoming_fd < 0,
+	      "spool_open_existing of a missing spool: %s", msg);
+	spool_close(&sp);
+	CHECK(access(dir, F_OK) < 0, "spool_open_existing created %s", dir);
+	CHECK(spool_check_usable(dir, msg, sizeof(msg)) == 0, "a spool still to be made: %s", msg);
+	CHECK(spool_open(dir, &sp, msg, sizeof(msg)) == 0, "spool_open: %s", msg);
+	spool_close(&sp);
+	CHECK(spool_check_usable(dir, msg, sizeof(msg)) == 0, "a fresh spool: %s", msg);
+	snprintf(path, sizeof(path), "%s/incoming", dir);
+	/* Not root: a folder of one's own made read-only. Root: the spool is nobody's, the
+	 * folder root's (as a root command of an earlier version left it). */
+	if (geteuid() == 0) {
+		static const char *const others[] = {"",      "/tmp",    "/active",
+		                                     "/done", "/failed", "/locks"};
+
+		for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+			char other[200];
+
+			snprintf(other, sizeof(other), "%s%s", dir, others[i]);
+			CHECK(chown(other, 65534, 65534) == 0, "cannot chown %s", other);
+		}
+	} else
+		CHECK(chmod(path, 0555) == 0, "cannot chmod %s", path);
+	msg[0] = '\0';
+	CHECK(spool_check_usable(dir, msg, sizeof(msg)) == -1 && strstr(msg, path) != NULL &&
+	          strstr(msg, " is owned by ") != NULL,
+	      "a folder the worker cannot write is not named with its owner: '%s'", msg);
+	(void)chmod(path, 0755);
+}
 
 /* claim_size: the size of the claim file and the blocks it holds. */
 static void
@@ -156,6 +227,8 @@ main(void)
 
 	spool_discard(&sp, &claim);
 	spool_close(&sp);
+	check_job_ids();
+	check_usable(root);
 	{
 		char cmd[128];
 
