@@ -29,7 +29,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define METADATA_LIMIT (1024 * 1024)
+#define METADATA_LIMIT   (1024 * 1024)
+#define UNEXPECTED_NAMED 5 /* unexpected entries named in the warning */
 
 const char *
 archive_kind_name(enum archive_kind kind)
@@ -156,6 +157,17 @@ has_dotdot(const char *p)
 	return false;
 }
 
+/* note_unexpected: count an entry outside a backup's layout, naming the first few. */
+static void
+note_unexpected(struct walker *w, const char *p)
+{
+	size_t used = strlen(w->unexpected_names);
+
+	if (w->unexpected++ < UNEXPECTED_NAMED)
+		snprintf(w->unexpected_names + used, sizeof(w->unexpected_names) - used, "%s%s",
+		         used > 0 ? ", " : "", p);
+}
+
 /* read_tar_entry: check one entry of a full snapshot and hand it to its reader. */
 static enum archive_outcome
 read_tar_entry(struct walker *w, struct archive_entry *e)
@@ -218,8 +230,24 @@ read_tar_entry(struct walker *w, struct archive_entry *e)
 	else if (strcmp(p, "db/toc.dat") == 0)
 		w->saw_db_toc = true;
 	else
-		report_warn(w->report, "ignored an unexpected entry %s in the archive", p);
+		note_unexpected(w, p);
 	return WALK_OK;
+}
+
+/*
+ * warn_unexpected: one warning for the entries outside the layout, given only once the walk
+ * has accepted the archive: after a refusal they would be noise beside its reason.
+ */
+static void
+warn_unexpected(struct walker *w)
+{
+	if (w->unexpected == 1)
+		report_warn(w->report, "ignored an unexpected entry %s in the archive",
+		            w->unexpected_names);
+	else if (w->unexpected > 1)
+		report_warn(w->report, "ignored %llu unexpected entries in the archive: %s%s",
+		            w->unexpected, w->unexpected_names,
+		            w->unexpected > UNEXPECTED_NAMED ? ", ..." : "");
 }
 
 /* check_metadata: compare .metadata's sizes with what the archive really holds. */
@@ -353,8 +381,16 @@ walk_entries(struct walker *w)
 			    "holds %llu files but no database dump (db/db.backup); a "
 			    "files-only backup cannot be restored",
 			    (unsigned long long)walk->file_count);
+		if (w->unexpected > 0)
+			return walker_refuse(
+			    w, WALK_REJECTED,
+			    "holds no database dump (db/db.backup), only %llu entr%s outside a "
+			    "backup's layout (.metadata, db/db.backup, tree/xx/yy/<uuid>): %s%s",
+			    w->unexpected, w->unexpected == 1 ? "y" : "ies", w->unexpected_names,
+			    w->unexpected > UNEXPECTED_NAMED ? ", ..." : "");
 		return walker_refuse(w, WALK_REJECTED, "holds no database dump (db/db.backup)");
 	}
+	warn_unexpected(w);
 	if (!walk->have_metadata)
 		report_warn(w->report, "the archive has no .metadata");
 	check_metadata(w);

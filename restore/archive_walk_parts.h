@@ -27,6 +27,9 @@ struct walker {
 	unsigned char *block;
 	bool saw_pgdump_toc; /* a top-level toc.dat: a pg_dump -Ft archive */
 	bool saw_db_toc;     /* db/toc.dat: a directory-format dump put into db/ */
+	/* Entries outside a backup's layout: how many, and the first few names, for one warning. */
+	unsigned long long unexpected;
+	char unexpected_names[512];
 };
 
 /* walker_refuse: fill err with "<archive>: <reason>" and return the outcome given. */

@@ -143,6 +143,14 @@ report_part_error(struct report_part *part, const char *where, const char *fmt, 
 }
 
 void
+report_part_forget_errors(struct report_part *part)
+{
+	errors_free(part->errors, part->nerrors);
+	part->errors = NULL;
+	part->nerrors = 0;
+}
+
+void
 report_skip(struct report *report, const char *toc_entry, const char *reason)
 {
 	errors_add(&report->skipped, &report->nskipped, toc_entry, strdup(reason));

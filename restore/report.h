@@ -84,6 +84,9 @@ void report_set_error(struct report *report, const char *status, const char *fmt
 void report_part_error(struct report_part *part, const char *where, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* report_part_forget_errors: drop a part's errors (its work was given up, not failed). */
+void report_part_forget_errors(struct report_part *part);
+
 /* report_skip: record a TOC entry left out of the restore, and why. */
 void report_skip(struct report *report, const char *toc_entry, const char *reason);
 

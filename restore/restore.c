@@ -448,6 +448,8 @@ restore_run(const struct restore_options *o, struct report *report)
 		goto done;
 	}
 	if (outcome != WALK_OK) {
+		/* What the database restore said as it was stopped is no error of its own. */
+		report_part_forget_errors(&report->database);
 		report_set_error(report, outcome == WALK_REJECTED ? "rejected" : "failed", "%s",
 		                 err);
 		goto done;
@@ -603,9 +605,11 @@ done:
 		restore_say(
 		    o,
 		    "job %s: timings: read %.3f s, database %.3f s, files %.3f s (beside the "
-		    "database), swap %.3f s, total %.3f s",
+		    "database), swap %.3f s, analyze %.3f s, total %.3f s",
 		    job_id, report->read_s, report->database_s, report->files_s, report->swap_s,
-		    report->total_s);
+		    report->analyze_s, report->total_s);
+	for (size_t i = 0; i < report->nwarnings; i++) /* before the outcome, which ends the log */
+		restore_say(o, "job %s: warning: %s", job_id, report->warnings[i]);
 	if (report->error != NULL)
 		restore_say(o, "job %s: %s: %s", job_id, report->status, report->error);
 	else

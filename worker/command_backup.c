@@ -15,6 +15,7 @@
 #include "backup.h"
 #include "command.h"
 #include "config.h"
+#include "notify.h"
 #include "restore.h"
 #include "spool.h"
 
@@ -42,12 +43,12 @@ backup_folder(const struct config *config, const char *target)
 		return NULL;
 	}
 	if (asprintf(&dir, "%s/%s", config->backup_dir, target) < 0) {
-		fprintf(stderr, "restore-worker: out of memory\n");
+		log_line(LOG_PRIORITY_ERROR, NULL, "out of memory");
 		return NULL;
 	}
 	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
-		fprintf(stderr, "restore-worker: cannot create the backup folder %s: %s\n", dir,
-		        strerror(errno));
+		log_line(LOG_PRIORITY_ERROR, NULL, "cannot create the backup folder %s: %s", dir,
+		         strerror(errno));
 		free(dir);
 		return NULL;
 	}
@@ -59,17 +60,17 @@ static void
 print_backup(const struct backup_result *r)
 {
 	for (size_t i = 0; i < r->nwarnings; i++)
-		fprintf(stderr, "restore-worker: warning: %s\n", r->warnings[i]);
+		log_line(LOG_PRIORITY_WARNING, NULL, "warning: %s", r->warnings[i]);
 	for (size_t i = 0; i < r->nremoved; i++)
-		fprintf(stderr, "restore-worker: removed the older backup %s\n", r->removed[i]);
+		log_line(LOG_PRIORITY_INFO, NULL, "removed the older backup %s", r->removed[i]);
 	if (r->error != NULL) {
-		fprintf(stderr, "restore-worker: backup %s: %s\n", r->status, r->error);
+		log_line(LOG_PRIORITY_ERROR, NULL, "backup %s: %s", r->status, r->error);
 		return;
 	}
-	fprintf(
-	    stderr,
-	    "restore-worker: backup written: %s (%llu bytes: dump %llu bytes, archive %s; %llu "
-	    "files, %llu bytes) in %.3f s (dump %.3f s, files measured %.3f s, written %.3f s)\n",
+	log_line(
+	    LOG_PRIORITY_INFO, NULL,
+	    "backup written: %s (%llu bytes: dump %llu bytes, archive %s; %llu "
+	    "files, %llu bytes) in %.3f s (dump %.3f s, files measured %.3f s, written %.3f s)",
 	    r->archive, (unsigned long long)r->archive_bytes, (unsigned long long)r->dump_bytes,
 	    r->dump_version, (unsigned long long)r->files_count, (unsigned long long)r->files_bytes,
 	    r->total_s, r->dump_s, r->files_s, r->write_s);
@@ -120,18 +121,14 @@ command_backup(const struct command *cmd, const struct command_args *args, const
 	ct = target_name != NULL ? config_target_find(config, target_name) : NULL;
 	if (ct == NULL || (args->to_backup_dir && config->backup_dir == NULL)) {
 		if (target_name == NULL)
-			fprintf(
-			    stderr,
-			    "restore-worker: %s has no default_target; name one with --target\n",
-			    path);
+			log_line(LOG_PRIORITY_ERROR, NULL,
+			         "%s has no default_target; name one with --target", path);
 		else if (ct == NULL)
-			fprintf(stderr, "restore-worker: %s has no target '%s'\n", path,
-			        target_name);
+			log_line(LOG_PRIORITY_ERROR, NULL, "%s has no target '%s'", path,
+			         target_name);
 		else
-			fprintf(stderr,
-			        "restore-worker: %s has no backup_dir, which --to-backup-dir "
-			        "needs\n",
-			        path);
+			log_line(LOG_PRIORITY_ERROR, NULL,
+			         "%s has no backup_dir, which --to-backup-dir needs", path);
 		config_free(config);
 		return EXIT_USAGE;
 	}
@@ -141,17 +138,17 @@ command_backup(const struct command *cmd, const struct command_args *args, const
 	/* With a spool, a backup and a restore of one target never run at once. */
 	if (config->spool_dir != NULL) {
 		if (spool_open(config->spool_dir, &sp, err, sizeof(err)) < 0) {
-			fprintf(stderr, "restore-worker: %s\n", err);
+			log_line(LOG_PRIORITY_ERROR, NULL, "%s", err);
 			config_free(config);
 			return EXIT_USAGE;
 		}
 		lock = spool_lock_target(&sp, ct->name);
 		if (lock < 0) {
-			fprintf(stderr, "restore-worker: %s\n",
-			        errno == EAGAIN
-			            ? "the target is being restored right now; back it up "
-			              "when its restore is done"
-			            : strerror(errno));
+			log_line(LOG_PRIORITY_ERROR, NULL, "%s",
+			         errno == EAGAIN
+			             ? "the target is being restored right now; back it "
+			               "up when its restore is done"
+			             : strerror(errno));
 			spool_close(&sp);
 			config_free(config);
 			return RESTORE_EXIT_UNCHANGED;

@@ -15,6 +15,7 @@
 
 #include "command.h"
 #include "config.h"
+#include "notify.h"
 #include "progress_view.h"
 #include "restore.h"
 #include "spool.h"
@@ -41,7 +42,7 @@ progress_erase(struct cli_progress *cp)
 	}
 }
 
-/* command_log_line: progress on stderr. */
+/* command_log_line: the engine's line on stderr, at the priority its shape says. */
 void
 command_log_line(void *ctx, const char *line)
 {
@@ -49,7 +50,7 @@ command_log_line(void *ctx, const char *line)
 
 	if (cp != NULL)
 		progress_erase(cp);
-	fprintf(stderr, "restore-worker: %s\n", line);
+	log_engine_line(line);
 }
 
 /* show_progress: the engine's figures, as the live line or a line now and then. */
@@ -65,9 +66,23 @@ show_progress(void *ctx, const struct restore_progress *p)
 		fflush(stderr);
 		cp->shown = true;
 	} else if (p->elapsed_s - cp->last_log >= PROGRESS_LOG_SECONDS) {
-		fprintf(stderr, "restore-worker: %s\n", line);
+		log_line(LOG_PRIORITY_INFO, NULL, "%s", line);
 		cp->last_log = p->elapsed_s;
 	}
+}
+
+/*
+ * print_database_error: one of the database's errors: "at TOC entry 216 TABLE public t", or
+ * "(emptying the target)" for a step of restore-worker's own.
+ */
+static void
+print_database_error(const struct report_error *e)
+{
+	if (e->where == NULL)
+		log_line(LOG_PRIORITY_ERROR, NULL, "database error: %s", e->message);
+	else
+		log_line(LOG_PRIORITY_ERROR, NULL, "database error %s%s: %s",
+		         e->where[0] == '(' ? "" : "at TOC entry ", e->where, e->message);
 }
 
 /* refuse_busy: the target's lock is held (by the worker); say so, as a report too. */
@@ -89,7 +104,7 @@ refuse_busy(const char *archive, const char *target, int json_out, int why)
 			report_set_error(&report, "failed", "cannot lock target %s: %s", target,
 			                 strerror(why));
 		clock_gettime(CLOCK_REALTIME, &report.finished_at);
-		fprintf(stderr, "restore-worker: %s\n", report.error);
+		log_line(LOG_PRIORITY_ERROR, NULL, "%s", report.error);
 		if (json_out) {
 			char *json = report_json(&report);
 
@@ -126,14 +141,14 @@ command_restore(const struct command *cmd, const struct command_args *args,
 	if (target_name == NULL)
 		target_name = config->default_target;
 	if (target_name == NULL) {
-		fprintf(stderr,
-		        "restore-worker: %s has no default_target; name one with --target\n", path);
+		log_line(LOG_PRIORITY_ERROR, NULL,
+		         "%s has no default_target; name one with --target", path);
 		config_free(config);
 		return EXIT_USAGE;
 	}
 	ct = config_target_find(config, target_name);
 	if (ct == NULL) {
-		fprintf(stderr, "restore-worker: %s has no target '%s'\n", path, target_name);
+		log_line(LOG_PRIORITY_ERROR, NULL, "%s has no target '%s'", path, target_name);
 		config_free(config);
 		return EXIT_USAGE;
 	}
@@ -148,7 +163,7 @@ command_restore(const struct command *cmd, const struct command_args *args,
 		char err[1024];
 
 		if (spool_open(config->spool_dir, &sp, err, sizeof(err)) < 0) {
-			fprintf(stderr, "restore-worker: %s\n", err);
+			log_line(LOG_PRIORITY_ERROR, NULL, "%s", err);
 			config_free(config);
 			return EXIT_USAGE;
 		}
@@ -184,7 +199,7 @@ command_restore(const struct command *cmd, const struct command_args *args,
 		ro.previous_keep = ct->previous_keep;
 		ro.previous_dir = previous = spool_previous_dir(&sp, ct->name, err, sizeof(err));
 		if (previous == NULL) {
-			fprintf(stderr, "restore-worker: %s; nothing was restored\n", err);
+			log_line(LOG_PRIORITY_ERROR, NULL, "%s; nothing was restored", err);
 			spool_unlock(lock);
 			spool_close(&sp);
 			config_free(config);
@@ -194,15 +209,9 @@ command_restore(const struct command *cmd, const struct command_args *args,
 	status = restore_run(&ro, &report);
 	progress_erase(&progress);
 	if (!args->json) {
-		for (size_t i = 0; i < report.nwarnings; i++)
-			fprintf(stderr, "restore-worker: warning: %s\n", report.warnings[i]);
+		/* The engine's log had the warnings, before the outcome. */
 		for (size_t i = 0; i < report.database.nerrors; i++)
-			fprintf(stderr, "restore-worker: database error%s%s: %s\n",
-			        report.database.errors[i].where != NULL ? " at TOC entry " : "",
-			        report.database.errors[i].where != NULL
-			            ? report.database.errors[i].where
-			            : "",
-			        report.database.errors[i].message);
+			print_database_error(&report.database.errors[i]);
 	} else {
 		char *json = report_json(&report);
 

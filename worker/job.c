@@ -351,13 +351,13 @@ child_progress(void *ctx, const struct restore_progress *p)
 	}
 }
 
-/* child_log_progress: the engine's progress lines. */
+/* child_log_progress: the engine's lines, at the priority each one's shape says. */
 static void
 child_log_progress(void *ctx, const char *line)
 {
 	(void)ctx;
 	/* The engine's lines already begin with "job <id>: ". */
-	log_line(LOG_PRIORITY_INFO, NULL, "%s", line);
+	log_engine_line(line);
 }
 
 void

@@ -4,6 +4,13 @@
  * The protocol is one datagram per notification to the AF_UNIX socket named in
  * $NOTIFY_SOCKET (a leading '@' means the abstract namespace); written here rather than
  * linking libsystemd for these few lines.
+ *
+ * Log lines: under journald (stderr is the stream $JOURNAL_STREAM names) each line begins
+ * with its syslog priority ("<3>" error, "<4>" warning, "<6>" information), which journald
+ * files as the entry's PRIORITY and stamps with its own time. Anywhere else (a terminal, a
+ * file, a pipe) each line begins with the time in UTC, in the reports' format, then
+ * "restore-worker: ". Each line is one write(2), so the lines of concurrent job processes
+ * never interleave.
  */
 #include "notify.h"
 
@@ -13,8 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "report.h"
 
 void
 notify_send(const char *state)
@@ -55,27 +66,66 @@ notify_watchdog_usec(void)
 	return strtoull(usec, NULL, 10);
 }
 
+bool
+log_to_journal(void)
+{
+	const char *stream = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	if (stream == NULL || sscanf(stream, "%llu:%llu%c", &dev, &ino, &end) != 2)
+		return false;
+	return fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
+
 void
 log_line(enum log_priority priority, const char *job, const char *fmt, ...)
 {
-	static int journal = -1;
-	char message[2048], line[2304];
+	char message[2048], line[2400], when[40];
+	struct timespec now;
 	va_list ap;
 	int n;
 
-	if (journal < 0)
-		journal = getenv("JOURNAL_STREAM") != NULL;
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
-	if (journal)
+	if (log_to_journal()) {
 		n = snprintf(line, sizeof(line), "<%d>", (int)priority);
-	else
-		n = snprintf(line, sizeof(line), "restore-worker: ");
+	} else {
+		clock_gettime(CLOCK_REALTIME, &now);
+		report_format_time(&now, when, sizeof(when));
+		n = snprintf(line, sizeof(line), "%s restore-worker: ", when);
+	}
 	n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%s%s%s\n", job != NULL ? "job " : "",
 	              job != NULL ? job : "", job != NULL ? ": " : "", message);
-	if (n > (int)sizeof(line) - 1)
+	if (n > (int)sizeof(line) - 1) {
 		n = (int)sizeof(line) - 1;
-	/* One write per line, so lines of concurrent job processes do not interleave. */
-	(void)!write(2, line, (size_t)n);
+		line[n - 1] = '\n';
+	}
+	(void)!write(STDERR_FILENO, line, (size_t)n);
+}
+
+enum log_priority
+log_engine_priority(const char *line)
+{
+	static const char *const errors[] = {"rejected: ", "failed: ", "partial: "};
+	const char *text = line;
+
+	/* The engine's lines begin with "job <id>: " (a UUID holds no ": "). */
+	if (strncmp(text, "job ", 4) == 0 && strstr(text, ": ") != NULL)
+		text = strstr(text, ": ") + 2;
+	for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++)
+		if (strncmp(text, errors[i], strlen(errors[i])) == 0)
+			return LOG_PRIORITY_ERROR;
+	if (strncmp(text, "warning: ", 9) == 0)
+		return LOG_PRIORITY_WARNING;
+	return LOG_PRIORITY_INFO;
+}
+
+void
+log_engine_line(const char *line)
+{
+	log_line(log_engine_priority(line), NULL, "%s", line);
 }

@@ -146,7 +146,7 @@ assert_exit 0
 if grep -q $'\r' "$CASE_DIR/err"; then
 	fail "stderr holds a carriage return without a terminal"
 fi
-grep -q '^restore-worker: database: .* elapsed' "$CASE_DIR/err" ||
+grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z restore-worker: database: .* elapsed' "$CASE_DIR/err" ||
 	fail "no progress line in the log of a restore that took over 10 s"
 case_end
 
