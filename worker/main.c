@@ -383,15 +383,15 @@ command_load_config(const char *path)
 	struct stat st;
 
 	if (config_load(path, &config, err, sizeof(err)) < 0) {
-		fprintf(stderr, "restore-worker: %s\n", err);
+		log_line(LOG_PRIORITY_ERROR, NULL, "%s", err);
 		return NULL;
 	}
 	for (size_t i = 0; i < config->nwarnings; i++)
 		log_line(LOG_PRIORITY_WARNING, NULL, "%s: warning: %s", path,
 		         config->warnings[i].text);
 	if (stat(config->work_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "restore-worker: %s: work_dir %s %s\n", path, config->work_dir,
-		        errno == ENOENT ? "does not exist" : "is not a usable folder");
+		log_line(LOG_PRIORITY_ERROR, NULL, "%s: work_dir %s %s", path, config->work_dir,
+		         errno == ENOENT ? "does not exist" : "is not a usable folder");
 		config_free(config);
 		return NULL;
 	}
