@@ -5,8 +5,9 @@
  *
  * Exit status: 0 when nothing failed (warnings allowed), 1 when a check failed, 2 for a usage
  * or configuration error (an unknown target, a configuration that does not load: then the one
- * check shown is the configuration's, failed). A missing work_dir is a failed check here, not
- * a configuration error as for the other commands: check is where an operator looks for it.
+ * check shown is the configuration's, failed). Run by root, it checks as spool_dir's owner,
+ * the user the worker runs as, and says so on stderr. A missing work_dir is a failed check here,
+ * not a configuration error as for the other commands: check is where an operator looks for it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "command.h"
 #include "config.h"
 #include "json.h"
+#include "run_as.h"
 
 /* checks_json: the list as one JSON object (see above); NULL when out of memory. */
 static char *
@@ -75,14 +77,43 @@ print_checks(const struct check_list *list, bool json)
 	return fflush(stdout) == EOF ? -1 : 0;
 }
 
-/* command_check: restore-worker check [--target NAME] [--json] */
+/* What check_and_print checks. */
+struct check_what {
+	const struct config *config;
+	const char *target; /* only this target, or NULL */
+	bool json;
+};
+
+/* check_and_print: make the checks and print them; the exit status (0 or 1). */
+static int
+check_and_print(void *arg)
+{
+	const struct check_what *what = arg;
+	struct check_list list = {0};
+	int rc;
+
+	check_config_warnings(what->config, what->target, &list);
+	check_run(what->config, what->target, &list);
+	rc = list.failed > 0 || list.out_of_memory ? 1 : 0;
+	if (print_checks(&list, what->json) < 0)
+		rc = 1;
+	check_list_free(&list);
+	return rc;
+}
+
+/*
+ * command_check: restore-worker check [--target NAME] [--json]. Run by root, the checks are
+ * made as the worker's user, spool_dir's owner (run_as.c): what root could do would say
+ * nothing of what the service can.
+ */
 int
 command_check(const struct command *cmd, const struct command_args *args, const char *config_given)
 {
 	const char *path = command_config_path(config_given);
 	struct check_list list = {0};
 	struct config *config = NULL;
-	char err[1024], name[] = "configuration";
+	char err[1024], name[] = "configuration", who[64];
+	struct check_what what;
 	int rc;
 
 	(void)cmd;
@@ -101,12 +132,24 @@ command_check(const struct command *cmd, const struct command_args *args, const 
 		config_free(config);
 		return EXIT_USAGE;
 	}
-	check_config_warnings(config, args->target, &list);
-	check_run(config, args->target, &list);
-	rc = list.failed > 0 || list.out_of_memory ? 1 : 0;
-	if (print_checks(&list, args->json) < 0)
+	what = (struct check_what){config, args->target, args->json};
+	switch (run_as_spool_owner(config->spool_dir, check_and_print, &what, &rc, who, sizeof(who),
+	                           err, sizeof(err))) {
+	case 1:
+		fprintf(
+		    stderr,
+		    "restore-worker: checked as user %s, the owner of spool_dir %s: the user the "
+		    "worker runs as\n",
+		    who, config->spool_dir);
+		break;
+	case 0:
+		rc = check_and_print(&what);
+		break;
+	default:
+		fprintf(stderr, "restore-worker: %s\n", err);
 		rc = 1;
-	check_list_free(&list);
+		break;
+	}
 	config_free(config);
 	return rc;
 }

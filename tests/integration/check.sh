@@ -10,6 +10,8 @@
 #    load for the other commands (status);
 #  - a pg_dump whose archive version exceeds max_dump_version: a warning;
 #  - blob_dir's parent not writable by the worker's user (nobody, when run as root): failed;
+#  - run by root, check judges as spool_dir's owner (the worker's user): a blob_dir parent
+#    only root can write fails;
 #  - --target NAME checks only that target; an unknown target is a usage error (2);
 #  - run makes the checks at its start, logs each, and goes on after a failed one.
 # Not tested: a pg_dump older than the server (failed), which needs a second PostgreSQL
@@ -158,6 +160,30 @@ assert_exit 1
 assert_eq "spool, incoming/ not writable" failed "$(status_of spool)"
 jq -e '.checks[] | select(.name == "spool") | .message | test("incoming")' \
 	"$CASE_DIR/out" >/dev/null || fail "the spool's message does not name incoming/"
+case_end
+
+case_begin root_checks_as_the_workers_user
+if [ "$(id -u)" -ne 0 ]; then
+	case_skip "needs root (check switches to the spool's owner only when run by root)"
+else
+	write_config "$CASE_DIR/config.yaml" plan_quota=3GB
+	mkdir -p "$BLOB_DIR" "$CASE_DIR/spool"
+	echo "spool_dir: $CASE_DIR/spool" >>"$CASE_DIR/config.yaml"
+	chmod 755 "$CASE_DIR" "$BLOB_PARENT"
+	chmod 644 "$CASE_DIR/config.yaml"
+	chown -R nobody "$CASE_DIR/spool" "$WORK_DIR"
+	# blob_dir's parent is root's: root could stage there, the worker (nobody) cannot.
+	run_worker -c "$CASE_DIR/config.yaml" check --json
+	assert_exit 1
+	assert_eq "blob_dir swap, judged as nobody" failed "$(status_of "blob_dir swap" acceptance)"
+	jq -e '.checks[] | select(.name == "blob_dir swap") | .message | test("nobody")' \
+		"$CASE_DIR/out" >/dev/null || fail "the message does not name the worker's user"
+	assert_eq "database login, as nobody" ok "$(status_of "database login" acceptance)"
+	chown -R nobody:nogroup "$BLOB_PARENT"
+	run_worker -c "$CASE_DIR/config.yaml" check --json
+	assert_exit 0
+	assert_eq "blob_dir swap, parent now nobody's" ok "$(status_of "blob_dir swap" acceptance)"
+fi
 case_end
 
 case_begin run_logs_checks_and_goes_on
