@@ -4,7 +4,9 @@
  * Both only read the spool or add to it the documented way (a file written in tmp/, then
  * renamed into incoming/); neither ever moves or locks a job, so they are safe next to a
  * running worker. status creates nothing (a spool not made yet is empty); submit, run by root,
- * leaves what it creates to the spool's owner (spool.h).
+ * leaves what it creates to the spool's owner (spool.h), and first makes sure that the
+ * worker's user, that owner, can read the archive (run_as.h): else the job would only be
+ * refused once the worker took it.
  *
  * A job is listed by the archive it restores (a job file's archive, not the job file), with
  * its own target, marked when it is a rehearsal, and, while it waits, with the reason the
@@ -33,17 +35,30 @@
 #include "progress_view.h"
 #include "report.h"
 #include "restore.h"
+#include "run_as.h"
 #include "spool.h"
+
+/* can_read: 0 when path opens for reading, else the errno (at most 124: an exit status). */
+static int
+can_read(void *arg)
+{
+	int fd = open(arg, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno > 0 && errno < 125 ? errno : EACCES;
+	(void)close(fd); /* only read */
+	return 0;
+}
 
 int
 status_submit(const struct config *config, const char *archive, const char *target, bool db_only,
               bool dry_run)
 {
-	char path[PATH_MAX], job_id[37], name[64], err[1024];
+	char path[PATH_MAX], job_id[37], name[64], err[1024], who[64];
 	struct spool sp;
 	struct stat st;
 	char *text;
-	int rc = 1;
+	int rc = 1, readable;
 
 	if (realpath(archive, path) == NULL || stat(path, &st) < 0) {
 		fprintf(stderr, "restore-worker: %s: %s\n", archive, strerror(errno));
@@ -57,6 +72,24 @@ status_submit(const struct config *config, const char *archive, const char *targ
 		fprintf(stderr,
 		        "restore-worker: %s: a path with a line break cannot be submitted\n",
 		        archive);
+		return 1;
+	}
+	switch (run_as_spool_owner(config->spool_dir, can_read, path, &readable, who, sizeof(who),
+	                           err, sizeof(err))) {
+	case 1:
+		if (readable != 0) {
+			fprintf(
+			    stderr,
+			    "restore-worker: %s: user %s, as whom the worker runs (the owner of "
+			    "spool_dir), cannot read it (%s); put it where that user can read it\n",
+			    archive, who, strerror(readable));
+			return 1;
+		}
+		break;
+	case 0:
+		break;
+	default:
+		fprintf(stderr, "restore-worker: %s\n", err);
 		return 1;
 	}
 	if (spool_open(config->spool_dir, &sp, err, sizeof(err)) < 0) {

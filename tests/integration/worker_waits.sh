@@ -7,7 +7,8 @@
 #    unknown JOB_ID exits 1 naming it;
 #  - root's `submit` and `restore` leave the spool's folders, the job file and the target's
 #    lock to the spool's owner: the worker then restores both jobs (database and files), the
-#    submitted one under the id submit printed;
+#    submitted one under the id submit printed; root's submit of an archive the worker's user
+#    cannot read is refused at once, leaving nothing in the spool;
 #  - a spool folder the worker cannot write makes `run` exit 2 at start, naming the folder and
 #    its owner;
 #  - a folder or lock that becomes unusable while the worker runs: the job waits, status
@@ -137,6 +138,13 @@ else
 	run_worker -c "$CASE_DIR/config.yaml" status
 	assert_exit 0
 	assert_eq "what root's status created in the spool" "" "$(ls -A "$SPOOL")"
+	# An archive only root can read: submit refuses it now, not the worker later.
+	mkdir -m 700 "$CASE_DIR/root-only"
+	cp "$GOOD" "$CASE_DIR/root-only/"
+	run_worker -c "$CASE_DIR/config.yaml" submit --target rw2 "$CASE_DIR/root-only/$(basename "$GOOD")"
+	assert_exit 1
+	grep -q "nobody" "$CASE_DIR/err" || fail "the refusal does not name the worker's user: $(cat "$CASE_DIR/err")"
+	assert_eq "what the refused submit left in the spool" "" "$(ls -A "$SPOOL")"
 	run_worker -c "$CASE_DIR/config.yaml" submit --target rw2 "$GOOD"
 	assert_exit 0
 	JOB=$(head -n 1 "$CASE_DIR/out")
