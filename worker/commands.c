@@ -1,6 +1,6 @@
 /*
  * commands.c - the commands that are a few lines over the module doing the work: inspect
- * (restore_inspect), run (daemon_run), submit (status_submit) and status (status_print).
+ * (restore_inspect), run (daemon_run), submit (submit_job) and status (status_print).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "restore.h"
 #include "status.h"
+#include "submit.h"
 
 /* command_inspect: restore-worker inspect [--json] ARCHIVE */
 int
@@ -89,7 +90,7 @@ command_submit(const struct command *cmd, const struct command_args *args, const
 		config_free(config);
 		return EXIT_USAGE;
 	}
-	rc = status_submit(config, args->archive, args->target, args->db_only, args->dry_run);
+	rc = submit_job(config, args->archive, args->target, args->db_only, args->dry_run);
 	config_free(config);
 	return rc;
 }

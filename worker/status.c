@@ -1,17 +1,13 @@
 /*
- * status.c - submit a job, and list the spool's jobs.
+ * status.c - list the spool's jobs (restore-worker status).
  *
- * Both only read the spool or add to it the documented way (a file written in tmp/, then
- * renamed into incoming/); neither ever moves or locks a job, so they are safe next to a
- * running worker. status creates nothing (a spool not made yet is empty); submit, run by root,
- * leaves what it creates to the spool's owner (spool.h), and first makes sure that the
- * worker's user, that owner, can read the archive (run_as.h): else the job would only be
- * refused once the worker took it.
+ * It only reads the spool: it never moves or locks a job, so it is safe next to a running
+ * worker, and it creates nothing (a spool not made yet is empty).
  *
  * A job is listed by the archive it restores (a job file's archive, not the job file), with
  * its own target, marked when it is a rehearsal, and, while it waits, with the reason the
- * worker gave (SPOOL_WAITS_FILE). submit names its job file submit-<job id>.yaml and the
- * worker gives the job that id, so the id submit prints is the one status shows.
+ * worker gave (SPOOL_WAITS_FILE). submit (submit.c) names its job file submit-<job id>.yaml
+ * and the worker gives the job that id, so the id submit prints is the one status shows.
  */
 #include "status.h"
 
@@ -35,91 +31,7 @@
 #include "progress_view.h"
 #include "report.h"
 #include "restore.h"
-#include "run_as.h"
 #include "spool.h"
-
-/* can_read: 0 when path opens for reading, else the errno (at most 124: an exit status). */
-static int
-can_read(void *arg)
-{
-	int fd = open(arg, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return errno > 0 && errno < 125 ? errno : EACCES;
-	(void)close(fd); /* only read */
-	return 0;
-}
-
-int
-status_submit(const struct config *config, const char *archive, const char *target, bool db_only,
-              bool dry_run)
-{
-	char path[PATH_MAX], job_id[37], name[64], err[1024], who[64];
-	struct spool sp;
-	struct stat st;
-	char *text;
-	int rc = 1, readable;
-
-	if (realpath(archive, path) == NULL || stat(path, &st) < 0) {
-		fprintf(stderr, "restore-worker: %s: %s\n", archive, strerror(errno));
-		return 1;
-	}
-	if (!S_ISREG(st.st_mode) || access(path, R_OK) < 0) {
-		fprintf(stderr, "restore-worker: %s: not a readable file\n", archive);
-		return 1;
-	}
-	if (strpbrk(path, "\n\r") != NULL) {
-		fprintf(stderr,
-		        "restore-worker: %s: a path with a line break cannot be submitted\n",
-		        archive);
-		return 1;
-	}
-	switch (run_as_spool_owner(config->spool_dir, can_read, path, &readable, who, sizeof(who),
-	                           err, sizeof(err))) {
-	case 1:
-		if (readable != 0) {
-			fprintf(
-			    stderr,
-			    "restore-worker: %s: user %s, as whom the worker runs (the owner of "
-			    "spool_dir), cannot read it (%s); put it where that user can read it\n",
-			    archive, who, strerror(readable));
-			return 1;
-		}
-		break;
-	case 0:
-		break;
-	default:
-		fprintf(stderr, "restore-worker: %s\n", err);
-		return 1;
-	}
-	if (spool_open(config->spool_dir, &sp, err, sizeof(err)) < 0) {
-		fprintf(stderr, "restore-worker: %s\n", err);
-		return 2;
-	}
-	restore_new_job_id(job_id);
-	snprintf(name, sizeof(name), "submit-%s.yaml", job_id);
-	text = jobfile_write(path, target, db_only, dry_run);
-	if (text == NULL) {
-		fprintf(stderr, "restore-worker: out of memory\n");
-		goto done;
-	}
-	/* Written whole in tmp/, then renamed into incoming/: the worker never sees half. */
-	if (spool_write_atomic(sp.tmp_fd, name, text, strlen(text), err, sizeof(err)) < 0 ||
-	    renameat(sp.tmp_fd, name, sp.incoming_fd, name) < 0 || fsync(sp.incoming_fd) < 0) {
-		fprintf(stderr, "restore-worker: cannot submit %s: %s\n", archive,
-		        err[0] != '\0' ? err : strerror(errno));
-		(void)unlinkat(sp.tmp_fd, name, 0);
-		goto done;
-	}
-	printf("%s/incoming/%s\n", config->spool_dir, name);
-	fprintf(stderr, "restore-worker: queued job %s (restore-worker status %s follows it)\n",
-	        job_id, job_id);
-	rc = 0;
-done:
-	free(text);
-	spool_close(&sp);
-	return rc;
-}
 
 /* write_progress: a running job's progress.json as "progress": {...}, from its members. */
 static void

@@ -1,5 +1,5 @@
 /*
- * status.h - restore-worker submit and status: the operator's side of the spool.
+ * status.h - restore-worker status: the jobs of the spool, as an operator reads them.
  */
 #ifndef STATUS_H
 #define STATUS_H
@@ -7,13 +7,6 @@
 #include <stdbool.h>
 
 struct config;
-
-/*
- * status_submit: write a job file for archive through tmp/ into incoming/ and print its path.
- * Returns the exit status (0; 1 when the archive cannot be used; 2 for a setup problem).
- */
-int status_submit(const struct config *config, const char *archive, const char *target,
-                  bool db_only, bool dry_run);
 
 /*
  * status_print: list queued, active and finished jobs, oldest first (as JSON when json), or
