@@ -415,17 +415,30 @@ snapshot_db_fingerprint() {
 # snapshot_dir_state: print every entry below folder $1, sorted, with its type, and a sha256 for
 # regular files; "(absent)" when the folder does not exist. FILES_ONLY=1 lists regular files only.
 snapshot_dir_state() {
-	local dir=$1 path
+	local dir=$1 path line
 	if [ ! -e "$dir" ]; then
 		echo "(absent)"
 		return
 	fi
+	# One find and one sha256sum for the whole folder (a process or three per entry made this a
+	# tenth of some scripts' time); the output is the same as stat -c %F and sha256sum per entry.
+	local -A type=() sum=()
+	while IFS= read -r -d '' line; do
+		type[${line:2}]=${line:0:1}
+	done < <(cd "$dir" && find . -mindepth 1 -printf '%y %P\0')
+	while IFS= read -r -d '' line; do
+		sum[${line:66}]=${line:0:64}
+	done < <(cd "$dir" && find . -mindepth 1 -type f -printf '%P\0' | xargs -0 -r sha256sum -z -- 2>/dev/null)
 	(cd "$dir" && find . -mindepth 1 -printf '%P\n' | sort) | while IFS= read -r path; do
-		if [ -f "$dir/$path" ] && [ ! -L "$dir/$path" ]; then
-			echo "file $path $(sha256sum <"$dir/$path" | cut -d' ' -f1)"
-		elif [ "${FILES_ONLY:-0}" != 1 ]; then
-			echo "$(stat -c %F "$dir/$path") $path"
-		fi
+		case ${type[$path]:-} in
+		f) echo "file $path ${sum[$path]:-}" ;;
+		*) [ "${FILES_ONLY:-0}" = 1 ] && continue
+			case ${type[$path]:-} in
+			d) echo "directory $path" ;;
+			l) echo "symbolic link $path" ;;
+			*) echo "$(stat -c %F "$dir/$path") $path" ;;
+			esac ;;
+		esac
 	done
 }
 
