@@ -25,7 +25,7 @@ S70=$(dq_string 70)
 S300=$(dq_string 300)
 S5000=$(dq_string 5000)
 
-sql postgres "create database src owner app"
+create_db src
 sql_as_app src - >/dev/null <<EOF
 create table before_fn (id integer primary key, note text);
 insert into before_fn select i, 'before ' || i from generate_series(1, 50) i;
@@ -72,7 +72,7 @@ done
 case_end
 
 case_begin long_tags_restored
-sql postgres "create database target owner app"
+create_db target
 sql_as_app target "create table old_t (x integer)"
 write_config "$CASE_DIR/config.yaml"
 run_worker -c "$CASE_DIR/config.yaml" restore --db-only --json "$DUMP"
@@ -93,7 +93,7 @@ case_end
 # A restore that fails with a message of several lines: an index whose function raises, with
 # a newline in the message, only in the target database.
 case_begin error_message_one_line
-sql postgres "create database src2 owner app"
+create_db src2
 sql_as_app src2 - >/dev/null <<'EOF'
 create function public.picky(x integer) returns integer language plpgsql immutable as $$
 begin
@@ -108,7 +108,7 @@ insert into t values (1), (2);
 create index t_picky on t (public.picky(x));
 EOF
 dump_custom src2 "$CASE_DIR/picky.backup"
-sql postgres "create database target2 owner app"
+create_db target2
 write_config "$CASE_DIR/config.yaml" dbname=target2
 run_worker -c "$CASE_DIR/config.yaml" restore --db-only --json "$CASE_DIR/picky.backup"
 assert_exit 1

@@ -18,7 +18,7 @@ make_snapshot "$A/good.tar.gz" src 3
 # function naming its table without a schema, and pg_restore runs with an empty search_path.
 make_index_fails_db src_index
 make_snapshot "$A/index_fails.tar.gz" src_index 3
-sql postgres "create database scratch owner app"
+create_db scratch
 if "$PGBIN/pg_restore" --exit-on-error -U app -d scratch "$A/index_fails.tar.gz.d/db/db.backup" 2>/dev/null; then
 	echo "fixture error: pg_restore accepts the dump whose index must fail" >&2
 	exit 1

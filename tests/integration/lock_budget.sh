@@ -28,7 +28,7 @@ restart_with() {
 restart_with max_connections=20
 
 # The source: ENTITIES tables of a module, and ENTITIES/2 association tables.
-sql postgres "create database src owner app"
+create_db src
 {
 	echo "begin;"
 	for ((i = 1; i <= ENTITIES; i++)); do
@@ -48,7 +48,7 @@ dump_custom src "$A/many.backup"
 snapshot_db_state src >"$TEST_ROOT/src.state"
 
 case_begin into_empty_database_fits
-sql postgres "create database target owner app"
+create_db target
 write_config "$CASE_DIR/config.yaml" dbname=target
 cp "$CASE_DIR/config.yaml" "$TEST_ROOT/config.yaml"
 run_worker -c "$TEST_ROOT/config.yaml" restore --json "$A/many.backup"

@@ -77,7 +77,7 @@ check_skipped() {
 # pg_restore fails on anything but the environment entries, unless $4 is "any".
 reference_db() {
 	local db=$1 dump=$2 role=$3
-	sql postgres "create database \"$db\" owner app"
+	create_db "$db"
 	set +e
 	PGUSER=$role "$PG_RESTORE" -v -O -x -d "$db" "$dump" 2>"$CASE_DIR/$db.err"
 	set -e
@@ -202,7 +202,7 @@ failing_old_dump() {
 # place to create extension "nosuch", which the server does not have.
 failing_extension_dump() {
 	DUMP=$CASE_DIR/failing.dump
-	sql postgres "create database src_ext owner app"
+	create_db src_ext
 	sql_as_app src_ext "create extension citext; create table t (x integer); insert into t values (1)"
 	dump_custom src_ext "$CASE_DIR/good.dump"
 	sql postgres "drop database src_ext"

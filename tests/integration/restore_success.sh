@@ -295,7 +295,7 @@ for name in data_like_script_lines function_comment_name_line function_comment_d
 	function_comment_dump_complete_line table_comment_with_name_line procedure_that_commits \
 	dollar_quotes_inside_body default_with_name_line identifier_with_newline large_object_over_1mib; do
 	case_begin "$name"
-	sql postgres "create database \"s_$name\" owner app"
+	create_db "s_$name"
 	tricky_sql "$name" | sql_as_app "s_$name" - >/dev/null
 	dump_custom "s_$name" "$CASE_DIR/database-$name.backup"
 	snapshot_db_state "s_$name" >"$CASE_DIR/source.db"

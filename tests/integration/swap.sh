@@ -390,7 +390,7 @@ capture_state before target
 swap_worker_config "$CASE_DIR/config.yaml" "$PGBIN/pg_restore"
 for db in target_rw_0123abcd target_rw_89abcdef_old target_rw_0123abcd_new target_rw_0123ABCD \
 	target_rw_fedcba98 target_rw_76543210 target_rw_aaaabbbb; do
-	sql postgres "create database \"$db\" owner app"
+	create_db "$db"
 done
 sql postgres "comment on database target_rw_0123abcd is 'restore-worker: job 0123abcd-0000-4000-8000-000000000000 restores database target'"
 sql postgres "comment on database target_rw_89abcdef_old is 'restore-worker: job 89abcdef-0000-4000-8000-000000000000 swapped out database target'"
@@ -434,7 +434,7 @@ case_end
 
 # Many entities on a small lock table: the transaction cannot hold them all, the swap can.
 ENTITIES=1200
-sql postgres "create database many owner app"
+create_db many
 {
 	echo "begin;"
 	for ((i = 1; i <= ENTITIES; i++)); do
@@ -448,7 +448,7 @@ dump_custom many "$A/many.backup"
 snapshot_db_state many >"$TEST_ROOT/many.state"
 
 case_begin many_entities_transaction_refused
-sql postgres "create database manyt owner app"
+create_db manyt
 "$PGBIN/pg_restore" -O -x -d manyt -U app "$A/many.backup"
 snapshot_db_state manyt >"$CASE_DIR/before.db"
 write_config "$CASE_DIR/config.yaml" dbname=manyt

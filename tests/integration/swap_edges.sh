@@ -14,7 +14,7 @@ set -euo pipefail
 source "$(dirname "$0")/worker_lib.sh"
 
 # The source: schema mx with table doc naming one file the archive lacks, and a table in public.
-sql postgres "create database edge_src owner app"
+create_db edge_src
 sql_as_app edge_src - >/dev/null <<-'EOF'
 	create schema mx;
 	create table mx.doc (id text);
@@ -48,7 +48,7 @@ edge_case_begin() {
 	EDGE_DB=$2
 	shift 2
 	[ "$(sql postgres "select count(*) from pg_database where datname = '$EDGE_DB'")" = 1 ] ||
-		sql postgres "create database \"$EDGE_DB\" owner app"
+		create_db "$EDGE_DB"
 	write_config "$CASE_DIR/config.yaml" dbname="$EDGE_DB" strategy=swap analyze=false "$@"
 }
 
@@ -79,7 +79,7 @@ ALPHA=${P}_alpha
 BRAVO=${P}_bravo
 edge_case_begin long_names_share_a_prefix "$BRAVO" pg_restore="$TEST_ROOT/gate"
 make_gate "$TEST_ROOT/gate"
-sql postgres "create database \"$ALPHA\" owner app"
+create_db "$ALPHA"
 mkdir -p "$CASE_DIR/alpha_work" "$CASE_DIR/alpha_blobs/files"
 write_config "$CASE_DIR/alpha.yaml" dbname="$ALPHA" strategy=swap work_dir="$CASE_DIR/alpha_work" \
 	blob_dir="$CASE_DIR/alpha_blobs/files" analyze=false
@@ -188,7 +188,7 @@ case_end
 # Issue 16.12: the role's idle_session_timeout would end pg_restore's idle worker connection
 # while the other worker loads a slow table (a CHECK calling pg_sleep); its two indexes then
 # go to both workers at once.
-sql postgres "create database idle_src owner app"
+create_db idle_src
 sql_as_app idle_src - >/dev/null <<-'EOF'
 	create function slow_ok(v integer) returns boolean language plpgsql immutable
 		as 'begin perform pg_catalog.pg_sleep(0.25); return true; end';

@@ -24,7 +24,7 @@ C40=cccccccccccccccccccccccccccccccccccccccc
 D40=dddddddddddddddddddddddddddddddddddddddd
 
 sql postgres "alter role app createdb" # strategy swap needs it
-sql postgres "create database src owner app"
+create_db src
 sql_as_app src - >/dev/null <<EOF
 create table t (id integer primary key, note text);
 insert into t values (1, 'one'), (2, 'two'), (3, '$D40');
@@ -54,7 +54,7 @@ COMMENT_ID=$("$PGBIN/pg_restore" -l "$GOOD/db/db.backup" | sed -n 's/^\([0-9]*\)
 DATA_ID=$("$PGBIN/pg_restore" -l "$INSERTS_PLAIN" | sed -n 's/^\([0-9]*\); .* TABLE DATA public t .*/\1/p')
 
 # A database whose only table data is t's, for the COPY data case.
-sql postgres "create database src_copy owner app"
+create_db src_copy
 sql_as_app src_copy "create table t (id integer, note text); insert into t values (1, 'one'), (2, '$D40')"
 COPY_PLAIN=$TEST_ROOT/copy-z0.backup
 "$PGBIN/pg_dump" -O -x -Fc -Z 0 -d src_copy -f "$COPY_PLAIN"

@@ -331,13 +331,23 @@ wait_spool_ready() {
 }
 
 # report_files: print the report.json paths in done/ and failed/ that hold valid JSON.
+# One jq reads them all (a jq per file made the waits and load_report quadratic in the number of
+# reports); the last value of each file decides, as with jq -e. Should any file not parse (one
+# being written by hand, say), each is judged alone as before.
 report_files() {
-	local f
+	local f files=()
 	for f in "$SPOOL"/done/*/report.json "$SPOOL"/failed/*/report.json; do
-		if [ -f "$f" ] && jq -e 'type == "object"' "$f" >/dev/null 2>&1; then
-			echo "$f"
-		fi
+		[ -f "$f" ] && files+=("$f")
 	done
+	[ ${#files[@]} -gt 0 ] || return 0
+	if ! jq -n -r 'reduce inputs as $x ({}; .[input_filename] = ($x | type == "object"))
+		| to_entries[] | select(.value) | .key' "${files[@]}" 2>/dev/null; then
+		for f in "${files[@]}"; do
+			if jq -e 'type == "object"' "$f" >/dev/null 2>&1; then
+				echo "$f"
+			fi
+		done
+	fi
 }
 
 # count_reports: print how many reports done/ and failed/ hold.
@@ -370,11 +380,12 @@ load_report() {
 	local f matches=()
 	REPORT_DIR=
 	REPORT_WHERE=
+	# One jq for all the reports: the paths (job folders, one line each) whose .source, as
+	# jq -r prints it, is $1.
 	while IFS= read -r f; do
-		if [ "$(jq -r .source "$f")" = "$1" ]; then
-			matches+=("$f")
-		fi
-	done < <(report_files)
+		matches+=("$f")
+	done < <(report_files | xargs -r -d '\n' jq -n -r --arg s "$1" \
+		'reduce inputs as $x ([]; if ($x.source | tostring) == $s then . + [input_filename] else . end) | .[]')
 	if [ ${#matches[@]} -ne 1 ]; then
 		fail "reports with source $1: expected 1, found ${#matches[@]} (sources: $(report_files | xargs -r jq -r .source | tr '\n' ' '))"
 		: >"$CASE_DIR/out"
