@@ -8,9 +8,12 @@
  *
  * The file system's checks are in check_files.c.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backup.h"
 #include "check.h"
@@ -302,7 +305,21 @@ void
 check_config_warnings(const struct config *config, const char *target, struct check_list *list)
 {
 	size_t shown = 0;
+	int fd = open(config->path, O_RDONLY | O_CLOEXEC);
 
+	/* Read as root, it may still be out of the worker's user's reach (check runs as it). */
+	if (fd < 0) {
+		char msg[CHECK_MESSAGE_MAX], user[64];
+
+		check_user_name(user, sizeof(user));
+		snprintf(msg, sizeof(msg),
+		         "%s cannot be read by user %s, as whom the checks run (%s): give that "
+		         "user's group read access to it (chgrp GROUP; chmod g+r)",
+		         config->path, user, strerror(errno));
+		check_add(list, NULL, "configuration", CHECK_FAILED, msg);
+		return;
+	}
+	(void)close(fd); /* only read */
 	for (size_t i = 0; i < config->nwarnings; i++) {
 		const struct config_warning *w = &config->warnings[i];
 

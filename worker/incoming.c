@@ -4,9 +4,11 @@
  * inotify says what happens; a scan (at start, after an event queue overflow, and at every
  * rescan) says what is there, so nothing dropped while nobody watched is missed. A file
  * renamed in is complete at once; one created or written in place is being written until it
- * has been closed and left unchanged for the settle time. What is not a regular file of its
- * own (a symbolic link, a FIFO, a file with more than one hard link) is taken at once, to be
- * refused: nobody closes it after writing, so waiting for that would be waiting for ever.
+ * has been closed and left unchanged for the settle time. What is not a regular file (a
+ * symbolic link, a FIFO) is taken at once, to be refused: nobody closes it after writing, so
+ * waiting for that would be waiting for ever. A hard link made in place is not closed either:
+ * it waits the settle time (its other name may be about to go), then is taken, and refused
+ * if it still has another name.
  * Whatever changes a file after it was renamed in (written again in place while it waits for
  * its target, say) voids that mark.
  * Before a file is taken, it is looked at once more: unchanged, and nobody holding it open
@@ -115,7 +117,7 @@ file_note(struct incoming *in, const char *folder, const char *name, const struc
 	f->size = st->st_size;
 	f->ino = st->st_ino;
 	f->mtime = st->st_mtim;
-	f->refused = !S_ISREG(st->st_mode) || st->st_nlink > 1;
+	f->refused = !S_ISREG(st->st_mode);
 	f->seen = true;
 	return f;
 }
@@ -186,10 +188,12 @@ event_note(struct incoming *in, const char *folder, const struct inotify_event *
 	} else if ((ev->mask & (IN_CREATE | IN_MODIFY)) != 0) {
 		/*
 		 * A symbolic link, hard link or FIFO created in place is never closed after
-		 * writing: waiting for that would keep it queued until the worker restarts.
+		 * writing: waiting for that would keep it queued until the worker restarts. A
+		 * hard link waits the settle time (a producer may link(tmp/x, incoming/x) and then
+		 * unlink tmp/x, maildir style); one still linked twice then is refused.
 		 */
 		f->moved_in = false;
-		f->writing = !f->refused;
+		f->writing = !f->refused && st.st_nlink == 1;
 		f->stable_since = t;
 	} else if ((ev->mask & IN_CLOSE_WRITE) != 0) {
 		f->writing = false;

@@ -396,14 +396,20 @@ job_child_run(const struct job_env *env, struct spool_claim *claim, const char *
 		         claim->job_id);
 		goto refuse;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_nlink > 1) {
+	if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+		snprintf(
+		    err, sizeof(err),
+		    "%s has another hard link: write it in tmp/ and rename() it into incoming/",
+		    claim->name);
+		goto refuse;
+	}
+	if (!S_ISREG(st.st_mode)) {
 		snprintf(err, sizeof(err),
 		         "%s is %s; incoming/ takes regular files only, and it was not followed",
 		         claim->name,
 		         S_ISLNK(st.st_mode)    ? "a symbolic link"
 		         : S_ISFIFO(st.st_mode) ? "a FIFO"
 		         : S_ISDIR(st.st_mode)  ? "a folder"
-		         : S_ISREG(st.st_mode)  ? "a file with more than one hard link"
 		                                : "not a regular file");
 		goto refuse;
 	}

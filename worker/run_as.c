@@ -6,8 +6,10 @@
  * databases and writes beside blob_dir as its own user. What root can do proves nothing about
  * what that user can, so those commands do their judging in a child process that has become
  * that user (its groups from the user database, as the service gets them from User=) and
- * report what it found. Nothing changes when the caller is not root, the spool's owner is
- * root, or there is no spool: the caller is then the worker's user as far as we can tell.
+ * report what it found. The child also takes the environment systemd gives a unit's User=
+ * (HOME, USER, LOGNAME, PATH, LANG), not root's. Nothing changes when the caller is not root, the
+ * spool's owner is root, or there is no spool: the caller is then the worker's user as far as we
+ * can tell.
  */
 #include <errno.h>
 #include <grp.h>
@@ -21,19 +23,37 @@
 
 #include "run_as.h"
 
-/* become: drop every privilege for pw's user and groups; 0, or -1 with errno. */
+/*
+ * become: drop every privilege for pw's user and groups, and root's environment for the one
+ * systemd gives a unit's User= (root's PGPASSWORD, PGPORT, PATH... would make the answers
+ * root's); 0, or -1 with errno.
+ */
 static int
 become(const struct passwd *pw)
 {
+	const char *lang = getenv("LANG");
+	char *lang_copy = lang != NULL ? strdup(lang) : NULL;
+	int rc = -1;
+
 	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
 	    setuid(pw->pw_uid) < 0)
-		return -1;
+		goto done;
 	if (setuid(0) == 0) { /* a privilege left over would make every answer a lie */
 		errno = EPERM;
-		return -1;
+		goto done;
 	}
+	/* What root's shell left open must not reach the programs the checks run. */
+	(void)close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 	/* libpq finds ~/.pgpass and ~/.pg_service.conf through HOME. */
-	return setenv("HOME", pw->pw_dir, 1);
+	if (clearenv() != 0 || setenv("HOME", pw->pw_dir, 1) < 0 ||
+	    setenv("USER", pw->pw_name, 1) < 0 || setenv("LOGNAME", pw->pw_name, 1) < 0 ||
+	    setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1) < 0 ||
+	    (lang_copy != NULL && setenv("LANG", lang_copy, 1) < 0))
+		goto done;
+	rc = 0;
+done:
+	free(lang_copy);
+	return rc;
 }
 
 int

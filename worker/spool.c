@@ -27,6 +27,9 @@
 /*
  * own_like_folder: when root, give fd (just created in dir_fd) the folder's owner and group,
  * so that a command run by root never leaves in the spool what its owner cannot use; 0 or -1.
+ * Only what root made is given away: a folder or a file with one link, owned by root. A file
+ * the spool's owner linked in (a hard link to someone else's file, or to root's) stays whose
+ * it is: root must never be tricked into giving the spool's owner another file.
  */
 static int
 own_like_folder(int dir_fd, int fd)
@@ -38,6 +41,8 @@ own_like_folder(int dir_fd, int fd)
 	if (fstat(dir_fd, &dir) < 0 || fstat(fd, &st) < 0)
 		return -1;
 	if (st.st_uid == dir.st_uid && st.st_gid == dir.st_gid)
+		return 0;
+	if (st.st_uid != 0 || !(S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && st.st_nlink == 1)))
 		return 0;
 	return fchown(fd, dir.st_uid, dir.st_gid);
 }

@@ -187,10 +187,13 @@ spool_check_usable(const char *spool_dir, char *msg, size_t msglen)
 	/* Folders whose own folders the worker writes in: new jobs, moved jobs, targets. */
 	static const char *const parents[] = {"incoming", "active", "previous"};
 	struct check_user u;
-	char path[PATH_MAX + 32], parent[PATH_MAX], why[PATH_MAX + 256];
+	char path[PATH_MAX + 32], parent[PATH_MAX], why[PATH_MAX + 256], real[PATH_MAX];
 	struct stat st;
 	int root, rc = -1;
 
+	/* spool_dir itself may be a link (spool_open follows it); what is inside is never. */
+	if (realpath(spool_dir, real) != NULL)
+		spool_dir = real;
 	if (stat(spool_dir, &st) < 0) {
 		const char *slash = strrchr(spool_dir, '/');
 

@@ -183,6 +183,16 @@ else
 	run_worker -c "$CASE_DIR/config.yaml" check --json
 	assert_exit 0
 	assert_eq "blob_dir swap, parent now nobody's" ok "$(status_of "blob_dir swap" acceptance)"
+	# A configuration only root can read: root loads it, the worker's user could not.
+	chmod 600 "$CASE_DIR/config.yaml"
+	run_worker -c "$CASE_DIR/config.yaml" check --json
+	assert_exit 1
+	assert_eq "configuration, unreadable by nobody" failed "$(status_of configuration)"
+	# Root's environment does not reach the checks: PGPORT=1 would make the login fail.
+	chmod 644 "$CASE_DIR/config.yaml"
+	PGPORT=1 run_worker -c "$CASE_DIR/config.yaml" check --json
+	assert_exit 0
+	assert_eq "database login, without root's PGPORT" ok "$(status_of "database login" acceptance)"
 fi
 case_end
 

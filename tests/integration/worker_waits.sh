@@ -7,14 +7,16 @@
 #    unknown JOB_ID exits 1 naming it;
 #  - root's `submit` and `restore` leave the spool's folders, the job file and the target's
 #    lock to the spool's owner: the worker then restores both jobs (database and files), the
-#    submitted one under the id submit printed; root's submit of an archive the worker's user
+#    submitted one under the id submit printed; another user's file that the spool's owner
+#    hard-linked in as a lock is not given to it by root's restore; root's submit of an archive the worker's user
 #    cannot read is refused at once, leaving nothing in the spool;
 #  - a spool folder the worker cannot write makes `run` exit 2 at start, naming the folder and
 #    its owner;
 #  - a folder or lock that becomes unusable while the worker runs: the job waits, status
 #    --json gives the reason, and the job runs as soon as the folder or lock is usable again;
 #  - a symbolic link, a FIFO and a hard link made in place in incoming/ are refused with a
-#    report in failed/ at once, without a restart;
+#    report in failed/ at once (the hard link after the settle time), without a restart; a
+#    hard link whose other name goes within the settle time (maildir style) is restored;
 #  - status lists jobs oldest first, by their archive (not their job file), with a job file's
 #    own target, a rehearsal marked as one; status JOB_ID shows that job alone.
 set -euo pipefail
@@ -156,6 +158,16 @@ else
 	for f in "$SPOOL"/* "$JOB" "$SPOOL/locks/acceptance.lock"; do
 		assert_eq "the owner of $f (root's submit, restore)" nobody "$(stat -c %U "$f")"
 	done
+	# The spool's owner links another user's file in as a lock: root's restore must not give
+	# it away (only what root made itself is handed to the spool's owner).
+	install -o daemon -g daemon -m 0666 /dev/null "$CASE_DIR/daemons-file"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		ln "$CASE_DIR/daemons-file" "$SPOOL/locks/rw2.lock"
+	run_worker -c "$CASE_DIR/config.yaml" restore --db-only --target rw2 "$GOOD"
+	assert_exit 0
+	assert_eq "the owner of daemon's file linked in as a lock" daemon:daemon \
+		"$(stat -c %U:%G "$CASE_DIR/daemons-file")"
+	rm "$SPOOL/locks/rw2.lock"
 	# Dropped by a producer of the worker's own (root's mkdir -p would block it, rightly).
 	mkdir "$SPOOL/incoming/acceptance"
 	chown nobody: "$SPOOL/incoming/acceptance"
@@ -222,10 +234,14 @@ cp "$GOOD" "$CASE_DIR/hard.src"
 ln -s "$GOOD" "$SPOOL/incoming/symlink.tar.gz"
 mkfifo "$SPOOL/incoming/fifo.tar.gz"
 ln "$CASE_DIR/hard.src" "$SPOOL/incoming/hardlink.tar.gz"
-for name in symlink.tar.gz fifo.tar.gz hardlink.tar.gz; do
-	WAIT_SECONDS=8 WAIT_WHAT="$name's report" wait_for has_report "$name" || true
+# Maildir style: linked in, then its other name removed, within the settle time: restored.
+cp "$GOOD" "$SPOOL/tmp/maildir.src"
+ln "$SPOOL/tmp/maildir.src" "$SPOOL/incoming/maildir.tar.gz"
+rm "$SPOOL/tmp/maildir.src"
+for name in symlink.tar.gz fifo.tar.gz hardlink.tar.gz maildir.tar.gz; do
+	WAIT_SECONDS=20 WAIT_WHAT="$name's report" wait_for has_report "$name" || true
 done
-for row in "symlink.tar.gz|a symbolic link" "fifo.tar.gz|a FIFO" "hardlink.tar.gz|more than one hard link"; do
+for row in "symlink.tar.gz|a symbolic link" "fifo.tar.gz|a FIFO" "hardlink.tar.gz|has another hard link"; do
 	IFS='|' read -r name what <<<"$row"
 	REPORT=$(report_of "$name")
 	if [ -z "$REPORT" ]; then
@@ -237,6 +253,9 @@ for row in "symlink.tar.gz|a symbolic link" "fifo.tar.gz|a FIFO" "hardlink.tar.g
 	assert_eq "$name's status, and whether its error says it is $what" "rejected true" \
 		"$(jq -r --arg w "$what" '"\(.status) \(.error | contains($w))"' "$REPORT")"
 done
+REPORT=$(report_of maildir.tar.gz)
+[ -n "$REPORT" ] && assert_eq "maildir.tar.gz, linked in then unlinked from tmp/" succeeded \
+	"$(jq -r .status "$REPORT")"
 worker_subcase_end
 
 worker_subcase_begin status_as_an_operator_reads_it
