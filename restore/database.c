@@ -232,35 +232,49 @@ database_session_options(int server_version, char *buf, size_t len)
 }
 
 /*
+ * setup_statement: run one statement of the session's setup; *timed_out says whether a
+ * statement_timeout of the database or role cancelled it (it applies from the first statement
+ * on, and a busy server can reach it).
+ */
+static int
+setup_statement(struct database *db, const char *sql, bool *timed_out, char *err, size_t errlen)
+{
+	PGresult *res = PQexec(db->conn, sql);
+	const char *state;
+	char msg[512];
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+		PQclear(res);
+		return 0;
+	}
+	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	*timed_out = state != NULL && strcmp(state, "57014") == 0;
+	database_result_message(res, db, msg, sizeof(msg));
+	(void)io_error(err, errlen, "cannot set up the session on the target database %s: %s",
+	               db->name, msg);
+	PQclear(res);
+	return -1;
+}
+
+/*
  * session_setup: give the session the settings the restore relies on (session_settings).
- * *timed_out says whether the statement was cancelled by a statement_timeout of the database
- * or role (it applies from the first statement on), which a busy server can reach.
+ * *timed_out: see setup_statement. A short statement_timeout may also fire just as the
+ * setup ends: the server then cancels the next statement instead. A trivial one takes that
+ * stale cancel here, where it means "try again", not in the restore's first real statement.
  */
 static int
 session_setup(struct database *db, bool *timed_out, char *err, size_t errlen)
 {
-	char sql[4096], msg[512];
-	const char *state;
-	PGresult *res;
+	char sql[4096];
 
 	*timed_out = false;
 	if (database_session_sql(PQserverVersion(db->conn), sql, sizeof(sql)) < 0) {
 		(void)io_error(err, errlen, "the session's settings do not fit their buffer");
 		return -1;
 	}
-	res = PQexec(db->conn, sql);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		*timed_out = state != NULL && strcmp(state, "57014") == 0;
-		database_result_message(res, db, msg, sizeof(msg));
-		(void)io_error(err, errlen,
-		               "cannot set up the session on the target database %s: %s", db->name,
-		               msg);
-		PQclear(res);
+	if (setup_statement(db, sql, timed_out, err, errlen) < 0)
 		return -1;
-	}
-	PQclear(res);
-	return 0;
+	return setup_statement(db, "SELECT 1", timed_out, err, errlen);
 }
 
 /*
