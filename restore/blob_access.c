@@ -106,34 +106,6 @@ blob_access_mode(const char *text, mode_t allowed, mode_t *out)
 	return 0;
 }
 
-/* user_name: a uid's name, or its number, in buf. */
-static const char *
-user_name(uid_t uid, char *buf, size_t buflen)
-{
-	struct passwd pw, *found = NULL;
-	char space[4096];
-
-	if (getpwuid_r(uid, &pw, space, sizeof(space), &found) == 0 && found != NULL)
-		snprintf(buf, buflen, "%s", found->pw_name);
-	else
-		snprintf(buf, buflen, "%lu", (unsigned long)uid);
-	return buf;
-}
-
-/* group_name: a gid's name, or its number, in buf. */
-static const char *
-group_name(gid_t gid, char *buf, size_t buflen)
-{
-	struct group gr, *found = NULL;
-	char space[16384];
-
-	if (getgrgid_r(gid, &gr, space, sizeof(space), &found) == 0 && found != NULL)
-		snprintf(buf, buflen, "%s", found->gr_name);
-	else
-		snprintf(buf, buflen, "%lu", (unsigned long)gid);
-	return buf;
-}
-
 /* in_my_groups: whether this process may give a file the group gid (its own or a member's). */
 static bool
 in_my_groups(gid_t gid)
@@ -181,8 +153,8 @@ refuse_group(const char *blob_dir, gid_t gid, const char *whose, char *err, size
 {
 	char user[NAME_BYTES], group[NAME_BYTES];
 
-	user_name(geteuid(), user, sizeof(user));
-	group_name(gid, group, sizeof(group));
+	io_user_name(geteuid(), user, sizeof(user));
+	io_group_name(gid, group, sizeof(group));
 	io_error(err, errlen,
 	         "the files restored into blob_dir %s must belong to the group %s (%s), which "
 	         "the user %s the restore runs as is not a member of: add %s to %s (usermod "
@@ -225,7 +197,8 @@ blob_access_plan(const struct restore_target *t, int parent_fd, const char *name
 			    "the files restored into blob_dir %s cannot be given to the "
 			    "target's blob_owner %s: only a restore run as root can give files "
 			    "to another user (the restore runs as %s); use blob_group instead",
-			    t->blob_dir, t->blob_owner, user_name(geteuid(), user, sizeof(user)));
+			    t->blob_dir, t->blob_owner,
+			    io_user_name(geteuid(), user, sizeof(user)));
 			return -2;
 		}
 	}
@@ -299,8 +272,8 @@ describe(const struct blob_access *a, char *buf, size_t buflen)
 	char user[NAME_BYTES], group[NAME_BYTES];
 
 	snprintf(buf, buflen, "owner %s, group %s, folders %04o, files %04o",
-	         user_name(a->uid != (uid_t)-1 ? a->uid : geteuid(), user, sizeof(user)),
-	         a->gid != (gid_t)-1 ? group_name(a->gid, group, sizeof(group)) : "as created",
+	         io_user_name(a->uid != (uid_t)-1 ? a->uid : geteuid(), user, sizeof(user)),
+	         a->gid != (gid_t)-1 ? io_group_name(a->gid, group, sizeof(group)) : "as created",
 	         (unsigned)a->dir_mode, (unsigned)a->file_mode);
 }
 
@@ -325,7 +298,7 @@ blobstore_check_access(const struct restore_target *t, char *msg, size_t msglen)
 		              copy[0] != '\0' ? copy : "/", strerror(errno));
 		goto done;
 	}
-	user_name(geteuid(), user, sizeof(user));
+	io_user_name(geteuid(), user, sizeof(user));
 	if (faccessat(parent_fd, ".", W_OK | X_OK, AT_EACCESS) < 0) {
 		rc = io_error(msg, msglen,
 		              "the folder %s that holds blob_dir is not writable by %s, the user "

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,4 +108,30 @@ fail:
 	free(buf);
 	errno = saved;
 	return NULL;
+}
+
+const char *
+io_user_name(uid_t uid, char *buf, size_t buflen)
+{
+	struct passwd pw, *found = NULL;
+	char space[4096];
+
+	if (getpwuid_r(uid, &pw, space, sizeof(space), &found) == 0 && found != NULL)
+		snprintf(buf, buflen, "%s", found->pw_name);
+	else
+		snprintf(buf, buflen, "uid %lu", (unsigned long)uid);
+	return buf;
+}
+
+const char *
+io_group_name(gid_t gid, char *buf, size_t buflen)
+{
+	struct group gr, *found = NULL;
+	char space[16384];
+
+	if (getgrgid_r(gid, &gr, space, sizeof(space), &found) == 0 && found != NULL)
+		snprintf(buf, buflen, "%s", found->gr_name);
+	else
+		snprintf(buf, buflen, "gid %lu", (unsigned long)gid);
+	return buf;
 }

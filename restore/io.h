@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* io_write_all: write all of buf to fd, retrying short writes and EINTR; 0 or -1 (errno). */
 int io_write_all(int fd, const void *buf, size_t len);
@@ -30,5 +31,11 @@ char *io_read_small(int dir_fd, const char *name, size_t limit, size_t *len);
  * as '\n', '\r' and '\t' become spaces; always returns -1.
  */
 int io_error(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* io_user_name: uid's name from the user database, or "uid N", in buf; returns buf. */
+const char *io_user_name(uid_t uid, char *buf, size_t buflen);
+
+/* io_group_name: gid's name from the group database, or "gid N", in buf; returns buf. */
+const char *io_group_name(gid_t gid, char *buf, size_t buflen);
 
 #endif

@@ -37,12 +37,7 @@
 void
 check_user_name(char *buf, size_t len)
 {
-	struct passwd *pw = getpwuid(geteuid());
-
-	if (pw != NULL)
-		snprintf(buf, len, "%s", pw->pw_name);
-	else
-		snprintf(buf, len, "uid %u", (unsigned)geteuid());
+	(void)io_user_name(geteuid(), buf, len);
 }
 
 /* check_quota: plan_quota leaves room for a dump after restore_overhead. */

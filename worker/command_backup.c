@@ -31,15 +31,17 @@ backup_folder(const struct config *config, const char *target)
 
 	if (mkdir(config->backup_dir, 0750) < 0 && errno != EEXIST) {
 		if (errno == ENOENT && slash != NULL && slash != config->backup_dir)
-			log_line(LOG_PRIORITY_ERROR, NULL,
-			         "cannot create backup_dir %s: its parent folder %.*s does not exist",
-			         config->backup_dir, (int)(slash - config->backup_dir),
-			         config->backup_dir);
+			log_line(
+			    LOG_PRIORITY_ERROR, NULL,
+			    "cannot create backup_dir %s: its parent folder %.*s does not exist",
+			    config->backup_dir, (int)(slash - config->backup_dir),
+			    config->backup_dir);
 		else
-			log_line(LOG_PRIORITY_ERROR, NULL,
-			         "cannot create backup_dir %s: %s (create it for the worker's user, "
-			         "as scripts/setup-host does)",
-			         config->backup_dir, strerror(errno));
+			log_line(
+			    LOG_PRIORITY_ERROR, NULL,
+			    "cannot create backup_dir %s: %s (create it for the worker's user, "
+			    "as scripts/setup-host does)",
+			    config->backup_dir, strerror(errno));
 		return NULL;
 	}
 	if (asprintf(&dir, "%s/%s", config->backup_dir, target) < 0) {

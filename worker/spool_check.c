@@ -36,30 +36,6 @@ struct check_user {
 	char name[64];
 };
 
-/* user_name: the name of uid ("uid N" when it has none) into buf. */
-static void
-user_name(uid_t uid, char *buf, size_t buflen)
-{
-	struct passwd *pw = getpwuid(uid);
-
-	if (pw != NULL)
-		snprintf(buf, buflen, "%s", pw->pw_name);
-	else
-		snprintf(buf, buflen, "uid %u", (unsigned)uid);
-}
-
-/* group_name: the name of gid ("gid N" when it has none) into buf. */
-static void
-group_name(gid_t gid, char *buf, size_t buflen)
-{
-	struct group *gr = getgrgid(gid);
-
-	if (gr != NULL)
-		snprintf(buf, buflen, "%s", gr->gr_name);
-	else
-		snprintf(buf, buflen, "gid %u", (unsigned)gid);
-}
-
 void
 spool_describe_owner(int dir_fd, const char *name, char *buf, size_t buflen)
 {
@@ -70,8 +46,8 @@ spool_describe_owner(int dir_fd, const char *name, char *buf, size_t buflen)
 		snprintf(buf, buflen, "owner unknown: %s", strerror(errno));
 		return;
 	}
-	user_name(st.st_uid, user, sizeof(user));
-	group_name(st.st_gid, group, sizeof(group));
+	io_user_name(st.st_uid, user, sizeof(user));
+	io_group_name(st.st_gid, group, sizeof(group));
 	snprintf(buf, buflen, "owned by %s:%s, mode %04o", user, group,
 	         (unsigned)(st.st_mode & 07777));
 }
@@ -85,7 +61,7 @@ user_for(const struct stat *spool, struct check_user *u)
 	memset(u, 0, sizeof(*u));
 	u->self = geteuid() != 0 || spool->st_uid == 0;
 	u->uid = u->self ? geteuid() : spool->st_uid;
-	user_name(u->uid, u->name, sizeof(u->name));
+	io_user_name(u->uid, u->name, sizeof(u->name));
 	if (u->self)
 		return;
 	u->ngroups = CHECK_GROUPS_MAX;
