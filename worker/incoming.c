@@ -8,7 +8,8 @@
  * symbolic link, a FIFO) is taken at once, to be refused: nobody closes it after writing, so
  * waiting for that would be waiting for ever. A hard link made in place is not closed either:
  * it waits the settle time (its other name may be about to go), then is taken, and refused
- * if it still has another name.
+ * if it still has another name. It is told from a file being written by its creation: a
+ * file created in place is empty then, and its writes follow; a link holds its bytes at once.
  * Whatever changes a file after it was renamed in (written again in place while it waits for
  * its target, say) voids that mark.
  * Before a file is taken, it is looked at once more: unchanged, and nobody holding it open
@@ -190,10 +191,15 @@ event_note(struct incoming *in, const char *folder, const struct inotify_event *
 		 * A symbolic link, hard link or FIFO created in place is never closed after
 		 * writing: waiting for that would keep it queued until the worker restarts. A
 		 * hard link waits the settle time (a producer may link(tmp/x, incoming/x) and then
-		 * unlink tmp/x, maildir style); one still linked twice then is refused.
+		 * unlink tmp/x, maildir style); one still linked twice then is refused. By the
+		 * time the creation is read, the other name may be gone already: a file created
+		 * empty and written is followed by its writes, while one that holds bytes
+		 * without any write was linked in, complete.
 		 */
+		bool linked_in = (ev->mask & IN_CREATE) != 0 && (st.st_nlink > 1 || st.st_size > 0);
+
 		f->moved_in = false;
-		f->writing = !f->refused && st.st_nlink == 1;
+		f->writing = !f->refused && st.st_nlink == 1 && !linked_in;
 		f->stable_since = t;
 	} else if ((ev->mask & IN_CLOSE_WRITE) != 0) {
 		f->writing = false;

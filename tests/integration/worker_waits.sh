@@ -238,7 +238,13 @@ ln "$CASE_DIR/hard.src" "$SPOOL/incoming/hardlink.tar.gz"
 cp "$GOOD" "$SPOOL/tmp/maildir.src"
 ln "$SPOOL/tmp/maildir.src" "$SPOOL/incoming/maildir.tar.gz"
 rm "$SPOOL/tmp/maildir.src"
-for name in symlink.tar.gz fifo.tar.gz hardlink.tar.gz maildir.tar.gz; do
+# The same while the worker is stopped: it reads the link's creation after the other name went.
+kill -STOP "$WORKER_PID"
+cp "$GOOD" "$SPOOL/tmp/late.src"
+ln "$SPOOL/tmp/late.src" "$SPOOL/incoming/maildir-late.tar.gz"
+rm "$SPOOL/tmp/late.src"
+kill -CONT "$WORKER_PID"
+for name in symlink.tar.gz fifo.tar.gz hardlink.tar.gz maildir.tar.gz maildir-late.tar.gz; do
 	WAIT_SECONDS=20 WAIT_WHAT="$name's report" wait_for has_report "$name" || true
 done
 for row in "symlink.tar.gz|a symbolic link" "fifo.tar.gz|a FIFO" "hardlink.tar.gz|has another hard link"; do
@@ -253,9 +259,11 @@ for row in "symlink.tar.gz|a symbolic link" "fifo.tar.gz|a FIFO" "hardlink.tar.g
 	assert_eq "$name's status, and whether its error says it is $what" "rejected true" \
 		"$(jq -r --arg w "$what" '"\(.status) \(.error | contains($w))"' "$REPORT")"
 done
-REPORT=$(report_of maildir.tar.gz)
-[ -n "$REPORT" ] && assert_eq "maildir.tar.gz, linked in then unlinked from tmp/" succeeded \
-	"$(jq -r .status "$REPORT")"
+for name in maildir.tar.gz maildir-late.tar.gz; do
+	REPORT=$(report_of "$name")
+	[ -n "$REPORT" ] && assert_eq "$name, linked in then unlinked from tmp/" succeeded \
+		"$(jq -r .status "$REPORT")"
+done
 worker_subcase_end
 
 worker_subcase_begin status_as_an_operator_reads_it
