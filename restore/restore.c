@@ -259,7 +259,7 @@ int
 restore_run(const struct restore_options *o, struct report *report)
 {
 	const struct restore_target *t = o->target;
-	const char *pg_restore = o->pg_restore != NULL ? o->pg_restore : "pg_restore";
+	struct pg_client_set readers;
 	struct archive_walk walk;
 	struct database *db = NULL;
 	struct swap *swap = NULL;
@@ -275,6 +275,7 @@ restore_run(const struct restore_options *o, struct report *report)
 	int max_minor, rc, exit_status = RESTORE_EXIT_UNCHANGED;
 	bool db_failed_first;
 
+	memset(&readers, 0, sizeof(readers));
 	memset(&walk, 0, sizeof(walk));
 	memset(&job, 0, sizeof(job));
 	job.defer = o->previous_dir != NULL && !o->dry_run;
@@ -285,7 +286,7 @@ restore_run(const struct restore_options *o, struct report *report)
 	job.o = o;
 	job.walk = &walk;
 	job.report = report;
-	job.pg_restore = pg_restore;
+	job.readers = &readers;
 	job.job_id = job_id;
 	job.dump_fd = -1;
 	if (o->job_id != NULL)
@@ -303,8 +304,13 @@ restore_run(const struct restore_options *o, struct report *report)
 	            o->db_only ? " (database only)" : "");
 
 	/* 1. Cheap refusals. */
+	if (pg_client_find(&readers, "pg_restore", o->pg_restore, NULL, o->pg_client_dirs, err,
+	                   sizeof(err)) < 0) {
+		report_set_error(report, "failed", "%s", err);
+		goto done;
+	}
 	max_minor =
-	    restore_version_limit(pg_restore, t->max_dump_major, t->max_dump_minor, t->name, why,
+	    restore_version_limit(&readers, t->max_dump_major, t->max_dump_minor, t->name, why,
 	                          sizeof(why), &walk.max_from_config, err, sizeof(err));
 	if (max_minor < 0) {
 		report_set_error(report, "failed", "%s", err);
@@ -361,6 +367,8 @@ restore_run(const struct restore_options *o, struct report *report)
 	    t->plan_quota);
 	walk.max_minor = max_minor;
 	walk.max_why = why;
+	walk.readers_minor =
+	    pg_client_newest(&readers) != NULL ? pg_client_newest(&readers)->archive_minor : 0;
 	walk.cancel = o->cancel;
 	walk.abort = &job.failed;
 	walk.dump_done = db_job_start;
@@ -372,9 +380,12 @@ restore_run(const struct restore_options *o, struct report *report)
 	db_failed_first = job.failed != 0; /* then the walk stopped because of it */
 	report->archive_kind =
 	    walk.kind == ARCHIVE_KIND_UNKNOWN ? NULL : archive_kind_name(walk.kind);
-	if (walk.have_dump)
+	if (walk.have_dump) {
 		snprintf(report->dump_version, sizeof(report->dump_version), "%d.%d",
 		         walk.dump.vmaj, walk.dump.vmin);
+		snprintf(report->dump_pg_dump_version, sizeof(report->dump_pg_dump_version), "%s",
+		         walk.dump.pg_dump_version);
+	}
 	report->decompressed_bytes = walk.dump.decompressed_bytes;
 	for (size_t i = 0; walk.have_dump && i < walk.dump.nskipped; i++)
 		report_skip(report, walk.dump.skipped[i].toc_entry, walk.dump.skipped[i].reason);
@@ -596,6 +607,7 @@ done:
 		free(job.list_path);
 	}
 	database_close(db);
+	pg_client_set_free(&readers);
 	undo_point_settle(o, o->db_only || walk.kind == ARCHIVE_KIND_DATABASE_ONLY, exit_status,
 	                  report);
 	clock_gettime(CLOCK_REALTIME, &report->finished_at);
