@@ -255,6 +255,35 @@ restore_tidy(const struct restore_target *t, bool holds_target_lock, struct repo
 	return rc;
 }
 
+/*
+ * newer_dump_hint: for a restore that failed with error, the reason that may lie behind the
+ * server's error when the dump comes from a newer server than the target's (a 17 dump into
+ * 15: its SQL can use what 15 lacks); "" otherwise. pg_restore 17 and later, connected to
+ * the server (the swap's), set transaction_timeout, which servers before 17 lack.
+ */
+static const char *
+newer_dump_hint(const struct archive_walk *walk, const char *error, int server, char *buf,
+                size_t len)
+{
+	int dumped = 0;
+
+	buf[0] = '\0';
+	if (server > 0 && server < 170000 && strstr(error, "\"transaction_timeout\"") != NULL)
+		snprintf(buf, len,
+		         " (pg_restore 17 and later set transaction_timeout, which PostgreSQL %d "
+		         "lacks: restore this dump with strategy transaction)",
+		         server / 10000);
+	else if (walk->have_dump && server > 0 &&
+	         sscanf(walk->dump.server_version, "%d", &dumped) == 1 && dumped >= 10 &&
+	         dumped > server / 10000)
+		snprintf(
+		    buf, len,
+		    " (the dump comes from a PostgreSQL %d server, the target's is %d.%d: its SQL "
+		    "may need the newer server)",
+		    dumped, server / 10000, server % 10000);
+	return buf;
+}
+
 int
 restore_run(const struct restore_options *o, struct report *report)
 {
@@ -270,9 +299,9 @@ restore_run(const struct restore_options *o, struct report *report)
 	struct db_job job;
 	struct commit_hook hook;
 	struct progress prog;
-	char job_id[37], err[MESSAGE_BYTES], why[256];
+	char job_id[37], err[MESSAGE_BYTES], why[256], hint[256];
 	double started = restore_now(), files_done, commit_started, swap_started;
-	int max_minor, rc, exit_status = RESTORE_EXIT_UNCHANGED;
+	int max_minor, rc, exit_status = RESTORE_EXIT_UNCHANGED, server = 0;
 	bool db_failed_first;
 
 	memset(&readers, 0, sizeof(readers));
@@ -322,6 +351,7 @@ restore_run(const struct restore_options *o, struct report *report)
 		                 "target %s: %s", t->name, err);
 		goto done;
 	}
+	server = PQserverVersion(database_conn(db));
 	if (o->holds_target_lock)
 		database_end_orphans(db, 30);
 	if (database_check_alone(db, err, sizeof(err)) < 0) {
@@ -454,8 +484,9 @@ restore_run(const struct restore_options *o, struct report *report)
 	if (job.rc < 0 && (db_failed_first || !job.stop)) {
 		/* The database failed on its own (the walk then stopped because of it). */
 		report_set_error(report, "failed",
-		                 "%s: %s; the database and the files were left as they were",
-		                 report->source, job.err);
+		                 "%s: %s; the database and the files were left as they were%s",
+		                 report->source, job.err,
+		                 newer_dump_hint(&walk, job.err, server, hint, sizeof(hint)));
 		goto done;
 	}
 	if (outcome != WALK_OK) {
@@ -467,8 +498,9 @@ restore_run(const struct restore_options *o, struct report *report)
 	}
 	if (job.rc < 0) {
 		report_set_error(report, "failed",
-		                 "%s: %s; the database and the files were left as they were",
-		                 report->source, job.err);
+		                 "%s: %s; the database and the files were left as they were%s",
+		                 report->source, job.err,
+		                 newer_dump_hint(&walk, job.err, server, hint, sizeof(hint)));
 		goto done;
 	}
 	progress_phase(&prog, "database");
