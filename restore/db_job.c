@@ -47,6 +47,7 @@ db_job_start(void *ctx, char *err, size_t errlen)
 	const struct restore_target *t = j->o->target;
 	const struct archive_walk *walk = j->walk;
 	struct report *report = j->report;
+	const struct pg_client *reader;
 	char why[MESSAGE_BYTES];
 	int rc;
 
@@ -68,10 +69,26 @@ db_job_start(void *ctx, char *err, size_t errlen)
 		snprintf(err, errlen, "target %s: %s", t->name, why);
 		return database_lost(database_conn(j->db), NULL) ? WALK_FAILED : WALK_REJECTED;
 	}
-	restore_say(
-	    j->o, "job %s: %s holds a dump (archive version %d.%d) that decompresses to %llu bytes",
-	    j->job_id, report->source, walk->dump.vmaj, walk->dump.vmin,
-	    (unsigned long long)walk->dump.decompressed_bytes);
+	/* The walk refused a dump newer than every pg_restore found: one reads it. */
+	reader = pg_client_reader(j->readers, walk->dump.vmin);
+	if (reader == NULL) {
+		snprintf(err, errlen, "%s: no pg_restore found reads archive version %d.%d",
+		         report->source, walk->dump.vmaj, walk->dump.vmin);
+		return WALK_REJECTED;
+	}
+	j->pg_restore = reader->path;
+	if ((report->pg_restore = strdup(reader->path)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return WALK_FAILED;
+	}
+	snprintf(report->pg_restore_version, sizeof(report->pg_restore_version), "%s",
+	         reader->version);
+	restore_say(j->o,
+	            "job %s: %s holds a dump (archive version %d.%d, pg_dump %s) that decompresses "
+	            "to %llu bytes; %s (PostgreSQL %s) restores it",
+	            j->job_id, report->source, walk->dump.vmaj, walk->dump.vmin,
+	            walk->dump.pg_dump_version, (unsigned long long)walk->dump.decompressed_bytes,
+	            reader->path, reader->version);
 	rc = close(j->dump_fd);
 	j->dump_fd = -1;
 	if (rc < 0) {

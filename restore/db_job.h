@@ -13,6 +13,7 @@
 
 #include "archive_walk.h"
 #include "database.h"
+#include "pg_client.h"
 #include "report.h"
 #include "restore.h"
 #include "swap.h"
@@ -23,9 +24,10 @@ struct db_job {
 	const struct restore_options *o;
 	const struct archive_walk *walk;
 	struct report *report;
-	struct database *db; /* strategy transaction */
-	struct swap *swap;   /* strategy swap */
-	const char *pg_restore, *job_id;
+	struct database *db;                 /* strategy transaction */
+	struct swap *swap;                   /* strategy swap */
+	const struct pg_client_set *readers; /* the pg_restore programs to pick from */
+	const char *pg_restore, *job_id;     /* pg_restore: the one picked for the dump */
 	char *dump_path, *list_path;
 	int dump_fd; /* the dump copy, open until the dump is read */
 	pthread_t thread;

@@ -74,8 +74,11 @@ dump_format_name(enum dump_kind kind)
 }
 
 int
-restore_inspect(const char *archive, const char *pg_restore, char **json, char **text)
+restore_inspect(const char *archive, const char *pg_restore, const char *const *pg_client_dirs,
+                char **json, char **text)
 {
+	struct pg_client_set readers;
+	const struct pg_client *reader = NULL;
 	struct archive_walk walk;
 	struct report report;
 	struct json_writer w = {0};
@@ -89,10 +92,14 @@ restore_inspect(const char *archive, const char *pg_restore, char **json, char *
 		report_free(&report);
 		return -1;
 	}
-	/* Without a target, the default limit applies, and pg_restore's own if it runs. */
-	max_minor = restore_version_limit(pg_restore != NULL ? pg_restore : "pg_restore",
-	                                  RESTORE_DEFAULT_MAX_MAJOR, RESTORE_DEFAULT_MAX_MINOR,
-	                                  NULL, why, sizeof(why), &from_config, verr, sizeof(verr));
+	/* Without a target, the default limit applies, and what the pg_restores found read. */
+	if (pg_client_find(&readers, "pg_restore", pg_restore, NULL, pg_client_dirs, verr,
+	                   sizeof(verr)) < 0)
+		max_minor = -1;
+	else
+		max_minor = restore_version_limit(&readers, RESTORE_DEFAULT_MAX_MAJOR,
+		                                  RESTORE_DEFAULT_MAX_MINOR, NULL, why, sizeof(why),
+		                                  &from_config, verr, sizeof(verr));
 	if (max_minor < 0) {
 		max_minor = RESTORE_DEFAULT_MAX_MINOR;
 		snprintf(why, sizeof(why), "restore-worker accepts up to 1.%d by default",
@@ -105,10 +112,14 @@ restore_inspect(const char *archive, const char *pg_restore, char **json, char *
 	walk.max_minor = max_minor;
 	walk.max_why = why;
 	walk.max_from_config = from_config;
+	walk.readers_minor =
+	    pg_client_newest(&readers) != NULL ? pg_client_newest(&readers)->archive_minor : 0;
 	walk.measure_too_new = true;
 	err[0] = '\0';
 	refused = archive_walk(&walk, &report, err, sizeof(err)) != WALK_OK;
 	snprintf(version, sizeof(version), "%d.%d", walk.dump.vmaj, walk.dump.vmin);
+	if (walk.have_dump)
+		reader = pg_client_reader(&readers, walk.dump.vmin);
 
 	json_begin_object(&w);
 	json_key(&w, "source");
@@ -154,6 +165,17 @@ restore_inspect(const char *archive, const char *pg_restore, char **json, char *
 		json_end_array(&w);
 	}
 	json_end_object(&w);
+	json_key(&w, "pg_restore");
+	if (reader != NULL) {
+		json_begin_object(&w);
+		json_key(&w, "path");
+		json_string(&w, reader->path);
+		json_key(&w, "version");
+		json_string(&w, reader->version);
+		json_end_object(&w);
+	} else {
+		json_null(&w);
+	}
 	json_key(&w, "files");
 	json_begin_object(&w);
 	json_key(&w, "count");
@@ -186,6 +208,9 @@ restore_inspect(const char *archive, const char *pg_restore, char **json, char *
 		            (unsigned long long)walk.dump.toc_entries, walk.dump.dbname,
 		            walk.dump.pg_dump_version,
 		            (unsigned long long)walk.dump.decompressed_bytes);
+	if (reader != NULL)
+		text_append(text, &tlen, &failed, "  pg_restore: %s (PostgreSQL %s)\n",
+		            reader->path, reader->version);
 	for (i = 0; walk.have_dump && i < walk.dump.nskipped; i++)
 		text_append(text, &tlen, &failed, "  left out: %s (%s)\n",
 		            walk.dump.skipped[i].toc_entry, walk.dump.skipped[i].reason);
@@ -198,6 +223,7 @@ restore_inspect(const char *archive, const char *pg_restore, char **json, char *
 	else
 		text_append(text, &tlen, &failed, "  a restore would accept it\n");
 	report_free(&report);
+	pg_client_set_free(&readers);
 	if (failed || *json == NULL) {
 		free(*json);
 		free(*text);

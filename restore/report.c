@@ -70,6 +70,7 @@ report_free(struct report *report)
 	free(report->target);
 	free(report->error);
 	free(report->previous_backup);
+	free(report->pg_restore);
 	for (i = 0; i < report->nwarnings; i++)
 		free(report->warnings[i]);
 	free(report->warnings);
@@ -263,6 +264,22 @@ report_json(const struct report *report)
 	json_string(&w, report->database.status);
 	json_key(&w, "dump_version");
 	json_string(&w, report->dump_version);
+	json_key(&w, "pg_dump_version");
+	if (report->dump_pg_dump_version[0] != '\0')
+		json_string(&w, report->dump_pg_dump_version);
+	else
+		json_null(&w);
+	json_key(&w, "pg_restore");
+	if (report->pg_restore != NULL) {
+		json_begin_object(&w);
+		json_key(&w, "path");
+		json_string(&w, report->pg_restore);
+		json_key(&w, "version");
+		json_string(&w, report->pg_restore_version);
+		json_end_object(&w);
+	} else {
+		json_null(&w);
+	}
 	json_key(&w, "decompressed_bytes");
 	json_uint(&w, report->decompressed_bytes);
 	json_key(&w, "overhead_bytes");

@@ -46,6 +46,9 @@ struct report {
 	struct report_error *skipped; /* entries left out: where is toc_entry, message the reason */
 	size_t nskipped;
 	char dump_version[16];
+	char dump_pg_dump_version[128]; /* what the dump's header says wrote it; "" unread */
+	char *pg_restore;               /* the pg_restore picked for the dump, or NULL */
+	char pg_restore_version[32];
 	uint64_t decompressed_bytes, overhead_bytes, quota_bytes;
 
 	struct report_part files;

@@ -255,11 +255,40 @@ restore_tidy(const struct restore_target *t, bool holds_target_lock, struct repo
 	return rc;
 }
 
+/*
+ * newer_dump_hint: for a restore that failed with error, the reason that may lie behind the
+ * server's error when the dump comes from a newer server than the target's (a 17 dump into
+ * 15: its SQL can use what 15 lacks); "" otherwise. pg_restore 17 and later, connected to
+ * the server (the swap's), set transaction_timeout, which servers before 17 lack.
+ */
+static const char *
+newer_dump_hint(const struct archive_walk *walk, const char *error, int server, char *buf,
+                size_t len)
+{
+	int dumped = 0;
+
+	buf[0] = '\0';
+	if (server > 0 && server < 170000 && strstr(error, "\"transaction_timeout\"") != NULL)
+		snprintf(buf, len,
+		         " (pg_restore 17 and later set transaction_timeout, which PostgreSQL %d "
+		         "lacks: restore this dump with strategy transaction)",
+		         server / 10000);
+	else if (walk->have_dump && server > 0 &&
+	         sscanf(walk->dump.server_version, "%d", &dumped) == 1 && dumped >= 10 &&
+	         dumped > server / 10000)
+		snprintf(
+		    buf, len,
+		    " (the dump comes from a PostgreSQL %d server, the target's is %d.%d: its SQL "
+		    "may need the newer server)",
+		    dumped, server / 10000, server % 10000);
+	return buf;
+}
+
 int
 restore_run(const struct restore_options *o, struct report *report)
 {
 	const struct restore_target *t = o->target;
-	const char *pg_restore = o->pg_restore != NULL ? o->pg_restore : "pg_restore";
+	struct pg_client_set readers;
 	struct archive_walk walk;
 	struct database *db = NULL;
 	struct swap *swap = NULL;
@@ -270,11 +299,12 @@ restore_run(const struct restore_options *o, struct report *report)
 	struct db_job job;
 	struct commit_hook hook;
 	struct progress prog;
-	char job_id[37], err[MESSAGE_BYTES], why[256];
+	char job_id[37], err[MESSAGE_BYTES], why[256], hint[256];
 	double started = restore_now(), files_done, commit_started, swap_started;
-	int max_minor, rc, exit_status = RESTORE_EXIT_UNCHANGED;
+	int max_minor, rc, exit_status = RESTORE_EXIT_UNCHANGED, server = 0;
 	bool db_failed_first;
 
+	memset(&readers, 0, sizeof(readers));
 	memset(&walk, 0, sizeof(walk));
 	memset(&job, 0, sizeof(job));
 	job.defer = o->previous_dir != NULL && !o->dry_run;
@@ -285,7 +315,7 @@ restore_run(const struct restore_options *o, struct report *report)
 	job.o = o;
 	job.walk = &walk;
 	job.report = report;
-	job.pg_restore = pg_restore;
+	job.readers = &readers;
 	job.job_id = job_id;
 	job.dump_fd = -1;
 	if (o->job_id != NULL)
@@ -303,8 +333,13 @@ restore_run(const struct restore_options *o, struct report *report)
 	            o->db_only ? " (database only)" : "");
 
 	/* 1. Cheap refusals. */
+	if (pg_client_find(&readers, "pg_restore", o->pg_restore, NULL, o->pg_client_dirs, err,
+	                   sizeof(err)) < 0) {
+		report_set_error(report, "failed", "%s", err);
+		goto done;
+	}
 	max_minor =
-	    restore_version_limit(pg_restore, t->max_dump_major, t->max_dump_minor, t->name, why,
+	    restore_version_limit(&readers, t->max_dump_major, t->max_dump_minor, t->name, why,
 	                          sizeof(why), &walk.max_from_config, err, sizeof(err));
 	if (max_minor < 0) {
 		report_set_error(report, "failed", "%s", err);
@@ -316,6 +351,7 @@ restore_run(const struct restore_options *o, struct report *report)
 		                 "target %s: %s", t->name, err);
 		goto done;
 	}
+	server = PQserverVersion(database_conn(db));
 	if (o->holds_target_lock)
 		database_end_orphans(db, 30);
 	if (database_check_alone(db, err, sizeof(err)) < 0) {
@@ -361,6 +397,8 @@ restore_run(const struct restore_options *o, struct report *report)
 	    t->plan_quota);
 	walk.max_minor = max_minor;
 	walk.max_why = why;
+	walk.readers_minor =
+	    pg_client_newest(&readers) != NULL ? pg_client_newest(&readers)->archive_minor : 0;
 	walk.cancel = o->cancel;
 	walk.abort = &job.failed;
 	walk.dump_done = db_job_start;
@@ -372,9 +410,12 @@ restore_run(const struct restore_options *o, struct report *report)
 	db_failed_first = job.failed != 0; /* then the walk stopped because of it */
 	report->archive_kind =
 	    walk.kind == ARCHIVE_KIND_UNKNOWN ? NULL : archive_kind_name(walk.kind);
-	if (walk.have_dump)
+	if (walk.have_dump) {
 		snprintf(report->dump_version, sizeof(report->dump_version), "%d.%d",
 		         walk.dump.vmaj, walk.dump.vmin);
+		snprintf(report->dump_pg_dump_version, sizeof(report->dump_pg_dump_version), "%s",
+		         walk.dump.pg_dump_version);
+	}
 	report->decompressed_bytes = walk.dump.decompressed_bytes;
 	for (size_t i = 0; walk.have_dump && i < walk.dump.nskipped; i++)
 		report_skip(report, walk.dump.skipped[i].toc_entry, walk.dump.skipped[i].reason);
@@ -443,8 +484,9 @@ restore_run(const struct restore_options *o, struct report *report)
 	if (job.rc < 0 && (db_failed_first || !job.stop)) {
 		/* The database failed on its own (the walk then stopped because of it). */
 		report_set_error(report, "failed",
-		                 "%s: %s; the database and the files were left as they were",
-		                 report->source, job.err);
+		                 "%s: %s; the database and the files were left as they were%s",
+		                 report->source, job.err,
+		                 newer_dump_hint(&walk, job.err, server, hint, sizeof(hint)));
 		goto done;
 	}
 	if (outcome != WALK_OK) {
@@ -456,8 +498,9 @@ restore_run(const struct restore_options *o, struct report *report)
 	}
 	if (job.rc < 0) {
 		report_set_error(report, "failed",
-		                 "%s: %s; the database and the files were left as they were",
-		                 report->source, job.err);
+		                 "%s: %s; the database and the files were left as they were%s",
+		                 report->source, job.err,
+		                 newer_dump_hint(&walk, job.err, server, hint, sizeof(hint)));
 		goto done;
 	}
 	progress_phase(&prog, "database");
@@ -596,6 +639,7 @@ done:
 		free(job.list_path);
 	}
 	database_close(db);
+	pg_client_set_free(&readers);
 	undo_point_settle(o, o->db_only || walk.kind == ARCHIVE_KIND_DATABASE_ONLY, exit_status,
 	                  report);
 	clock_gettime(CLOCK_REALTIME, &report->finished_at);

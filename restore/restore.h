@@ -75,7 +75,10 @@ struct restore_options {
 	const char *archive;
 	const struct restore_target *target;
 	const char *work_dir;
-	const char *pg_restore; /* NULL: "pg_restore" on PATH */
+	const char *pg_restore; /* pinned; NULL: the oldest that reads the dump (pg_client.h) */
+	/* Folders holding <major>/bin/ of PostgreSQL clients, NULL-terminated; NULL: the default.
+	 */
+	const char *const *pg_client_dirs;
 	bool db_only;
 	bool dry_run;                  /* a rehearsal: do everything, then roll back */
 	const char *job_id;            /* NULL: a new UUID */
@@ -117,7 +120,7 @@ struct restore_options {
 	 */
 	const char *previous_dir;
 	int previous_keep;
-	const char *pg_dump; /* for that backup; NULL: the one beside pg_restore, then PATH */
+	const char *pg_dump; /* for that backup, pinned; NULL: the oldest that dumps the server */
 };
 
 /* What a restore left for after its report: the old files it swapped out. */
@@ -134,7 +137,8 @@ int restore_run(const struct restore_options *options, struct report *report);
  * *text to a human summary (the caller frees both). Returns 0 when a restore would accept
  * the archive, 1 when it would refuse it, -1 when out of memory.
  */
-int restore_inspect(const char *archive, const char *pg_restore, char **json, char **text);
+int restore_inspect(const char *archive, const char *pg_restore, const char *const *pg_client_dirs,
+                    char **json, char **text);
 
 /*
  * restore_finish: remove what restore_run() left in *leftover (NULL is fine) and free it;

@@ -31,6 +31,7 @@ undo_point_make(const struct restore_options *o, bool database_only_backup, cons
 	bo.work_dir = o->work_dir;
 	bo.pg_dump = o->pg_dump;
 	bo.pg_restore = o->pg_restore;
+	bo.pg_client_dirs = o->pg_client_dirs;
 	bo.db_only = o->db_only || database_only_backup;
 	bo.output = o->previous_dir;
 	bo.keep =

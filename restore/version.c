@@ -1,23 +1,28 @@
 /*
  * version.c - the newest dump archive version a restore accepts, and why: the lower of the
- * target's max_dump_version and what the configured pg_restore reads (see version.h).
+ * target's max_dump_version and what the newest pg_restore found reads (see version.h).
  */
 #include "version.h"
 
 #include <stdio.h>
 
-#include "database.h"
-
 int
-restore_version_limit(const char *pg_restore, int config_major, int config_minor,
+restore_version_limit(const struct pg_client_set *readers, int config_major, int config_minor,
                       const char *target, char *why, size_t whylen, bool *from_config, char *err,
                       size_t errlen)
 {
-	int pr_major, pr_minor;
+	const struct pg_client *newest = pg_client_newest(readers);
 
-	if (database_pg_restore_max_version(pg_restore, &pr_major, &pr_minor, err, errlen) < 0)
+	if (newest == NULL) {
+		snprintf(
+		    err, errlen,
+		    "no pg_restore was found (looked in %s); install postgresql-client, or name "
+		    "one with pg_restore: in the configuration",
+		    readers->looked_in);
 		return -1;
-	*from_config = config_major < 1 || (config_major == 1 && config_minor < pr_minor);
+	}
+	*from_config =
+	    config_major < 1 || (config_major == 1 && config_minor <= newest->archive_minor);
 	if (*from_config) {
 		if (target != NULL)
 			snprintf(why, whylen, "the max_dump_version of target %s is %d.%d", target,
@@ -27,6 +32,7 @@ restore_version_limit(const char *pg_restore, int config_major, int config_minor
 			         config_major, config_minor);
 		return config_major < 1 ? 1 : config_minor;
 	}
-	snprintf(why, whylen, "%s reads up to %d.%d", pg_restore, pr_major, pr_minor);
-	return pr_minor;
+	snprintf(why, whylen, "the newest pg_restore found, %s (PostgreSQL %s), reads up to 1.%d",
+	         newest->path, newest->version, newest->archive_minor);
+	return newest->archive_minor;
 }

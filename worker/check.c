@@ -15,13 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backup.h"
 #include "check.h"
 #include "check_parts.h"
 #include "conninfo.h"
 #include "database.h"
 #include "notify.h"
-#include "spawn.h"
+#include "pg_client.h"
+#include "dump.h"
 #include "target_empty.h"
 #include "version.h"
 
@@ -87,26 +87,6 @@ check_add(struct check_list *list, const char *target, const char *name, enum ch
 		list->failed++;
 	else if (status == CHECK_WARNING)
 		list->warnings++;
-}
-
-/* program_major: the PostgreSQL major version of a client program, from its --version. */
-static int
-program_major(const char *program, int *major, char *err, size_t errlen)
-{
-	char *argv[] = {(char *)program, "--version", NULL};
-	char out[256];
-	const char *p;
-
-	if (spawn_read_all(argv, out, sizeof(out), err, errlen) < 0)
-		return -1;
-	/* "pg_dump (PostgreSQL) 15.8 (Debian 15.8-0+deb12u1)" */
-	p = strstr(out, ") ");
-	if (p == NULL || sscanf(p + 2, "%d", major) != 1) {
-		snprintf(err, errlen, "cannot tell the version of %s from '%.*s'", program,
-		         (int)strcspn(out, "\n"), out);
-		return -1;
-	}
-	return 0;
 }
 
 /* check_login: a login to the target's database, as a restore makes it. */
@@ -216,88 +196,101 @@ done:
 }
 
 /*
- * check_pg_restore: the configured pg_restore runs, and which dumps it restores. An older
- * pg_restore than the server is no fault: what it can read is a matter of the dump's archive
- * version (the server matrix restores with pg_restore 15 into servers up to 18).
+ * check_pg_restore: the pg_restore programs a restore picks from, and which dumps they
+ * restore. An older pg_restore than the server is no fault: what it can read is a matter of
+ * the dump's archive version (the server matrix restores with pg_restore 15 into servers up
+ * to 18). A max_dump_version above what any of them reads is a warning.
  */
 static enum check_status
 check_pg_restore(struct check_target *ct, char *msg, size_t len)
 {
-	const char *program =
-	    ct->config->pg_restore != NULL ? ct->config->pg_restore : "pg_restore";
-	char err[CHECK_MESSAGE_MAX], why[256];
+	const struct config_target *t = ct->t;
+	const struct pg_client *newest;
+	struct pg_client_set set;
+	char err[CHECK_MESSAGE_MAX], why[256], found[CHECK_MESSAGE_MAX];
+	enum check_status status = CHECK_FAILED;
 	bool from_config;
-	int major, newest;
+	int limit;
 
-	if (program_major(program, &major, err, sizeof(err)) < 0) {
-		snprintf(msg, len, "target %s: %s; set pg_restore: to a working pg_restore",
-		         ct->t->name, err);
-		return CHECK_FAILED;
+	if (pg_client_find(&set, "pg_restore", ct->config->pg_restore, NULL,
+	                   (const char *const *)ct->config->pg_client_dirs, err, sizeof(err)) < 0 ||
+	    (limit = restore_version_limit(&set, t->max_dump_major, t->max_dump_minor, t->name, why,
+	                                   sizeof(why), &from_config, err, sizeof(err))) < 0) {
+		snprintf(msg, len, "target %s: %s", t->name, err);
+		goto done;
 	}
-	newest =
-	    restore_version_limit(program, ct->t->max_dump_major, ct->t->max_dump_minor,
-	                          ct->t->name, why, sizeof(why), &from_config, err, sizeof(err));
-	if (newest < 0) {
-		snprintf(msg, len, "target %s: %s; set pg_restore: to a working pg_restore",
-		         ct->t->name, err);
-		return CHECK_FAILED;
+	newest = pg_client_newest(&set);
+	pg_client_describe(&set, found, sizeof(found));
+	if (!from_config && t->max_dump_major == 1 && t->max_dump_minor > limit) {
+		snprintf(msg, len,
+		         "target %s: %s; its max_dump_version is %d.%d, but they read up to 1.%d: "
+		         "install postgresql-client-%d (or newer) for dumps up to %d.%d",
+		         t->name, found, t->max_dump_major, t->max_dump_minor,
+		         newest->archive_minor, dump_first_postgresql(t->max_dump_minor),
+		         t->max_dump_major, t->max_dump_minor);
+		status = CHECK_WARNING;
+		goto done;
 	}
 	snprintf(msg, len,
-	         "target %s: %s (PostgreSQL %d) for a server of PostgreSQL %d; dumps up to 1.%d "
-	         "are restored (%s)",
-	         ct->t->name, program, major, ct->server_major, newest, why);
-	return CHECK_OK;
+	         "target %s: %s, for a server of PostgreSQL %d; dumps up to 1.%d are "
+	         "restored (%s)",
+	         t->name, found, ct->server_major, limit, why);
+	status = CHECK_OK;
+done:
+	pg_client_set_free(&set);
+	return status;
 }
 
 /*
- * check_pg_dump: the pg_dump of backups and keep_previous: it refuses a server newer than
- * itself (failed), and one whose dumps are newer than max_dump_version makes backups the
- * target would refuse (warning).
+ * check_pg_dump: the pg_dump of backups and keep_previous, as a backup picks it: none that
+ * dumps the server is a failure, one whose dumps are newer than max_dump_version a warning
+ * (those backups are refused).
  */
 static enum check_status
 check_pg_dump(struct check_target *ct, char *msg, size_t len)
 {
-	char *program = ct->config->pg_dump != NULL
-	                    ? strdup(ct->config->pg_dump)
-	                    : backup_default_pg_dump(ct->config->pg_restore);
 	const struct config_target *t = ct->t;
-	char err[CHECK_MESSAGE_MAX];
+	const char *what = t->keep_previous ? "backups and keep_previous" : "backups";
+	const struct pg_client *pick;
+	struct pg_client_set set;
+	char err[CHECK_MESSAGE_MAX], found[CHECK_MESSAGE_MAX], advice[CHECK_MESSAGE_MAX];
 	enum check_status status = CHECK_FAILED;
-	int major, archive_major, archive_minor;
 
-	if (program == NULL) {
-		snprintf(msg, len, "target %s: out of memory", t->name);
-		return CHECK_FAILED;
+	if (pg_client_find(&set, "pg_dump", ct->config->pg_dump, ct->config->pg_restore,
+	                   (const char *const *)ct->config->pg_client_dirs, err, sizeof(err)) < 0) {
+		snprintf(msg, len, "target %s: %s; %s would fail", t->name, err, what);
+		goto done;
 	}
-	if (program_major(program, &major, err, sizeof(err)) < 0 ||
-	    database_pg_restore_max_version(program, &archive_major, &archive_minor, err,
-	                                    sizeof(err)) < 0) {
-		snprintf(msg, len,
-		         "target %s: %s; backups%s would fail: set pg_dump: to a working pg_dump",
-		         t->name, err, t->keep_previous ? " and keep_previous" : "");
-	} else if (major < ct->server_major) {
-		snprintf(msg, len,
-		         "target %s: %s is of PostgreSQL %d and refuses to dump its server "
-		         "(PostgreSQL %d), so backups%s would fail; set pg_dump: to the pg_dump of "
-		         "PostgreSQL %d or later",
-		         t->name, program, major, ct->server_major,
-		         t->keep_previous ? " and keep_previous" : "", ct->server_major);
-	} else if (t->max_dump_major == 1 && archive_minor > t->max_dump_minor) {
-		snprintf(msg, len,
-		         "target %s: %s writes dumps of archive version 1.%d, newer than its "
-		         "max_dump_version %d.%d, so its backups would be refused; set pg_dump: to "
-		         "the pg_dump of PostgreSQL %d or older, or raise max_dump_version",
-		         t->name, program, archive_minor, t->max_dump_major, t->max_dump_minor,
-		         dump_first_postgresql(t->max_dump_minor + 1) - 1);
+	pick = pg_client_for_server(&set, ct->server_major);
+	if (pick == NULL) {
+		pg_client_describe(&set, found, sizeof(found));
+		pg_client_advice(&set, ct->server_major, advice, sizeof(advice));
+		snprintf(
+		    msg, len,
+		    "target %s: its server (PostgreSQL %d) needs the pg_dump of PostgreSQL %d or "
+		    "later (found: %s), so %s would fail; %s",
+		    t->name, ct->server_major, ct->server_major, found, what, advice);
+	} else if (t->max_dump_major == 1 && pick->archive_minor > t->max_dump_minor) {
+		snprintf(
+		    msg, len,
+		    "target %s: %s (PostgreSQL %s) dumps its server (PostgreSQL %d) in archive "
+		    "version 1.%d, newer than its max_dump_version %d.%d, so %s would be "
+		    "refused; set max_dump_version: \"1.%d\"%s",
+		    t->name, pick->path, pick->version, ct->server_major, pick->archive_minor,
+		    t->max_dump_major, t->max_dump_minor, what, pick->archive_minor,
+		    pick->major > ct->server_major && !set.pinned
+		        ? ", or install the client of the server's own major"
+		        : "");
 		status = CHECK_WARNING;
 	} else {
 		snprintf(msg, len,
-		         "target %s: %s (PostgreSQL %d, archive version 1.%d) can dump its server "
+		         "target %s: %s (PostgreSQL %s, archive version 1.%d) dumps its server "
 		         "(PostgreSQL %d)",
-		         t->name, program, major, archive_minor, ct->server_major);
+		         t->name, pick->path, pick->version, pick->archive_minor, ct->server_major);
 		status = CHECK_OK;
 	}
-	free(program);
+done:
+	pg_client_set_free(&set);
 	return status;
 }
 

@@ -167,6 +167,7 @@ command_backup(const struct command *cmd, const struct command_args *args, const
 	bo.work_dir = config->work_dir;
 	bo.pg_dump = config->pg_dump;
 	bo.pg_restore = config->pg_restore;
+	bo.pg_client_dirs = (const char *const *)config->pg_client_dirs;
 	bo.db_only = args->db_only;
 	bo.output = folder != NULL ? folder : args->output;
 	bo.output_fd = fileno(stdout);

@@ -182,6 +182,7 @@ command_restore(const struct command *cmd, const struct command_args *args,
 	ro.target = &target;
 	ro.work_dir = config->work_dir;
 	ro.pg_restore = config->pg_restore;
+	ro.pg_client_dirs = (const char *const *)config->pg_client_dirs;
 	ro.db_only = args->db_only;
 	ro.dry_run = args->dry_run;
 	ro.cancel = &command_interrupted;

@@ -19,18 +19,20 @@ command_inspect(const struct command *cmd, const struct command_args *args,
 {
 	struct config *config = NULL;
 	const char *pg_restore = NULL;
+	const char *const *pg_client_dirs = NULL;
 	char *json = NULL, *text = NULL;
 	int rc;
 
 	(void)cmd;
-	/* A configuration is optional here: it only names the pg_restore to compare with. */
+	/* A configuration is optional here: it only says where the pg_restore programs are. */
 	if (config_given != NULL || getenv("RESTORE_WORKER_CONFIG") != NULL) {
 		config = command_load_config(command_config_path(config_given));
 		if (config == NULL)
 			return EXIT_USAGE;
 		pg_restore = config->pg_restore;
+		pg_client_dirs = (const char *const *)config->pg_client_dirs;
 	}
-	rc = restore_inspect(args->archive, pg_restore, &json, &text);
+	rc = restore_inspect(args->archive, pg_restore, pg_client_dirs, &json, &text);
 	if (rc >= 0) {
 		if (args->json) {
 			if (command_print_json(json) < 0)

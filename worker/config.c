@@ -38,7 +38,7 @@
 #define CONFIG_TOP_KEYS                                                                            \
 	"spool_dir, work_dir, pg_restore, default_target, targets, settle_seconds, "               \
 	"rescan_seconds, retention_days, max_parallel_jobs, max_attempts, metrics_file, pg_dump, " \
-	"backup_dir or backup_keep"
+	"pg_client_dirs, backup_dir or backup_keep"
 #define CONFIG_TARGET_KEYS                                                                         \
 	"database, blob_dir, plan_quota, restore_overhead, max_dump_version, strategy, "           \
 	"restore_jobs, maintenance_database, analyze, files_query, keep_previous, previous_keep, " \
@@ -304,6 +304,9 @@ config_read_top(struct config_reader *reader, const yaml_node_t *root, struct co
 		} else if (config_scalar_is(key, "pg_dump")) {
 			rc = config_read_string(reader, "pg_dump", value, CONFIG_NONEMPTY,
 			                        &config->pg_dump);
+		} else if (config_scalar_is(key, "pg_client_dirs")) {
+			rc = config_read_paths(reader, "pg_client_dirs", value,
+			                       &config->pg_client_dirs);
 		} else if (config_scalar_is(key, "backup_dir")) {
 			rc = config_read_string(reader, "backup_dir", value,
 			                        CONFIG_NONEMPTY | CONFIG_ABSOLUTE,
@@ -515,6 +518,9 @@ config_free(struct config *config)
 	free(config->work_dir);
 	free(config->pg_restore);
 	free(config->pg_dump);
+	for (i = 0; config->pg_client_dirs != NULL && config->pg_client_dirs[i] != NULL; i++)
+		free(config->pg_client_dirs[i]);
+	free(config->pg_client_dirs);
 	free(config->backup_dir);
 	free(config->metrics_file);
 	free(config->default_target);

@@ -53,11 +53,12 @@ struct config_warning {
 };
 
 struct config {
-	char *path;           /* the file it was read from */
-	char *spool_dir;      /* absolute; optional until the daemon needs it; NULL when absent */
-	char *work_dir;       /* required */
-	char *pg_restore;     /* optional; NULL means "pg_restore" on PATH */
-	char *pg_dump;        /* optional; NULL: the one beside pg_restore, then PATH (backup.h) */
+	char *path;       /* the file it was read from */
+	char *spool_dir;  /* absolute; optional until the daemon needs it; NULL when absent */
+	char *work_dir;   /* required */
+	char *pg_restore; /* pinned; NULL: the oldest found that reads the dump (pg_client.h) */
+	char *pg_dump;    /* pinned; NULL: the oldest found that dumps the server */
+	char **pg_client_dirs; /* NULL-terminated; NULL: PG_CLIENT_DEFAULT_DIR */
 	char *backup_dir;     /* optional, absolute: backup --to-backup-dir writes <it>/<target>/ */
 	int backup_keep;      /* default 7: backups kept per target in backup_dir */
 	char *default_target; /* optional; when set, it names one of targets */

@@ -199,6 +199,35 @@ config_read_string(struct config_reader *reader, const char *keypath, const yaml
 	return 0;
 }
 
+int
+config_read_paths(struct config_reader *reader, const char *keypath, const yaml_node_t *value,
+                  char ***out)
+{
+	char item[CONFIG_SHOWN_MAX + 32];
+	size_t n = 0, i = 0;
+	yaml_node_item_t *it;
+
+	if (value->type != YAML_SEQUENCE_NODE) {
+		config_error(reader, value, "%s: expected a list of folders ([/a, /b]), found %s",
+		             keypath, config_kind(value));
+		return -1;
+	}
+	for (it = value->data.sequence.items.start; it < value->data.sequence.items.top; it++)
+		n++;
+	if ((*out = calloc(n + 1, sizeof(**out))) == NULL) {
+		config_error(reader, value, "%s: out of memory", keypath);
+		return -1;
+	}
+	for (it = value->data.sequence.items.start; it < value->data.sequence.items.top; it++) {
+		snprintf(item, sizeof(item), "%s[%zu]", keypath, i);
+		if (config_read_string(reader, item, config_node(reader, *it),
+		                       CONFIG_NONEMPTY | CONFIG_ABSOLUTE, &(*out)[i]) < 0)
+			return -1; /* the caller frees what was read */
+		i++;
+	}
+	return 0;
+}
+
 /* config_read_count: a whole number from min to max at keypath into *out. */
 int
 config_read_count(struct config_reader *reader, const char *keypath, const yaml_node_t *value,

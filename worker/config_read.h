@@ -54,6 +54,13 @@ int config_check_keys(struct config_reader *reader, const char *prefix, const ya
 int config_read_string(struct config_reader *reader, const char *keypath, const yaml_node_t *value,
                        int flags, char **out);
 
+/*
+ * config_read_paths: a sequence of absolute paths at keypath into *out, NULL-terminated (an
+ * empty sequence gives an empty list, not NULL).
+ */
+int config_read_paths(struct config_reader *reader, const char *keypath, const yaml_node_t *value,
+                      char ***out);
+
 /* config_read_count: a whole number from min to max at keypath into *out. */
 int config_read_count(struct config_reader *reader, const char *keypath, const yaml_node_t *value,
                       long min, long max, int *out);

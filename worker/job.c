@@ -464,6 +464,7 @@ job_child_run(const struct job_env *env, struct spool_claim *claim, const char *
 	ro.target = &target;
 	ro.work_dir = env->config->work_dir;
 	ro.pg_restore = env->config->pg_restore;
+	ro.pg_client_dirs = (const char *const *)env->config->pg_client_dirs;
 	ro.job_id = claim->job_id;
 	ro.holds_target_lock = true; /* taken by the parent, shared with this process */
 	ro.cancel = &child_cancel;

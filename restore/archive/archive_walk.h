@@ -43,6 +43,7 @@ struct archive_walk {
 	int max_minor;                 /* refuse dumps newer than archive version 1.max_minor */
 	const char *max_why;           /* where that limit comes from, for the message */
 	bool max_from_config;          /* ... the target's max_dump_version, not pg_restore */
+	int readers_minor;             /* the newest archive a pg_restore found reads (0: none) */
 	bool measure_too_new;          /* measure a dump past the limit, then refuse it (inspect) */
 	volatile sig_atomic_t *cancel; /* set by a signal handler: stop soon; may be NULL */
 	volatile sig_atomic_t *abort;  /* set by the caller's other work: stop soon; may be NULL */

@@ -37,17 +37,22 @@ struct backup_state {
 	int out_fd;
 	char *dump_path;
 	int dump_fd;
-	int dump_minor; /* the archive minor version pg_dump writes */
+	int dump_minor;   /* the archive minor version pg_dump writes */
+	int server_major; /* the server's major version (17) */
 	char err[BACKUP_ERR_BYTES];
 };
 
 /*
- * backup_check_pg_dump: the archive version run->r->pg_dump writes, refused (rejected) when
- * newer than the target's max_dump_version. 0, or -1 with run->err.
+ * backup_pick_pg_dump: the pg_dump for the server (run->r->pg_dump, its version, the archive
+ * version it writes), refused (rejected) when none dumps the server or its archive version is
+ * newer than the target's max_dump_version. After backup_read_database. 0, or -1 with run->err.
  */
-int backup_check_pg_dump(struct backup_state *run);
+int backup_pick_pg_dump(struct backup_state *run);
 
-/* backup_read_database: the database's name, size and model version; 0, or -1 with run->err. */
+/*
+ * backup_read_database: the server's version, the database's name, size and model version;
+ * 0, or -1 with run->err.
+ */
 int backup_read_database(struct backup_state *run);
 
 /*

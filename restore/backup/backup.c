@@ -249,11 +249,11 @@ steps(struct backup_state *run, const struct timespec *start, time_t started)
 	struct backup_result *r = run->r;
 	struct timespec t;
 
-	if (backup_check_pg_dump(run) < 0 || open_output(run, started) < 0)
+	if (backup_read_database(run) < 0 || backup_pick_pg_dump(run) < 0 ||
+	    open_output(run, started) < 0)
 		return -1;
-	log_line(run, "backing up target %s into %s with %s", r->target, r->archive, r->pg_dump);
-	if (backup_read_database(run) < 0)
-		return -1;
+	log_line(run, "backing up target %s (PostgreSQL %s) into %s with %s (PostgreSQL %s)",
+	         r->target, r->server_version, r->archive, r->pg_dump, r->pg_dump_version);
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	if (backup_make_dump(run) < 0)
 		return -1;
@@ -287,9 +287,7 @@ backup_run(const struct backup_options *o, struct backup_result *r)
 	r->kind = o->db_only ? "database_only" : "full_snapshot";
 	r->status = "failed";
 	r->target = strdup(o->target->name);
-	r->pg_dump =
-	    o->pg_dump != NULL ? strdup(o->pg_dump) : backup_default_pg_dump(o->pg_restore);
-	if (r->target == NULL || r->pg_dump == NULL)
+	if (r->target == NULL)
 		rc = io_error(run.err, sizeof(run.err), "out of memory");
 	else
 		rc = steps(&run, &start, r->started_at.tv_sec);
@@ -371,6 +369,16 @@ backup_result_json(const struct backup_result *r)
 	json_begin_object(&w);
 	json_key(&w, "pg_dump");
 	json_string(&w, r->pg_dump != NULL ? r->pg_dump : "");
+	json_key(&w, "pg_dump_version");
+	if (r->pg_dump_version[0] != '\0')
+		json_string(&w, r->pg_dump_version);
+	else
+		json_null(&w);
+	json_key(&w, "server_version");
+	if (r->server_version[0] != '\0')
+		json_string(&w, r->server_version);
+	else
+		json_null(&w);
 	json_key(&w, "dump_version");
 	json_string(&w, r->dump_version);
 	json_key(&w, "dump_bytes");

@@ -31,7 +31,6 @@
 #include "database_parts.h"
 #include "io.h"
 #include "lock_budget.h"
-#include "spawn.h"
 #include "target_empty.h"
 
 #define SESSION_CHECK_SQL                                                                          \
@@ -551,36 +550,4 @@ database_cancel_running(void)
 
 	if (c != NULL)
 		(void)PQcancel(c, errbuf, sizeof(errbuf));
-}
-
-int
-database_pg_restore_max_version(const char *pg_restore, int *major, int *minor, char *err,
-                                size_t errlen)
-{
-	char *argv[] = {(char *)pg_restore, "--version", NULL};
-	char out[256];
-	const char *p;
-	int pg_major;
-
-	if (spawn_read_all(argv, out, sizeof(out), err, errlen) < 0)
-		return -1;
-	/* "pg_restore (PostgreSQL) 15.18 (Debian ...)" */
-	p = strstr(out, ") ");
-	if (p == NULL || sscanf(p + 2, "%d", &pg_major) != 1) {
-		(void)io_error(err, errlen, "cannot tell the version of %s from '%.*s'", pg_restore,
-		               (int)strcspn(out, "\n"), out);
-		return -1;
-	}
-	*major = 1;
-	if (pg_major >= 17)
-		*minor = 16;
-	else if (pg_major == 16)
-		*minor = 15;
-	else if (pg_major >= 12)
-		*minor = 14;
-	else if (pg_major >= 10)
-		*minor = 13;
-	else
-		*minor = 12;
-	return 0;
 }

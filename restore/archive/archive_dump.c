@@ -106,23 +106,34 @@ not_custom(struct walker *w, const char *entry, enum dump_kind kind)
 
 /*
  * refuse_too_new: the refusal of a dump newer than the limit: which version, which pg_dump
- * wrote it, where the limit comes from and how to lift it.
+ * wrote it, where the limit comes from and how to lift it (the limit, a newer client, or
+ * both).
  */
 static enum archive_outcome
 refuse_too_new(struct walker *w, const char *entry, const char *why)
 {
 	const char *limit = w->walk->max_why != NULL ? w->walk->max_why : "";
+	int vmin = w->walk->dump.vmin, major = dump_first_postgresql(vmin);
+	char client[256] = "";
 
-	if (w->walk->max_from_config)
-		return walker_refuse(
-		    w, WALK_REJECTED,
-		    "%s %s: %s; raise it in the configuration if the target's pg_restore "
-		    "reads %d.%d",
-		    entry, why, limit, w->walk->dump.vmaj, w->walk->dump.vmin);
-	return walker_refuse(w, WALK_REJECTED,
-	                     "%s %s: %s; set pg_restore: in the configuration to the pg_restore of "
-	                     "PostgreSQL %d or later",
-	                     entry, why, limit, dump_first_postgresql(w->walk->dump.vmin));
+	if (w->walk->readers_minor < vmin)
+		snprintf(
+		    client, sizeof(client),
+		    "the pg_restore of PostgreSQL %d or later: install postgresql-client-%d (or "
+		    "newer), or name it with pg_client_dirs: or pg_restore: in the configuration",
+		    major, major);
+	if (!w->walk->max_from_config)
+		return walker_refuse(w, WALK_REJECTED, "%s %s: %s; it needs %s", entry, why, limit,
+		                     client);
+	if (client[0] != '\0')
+		return walker_refuse(w, WALK_REJECTED,
+		                     "%s %s: %s; it needs max_dump_version: \"%d.%d\" and %s",
+		                     entry, why, limit, w->walk->dump.vmaj, vmin, client);
+	return walker_refuse(
+	    w, WALK_REJECTED,
+	    "%s %s: %s; set max_dump_version: \"%d.%d\" to accept it (a pg_restore "
+	    "found reads it)",
+	    entry, why, limit, w->walk->dump.vmaj, vmin);
 }
 
 /* walker_read_dump: identify, measure and copy the dump that is the current entry. */

@@ -173,11 +173,4 @@ void database_close(struct database *db);
  */
 void database_cancel_running(void);
 
-/*
- * database_pg_restore_max_version: the newest archive version pg_restore reads, from its
- * --version; 0 with major and minor set, or -1 with err.
- */
-int database_pg_restore_max_version(const char *pg_restore, int *major, int *minor, char *err,
-                                    size_t errlen);
-
 #endif

@@ -21,7 +21,9 @@
  * PQputCopyData, so memory is bounded by the largest entry's SQL, never by the data.
  * With -1 the script wraps itself in BEGIN/COMMIT; those two lines, and psql's \restrict and
  * \unrestrict, are recognised by their place (preamble, trailer) and left out: the
- * transaction is ours. Errors are attributed to the TOC entry whose SQL failed.
+ * transaction is ours. So is the preamble's SET transaction_timeout of pg_restore 17 and later
+ * on a server older than 17, which lacks the setting. Errors are attributed to the TOC entry whose
+ *SQL failed.
  *
  * Limits: an entry whose SQL contains a line that looks exactly like an entry header would
  * be split in two and fail to restore (the transaction then rolls back: it fails safe).
@@ -325,6 +327,13 @@ executor_header(struct executor *ex, const char *line)
 	    (strncmp(line, "\\restrict ", 10) == 0 || strncmp(line, "\\unrestrict ", 12) == 0 ||
 	     strcmp(line, "BEGIN;\n") == 0))
 		return 1; /* psql's guards and pg_restore -1's BEGIN: the transaction is ours */
+	/*
+	 * pg_restore 17 and later write this into every script, not knowing its server; one
+	 * older than 17 has no such setting (and the session's own are set by database.c).
+	 */
+	if (ex->in_preamble && strcmp(line, "SET transaction_timeout = 0;\n") == 0 &&
+	    PQserverVersion(ex->db->conn) < 170000)
+		return 1;
 	return 0;
 }
 

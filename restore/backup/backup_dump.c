@@ -3,9 +3,9 @@
  * which pg_dump and the archive version it writes, the database's name, size and model
  * version, and the dump itself.
  *
- * The archive version comes from pg_dump --version: pg_dump 12 to 15 write 1.14, 16 writes
- * 1.15, 17 and 18 write 1.16, as database.c maps pg_restore's. One newer than the target's
- * max_dump_version is refused before anything is written.
+ * The pg_dump is the oldest found that dumps the server (pg_client.h), and the archive version
+ * it writes follows from its major: 12 to 15 write 1.14, 16 writes 1.15, 17 and 18 write 1.16.
+ * One newer than the target's max_dump_version is refused before anything is written.
  *
  * The dump is pg_dump -O -x -Fc -f work_dir/backup-<job id>.dump, with the connection's
  * parameters in its environment (conninfo_environment, as swap_restore.c gives pg_restore)
@@ -33,6 +33,7 @@
 #include "database.h"
 #include "dump.h"
 #include "io.h"
+#include "pg_client.h"
 #include "spawn.h"
 
 #define PG_DUMP_SAID_KEEP 4096
@@ -49,48 +50,72 @@ static const char model_version_present_sql[] =
     "   AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attname = 'modelversion' "
     "   AND a.attnum > 0 AND NOT a.attisdropped";
 
-char *
-backup_default_pg_dump(const char *pg_restore)
-{
-	const char *slash = pg_restore != NULL ? strrchr(pg_restore, '/') : NULL;
-	char *beside;
-
-	if (slash != NULL) {
-		if (asprintf(&beside, "%.*spg_dump", (int)(slash - pg_restore + 1), pg_restore) < 0)
-			return NULL;
-		if (access(beside, X_OK) == 0)
-			return beside;
-		free(beside);
-	}
-	return strdup("pg_dump");
-}
-
 /*
- * backup_check_pg_dump: the archive version run->r->pg_dump writes, refused (rejected) when newer
- * than the target's max_dump_version. 0, or -1 with run->err.
+ * backup_pick_pg_dump: the oldest pg_dump that dumps the server (pg_dump refuses a newer
+ * server than itself), refused (rejected) when none does or when the archive version it
+ * writes is newer than the target's max_dump_version: a target's own backups must restore
+ * into it. 0, or -1 with run->err.
  */
 int
-backup_check_pg_dump(struct backup_state *run)
+backup_pick_pg_dump(struct backup_state *run)
 {
 	const struct restore_target *t = run->o->target;
-	int major, minor;
+	const struct pg_client *pick;
+	struct pg_client_set set;
+	char found[1024], advice[1024];
+	int rc = -1;
 
-	if (database_pg_restore_max_version(run->r->pg_dump, &major, &minor, run->err,
-	                                    sizeof(run->err)) < 0)
-		return -1;
-	run->dump_minor = minor;
-	if (t->max_dump_major > 1 || (t->max_dump_major == 1 && minor <= t->max_dump_minor))
-		return 0;
+	if (pg_client_find(&set, "pg_dump", run->o->pg_dump, run->o->pg_restore,
+	                   run->o->pg_client_dirs, run->err, sizeof(run->err)) < 0)
+		goto done;
+	pick = pg_client_for_server(&set, run->server_major);
+	if (pick == NULL) {
+		pg_client_describe(&set, found, sizeof(found));
+		pg_client_advice(&set, run->server_major, advice, sizeof(advice));
+		run->r->status = "rejected";
+		(void)io_error(run->err, sizeof(run->err),
+		               "the server of target %s is PostgreSQL %s: it needs the pg_dump of "
+		               "PostgreSQL %d or later (found: %s); %s",
+		               t->name, run->r->server_version, run->server_major, found, advice);
+		goto done;
+	}
+	if ((run->r->pg_dump = strdup(pick->path)) == NULL) {
+		(void)io_error(run->err, sizeof(run->err), "out of memory");
+		goto done;
+	}
+	snprintf(run->r->pg_dump_version, sizeof(run->r->pg_dump_version), "%s", pick->version);
+	run->dump_minor = pick->archive_minor;
+	if (t->max_dump_major > 1 ||
+	    (t->max_dump_major == 1 && pick->archive_minor <= t->max_dump_minor)) {
+		rc = 0;
+		goto done;
+	}
 	run->r->status = "rejected";
-	return io_error(run->err, sizeof(run->err),
-	                "%s writes dumps of archive version %d.%d (PostgreSQL %d or later), newer "
-	                "than the max_dump_version of target %s (%d.%d); set pg_dump: in the "
-	                "configuration to a pg_dump of PostgreSQL %d or older (e.g. "
-	                "/usr/lib/postgresql/15/bin/pg_dump for 1.14)",
-	                run->r->pg_dump, major, minor, dump_first_postgresql(minor), t->name,
-	                t->max_dump_major, t->max_dump_minor,
-	                dump_first_postgresql(t->max_dump_minor + 1) - 1);
+	if (pick->major <= run->server_major || set.pinned)
+		(void)io_error(
+		    run->err, sizeof(run->err),
+		    "%s (PostgreSQL %s), the oldest pg_dump that dumps the server of target %s "
+		    "(PostgreSQL %s), writes archive version 1.%d, newer than the target's "
+		    "max_dump_version %d.%d, so the target would refuse this backup; set "
+		    "max_dump_version: \"1.%d\" for target %s",
+		    pick->path, pick->version, t->name, run->r->server_version, pick->archive_minor,
+		    t->max_dump_major, t->max_dump_minor, pick->archive_minor, t->name);
+	else
+		(void)io_error(
+		    run->err, sizeof(run->err),
+		    "%s (PostgreSQL %s), the oldest pg_dump found that dumps the server of target "
+		    "%s (PostgreSQL %s), writes archive version 1.%d, newer than the target's "
+		    "max_dump_version %d.%d, so the target would refuse this backup; install the "
+		    "pg_dump of PostgreSQL %d (postgresql-client-%d), or set max_dump_version: "
+		    "\"1.%d\" for target %s",
+		    pick->path, pick->version, t->name, run->r->server_version, pick->archive_minor,
+		    t->max_dump_major, t->max_dump_minor, run->server_major, run->server_major,
+		    pick->archive_minor, t->name);
+done:
+	pg_client_set_free(&set);
+	return rc;
 }
+
 /* connect_target: a connection to the target's database, or NULL with run->err. */
 static PGconn *
 connect_target(struct backup_state *run)
@@ -157,11 +182,16 @@ int
 backup_read_database(struct backup_state *run)
 {
 	char value[256];
+	const char *server;
 	PGconn *conn = connect_target(run);
 	int rc = -1;
 
 	if (conn == NULL)
 		return -1;
+	server = PQparameterStatus(conn, "server_version");
+	snprintf(run->r->server_version, sizeof(run->r->server_version), "%.*s",
+	         server != NULL ? (int)strcspn(server, " ") : 0, server != NULL ? server : "");
+	run->server_major = PQserverVersion(conn) / 10000;
 	if (query_one(run, conn, "SELECT pg_catalog.current_database()", "the database's name",
 	              run->dbname, sizeof(run->dbname)) != 1 ||
 	    query_one(run, conn,

@@ -25,9 +25,11 @@
 struct backup_options {
 	const struct restore_target *target; /* name, conninfo, blob_dir, max_dump_version */
 	const char *work_dir;                /* the dump goes through a file here */
-	const char *pg_dump;                 /* NULL: backup_default_pg_dump(pg_restore) */
-	const char *pg_restore; /* only for the default pg_dump; NULL: none configured */
-	bool db_only;           /* the bare dump instead of a full snapshot */
+	const char *pg_dump;    /* pinned; NULL: the oldest found that dumps the server */
+	const char *pg_restore; /* pinned: the pg_dump beside it is looked at first; or NULL */
+	const char *const
+	    *pg_client_dirs; /* where clients are found (pg_client.h); NULL: default */
+	bool db_only;        /* the bare dump instead of a full snapshot */
 	/*
 	 * Where the backup goes: an existing folder (the file gets its Mendix name there), a
 	 * file's path (its folder must exist), or "-" for output_fd. NULL: the current folder.
@@ -61,8 +63,10 @@ struct backup_result {
 	char **warnings;
 	size_t nwarnings;
 	char *target;
-	char *archive; /* the path written (or to be written), "-" for output_fd */
-	char *pg_dump;
+	char *archive;            /* the path written (or to be written), "-" for output_fd */
+	char *pg_dump;            /* the pg_dump run, once picked */
+	char pg_dump_version[32]; /* its version, "17.12" */
+	char server_version[64];  /* the server's, "17.4" */
 	struct timespec started_at, finished_at;
 	char dump_version[16]; /* "1.14", once the dump is made */
 	uint64_t dump_bytes, database_bytes, archive_bytes;
@@ -110,12 +114,5 @@ int backup_remove(const char *path, char *err, size_t errlen);
  * before a restore died before the target changed; 0, or -1 with err.
  */
 int backup_remove_job(const char *dir, const char *job_id, char *err, size_t errlen);
-
-/*
- * backup_default_pg_dump: the pg_dump to use when none is configured: the one beside
- * pg_restore when pg_restore is a path and that file is executable, else "pg_dump" (PATH).
- * The caller frees it; NULL when out of memory.
- */
-char *backup_default_pg_dump(const char *pg_restore);
 
 #endif
