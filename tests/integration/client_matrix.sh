@@ -24,8 +24,8 @@
 #                          "1.16": succeeded, equal to src, pg_restore 17 used;
 #   dump17_at_default      (17, 18) the same at the default max_dump_version: rejected, the error
 #                          names max_dump_version, the target unchanged;
-#   dump17                 (15) restored (then equal to src) or rejected/failed with the target
-#                          unchanged: which of them is printed as a comment;
+#   dump17                 (15, 16) restored (then equal to src, by pg_restore 17) or
+#                          rejected/failed with the target unchanged: which is printed as a comment;
 #   swap                   (17) strategy swap, restore_jobs 2, DUMP17: succeeded, equal, nothing left;
 #   keep_previous          (17) DUMP17 with keep_previous: succeeded, its undo point in the spool's
 #                          previous/acceptance/ is a dump of archive 1.16 (its header), and restored
@@ -39,8 +39,9 @@
 # inspect_no_reader (client 15 only: pg_restore null). At the end, a table of client major x
 # server major x case as TAP comments, and the test's time.
 #
-# A server or client that cannot be fetched fails its case, unless RW_SERVERS_SKIP_UNAVAILABLE=1
-# asks to skip it (exit 77 when nothing ran then).
+# A server that cannot be fetched fails its case "<server>_server", clients 17 and 18 that cannot
+# be the test (case "clients"), unless RW_SERVERS_SKIP_UNAVAILABLE=1 asks to skip them (the
+# server's cases; the whole test, exit 77, for the clients).
 set -euo pipefail
 unset PG_SERVER_BIN # the first cluster is Debian's 15: it serves the 15 cases and DUMP17's source
 source "$(dirname "$0")/lib.sh"
@@ -76,7 +77,6 @@ FILE_UUIDS=(0a1b2c3d-0000-4000-8000-000000000001 5e6f7a8b-0000-4000-8000-0000000
 # make_src: create database src owned by app with the source's content, and its blob_dir $1
 # holding the files its system$filedocument names.
 make_src() {
-	local u
 	create_db src
 	sql_as_app src - >/dev/null <<-'EOF'
 		create table "shop$order" (id integer primary key, customer text not null,
@@ -96,6 +96,12 @@ make_src() {
 			(2, '5e6f7a8b-0000-4000-8000-000000000002', 'b.txt', true),
 			(3, 'c9d0e1f2-0000-4000-8000-000000000003', 'c.txt', true);
 	EOF
+	make_src_files "$1"
+}
+
+# make_src_files: the files of src's system$filedocument rows in folder $1.
+make_src_files() {
+	local u
 	for u in "${FILE_UUIDS[@]}"; do
 		mkdir -p "$1/${u:0:2}/${u:2:2}"
 		echo "the file $u" >"$1/${u:0:2}/${u:2:2}/$u"
@@ -450,7 +456,7 @@ run_server() {
 	if [ "$(sql postgres "select count(*) from pg_database where datname = 'src'")" = 0 ]; then
 		make_src "$SRC_BLOBS"
 	else
-		make_src_files_only "$SRC_BLOBS"
+		make_src_files "$SRC_BLOBS"
 	fi
 	snapshot_db_fingerprint src >"$SERVER_DIR/src.fp"
 
@@ -463,15 +469,6 @@ run_server() {
 		case_no_reader "$v"
 		case_pinned_pg_dump_too_old "$v"
 	fi
-}
-
-# make_src_files_only: src's files in folder $1 (src itself is there already).
-make_src_files_only() {
-	local u
-	for u in "${FILE_UUIDS[@]}"; do
-		mkdir -p "$1/${u:0:2}/${u:2:2}"
-		echo "the file $u" >"$1/${u:0:2}/${u:2:2}/$u"
-	done
 }
 
 # The clients. A missing one fails (or skips) the whole test: every case needs them.
