@@ -3,14 +3,13 @@
  * jansson.
  *
  * The writer builds a jansson tree as the caller writes and json_finish() dumps it compactly,
- * members in the order written. Strings are made valid UTF-8 first (each byte that starts no
- * valid UTF-8 sequence becomes U+FFFD), since a file name or a server's message may hold any
- * bytes and a report must still be JSON; jansson escapes the control characters. jansson
- * prints a real with as many digits as it takes ("4.31"), while reports give seconds with
- * exactly three decimals ("4.310") and counters up to 2^64 - 1 (jansson's integers stop at
- * 2^63 - 1); such a number goes into the tree as a negative integer, -k for the k-th, which
- * no caller can write (every number written is non-negative), and json_finish() puts the
- * number's text in its place in the dumped text.
+ * members in the order written (jansson keeps an object's insertion order since 2.8;
+ * JSON_PRESERVE_ORDER says so for older ones). Strings are made valid UTF-8 first (each byte
+ * that starts no valid UTF-8 sequence becomes U+FFFD), since a file name or a server's message
+ * may hold any bytes and a report must still be JSON; jansson escapes the control characters.
+ * Counters are jansson integers (json_int_t, 64 bits); seconds are reals rounded to
+ * milliseconds, dumped with 15 significant digits, so 4.31 is "4.31" and not
+ * "4.3099999999999996". A number's spelling ("4.31" for 4.310, "0.0" for 0) is jansson's.
  *
  * The reader refuses what a damaged or forged .metadata may hold and RFC 8259 leaves open: a
  * key twice in one object, a NUL character, invalid UTF-8, nesting deeper than
@@ -21,10 +20,11 @@
 
 #include "json.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+_Static_assert(sizeof(json_int_t) == sizeof(int64_t), "jansson's integers are 64 bits");
 
 /* utf8_sequence: the length of the valid UTF-8 sequence at s (NUL-terminated), or 0. */
 static size_t
@@ -135,29 +135,6 @@ writer_close(struct json_writer *w)
 		w->depth--;
 }
 
-/* writer_raw: a number whose text jansson would not print as it is. */
-static void
-writer_raw(struct json_writer *w, const char *text)
-{
-	char **grown, *copy;
-
-	if (w->failed)
-		return;
-	grown = realloc(w->raw, (w->nraw + 1) * sizeof(*grown));
-	if (grown == NULL) {
-		w->failed = true;
-		return;
-	}
-	w->raw = grown;
-	copy = strdup(text);
-	if (copy == NULL) {
-		w->failed = true;
-		return;
-	}
-	w->raw[w->nraw++] = copy;
-	writer_add(w, json_integer(-(json_int_t)w->nraw));
-}
-
 void
 json_begin_object(struct json_writer *w)
 {
@@ -208,26 +185,29 @@ json_write_string(struct json_writer *w, const char *value)
 	free(text);
 }
 
+/*
+ * json_uint: a counter. json_int_t stops at 2^63 - 1 (8 EiB), more than any byte count or
+ * number of files; a larger value (only a size from the configuration, plan_quota say, can be
+ * one) is clamped to 2^63 - 1 rather than refused, so the report is still written.
+ */
 void
 json_uint(struct json_writer *w, uint64_t value)
 {
-	char num[32];
-
-	if (value <= (uint64_t)LLONG_MAX) {
-		writer_add(w, json_integer((json_int_t)value));
-		return;
-	}
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)value);
-	writer_raw(w, num);
+	writer_add(w, json_integer(value <= INT64_MAX ? (json_int_t)value : INT64_MAX));
 }
 
+/*
+ * json_fixed3: seconds, rounded to milliseconds, as a real; outside [0, 1e12) (or NaN) 0.
+ * Below 1e12 s the milliseconds are fewer than 10^15, so the sum fits an int64_t and the
+ * rounded value has at most 15 significant digits, which JSON_REAL_PRECISION(15) prints
+ * exactly.
+ */
 void
 json_fixed3(struct json_writer *w, double value)
 {
-	char num[48];
+	double ms = value >= 0 && value < 1e12 ? (double)(int64_t)(value * 1000 + 0.5) : 0.0;
 
-	snprintf(num, sizeof(num), "%.3f", value >= 0 && value < 1e12 ? value : 0.0);
-	writer_raw(w, num);
+	writer_add(w, json_real(ms / 1000));
 }
 
 void
@@ -242,63 +222,16 @@ json_write_null(struct json_writer *w)
 	writer_add(w, (json_null)()); /* jansson's, not the macro of json.h */
 }
 
-/*
- * writer_put_raw: the dumped text with each negative integer -k replaced by raw[k - 1]; a
- * '-' outside strings starts nothing else, since every other number written is non-negative.
- */
-static char *
-writer_put_raw(const struct json_writer *w, const char *dumped)
-{
-	size_t size = strlen(dumped) + 1;
-	char *text, *o;
-
-	for (size_t k = 0; k < w->nraw; k++)
-		size += strlen(w->raw[k]);
-	text = malloc(size);
-	if (text == NULL)
-		return NULL;
-	for (o = text; *dumped != '\0';) {
-		if (*dumped == '"') { /* a whole string, escapes and all */
-			const char *end = dumped + 1;
-
-			while (*end != '"')
-				end += *end == '\\' ? 2 : 1;
-			memcpy(o, dumped, (size_t)(end + 1 - dumped));
-			o += end + 1 - dumped;
-			dumped = end + 1;
-		} else if (*dumped == '-') {
-			char *end;
-			unsigned long k = strtoul(dumped + 1, &end, 10);
-
-			if (k == 0 || k > w->nraw) {
-				free(text);
-				return NULL;
-			}
-			o = stpcpy(o, w->raw[k - 1]);
-			dumped = end;
-		} else {
-			*o++ = *dumped++;
-		}
-	}
-	*o = '\0';
-	return text;
-}
-
 char *
 json_finish(struct json_writer *w)
 {
-	char *dumped = NULL, *text = NULL;
+	char *text = NULL;
 
 	if (!w->failed && w->root != NULL && w->depth == 0 && w->key == NULL)
-		dumped = json_dumps(w->root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (dumped != NULL)
-		text = writer_put_raw(w, dumped);
-	free(dumped);
+		text = json_dumps(w->root,
+		                  JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
 	json_decref(w->root);
 	free(w->key);
-	for (size_t k = 0; k < w->nraw; k++)
-		free(w->raw[k]);
-	free(w->raw);
 	memset(w, 0, sizeof(*w));
 	return text;
 }

@@ -31,9 +31,7 @@ struct json_writer {
 	struct json_t *root;
 	struct json_t *open[JSON_DEPTH_MAX]; /* the objects and arrays not ended, outermost first */
 	int depth;
-	char *key;  /* json_key's name, waiting for its value */
-	char **raw; /* numbers as they must be printed: see json.c */
-	size_t nraw;
+	char *key; /* json_key's name, waiting for its value */
 	bool failed;
 };
 
@@ -46,11 +44,15 @@ void json_key(struct json_writer *w, const char *key);
 /* json_string: a string; bytes that are not UTF-8 are written as U+FFFD each. */
 void json_write_string(struct json_writer *w, const char *value);
 #define json_string(w, value) json_write_string(w, value)
+/* json_uint: a counter, as a JSON integer; above 2^63 - 1 it is written as 2^63 - 1. */
 void json_uint(struct json_writer *w, uint64_t value);
 void json_bool(struct json_writer *w, bool value);
 void json_write_null(struct json_writer *w);
 #define json_null(w) json_write_null(w)
-/* json_fixed3: a non-negative number with three decimals (seconds, say); 0 when out of range. */
+/*
+ * json_fixed3: seconds as a JSON real rounded to milliseconds (4.31, 0.0); 0 when negative, not
+ * a number or 1e12 or more.
+ */
 void json_fixed3(struct json_writer *w, double value);
 /* json_finish: the compact NUL-terminated text (the caller frees it), or NULL on failure. */
 char *json_finish(struct json_writer *w);

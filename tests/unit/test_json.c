@@ -1,11 +1,13 @@
 /*
- * test_json.c - the JSON writer and parser (restore/json.c, through jansson): the writer's
- * exact text (member order, numbers as written, strings repaired to UTF-8 and escaped), and
- * a table of texts the parser must take, with the members it gives, or refuse, with the
- * reason it must give.
+ * test_json.c - the JSON writer and parser (restore/common/json.c, through jansson): the
+ * writer's text (member order kept, counters as integers up to 2^63 - 1, seconds as reals
+ * rounded to milliseconds, strings repaired to UTF-8 and escaped), and a table of texts the
+ * parser must take, with the members it gives, or refuse, with the reason it must give.
  */
 #include <jansson.h>
 
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +38,7 @@ check_text(const char *name, char *text, const char *expected)
 	free(text);
 }
 
-/* A report's shape: nesting, every kind of value, numbers as reports print them. */
+/* A report's shape: nesting, every kind of value, numbers as jansson prints them. */
 static void
 test_writer_report(void)
 {
@@ -86,10 +88,164 @@ test_writer_report(void)
 	json_end_object(&w);
 	check_text("writer: a report", json_finish(&w),
 	           "{\"job_id\":\"j1\",\"dry_run\":false,\"previous_backup\":null,\"warnings\":[],"
-	           "\"database\":{\"decompressed_bytes\":0,\"quota_bytes\":18446744073709551615,"
-	           "\"big\":9223372036854775807},\"uuids\":[\"a\",\"-1\",7,0.500],"
-	           "\"timings\":{\"zebra_s\":0.812,\"apple_s\":4.310,\"zero_s\":0.000,"
-	           "\"negative_s\":0.000,\"huge_s\":0.000,\"time\":1714564800.250}}");
+	           "\"database\":{\"decompressed_bytes\":0,\"quota_bytes\":9223372036854775807,"
+	           "\"big\":9223372036854775807},\"uuids\":[\"a\",\"-1\",7,0.5],"
+	           "\"timings\":{\"zebra_s\":0.812,\"apple_s\":4.31,\"zero_s\":0.0,"
+	           "\"negative_s\":0.0,\"huge_s\":0.0,\"time\":1714564800.25}}");
+}
+
+/* written: the text of [value] as json_uint or json_fixed3 (seconds) writes it, into buf. */
+static bool
+written(bool seconds, uint64_t count, double s, char *buf, size_t buflen)
+{
+	struct json_writer w = {0};
+	char *text;
+
+	json_begin_array(&w);
+	if (seconds)
+		json_fixed3(&w, s);
+	else
+		json_uint(&w, count);
+	json_end_array(&w);
+	text = json_finish(&w);
+	snprintf(buf, buflen, "%s", text != NULL ? text : "(failed)");
+	free(text);
+	return text != NULL;
+}
+
+/* Counters past what a double holds exactly are exact integers; above 2^63 - 1 clamped. */
+static void
+test_writer_counters(void)
+{
+	static const struct {
+		const char *name;
+		uint64_t in;
+		const char *out;
+		json_int_t value;
+	} cases[] = {
+	    {"zero", 0, "[0]", 0},
+	    {"2^53 + 1 (no double holds it)", 9007199254740993ULL, "[9007199254740993]",
+	     9007199254740993LL},
+	    {"UINT32_MAX * 3", 4294967295ULL * 3, "[12884901885]", 12884901885LL},
+	    {"INT64_MAX", 9223372036854775807ULL, "[9223372036854775807]", INT64_MAX},
+	    {"INT64_MAX + 1 clamped", 9223372036854775808ULL, "[9223372036854775807]", INT64_MAX},
+	    {"UINT64_MAX clamped", UINT64_MAX, "[9223372036854775807]", INT64_MAX},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[64], name[128];
+		json_error_t error;
+		json_t *back;
+		bool ok;
+
+		written(false, cases[i].in, 0, text, sizeof(text));
+		back = json_loads(text, 0, &error);
+		ok = strcmp(text, cases[i].out) == 0 && back != NULL &&
+		     json_is_integer(json_array_get(back, 0)) &&
+		     json_integer_value(json_array_get(back, 0)) == cases[i].value;
+		json_decref(back);
+		snprintf(name, sizeof(name), "writer counter: %s", cases[i].name);
+		check(ok, name, text, cases[i].out);
+	}
+}
+
+/* Seconds are reals rounded to milliseconds, read back as the same double. */
+static void
+test_writer_seconds(void)
+{
+	static const struct {
+		const char *name;
+		double in;
+		const char *out;
+		long long ms; /* the value read back, times 1000 */
+	} cases[] = {
+	    {"4.31 without a binary tail", 4.31, "[4.31]", 4310},
+	    {"0.1 + 0.2", 0.1 + 0.2, "[0.3]", 300},
+	    {"rounded down", 1.23449, "[1.234]", 1234},
+	    {"rounded up", 1.23456, "[1.235]", 1235},
+	    {"under half a millisecond", 0.0004, "[0.0]", 0},
+	    {"over half a millisecond", 0.0006, "[0.001]", 1},
+	    {"whole seconds stay a real", 2.0, "[2.0]", 2000},
+	    {"a time stamp", 1714564800.2504, "[1714564800.25]", 1714564800250},
+	    {"the largest", 999999999999.999, "[999999999999.999]", 999999999999999},
+	    {"1e12 is out of range", 1e12, "[0.0]", 0},
+	    {"negative", -0.5, "[0.0]", 0},
+	    {"not a number", NAN, "[0.0]", 0},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[64], name[128];
+		json_error_t error;
+		json_t *back;
+		bool ok;
+
+		written(true, 0, cases[i].in, text, sizeof(text));
+		back = json_loads(text, 0, &error);
+		ok = strcmp(text, cases[i].out) == 0 && back != NULL &&
+		     json_is_real(json_array_get(back, 0)) &&
+		     json_real_value(json_array_get(back, 0)) == (double)cases[i].ms / 1000;
+		json_decref(back);
+		snprintf(name, sizeof(name), "writer seconds: %s", cases[i].name);
+		check(ok, name, text, cases[i].out);
+	}
+}
+
+/* Members come out in the order written, however many and whatever their names hash to. */
+static void
+test_writer_key_order(void)
+{
+	struct json_writer w = {0};
+	struct json_member *m = NULL;
+	char err[256] = "", key[16], *text;
+	unsigned seed = 7;
+	int order[64], wrong = 0;
+	size_t n = 0;
+
+	for (int i = 0; i < 64; i++)
+		order[i] = i;
+	for (int i = 63; i > 0; i--) { /* a shuffle: neither sorted nor reverse */
+		int j = rand_r(&seed) % (i + 1), t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+	json_begin_object(&w);
+	for (int i = 0; i < 64; i++) {
+		snprintf(key, sizeof(key), "k%02d", order[i]);
+		json_key(&w, key);
+		json_uint(&w, (uint64_t)i);
+	}
+	json_key(&w, "zebra");
+	json_begin_object(&w);
+	json_key(&w, "z");
+	json_bool(&w, true);
+	json_key(&w, "a");
+	json_null(&w);
+	json_end_object(&w);
+	json_end_object(&w);
+	text = json_finish(&w);
+	if (text == NULL || json_parse_members(text, strlen(text), &m, &n, err, sizeof(err)) < 0 ||
+	    n != 64) {
+		check(false, "writer: key order", text != NULL ? err : "(failed)", "64 members");
+		free(text);
+		json_members_free(m, n);
+		return;
+	}
+	for (int i = 0; i < 64; i++) {
+		char value[16];
+
+		snprintf(key, sizeof(key), "k%02d", order[i]);
+		snprintf(value, sizeof(value), "%d", i);
+		if (strcmp(m[i].name, key) != 0 || strcmp(m[i].value, value) != 0)
+			wrong++;
+	}
+	check(wrong == 0, "writer: 64 keys in the order written", wrong == 0 ? "" : "reordered",
+	      "in order");
+	check(strstr(text, "\"zebra\":{\"z\":true,\"a\":null}}") != NULL,
+	      "writer: nested keys in the order written", text,
+	      "...\"zebra\":{\"z\":true,\"a\":null}}");
+	json_members_free(m, n);
+	free(text);
 }
 
 /* Strings: any bytes in, valid UTF-8 JSON out. */
@@ -327,6 +483,9 @@ int
 main(void)
 {
 	test_writer_report();
+	test_writer_counters();
+	test_writer_seconds();
+	test_writer_key_order();
 	test_writer_strings();
 	test_writer_random_bytes();
 	test_writer_misuse();
