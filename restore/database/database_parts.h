@@ -1,7 +1,8 @@
 /*
- * database_parts.h - what the database restore's two files share (not for the program):
- * database.c holds the session (its settings, the checks, the transaction, the orphans) and
- * executor.c executes pg_restore's script on it.
+ * database_parts.h - what the database restore's files share (not for the program): the
+ * session (struct database) that database.c opens (its settings, the checks, the
+ * transaction, the orphans), database_commit.c commits and the executor (executor.h) runs
+ * pg_restore's script on, and its messages (database_message.c).
  */
 #ifndef DATABASE_PARTS_H
 #define DATABASE_PARTS_H
@@ -14,7 +15,6 @@
 
 #include "conninfo.h"
 #include "database.h"
-#include "report.h"
 
 struct database {
 	PGconn *conn;
@@ -45,15 +45,5 @@ void database_connection_message(struct database *db, char *buf, size_t buflen);
 
 /* database_result_message: "primary message (hint)" of an error result, scrubbed of secrets. */
 void database_result_message(const PGresult *res, struct database *db, char *buf, size_t buflen);
-
-/*
- * executor_run: run pg_restore on dump_path (only the entries list_path lists when it is not
- * NULL) and execute its script in db's open transaction; 0, or -1 with
- * report->database.errors and err. *ended_transaction is set when the dump's own SQL ended
- * the transaction. cancel, when set by a signal handler, makes it stop.
- */
-int executor_run(struct database *db, const char *pg_restore, const char *dump_path,
-                 const char *list_path, struct report *report, volatile sig_atomic_t *cancel,
-                 bool *ended_transaction, char *err, size_t errlen);
 
 #endif

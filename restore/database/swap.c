@@ -1,13 +1,15 @@
 /*
  * swap.c - the swap strategy (see swap.h): a new database beside the target, filled by
  * pg_restore --jobs, then swapped in by two renames in one transaction. This file opens the
- * swap (its connection, the checks that the swap may be done), connects to either database,
- * and removes what earlier swaps left behind; swap_restore.c fills the new database and
+ * swap (its connection, the checks that the swap may be done, what the new database must copy
+ * of the target), marks and drops the swap's databases, and removes what earlier swaps left
+ * behind; swap_session.c makes its connections, swap_restore.c fills the new database and
  * swap_commit.c swaps it in.
  *
  * Connections. The swap's own connection goes to the maintenance database (postgres unless
  * configured otherwise) with every other parameter of the target's connection string, taken
- * from libpq's parse of it (PQconninfoParse) with dbname replaced: never by pasting strings.
+ * from libpq's parse of it (PQconninfoParse) with dbname replaced: never by pasting strings
+ * (swap_connect_params).
  *
  * Crash safety. Until the renames commit, the target is untouched and the new database is
  * named <p>_rw_<h>, its comment marking it as this job's for this target; the renames (target
@@ -21,185 +23,14 @@
 #include "swap.h"
 
 #include <libpq-fe.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conninfo.h"
-#include "database.h"
 #include "io.h"
 #include "swap_parts.h"
-
-/* swap_text_add: append formatted text; out of memory sets failed. */
-void
-swap_text_add(struct swap_text *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (t->failed)
-		return;
-	for (;;) {
-		size_t room = t->cap - t->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(t->data != NULL ? t->data + t->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			t->failed = true;
-			return;
-		}
-		if ((size_t)n < room) {
-			t->len += (size_t)n;
-			return;
-		}
-		{
-			size_t cap = t->cap == 0 ? 1024 : t->cap;
-			char *data;
-
-			while (cap - t->len <= (size_t)n)
-				cap *= 2;
-			data = realloc(t->data, cap);
-			if (data == NULL) {
-				t->failed = true;
-				return;
-			}
-			t->data = data;
-			t->cap = cap;
-		}
-	}
-}
-
-/* swap_message_of: the primary message (and hint) of a failed result, scrubbed of secrets. */
-void
-swap_message_of(struct swap *s, const PGresult *res, char *buf, size_t buflen)
-{
-	const char *primary = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-	const char *hint = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
-
-	if (primary == NULL) {
-		const char *m = PQerrorMessage(s->conn);
-
-		snprintf(buf, buflen, "%.*s", (int)strcspn(m, "\n"),
-		         m[0] != '\0' ? m : "the server connection failed");
-	} else if (hint != NULL) {
-		snprintf(buf, buflen, "%s (%s)", primary, hint);
-	} else {
-		snprintf(buf, buflen, "%s", primary);
-	}
-	conninfo_scrub(&s->secrets, buf, buflen);
-}
-
-/* swap_run: execute sql with up to three text parameters; the result, or NULL with err. */
-PGresult *
-swap_run(struct swap *s, const char *sql, int nparams, const char *const *params, const char *what,
-         char *err, size_t errlen)
-{
-	PGresult *res = PQexecParams(s->conn, sql, nparams, NULL, params, NULL, NULL, 0);
-	ExecStatusType st = PQresultStatus(res);
-	char msg[768];
-
-	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-		return res;
-	swap_message_of(s, res, msg, sizeof(msg));
-	(void)io_error(err, errlen, "cannot %s: %s", what, msg);
-	PQclear(res);
-	return NULL;
-}
-
-/* swap_run_command: execute sql (no parameters, no rows wanted); 0 or -1 with err. */
-int
-swap_run_command(struct swap *s, const char *sql, const char *what, char *err, size_t errlen)
-{
-	PGresult *res = swap_run(s, sql, 0, NULL, what, err, errlen);
-
-	PQclear(res);
-	return res != NULL ? 0 : -1;
-}
-
-/* swap_ident: sql-quoted identifier of name (the caller frees it with PQfreemem), or NULL. */
-char *
-swap_ident(struct swap *s, const char *name)
-{
-	return PQescapeIdentifier(s->conn, name, strlen(name));
-}
-
-/*
- * connect_params: the keywords and values of conninfo (a connection string, or a bare
- * database name) with dbname replaced, plus extra pairs (NULL-terminated), which replace the
- * string's own; NULL when out of memory. The arrays point into s->options.
- */
-static const char **
-connect_params(struct swap *s, const char *dbname, const char *const *extra, const char ***vals)
-{
-	size_t n = 0, cap = 5;
-	const char **keys;
-	bool timeout = false;
-
-	for (const PQconninfoOption *o = s->options; o != NULL && o->keyword != NULL; o++)
-		cap++;
-	for (size_t i = 0; extra[i] != NULL; i += 2)
-		cap++;
-	keys = calloc(cap, sizeof(*keys));
-	*vals = calloc(cap, sizeof(**vals));
-	if (keys == NULL || *vals == NULL) {
-		free(keys);
-		free(*vals);
-		return NULL;
-	}
-	for (const PQconninfoOption *o = s->options; o != NULL && o->keyword != NULL; o++) {
-		bool replaced = strcmp(o->keyword, "dbname") == 0;
-
-		for (size_t i = 0; extra[i] != NULL && !replaced; i += 2)
-			replaced = strcmp(o->keyword, extra[i]) == 0;
-		if (o->val == NULL || replaced)
-			continue;
-		timeout = timeout || strcmp(o->keyword, "connect_timeout") == 0;
-		keys[n] = o->keyword;
-		(*vals)[n++] = o->val;
-	}
-	if (!timeout) { /* a lost server must not hold a connection attempt forever */
-		keys[n] = "connect_timeout";
-		(*vals)[n++] = DATABASE_CONNECT_TIMEOUT;
-	}
-	for (size_t i = 0; extra[i] != NULL; i += 2) {
-		keys[n] = extra[i];
-		(*vals)[n++] = extra[i + 1];
-	}
-	keys[n] = "dbname";
-	(*vals)[n++] = dbname;
-	return keys;
-}
-
-/*
- * session_setup: give conn the restore's session settings (database.h), the same the
- * transaction strategy's session has: nothing may end the swap's sessions or its short
- * transaction, whatever the role's or the database's defaults say (idle_session_timeout...).
- */
-static int
-session_setup(struct swap *s, PGconn *conn, const char *dbname, char *err, size_t errlen)
-{
-	char sql[4096], msg[512];
-	PGresult *res;
-
-	if (database_session_sql(PQserverVersion(conn), sql, sizeof(sql)) < 0)
-		return io_error(err, errlen, "the session's settings do not fit their buffer");
-	res = PQexec(conn, sql);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-
-		snprintf(msg, sizeof(msg), "%s", m != NULL ? m : "the server connection failed");
-		PQclear(res);
-		(void)io_error(err, errlen, "cannot set up the session on database %s: %s", dbname,
-		               msg);
-		conninfo_scrub(&s->secrets, err, errlen);
-		return -1;
-	}
-	PQclear(res);
-	return 0;
-}
 
 /* name_prefix: the target's name cut (at a character boundary) to leave room for a suffix. */
 static void
@@ -294,6 +125,54 @@ done:
 }
 
 /*
+ * read_target_options: the target's database-level settings (for everyone, then for its
+ * owner, as an application connecting as the owner gets them) as libpq options, for the
+ * sessions on the new database: the file check sees what the application will see. Only
+ * settings this role may give a session at its start are kept.
+ */
+static int
+read_target_options(struct swap *s, char *err, size_t errlen)
+{
+	const char *params[] = {s->target_oid, s->owner};
+	struct swap_text sql = {0}, opts = {0};
+	PGresult *res;
+
+	swap_text_add(
+	    &sql,
+	    "SELECT c.item FROM pg_catalog.pg_db_role_setting s "
+	    "CROSS JOIN LATERAL pg_catalog.unnest(s.setconfig) WITH ORDINALITY c(item, n) "
+	    "LEFT JOIN pg_catalog.pg_settings g ON pg_catalog.lower(g.name) = "
+	    "pg_catalog.lower(pg_catalog.split_part(c.item, '=', 1)) "
+	    "WHERE s.setdatabase = $1::oid AND (s.setrole = 0 OR s.setrole = "
+	    "(SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = $2)) "
+	    "AND (g.name IS NULL OR g.context IN ('user', 'backend') "
+	    "OR (g.context IN ('superuser', 'superuser-backend') AND (SELECT r.rolsuper "
+	    "FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER))%s) "
+	    "ORDER BY s.setrole <> 0, c.n",
+	    s->server_version >= 150000 ? " OR pg_catalog.has_parameter_privilege(g.name, 'SET')"
+	                                : "");
+	if (sql.failed)
+		return io_error(err, errlen, "out of memory");
+	res = swap_run(s, sql.data, 2, params, "read the target's database-level settings", err,
+	               errlen);
+	free(sql.data);
+	if (res == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++) {
+		swap_text_add(&opts, "%s-c ", opts.len == 0 ? "" : " ");
+		for (const char *c = PQgetvalue(res, i, 0); *c != '\0'; c++)
+			swap_text_add(&opts, "%s%c", *c == ' ' || *c == '\\' ? "\\" : "", *c);
+	}
+	PQclear(res);
+	if (opts.failed) {
+		free(opts.data);
+		return io_error(err, errlen, "out of memory");
+	}
+	s->target_options = opts.data;
+	return 0;
+}
+
+/*
  * open_swap: swap_open, or (tidy) a connection that only removes leftovers: then the role
  * need not be allowed to swap, only the target's owner must be known.
  */
@@ -338,7 +217,7 @@ open_swap(const char *conninfo, const char *maintenance_db, const char *target_d
 		swap_close(s);
 		return -1;
 	}
-	keys = connect_params(s, maintenance_db, extra, &vals);
+	keys = swap_connect_params(s, maintenance_db, extra, &vals);
 	if (keys == NULL) {
 		swap_close(s);
 		return io_error(err, errlen, "out of memory");
@@ -364,13 +243,13 @@ open_swap(const char *conninfo, const char *maintenance_db, const char *target_d
 		return -1;
 	}
 	s->server_version = PQserverVersion(s->conn);
-	if (session_setup(s, s->conn, maintenance_db, err, errlen) < 0 ||
+	if (swap_session_setup(s, s->conn, maintenance_db, err, errlen) < 0 ||
 	    (check_target(s, why, err, errlen) < 0 && !(tidy && s->owner[0] != '\0'))) {
 		swap_close(s);
 		return -1;
 	}
 	*why = SWAP_ERROR; /* what fails from here on (a lost server...) is no refusal */
-	if (!tidy && swap_read_target_options(s, err, errlen) < 0) {
+	if (!tidy && read_target_options(s, err, errlen) < 0) {
 		swap_close(s);
 		return -1;
 	}
@@ -398,60 +277,6 @@ swap_tidy(const char *conninfo, const char *maintenance_db, const char *target_d
 	swap_remove_leftovers(s, end_orphans, report);
 	swap_close(s);
 	return 0;
-}
-
-PGconn *
-swap_connect(struct swap *s, bool new_db, char *err, size_t errlen)
-{
-	const char *name = new_db ? s->new_name : s->target, **keys, **vals = NULL;
-	const char *own = NULL;
-	const char *extra[] = {"application_name", "restore-worker", "options", NULL, NULL};
-	struct swap_text opts = {0};
-	PGconn *conn;
-	char msg[512];
-
-	/* The new database has the target's settings only after the swap: give them here. */
-	for (const PQconninfoOption *o = s->options; o != NULL && o->keyword != NULL; o++)
-		if (strcmp(o->keyword, "options") == 0)
-			own = o->val;
-	swap_text_add(&opts, "%s", own != NULL ? own : "");
-	if (new_db && s->target_options != NULL && s->target_options[0] != '\0')
-		swap_text_add(&opts, "%s%s", opts.len > 0 ? " " : "", s->target_options);
-	if (opts.failed) {
-		free(opts.data);
-		(void)io_error(err, errlen, "out of memory");
-		return NULL;
-	}
-	if (opts.len > 0)
-		extra[3] = opts.data;
-	else
-		extra[2] = NULL;
-	keys = connect_params(s, name, (const char *const *)extra, &vals);
-	if (keys == NULL) {
-		free(opts.data);
-		(void)io_error(err, errlen, "out of memory");
-		return NULL;
-	}
-	conn = PQconnectdbParams(keys, vals, 0);
-	free(keys);
-	free(vals);
-	free(opts.data);
-	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
-		const char *m = conn != NULL ? PQerrorMessage(conn) : "out of memory";
-
-		if (strncmp(m, "connection to server ", 21) == 0 && strstr(m, "failed: ") != NULL)
-			m = strstr(m, "failed: ") + 8;
-		snprintf(msg, sizeof(msg), "%.*s", (int)strcspn(m, "\n"), m);
-		(void)io_error(err, errlen, "cannot connect to database %s: %s", name, msg);
-		conninfo_scrub(&s->secrets, err, errlen);
-		PQfinish(conn);
-		return NULL;
-	}
-	if (session_setup(s, conn, name, err, errlen) < 0) {
-		PQfinish(conn);
-		return NULL;
-	}
-	return conn;
 }
 
 const struct conninfo_secrets *

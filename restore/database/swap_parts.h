@@ -1,10 +1,11 @@
 /*
- * swap_parts.h - what the swap strategy's files share (not for the program): swap.c opens
- * the swap (connections, checks) and removes what swaps left behind, swap_restore.c creates
- * the new database and runs pg_restore --jobs into it, swap_commit.c carries the target's
- * environment over and swaps the names in one transaction (and asks the server what became
- * of its COMMIT when the reply was lost), swap_privileges.c gives the new database the
- * target's default privileges.
+ * swap_parts.h - what the swap strategy's files share (not for the program): swap_session.c
+ * makes the swap's connections and holds the SQL helpers all use; swap.c opens the swap
+ * (connection, checks) and drops the swap's databases and what swaps left behind;
+ * swap_restore.c creates the new database and runs pg_restore --jobs into it;
+ * swap_privileges.c gives the new database the target's default privileges; swap_commit.c
+ * carries the target's environment over and swaps the names in one transaction (and asks the
+ * server what became of its COMMIT when the reply was lost).
  */
 #ifndef SWAP_PARTS_H
 #define SWAP_PARTS_H
@@ -59,6 +60,17 @@ void swap_text_add(struct swap_text *t, const char *fmt, ...) __attribute__((for
 /* swap_message_of: the primary message (and hint) of a failed result, scrubbed of secrets. */
 void swap_message_of(struct swap *s, const PGresult *res, char *buf, size_t buflen);
 
+/*
+ * swap_connect_params: the keywords and values of the target's connection string (or bare
+ * database name) with dbname replaced, plus extra pairs (NULL-terminated), which replace the
+ * string's own; NULL when out of memory. The arrays point into s->options.
+ */
+const char **swap_connect_params(struct swap *s, const char *dbname, const char *const *extra,
+                                 const char ***vals);
+
+/* swap_session_setup: give conn the restore's session settings (database.h); 0 or -1 with err. */
+int swap_session_setup(struct swap *s, PGconn *conn, const char *dbname, char *err, size_t errlen);
+
 /* swap_run: execute sql with up to three text parameters; the result, or NULL with err. */
 PGresult *swap_run(struct swap *s, const char *sql, int nparams, const char *const *params,
                    const char *what, char *err, size_t errlen);
@@ -72,12 +84,6 @@ int swap_run_command(struct swap *s, const char *sql, const char *what, char *er
  * another target's databases by it, never by a name cut to fit.
  */
 void swap_marker(const struct swap *s, bool old, char *buf, size_t buflen);
-
-/*
- * swap_read_target_options: read the target's database-level settings into target_options
- * (swap_open); 0, or -1 with err.
- */
-int swap_read_target_options(struct swap *s, char *err, size_t errlen);
 
 /* swap_drop_database: end our orphaned sessions on it (when allowed), then DROP DATABASE. */
 int swap_drop_database(struct swap *s, const char *name, bool end_orphans, bool if_exists,

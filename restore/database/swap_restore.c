@@ -279,54 +279,6 @@ restore_failed(struct swap *s, const char *said, int status, struct report *repo
 }
 
 /*
- * swap_read_target_options: the target's database-level settings (for everyone, then for its
- * owner, as an application connecting as the owner gets them) as libpq options, for the
- * sessions on the new database: the file check sees what the application will see. Only
- * settings this role may give a session at its start are kept.
- */
-int
-swap_read_target_options(struct swap *s, char *err, size_t errlen)
-{
-	const char *params[] = {s->target_oid, s->owner};
-	struct swap_text sql = {0}, opts = {0};
-	PGresult *res;
-
-	swap_text_add(
-	    &sql,
-	    "SELECT c.item FROM pg_catalog.pg_db_role_setting s "
-	    "CROSS JOIN LATERAL pg_catalog.unnest(s.setconfig) WITH ORDINALITY c(item, n) "
-	    "LEFT JOIN pg_catalog.pg_settings g ON pg_catalog.lower(g.name) = "
-	    "pg_catalog.lower(pg_catalog.split_part(c.item, '=', 1)) "
-	    "WHERE s.setdatabase = $1::oid AND (s.setrole = 0 OR s.setrole = "
-	    "(SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = $2)) "
-	    "AND (g.name IS NULL OR g.context IN ('user', 'backend') "
-	    "OR (g.context IN ('superuser', 'superuser-backend') AND (SELECT r.rolsuper "
-	    "FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER))%s) "
-	    "ORDER BY s.setrole <> 0, c.n",
-	    s->server_version >= 150000 ? " OR pg_catalog.has_parameter_privilege(g.name, 'SET')"
-	                                : "");
-	if (sql.failed)
-		return io_error(err, errlen, "out of memory");
-	res = swap_run(s, sql.data, 2, params, "read the target's database-level settings", err,
-	               errlen);
-	free(sql.data);
-	if (res == NULL)
-		return -1;
-	for (int i = 0; i < PQntuples(res); i++) {
-		swap_text_add(&opts, "%s-c ", opts.len == 0 ? "" : " ");
-		for (const char *c = PQgetvalue(res, i, 0); *c != '\0'; c++)
-			swap_text_add(&opts, "%s%c", *c == ' ' || *c == '\\' ? "\\" : "", *c);
-	}
-	PQclear(res);
-	if (opts.failed) {
-		free(opts.data);
-		return io_error(err, errlen, "out of memory");
-	}
-	s->target_options = opts.data;
-	return 0;
-}
-
-/*
  * with_session_options: PGOPTIONS in env (pg_restore's environment) with, after what it held,
  * the target's database-level settings and the restore's session settings (database.h), so
  * pg_restore's sessions are those of the transaction strategy: nothing ends them (a role's
