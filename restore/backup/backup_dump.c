@@ -69,6 +69,10 @@ backup_pick_pg_dump(struct backup_state *run)
 	                   run->o->pg_client_dirs, run->err, sizeof(run->err)) < 0)
 		goto done;
 	pick = pg_client_for_server(&set, run->server_major);
+	if (pick == NULL && set.pinned && (run->r->pg_dump = strdup(set.v[0].path)) == NULL) {
+		(void)io_error(run->err, sizeof(run->err), "out of memory");
+		goto done;
+	}
 	if (pick == NULL) {
 		pg_client_describe(&set, found, sizeof(found));
 		pg_client_advice(&set, run->server_major, advice, sizeof(advice));

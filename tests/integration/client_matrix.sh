@@ -441,6 +441,7 @@ case_pinned_pg_dump_too_old() {
 	assert_error_line
 	[[ $(report .error) == *"PostgreSQL $v or later"* ]] ||
 		fail "the error does not name 'PostgreSQL $v or later': $(report .error)"
+	assert_report .database.pg_dump "$PGBIN/pg_dump"
 	assert_nothing_in "$CASE_DIR/dest"
 	assert_work_dir_empty
 	mcase_end "pg_dump 15 (pinned)" "$v"
