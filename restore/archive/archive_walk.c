@@ -9,7 +9,8 @@
  *
  * This file opens the archive, tells its kind, goes through its entries (checking each name
  * and type, reading .metadata and comparing its sizes with what was found) and hands the dump
- * to archive_dump.c and the files under tree/ to archive_tree.c.
+ * to archive_dump.c and the files under tree/ to archive_tree.c; all three refuse through
+ * archive_walker.c, below them.
  *
  * Diagnostics: every refusal names the archive file, then the entry, then the reason.
  */
@@ -22,7 +23,6 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,30 +44,6 @@ archive_kind_name(enum archive_kind kind)
 		break;
 	}
 	return "unknown";
-}
-
-/* walker_refuse: fill err with "<archive>: <reason>" and return the outcome given. */
-enum archive_outcome
-walker_refuse(struct walker *w, enum archive_outcome outcome, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	n = snprintf(w->err, w->errlen, "%s: ", w->name);
-	if (n < 0 || (size_t)n >= w->errlen)
-		return outcome;
-	va_start(ap, fmt);
-	vsnprintf(w->err + n, w->errlen - (size_t)n, fmt, ap);
-	va_end(ap);
-	return outcome;
-}
-
-/* walker_cancelled: has a signal, or the caller's other work, asked the walk to stop? */
-bool
-walker_cancelled(const struct walker *w)
-{
-	return (w->walk->cancel != NULL && *w->walk->cancel != 0) ||
-	       (w->walk->abort != NULL && *w->walk->abort != 0);
 }
 
 /* dump_read_whole: the dump was read whole: let the caller start on it. */

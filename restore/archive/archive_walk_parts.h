@@ -2,7 +2,9 @@
  * archive_walk_parts.h - what the walk's files share (not for the rest of the engine):
  * archive_walk.c opens the archive and goes through its entries, archive_dump.c reads the
  * dump entry (identified, measured by dump_scan and copied to dump_fd), archive_tree.c checks
- * the names under tree/ and stages the files.
+ * the names under tree/ and stages the files, and archive_walker.c, below the three, words
+ * their refusals and tells them when to stop. The calls go one way: archive_walk.c calls the
+ * entry readers, never the reverse.
  */
 #ifndef ARCHIVE_WALK_PARTS_H
 #define ARCHIVE_WALK_PARTS_H
@@ -32,6 +34,8 @@ struct walker {
 	char unexpected_names[512];
 };
 
+/* archive_walker.c */
+
 /* walker_refuse: fill err with "<archive>: <reason>" and return the outcome given. */
 enum archive_outcome walker_refuse(struct walker *w, enum archive_outcome outcome, const char *fmt,
                                    ...) __attribute__((format(printf, 3, 4)));
@@ -39,8 +43,12 @@ enum archive_outcome walker_refuse(struct walker *w, enum archive_outcome outcom
 /* walker_cancelled: has a signal, or the caller's other work, asked the walk to stop? */
 bool walker_cancelled(const struct walker *w);
 
+/* archive_dump.c */
+
 /* walker_read_dump: identify, measure and copy the dump that is the current entry. */
 enum archive_outcome walker_read_dump(struct walker *w, const char *entry);
+
+/* archive_tree.c */
 
 /* archive_tree_folder_ok: "tree", "tree/xx" or "tree/xx/yy". */
 bool archive_tree_folder_ok(const char *p);

@@ -7,8 +7,10 @@
  * input, so each is bounded before it is used; a string is copied only as far as the reader
  * needs it and skipped otherwise.
  *
- * This file reads the header and the table of contents, and tells what kind of file a dump is;
- * dump_data.c measures the data blocks that follow the table of contents.
+ * This file reads the header and the table of contents, then hands the data blocks that follow
+ * to dump_data.c. Below it: dump_reader.c reads the bytes, Ints and Strs, dump_sql.c judges the
+ * SQL in the entries, dump_identify.c tells a file's kind by its first bytes and names what was
+ * found.
  *
  * Diagnostics are one sentence without the file name; the caller prefixes it.
  *
@@ -18,154 +20,18 @@
 #include "dump.h"
 #include "dump_parts.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "environment.h"
 
-#define READER_BUFSIZE  (64 * 1024)
 #define MAX_TOC_ENTRIES (16 * 1024 * 1024)
 
 /* Data offset flags (pg_backup_archiver.h). */
 #define OFFSET_POS_NOT_SET 1
 #define OFFSET_POS_SET     2
 #define OFFSET_NO_DATA     3
-
-/* dump_reader_fail: write a sentence into the error buffer; always returns -1. */
-int
-dump_reader_fail(struct reader *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(r->err, r->errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-/* dump_reader_fill: make sure a byte is buffered; 1 if so, 0 at the end, -1 on a read error. */
-int
-dump_reader_fill(struct reader *r)
-{
-	ssize_t n;
-
-	if (r->pos < r->len)
-		return 1;
-	if (r->eof)
-		return 0;
-	n = r->read(r->ctx, r->buf, READER_BUFSIZE);
-	if (n < 0)
-		return dump_reader_fail(r, "could not be read");
-	if (n == 0) {
-		r->eof = true;
-		return 0;
-	}
-	r->pos = 0;
-	r->len = (size_t)n;
-	return 1;
-}
-
-/* dump_reader_truncated: the error for input that ends where more was due. */
-int
-dump_reader_truncated(struct reader *r)
-{
-	return dump_reader_fail(r, "is truncated: it ends %s", r->where);
-}
-
-/* reader_bytes: copy exactly n bytes into dst (or skip them when dst is NULL). */
-static int
-reader_bytes(struct reader *r, void *dst, uint64_t n)
-{
-	unsigned char *out = dst;
-
-	while (n > 0) {
-		int got = dump_reader_fill(r);
-		size_t take;
-
-		if (got < 0)
-			return -1;
-		if (got == 0)
-			return dump_reader_truncated(r);
-		take = r->len - r->pos;
-		if (take > n)
-			take = (size_t)n;
-		if (out != NULL) {
-			memcpy(out, r->buf + r->pos, take);
-			out += take;
-		}
-		r->pos += take;
-		n -= take;
-	}
-	return 0;
-}
-
-/* dump_reader_byte: one byte into *b; returns 0, 1 at a clean end of input, or -1. */
-int
-dump_reader_byte(struct reader *r, int *b)
-{
-	int got = dump_reader_fill(r);
-
-	if (got <= 0)
-		return got < 0 ? -1 : 1;
-	*b = r->buf[r->pos++];
-	return 0;
-}
-
-/* dump_read_int: an archive Int: a sign byte, then int_size bytes of magnitude, little-endian. */
-int
-dump_read_int(struct reader *r, int64_t *value)
-{
-	unsigned char bytes[1 + 32];
-	uint64_t magnitude = 0;
-	int i;
-
-	if (reader_bytes(r, bytes, 1 + (uint64_t)r->int_size) < 0)
-		return -1;
-	for (i = r->int_size; i >= 1; i--) {
-		if (i > 8 && bytes[i] != 0)
-			return dump_reader_fail(
-			    r, "is corrupt: an integer %s does not fit in 64 bits", r->where);
-		if (i <= 8)
-			magnitude = (magnitude << 8) | bytes[i];
-	}
-	if (magnitude > (uint64_t)INT64_MAX)
-		return dump_reader_fail(r, "is corrupt: an integer %s is out of range", r->where);
-	*value = bytes[0] != 0 ? -(int64_t)magnitude : (int64_t)magnitude;
-	return 0;
-}
-
-/*
- * read_str: an archive Str. Copies up to dstlen-1 bytes into dst (when not NULL) and skips
- * the rest; *is_null says whether it was the NULL string.
- */
-static int
-read_str(struct reader *r, char *dst, size_t dstlen, bool *is_null)
-{
-	int64_t len;
-	uint64_t keep = 0;
-
-	if (dump_read_int(r, &len) < 0)
-		return -1;
-	if (is_null != NULL)
-		*is_null = len == -1;
-	if (dst != NULL && dstlen > 0)
-		dst[0] = '\0';
-	if (len == -1)
-		return 0;
-	if (len < 0 || len > MAX_STRING_BYTES)
-		return dump_reader_fail(r,
-		                        "is corrupt: a string %s has an impossible length (%lld)",
-		                        r->where, (long long)len);
-	if (dst != NULL && dstlen > 0) {
-		keep = (uint64_t)len < dstlen - 1 ? (uint64_t)len : dstlen - 1;
-		if (reader_bytes(r, dst, keep) < 0)
-			return -1;
-		dst[keep] = '\0';
-	}
-	return reader_bytes(r, NULL, (uint64_t)len - keep);
-}
 
 /*
  * read_sql: an archive Str that pg_restore sends as SQL. With judge, it is split into
@@ -230,7 +96,7 @@ read_header(struct reader *r, struct dump_info *info, int64_t *count)
 	int i;
 
 	r->where = "in the header";
-	if (reader_bytes(r, head, 8) < 0)
+	if (dump_reader_bytes(r, head, 8) < 0)
 		return -1;
 	if (memcmp(head, "PGDMP", 5) != 0)
 		return dump_reader_fail(r, "is not a pg_dump custom-format archive");
@@ -243,7 +109,7 @@ read_header(struct reader *r, struct dump_info *info, int64_t *count)
 		    "has archive version %d.%d, which restore-worker does not read "
 		    "(it reads %d.%d and later, from pg_dump 8.2 on)",
 		    info->vmaj, info->vmin, DUMP_OLDEST_MAJOR, DUMP_OLDEST_MINOR);
-	if (reader_bytes(r, head + 8, 3) < 0)
+	if (dump_reader_bytes(r, head + 8, 3) < 0)
 		return -1;
 	info->int_size = head[8];
 	info->off_size = head[9];
@@ -297,9 +163,9 @@ read_header(struct reader *r, struct dump_info *info, int64_t *count)
 	for (i = 0; i < 7; i++) /* creation time: sec, min, hour, mday, mon, year, isdst */
 		if (dump_read_int(r, &ignored) < 0)
 			return -1;
-	if (read_str(r, info->dbname, sizeof(info->dbname), NULL) < 0 ||
-	    read_str(r, info->server_version, sizeof(info->server_version), NULL) < 0 ||
-	    read_str(r, info->pg_dump_version, sizeof(info->pg_dump_version), NULL) < 0)
+	if (dump_read_str(r, info->dbname, sizeof(info->dbname), NULL) < 0 ||
+	    dump_read_str(r, info->server_version, sizeof(info->server_version), NULL) < 0 ||
+	    dump_read_str(r, info->pg_dump_version, sizeof(info->pg_dump_version), NULL) < 0)
 		return -1;
 	if (dump_read_int(r, count) < 0)
 		return -1;
@@ -345,10 +211,10 @@ read_toc_entry(struct reader *r, struct dump_info *info, struct toc_entry *te)
 	if (dump_read_int(r, &te->dump_id) < 0 ||
 	    dump_read_int(r, &value) < 0) /* dumpId, hadDumper */
 		return -1;
-	if (read_str(r, tableoid, sizeof(tableoid), NULL) < 0 ||
-	    read_str(r, oid, sizeof(oid), NULL) < 0 ||
-	    read_str(r, te->tag, sizeof(te->tag), NULL) < 0 || /* tag */
-	    read_str(r, te->desc, sizeof(te->desc), NULL) < 0) /* desc */
+	if (dump_read_str(r, tableoid, sizeof(tableoid), NULL) < 0 ||
+	    dump_read_str(r, oid, sizeof(oid), NULL) < 0 ||
+	    dump_read_str(r, te->tag, sizeof(te->tag), NULL) < 0 || /* tag */
+	    dump_read_str(r, te->desc, sizeof(te->desc), NULL) < 0) /* desc */
 		return -1;
 	if (info->vmin >= 11 && dump_read_int(r, &value) < 0) /* section, since pg_dump 8.4 */
 		return -1;
@@ -368,20 +234,20 @@ read_toc_entry(struct reader *r, struct dump_info *info, struct toc_entry *te)
 
 		info->standard_strings_off = quote != NULL && strncmp(quote, "'off'", 5) == 0;
 	}
-	if (read_str(r, NULL, 0, NULL) < 0 ||                       /* dropStmt: only for --clean */
+	if (dump_read_str(r, NULL, 0, NULL) < 0 ||                  /* dropStmt: only for --clean */
 	    read_sql(r, info, judge, NULL, 0, &length, &bad) < 0 || /* copyStmt */
-	    read_str(r, te->namespace, sizeof(te->namespace), NULL) < 0 ||
-	    read_str(r, NULL, 0, NULL) < 0) /* tablespace */
+	    dump_read_str(r, te->namespace, sizeof(te->namespace), NULL) < 0 ||
+	    dump_read_str(r, NULL, 0, NULL) < 0) /* tablespace */
 		return -1;
 	te->copy_data = length > 0;
 	if (bad != NULL)
 		return dump_sql_refuse(r, te, bad);
-	if (info->vmin >= 14 && read_str(r, NULL, 0, NULL) < 0) /* tableam */
+	if (info->vmin >= 14 && dump_read_str(r, NULL, 0, NULL) < 0) /* tableam */
 		return -1;
 	if (info->vmin >= 16 && dump_read_int(r, &value) < 0) /* relkind */
 		return -1;
-	if (read_str(r, NULL, 0, NULL) < 0 || /* owner */
-	    read_str(r, NULL, 0, NULL) < 0)   /* withOids */
+	if (dump_read_str(r, NULL, 0, NULL) < 0 || /* owner */
+	    dump_read_str(r, NULL, 0, NULL) < 0)   /* withOids */
 		return -1;
 	count_creates(info, te->desc);
 	reason = environment_reason(te->desc, te->tag,
@@ -408,10 +274,10 @@ read_toc_entry(struct reader *r, struct dump_info *info, struct toc_entry *te)
 		info->nskipped++;
 	}
 	do { /* dependencies, until a NULL string */
-		if (read_str(r, NULL, 0, &is_null) < 0)
+		if (dump_read_str(r, NULL, 0, &is_null) < 0)
 			return -1;
 	} while (!is_null);
-	if (reader_bytes(r, offset, 1 + (uint64_t)r->off_size) < 0)
+	if (dump_reader_bytes(r, offset, 1 + (uint64_t)r->off_size) < 0)
 		return -1;
 	switch (offset[0]) {
 	case OFFSET_POS_SET:
@@ -429,15 +295,6 @@ read_toc_entry(struct reader *r, struct dump_info *info, struct toc_entry *te)
 		    (long long)te->dump_id, offset[0]);
 	}
 	return 0;
-}
-
-/* dump_toc_compare: order entries by dump id, for qsort and bsearch. */
-int
-dump_toc_compare(const void *a, const void *b)
-{
-	const struct toc_entry *x = a, *y = b;
-
-	return (x->dump_id > y->dump_id) - (x->dump_id < y->dump_id);
 }
 
 int
@@ -513,89 +370,4 @@ done:
 	free(toc);
 	free(r.buf);
 	return rc;
-}
-
-enum dump_kind
-dump_identify(const unsigned char *head, size_t len)
-{
-	static const char *const sql_starts[] = {"--", "SET ", "CREATE ", "BEGIN", "\\connect"};
-	size_t i;
-
-	if (len == 0)
-		return DUMP_KIND_EMPTY;
-	if (len >= 5 && memcmp(head, "PGDMP", 5) == 0) {
-		/* The format byte follows magic, version (3) and the two size bytes. */
-		if (len > 10 && head[10] == 3)
-			return DUMP_KIND_PGDMP_TAR;
-		return DUMP_KIND_CUSTOM;
-	}
-	if (len >= 2 && head[0] == 0x1f && head[1] == 0x8b)
-		return DUMP_KIND_GZIP;
-	if (len >= 4 && memcmp(head, "\x04\x22\x4d\x18", 4) == 0)
-		return DUMP_KIND_LZ4;
-	if (len >= 4 && memcmp(head, "\x28\xb5\x2f\xfd", 4) == 0)
-		return DUMP_KIND_ZSTD;
-	if (len >= 262 && memcmp(head + 257, "ustar", 5) == 0)
-		return DUMP_KIND_TAR;
-	for (i = 0; i < sizeof(sql_starts) / sizeof(sql_starts[0]); i++)
-		if (len >= strlen(sql_starts[i]) &&
-		    memcmp(head, sql_starts[i], strlen(sql_starts[i])) == 0)
-			return DUMP_KIND_PLAIN_SQL;
-	return DUMP_KIND_UNKNOWN;
-}
-
-const char *
-dump_kind_describe(enum dump_kind kind)
-{
-	switch (kind) {
-	case DUMP_KIND_EMPTY:
-		return "an empty file";
-	case DUMP_KIND_CUSTOM:
-		return "a custom-format dump (pg_dump -Fc)";
-	case DUMP_KIND_PGDMP_TAR:
-		return "the table of contents of a tar- or directory-format dump (pg_dump -Ft/-Fd)";
-	case DUMP_KIND_PLAIN_SQL:
-		return "a plain SQL dump (pg_dump -Fp)";
-	case DUMP_KIND_GZIP:
-		return "gzip-compressed data (a compressed plain SQL dump?)";
-	case DUMP_KIND_LZ4:
-		return "lz4-compressed data (a compressed plain SQL dump?)";
-	case DUMP_KIND_ZSTD:
-		return "zstd-compressed data (a compressed plain SQL dump?)";
-	case DUMP_KIND_TAR:
-		return "a tar archive (a tar-format dump, pg_dump -Ft?)";
-	case DUMP_KIND_UNKNOWN:
-		break;
-	}
-	return "not a PostgreSQL dump";
-}
-
-int
-dump_first_postgresql(int minor)
-{
-	/* 1.10: 8.3, 1.11: 8.4 (as 84), 1.12: 9.0 (90), 1.13: 10, 1.14: 12 (11.x too, from 11.14).
-	 */
-	static const int first[] = {82, 84, 90, 10, 12, 16, 17};
-
-	if (minor < 10)
-		return 82;
-	if (minor - 10 < (int)(sizeof(first) / sizeof(first[0])))
-		return first[minor - 10];
-	return 17 + (minor - 16);
-}
-
-const char *
-dump_compression_name(enum dump_compression compression)
-{
-	switch (compression) {
-	case DUMP_COMPRESSION_NONE:
-		return "none";
-	case DUMP_COMPRESSION_ZLIB:
-		return "zlib";
-	case DUMP_COMPRESSION_LZ4:
-		return "lz4";
-	case DUMP_COMPRESSION_ZSTD:
-		return "zstd";
-	}
-	return "unknown";
 }

@@ -2,7 +2,8 @@
  * dump_data.c - the data area of a custom-format dump (see dump_parts.h): every data block
  * after the table of contents, each matched with its TOC entry and measured, stream by stream,
  * as pg_restore would inflate it, until the end of the input or stop_after. A block that is
- * SQL (a table dumped with INSERT statements) is judged by dump_sql.c on the way.
+ * SQL (a table dumped with INSERT statements) is judged by dump_sql.c on the way. The entries
+ * are found by dump id, in the order dump_toc_compare() gives (dump.c sorts the TOC by it).
  */
 #include "dump_parts.h"
 
@@ -22,6 +23,15 @@ toc_describe(const struct toc_entry *te, char *buf, size_t buflen)
 {
 	snprintf(buf, buflen, "%s %s%s%s (TOC entry %lld)", te->desc, te->namespace,
 	         te->namespace[0] != '\0' ? "." : "", te->tag, (long long)te->dump_id);
+}
+
+/* dump_toc_compare: order entries by dump id, for qsort and bsearch. */
+int
+dump_toc_compare(const void *a, const void *b)
+{
+	const struct toc_entry *x = a, *y = b;
+
+	return (x->dump_id > y->dump_id) - (x->dump_id < y->dump_id);
 }
 
 /* The state of one data stream while it is being measured. */

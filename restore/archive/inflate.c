@@ -1,29 +1,26 @@
 /*
- * inflate.c - gunzip and zlib byte counting, on ISA-L's igzip or on zlib (see inflate.h).
+ * inflate.c - the streaming gunzip, on ISA-L's igzip or on zlib (see inflate.h).
  *
  * Its one job: given a read function over gzip data, hand out the inflated bytes through a
- * read function of the same shape (and count what a zlib stream inflates to), with fixed
- * buffers, checking every member's trailer. The library parses each member's header,
- * inflates it and checks its CRC32 and length; this file decides what may come between
- * members (another member, zero padding, the end) and turns each library's errors into
- * sentences.
+ * read function of the same shape, with fixed buffers, checking every member's trailer. The
+ * library parses each member's header, inflates it and checks its CRC32 and length; this file
+ * decides what may come between members (another member, zero padding, the end) and turns
+ * each library's errors into sentences. Counting a zlib stream's bytes is inflate_count.c's;
+ * the library's quirks are inflate_backend.c's.
  *
  * A reader holds INFLATE_IN_BYTES of compressed input, and INFLATE_BLOCK_BYTES of output for
  * inflate_read_block() only: inflate_read() inflates straight into the caller's buffer.
  *
- * Two things about igzip shape the ISA-L side. Its isal_inflate() with crc_flag ISAL_GZIP
- * forgets a header's flags when the header arrives in more than one piece (it parses into a
- * fresh struct on every call), so a member whose name or comment straddles two reads would
- * be misread: the header is parsed here with isal_read_gzip_header() into a struct that
- * lives as long as the member, and the body inflated with ISAL_GZIP_NO_HDR_VER, which still
- * checks the trailer. And ISA-L before 2.32.1 (Debian 12 ships 2.30) can leave whole bytes
- * past a zlib stream's Adler-32 counted as consumed; isal_unread() hands them back as later
- * versions do, so that bytes after a stream's end are seen. A gzip trailer never leaves any.
+ * igzip's isal_inflate() with crc_flag ISAL_GZIP forgets a header's flags when the header
+ * arrives in more than one piece (it parses into a fresh struct on every call), so a member
+ * whose name or comment straddles two reads would be misread: the header is parsed here with
+ * isal_read_gzip_header() into a struct that lives as long as the member, and the body
+ * inflated with ISAL_GZIP_NO_HDR_VER, which still checks the trailer.
  *
- * Limits: a gzip header's name, comment and extra field are skipped unread; a zlib stream
- * that needs a preset dictionary is refused (pg_dump never writes one).
+ * Limits: a gzip header's name, comment and extra field are skipped unread.
  */
 #include "inflate.h"
+#include "inflate_parts.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -31,13 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
-
-#ifdef RW_HAVE_ISAL
-#include <isa-l/igzip_lib.h>
-#endif
-
-/* The most handed to the library in one call: its counters are 32 bits wide. */
-#define STEP_MAX (1U << 30)
 
 enum reader_state {
 	READER_BETWEEN, /* at the start or after a member: a header, padding or the end follows */
@@ -69,28 +59,7 @@ struct inflate_reader {
 #endif
 };
 
-struct inflate_count {
-	unsigned char *out; /* INFLATE_BLOCK_BYTES, thrown away */
-	uint64_t bytes;
-	bool ended;
-	char why[128];
-#ifdef RW_HAVE_ISAL
-	struct inflate_state isal;
-#else
-	z_stream z;
-#endif
-};
-
-const char *
-inflate_backend(void)
-{
-#ifdef RW_HAVE_ISAL
-	return "isa-l";
-#else
-	return "zlib";
-#endif
-}
-
+/* inflate_is_gzip: do the first len bytes of a file start a gzip member (1f 8b)? */
 bool
 inflate_is_gzip(const unsigned char *head, size_t len)
 {
@@ -103,62 +72,6 @@ load_le32(const unsigned char *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
-
-/* clamp: len, or STEP_MAX when it is larger. */
-static uint32_t
-clamp(size_t len)
-{
-	return len > STEP_MAX ? STEP_MAX : (uint32_t)len;
-}
-
-#ifdef RW_HAVE_ISAL
-/*
- * isal_unread: give back whole bytes igzip loaded past a stream it finished (ISA-L before
- * 2.32.1 keeps them). Only bytes of this call's input can be given back: igzip loads at most
- * 8 bytes ahead, and a zlib trailer is 4, so what an earlier call loaded past the end (when
- * its output ran out right there) stays consumed; that costs no more than missing up to 4
- * stray bytes after a stream, never a wrong count.
- */
-static void
-isal_unread(struct inflate_state *s, uint32_t avail_before)
-{
-	uint32_t back;
-
-	if (s->block_state != ISAL_BLOCK_FINISH || s->read_in_length < 8)
-		return;
-	back = (uint32_t)s->read_in_length / 8;
-	if (back > avail_before - s->avail_in)
-		back = avail_before - s->avail_in;
-	s->next_in -= back;
-	s->avail_in += back;
-	s->read_in_length = 0;
-	s->read_in = 0;
-}
-
-/* isal_reason: igzip's error code in zlib's words, for "does not inflate (...)". */
-static const char *
-isal_reason(const struct inflate_state *s, int rc)
-{
-	switch (rc) {
-	case ISAL_INVALID_BLOCK:
-		return "invalid deflate block";
-	case ISAL_INVALID_SYMBOL:
-		return "invalid code";
-	case ISAL_INVALID_LOOKBACK:
-		return "invalid distance too far back";
-	case ISAL_INVALID_WRAPPER:
-		return "incorrect header";
-	case ISAL_UNSUPPORTED_METHOD:
-		return "unknown compression method";
-	case ISAL_NEED_DICT:
-		return "needs a preset dictionary";
-	case ISAL_INCORRECT_CHECKSUM:
-		return s->block_state == ISAL_BLOCK_FINISH ? "incorrect data check"
-		                                           : "incorrect header check";
-	}
-	return "igzip error";
-}
-#endif
 
 /* reader_fail: record why the reader stopped; it stays failed. Returns -1. */
 static int reader_fail(struct inflate_reader *r, const char *fmt, ...)
@@ -270,7 +183,7 @@ member_begin(struct inflate_reader *r)
 static int
 member_step(struct inflate_reader *r, unsigned char *out, size_t len, size_t *produced, bool *ended)
 {
-	uint32_t avail = clamp(r->in_len - r->in_pos), room = clamp(len);
+	uint32_t avail = inflate_clamp(r->in_len - r->in_pos), room = inflate_clamp(len);
 	int rc;
 #ifdef RW_HAVE_ISAL
 	struct inflate_state *s = &r->isal;
@@ -286,7 +199,7 @@ member_step(struct inflate_reader *r, unsigned char *out, size_t len, size_t *pr
 			return 0;
 		if (rc != ISAL_DECOMP_OK)
 			return reader_fail(r, "is corrupt: gzip member %lu does not inflate (%s)",
-			                   r->member, isal_reason(s, rc));
+			                   r->member, inflate_isal_reason(s, rc));
 		r->header_done = true;
 	}
 	s->next_in = r->in + r->in_pos;
@@ -294,7 +207,7 @@ member_step(struct inflate_reader *r, unsigned char *out, size_t len, size_t *pr
 	s->next_out = out;
 	s->avail_out = room;
 	rc = isal_inflate(s);
-	isal_unread(s, avail);
+	inflate_isal_unread(s, avail);
 	reader_used(r, avail - s->avail_in);
 	*produced = room - s->avail_out;
 	if (rc == ISAL_INCORRECT_CHECKSUM && s->block_state == ISAL_BLOCK_FINISH) {
@@ -305,7 +218,7 @@ member_step(struct inflate_reader *r, unsigned char *out, size_t len, size_t *pr
 	}
 	if (rc < 0)
 		return reader_fail(r, "is corrupt: gzip member %lu does not inflate (%s)",
-		                   r->member, isal_reason(s, rc));
+		                   r->member, inflate_isal_reason(s, rc));
 	*ended = s->block_state == ISAL_BLOCK_FINISH;
 	return 0;
 #else
@@ -398,6 +311,7 @@ reader_next_member(struct inflate_reader *r)
 	                   r->member, reader_offset(r));
 }
 
+/* inflate_open: a reader of the gzip data that read(ctx, ...) returns; NULL when out of memory. */
 struct inflate_reader *
 inflate_open(inflate_read_fn read, void *ctx)
 {
@@ -427,12 +341,14 @@ fail:
 	return NULL;
 }
 
+/* inflate_read: the next inflated bytes, at most len of them, into buf; 0 at the end, -1 on error.
+ */
 ssize_t
 inflate_read(void *reader, void *buf, size_t len)
 {
 	struct inflate_reader *r = reader;
 
-	len = clamp(len);
+	len = inflate_clamp(len);
 	for (;;) {
 		size_t produced = 0, before;
 		bool ended = false;
@@ -471,6 +387,7 @@ inflate_read(void *reader, void *buf, size_t len)
 	}
 }
 
+/* inflate_read_block: as inflate_read(), into the reader's own buffer, pointed at by *data. */
 ssize_t
 inflate_read_block(struct inflate_reader *reader, const void **data)
 {
@@ -478,24 +395,28 @@ inflate_read_block(struct inflate_reader *reader, const void **data)
 	return inflate_read(reader, reader->block, INFLATE_BLOCK_BYTES);
 }
 
+/* inflate_error: why the last inflate_read() returned -1, as a sentence without the file name. */
 const char *
 inflate_error(const struct inflate_reader *reader)
 {
 	return reader->why;
 }
 
+/* inflate_source_failed: did the error come from the source's read function? */
 bool
 inflate_source_failed(const struct inflate_reader *reader)
 {
 	return reader->source_failed;
 }
 
+/* inflate_compressed_bytes: how many bytes of the source were read so far. */
 uint64_t
 inflate_compressed_bytes(const struct inflate_reader *reader)
 {
 	return reader->compressed;
 }
 
+/* inflate_close: free the reader (NULL is fine). It never closes the source. */
 void
 inflate_close(struct inflate_reader *reader)
 {
@@ -508,145 +429,4 @@ inflate_close(struct inflate_reader *reader)
 	free(reader->in);
 	free(reader->block);
 	free(reader);
-}
-
-struct inflate_count *
-inflate_count_open(void)
-{
-	struct inflate_count *c = calloc(1, sizeof(*c));
-
-	if (c == NULL)
-		return NULL;
-	c->out = malloc(INFLATE_BLOCK_BYTES);
-	if (c->out == NULL) {
-		free(c);
-		return NULL;
-	}
-#ifdef RW_HAVE_ISAL
-	isal_inflate_init(&c->isal);
-	c->isal.crc_flag = ISAL_ZLIB;
-#else
-	if (inflateInit(&c->z) != Z_OK) {
-		free(c->out);
-		free(c);
-		return NULL;
-	}
-#endif
-	return c;
-}
-
-void
-inflate_count_reset(struct inflate_count *count)
-{
-#ifdef RW_HAVE_ISAL
-	isal_inflate_reset(&count->isal);
-#else
-	inflateReset(&count->z);
-#endif
-	count->bytes = 0;
-	count->ended = false;
-	count->why[0] = '\0';
-}
-
-/*
- * count_step: inflate up to avail bytes of in into the scratch buffer; *consumed and
- * *produced say how far it went. -1 with why set when the stream is corrupt.
- */
-static int
-count_step(struct inflate_count *c, const unsigned char *in, uint32_t avail, size_t *consumed,
-           size_t *produced)
-{
-	int rc;
-#ifdef RW_HAVE_ISAL
-	struct inflate_state *s = &c->isal;
-
-	s->next_in = (uint8_t *)in;
-	s->avail_in = avail;
-	s->next_out = c->out;
-	s->avail_out = INFLATE_BLOCK_BYTES;
-	rc = isal_inflate(s);
-	isal_unread(s, avail);
-	*consumed = avail - s->avail_in;
-	*produced = INFLATE_BLOCK_BYTES - s->avail_out;
-	if (rc < 0) {
-		snprintf(c->why, sizeof(c->why), "%s", isal_reason(s, rc));
-		return -1;
-	}
-	if (s->block_state == ISAL_BLOCK_FINISH)
-		c->ended = true;
-	return 0;
-#else
-	z_stream *z = &c->z;
-
-	z->next_in = (Bytef *)in;
-	z->avail_in = avail;
-	z->next_out = c->out;
-	z->avail_out = INFLATE_BLOCK_BYTES;
-	rc = inflate(z, Z_NO_FLUSH);
-	*consumed = avail - z->avail_in;
-	*produced = INFLATE_BLOCK_BYTES - z->avail_out;
-	if (rc == Z_STREAM_END)
-		c->ended = true;
-	if (rc == Z_STREAM_END || rc == Z_OK || rc == Z_BUF_ERROR)
-		return 0;
-	snprintf(c->why, sizeof(c->why), "%s",
-	         rc == Z_NEED_DICT ? "needs a preset dictionary"
-	         : z->msg != NULL  ? z->msg
-	                           : "zlib error");
-	return -1;
-#endif
-}
-
-enum inflate_count_status
-inflate_count_feed(struct inflate_count *count, const void *in, size_t len, size_t *used,
-                   uint64_t limit)
-{
-	const unsigned char *p = in;
-
-	*used = 0;
-	if (count->ended)
-		return INFLATE_COUNT_END;
-	for (;;) {
-		size_t consumed, produced;
-
-		if (count_step(count, p + *used, clamp(len - *used), &consumed, &produced) < 0)
-			return INFLATE_COUNT_ERROR;
-		*used += consumed;
-		count->bytes += produced;
-		if (count->ended)
-			return INFLATE_COUNT_END;
-		if (limit != 0 && count->bytes >= limit)
-			return INFLATE_COUNT_LIMIT;
-		/* A full scratch buffer may leave output inside the library: go round again. */
-		if (*used == len && produced < INFLATE_BLOCK_BYTES)
-			return INFLATE_COUNT_MORE;
-		if (consumed == 0 && produced == 0 && *used < len) {
-			snprintf(count->why, sizeof(count->why), "no progress inflating");
-			return INFLATE_COUNT_ERROR;
-		}
-	}
-}
-
-uint64_t
-inflate_count_bytes(const struct inflate_count *count)
-{
-	return count->bytes;
-}
-
-const char *
-inflate_count_error(const struct inflate_count *count)
-{
-	return count->why;
-}
-
-void
-inflate_count_close(struct inflate_count *count)
-{
-	if (count == NULL)
-		return;
-#ifndef RW_HAVE_ISAL
-	inflateEnd(&count->z);
-#endif
-	free(count->out);
-	free(count);
 }

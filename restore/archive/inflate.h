@@ -1,7 +1,7 @@
 /*
  * inflate.h - inflating, and nothing else: a streaming gunzip that reads through a caller's
- * read function and hands the inflated bytes out through one of the same shape, and a
- * counter of the bytes a zlib stream inflates to.
+ * read function and hands the inflated bytes out through one of the same shape (inflate.c),
+ * and a counter of the bytes a zlib stream inflates to (inflate_count.c).
  *
  * Both run on Intel ISA-L's igzip when restore-worker was built with it (CMake finds
  * libisal; RW_HAVE_ISAL), which inflates several times faster than zlib, and on zlib
