@@ -268,29 +268,22 @@ spool_write_atomic(int dir_fd, const char *name, const char *data, size_t len, c
                    size_t errlen)
 {
 	char tmp[SPOOL_NAME_MAX + 8];
-	int fd;
+	struct io_atomic a = {.dir_fd = dir_fd, .name = name, .tmp = tmp, .mode = 0644};
 
 	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return io_error(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-	if (own_like_folder(dir_fd, fd) < 0 || io_write_all(fd, data, len) < 0) {
+	if (io_atomic_open(&a, err, errlen) < 0)
+		return -1;
+	if (own_like_folder(dir_fd, a.fd) < 0) {
 		io_error(err, errlen, "cannot write %s: %s", name, strerror(errno));
-		(void)close(fd);
-		(void)unlinkat(dir_fd, tmp, 0);
-		return -1;
+		goto fail;
 	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		io_error(err, errlen, "cannot write %s: %s", name, strerror(errno));
-		(void)unlinkat(dir_fd, tmp, 0);
-		return -1;
-	}
-	if (renameat(dir_fd, tmp, dir_fd, name) < 0 || fsync(dir_fd) < 0) {
-		io_error(err, errlen, "cannot put %s in place: %s", name, strerror(errno));
-		(void)unlinkat(dir_fd, tmp, 0);
-		return -1;
-	}
+	if (io_atomic_write(&a, data, len, err, errlen) < 0 ||
+	    io_atomic_commit(&a, err, errlen) < 0)
+		goto fail;
 	return 0;
+fail:
+	io_atomic_abort(&a);
+	return -1;
 }
 
 /* The claim file's fixed size: every field at its longest fits, padded with newlines. */
