@@ -76,7 +76,7 @@ metrics_format(const struct metrics *m, const struct config *config, size_t queu
 	for (size_t i = 0; i < config->ntargets; i++)
 		for (int r = 0; r < METRICS_RESULTS; r++) {
 			put_sample_start(out, "restore_worker_runs_total", config->targets[i].name);
-			fprintf(out, ",result=\"%s\"} %llu\n", metrics_result_names[r],
+			fprintf(out, ",result=\"%s\"} %llu\n", metrics_result_name(r),
 			        (unsigned long long)per[i]->runs[r]);
 		}
 	put_family(out, "restore_worker_restored_bytes_total", "counter",
