@@ -305,6 +305,7 @@ command_parse(const struct command *cmd, int argc, char **argv, struct command_a
 	return -1;
 }
 
+/* command_find: the command called name, or NULL. */
 const struct command *
 command_find(const char *name)
 {
@@ -314,6 +315,7 @@ command_find(const char *name)
 	return NULL;
 }
 
+/* command_parse_global: -c, --help and --version before COMMAND; -1 to go on (command.h). */
 int
 command_parse_global(int argc, char **argv, const char **config_given, int *first)
 {
