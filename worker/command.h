@@ -1,8 +1,9 @@
 /*
  * command.h - what the command line's files share (not for the rest of the program): main.c
- * reads the command line and calls one command; commands.c runs inspect, run, submit and
- * status, command_restore.c runs restore, command_backup.c runs backup, command_check.c runs
- * check.
+ * calls one command; command_line.c holds the table of commands and reads argv against it;
+ * commands.c runs inspect, run, submit and status, command_restore.c runs restore,
+ * command_backup.c runs backup, command_check.c runs check; command_shared.c holds what the
+ * commands share.
  */
 #ifndef COMMAND_H
 #define COMMAND_H
@@ -14,7 +15,7 @@
 
 #define EXIT_USAGE 2
 
-struct command_option; /* main.c */
+struct command_option; /* command_line.c */
 
 /* command_args: what a command's options and operands said. */
 struct command_args {
@@ -48,6 +49,28 @@ struct command {
 
 command_fn command_inspect, command_restore, command_run, command_submit, command_status,
     command_backup, command_check;
+
+/* The command line (command_line.c). */
+
+/*
+ * command_parse_global: read the options before COMMAND (-c CONFIG into *config_given,
+ * --help, --version). Returns -1 when the program should go on with the command at
+ * argv[*first] (*first == argc: none given), else the exit status (0 after --help).
+ */
+int command_parse_global(int argc, char **argv, const char **config_given, int *first);
+
+/* command_find: the command called name, or NULL. */
+const struct command *command_find(const char *name);
+
+/*
+ * command_parse: read cmd's options and operand from argv (argv[0] is the command) into args;
+ * -c CONFIG there (each command's help lists it) replaces *config_given. Returns -1 when the
+ * command should go on, else the exit status (0 after --help).
+ */
+int command_parse(const struct command *cmd, int argc, char **argv, struct command_args *args,
+                  const char **config_given);
+
+/* What the commands share (command_shared.c). */
 
 /* command_interrupted: set by command_on_signal(); the engine polls it and stops. */
 extern volatile sig_atomic_t command_interrupted;

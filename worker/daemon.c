@@ -44,7 +44,7 @@
 #define PROGRESS_STATUS_SECONDS 2.0  /* while jobs run, STATUS is redone this often */
 
 /* daemon_now: monotonic seconds. */
-double
+static double
 daemon_now(void)
 {
 	struct timespec ts;
@@ -320,7 +320,7 @@ daemon_run(const char *config_path, struct config *config)
 			w.need_scan = false;
 			incoming_scan(&w.incoming, t);
 		}
-		wake = supervise_start_ready(&w);
+		wake = supervise_start_ready(&w, daemon_now());
 		notify_status(&w);
 		metrics_update(&w.metrics, w.config, w.incoming.nfiles, supervise_jobs_running(&w));
 		if (w.stopping && supervise_jobs_running(&w) == 0)

@@ -49,9 +49,6 @@ struct worker {
 	double stop_deadline, next_rescan, next_watchdog, watchdog_interval;
 };
 
-/* daemon_now: monotonic seconds. */
-double daemon_now(void);
-
 /* supervise_jobs_running: the number of jobs with a child process. */
 size_t supervise_jobs_running(const struct worker *w);
 
@@ -65,10 +62,10 @@ void supervise_reap(struct worker *w);
 void supervise_adopt_orphans(struct worker *w);
 
 /*
- * supervise_start_ready: start what is ready, oldest first, within max_parallel_jobs; the
- * seconds until something may be ready, or -1.
+ * supervise_start_ready: start what is ready at now (monotonic seconds), oldest first, within
+ * max_parallel_jobs; the seconds until something may be ready, or -1.
  */
-double supervise_start_ready(struct worker *w);
+double supervise_start_ready(struct worker *w, double now);
 
 /* supervise_waits_clear: forget every reason and remove SPOOL_WAITS_FILE (start, stop). */
 void supervise_waits_clear(struct worker *w);

@@ -1,6 +1,7 @@
 /*
- * job.h - one job of the worker: the child process that runs its restore, and the filing of
- * its outcome into done/ or failed/ (or the decision to run it again).
+ * job.h - one job of the worker: the child process that runs its restore (job_child.c), and
+ * the filing of its outcome into done/ or failed/, or the decision to run it again (job.c,
+ * job_claim.c).
  */
 #ifndef JOB_H
 #define JOB_H

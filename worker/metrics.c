@@ -49,9 +49,6 @@
 
 #define METRICS_STATE_MAX (1024 * 1024) /* a few hundred bytes per target */
 
-const char *const metrics_result_names[METRICS_RESULTS] = {"succeeded", "rejected", "failed",
-                                                           "partial"};
-
 /* --- A report's members, read with jansson. --- */
 
 /* report_get: the value at the path of member names (ending with NULL) in report, or NULL. */
@@ -144,7 +141,7 @@ target_field(struct metrics_target *t, const char *field, const json_t *value)
 		return false;
 	for (int r = 0; r < METRICS_RESULTS; r++)
 		if (strncmp(field, "runs_", 5) == 0 &&
-		    strcmp(field + 5, metrics_result_names[r]) == 0)
+		    strcmp(field + 5, metrics_result_name(r)) == 0)
 			count = &t->runs[r];
 	if (strcmp(field, "restored_bytes") == 0) {
 		count = &t->restored_bytes;
@@ -266,7 +263,7 @@ state_save(struct metrics *m, char *err, size_t errlen)
 		for (int r = 0; r < METRICS_RESULTS; r++) {
 			char field[32];
 
-			snprintf(field, sizeof(field), "runs_%s", metrics_result_names[r]);
+			snprintf(field, sizeof(field), "runs_%s", metrics_result_name(r));
 			json_key(&w, STATE_KEY(field));
 			json_uint(&w, t->runs[r]);
 		}
@@ -341,7 +338,7 @@ metrics_count_report(struct metrics *m, const char *text, size_t len, char *err,
 	started = json_string_value(json_object_get(report, "started_at"));
 	finished = json_string_value(json_object_get(report, "finished_at"));
 	for (result = 0; result < METRICS_RESULTS; result++)
-		if (status != NULL && strcmp(status, metrics_result_names[result]) == 0)
+		if (status != NULL && strcmp(status, metrics_result_name(result)) == 0)
 			break;
 	if (result == METRICS_RESULTS) {
 		io_error(err, errlen,

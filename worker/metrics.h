@@ -29,6 +29,19 @@ enum metrics_result {
 	METRICS_RESULTS
 };
 
+/*
+ * metrics_result_name: result's name, as runs_total's result label and metrics.state's
+ * runs_<name> fields spell it.
+ */
+static inline const char *
+metrics_result_name(enum metrics_result result)
+{
+	static const char *const names[METRICS_RESULTS] = {"succeeded", "rejected", "failed",
+	                                                   "partial"};
+
+	return names[result];
+}
+
 /* What is known of one target's runs. */
 struct metrics_target {
 	char name[80];

@@ -76,7 +76,7 @@ metrics_format(const struct metrics *m, const struct config *config, size_t queu
 	for (size_t i = 0; i < config->ntargets; i++)
 		for (int r = 0; r < METRICS_RESULTS; r++) {
 			put_sample_start(out, "restore_worker_runs_total", config->targets[i].name);
-			fprintf(out, ",result=\"%s\"} %llu\n", metrics_result_names[r],
+			fprintf(out, ",result=\"%s\"} %llu\n", metrics_result_name(r),
 			        (unsigned long long)per[i]->runs[r]);
 		}
 	put_family(out, "restore_worker_restored_bytes_total", "counter",
@@ -151,7 +151,8 @@ metrics_write_file(const char *path, const char *text, char *err, size_t errlen)
 {
 	const char *slash = strrchr(path, '/');
 	char dir[PATH_MAX], tmp[NAME_MAX + 1];
-	int dir_fd, fd, n;
+	struct io_atomic a = {.dir_shown = dir, .tmp = tmp, .mode = 0644};
+	int dir_fd, n;
 
 	if (slash == NULL)
 		return io_error(err, errlen, "%s is not an absolute path", path);
@@ -163,33 +164,31 @@ metrics_write_file(const char *path, const char *text, char *err, size_t errlen)
 	if (dir_fd < 0)
 		return io_error(err, errlen, "cannot open the folder of %s: %s", path,
 		                strerror(errno));
-	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		io_error(err, errlen, "cannot create %s/%s: %s", dir, tmp, strerror(errno));
+	a.dir_fd = dir_fd;
+	a.name = slash + 1;
+	if (dir[0] == '\0')
+		a.dir_shown = "/";
+	if (io_atomic_open(&a, err, errlen) < 0) {
 		(void)close(dir_fd);
 		return -1;
 	}
 	/* node_exporter reads it as a user of its own, whatever the worker's umask. */
-	if (fchmod(fd, 0644) < 0 || io_write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0) {
-		io_error(err, errlen, "cannot write %s/%s: %s", dir, tmp, strerror(errno));
-		(void)close(fd);
+	if (fchmod(a.fd, 0644) < 0) {
+		io_error(err, errlen, "cannot write %s: %s", path, strerror(errno));
 		goto fail;
 	}
-	if (close(fd) < 0) {
-		io_error(err, errlen, "cannot write %s/%s: %s", dir, tmp, strerror(errno));
+	if (io_atomic_write(&a, text, strlen(text), err, errlen) < 0 ||
+	    io_atomic_commit(&a, err, errlen) < 0) {
+		/* In place: a folder that cannot be synced only risks it after a crash. */
+		if (a.renamed)
+			goto done;
 		goto fail;
 	}
-	if (renameat(dir_fd, tmp, dir_fd, slash + 1) < 0) {
-		io_error(err, errlen, "cannot rename %s/%s to %s: %s", dir, tmp, path,
-		         strerror(errno));
-		goto fail;
-	}
-	/* The file is in place; a folder that cannot be synced only risks it after a crash. */
-	(void)fsync(dir_fd);
+done:
 	(void)close(dir_fd);
 	return 0;
 fail:
-	(void)unlinkat(dir_fd, tmp, 0);
+	io_atomic_abort(&a);
 	(void)close(dir_fd);
 	return -1;
 }

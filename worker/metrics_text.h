@@ -1,6 +1,6 @@
 /*
- * metrics_text.h - internal to the metrics (metrics.c, metrics_text.c): the names of the
- * results the counters count, and the writing of the .prom file.
+ * metrics_text.h - internal to the metrics (metrics.c, metrics_text.c): the writing of the
+ * .prom file.
  */
 #ifndef METRICS_TEXT_H
 #define METRICS_TEXT_H
@@ -8,9 +8,6 @@
 #include <stddef.h>
 
 #include "metrics.h"
-
-/* The results of runs_total, in the order of struct metrics_target's counters. */
-extern const char *const metrics_result_names[METRICS_RESULTS];
 
 /*
  * metrics_write_file: path := text, through <path>.tmp.<pid> in the same folder (fsync, then

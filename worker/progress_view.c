@@ -203,17 +203,18 @@ progress_view_summary(const char *json, size_t len, char *buf, size_t buflen)
 int
 progress_view_write(int dir_fd, const char *json)
 {
-	int fd = openat(dir_fd, PROGRESS_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-	                0644);
+	/* Rewritten every second and gone with the job: not worth an fsync each time. */
+	struct io_atomic a = {.dir_fd = dir_fd,
+	                      .name = PROGRESS_FILE,
+	                      .tmp = PROGRESS_TMP,
+	                      .mode = 0644,
+	                      .flags = IO_ATOMIC_NO_SYNC};
 
-	bool ok;
-
-	if (fd < 0)
+	if (io_atomic_open(&a, NULL, 0) < 0)
 		return -1;
-	ok = io_write_all(fd, json, strlen(json)) == 0 && io_write_all(fd, "\n", 1) == 0;
-	ok = close(fd) == 0 && ok;
-	if (!ok || renameat(dir_fd, PROGRESS_TMP, dir_fd, PROGRESS_FILE) < 0) {
-		(void)unlinkat(dir_fd, PROGRESS_TMP, 0);
+	if (io_atomic_write(&a, json, strlen(json), NULL, 0) < 0 ||
+	    io_atomic_write(&a, "\n", 1, NULL, 0) < 0 || io_atomic_commit(&a, NULL, 0) < 0) {
+		io_atomic_abort(&a);
 		return -1;
 	}
 	return 0;

@@ -189,4 +189,17 @@ void spool_release(struct spool_claim *claim);
 int spool_write_atomic(int dir_fd, const char *name, const char *data, size_t len, char *err,
                        size_t errlen);
 
+/* Between spool.c and spool_claim.c (not for the rest of the program). */
+
+#define SPOOL_CLAIM_FILE "claim" /* in active/<job-id>/ */
+
+/*
+ * spool_own_like_folder: when root, give fd (just created in dir_fd) the folder's owner and
+ * group; 0 or -1. Only a folder or a file with one link, owned by root, is given away.
+ */
+int spool_own_like_folder(int dir_fd, int fd);
+
+/* spool_lock_fd: an exclusive OFD lock on the whole file, without waiting; 0 or -1. */
+int spool_lock_fd(int fd);
+
 #endif

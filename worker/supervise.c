@@ -493,11 +493,11 @@ start_candidate(struct worker *w, struct incoming_file *c, double now)
 	return true;
 }
 
-/* supervise_start_ready: start what is ready, oldest first, within max_parallel_jobs. */
+/* supervise_start_ready: start what is ready at now, oldest first, within max_parallel_jobs. */
 double
-supervise_start_ready(struct worker *w)
+supervise_start_ready(struct worker *w, double now)
 {
-	double t = daemon_now(), wake = -1;
+	double t = now, wake = -1;
 	char key[SPOOL_NAME_MAX + 100], reason[200];
 	size_t i = 0;
 

@@ -220,26 +220,16 @@ write_backup(struct backup_state *run, const struct timespec *start)
 static int
 finish_output(struct backup_state *run)
 {
-	int fd = run->out_fd;
+	struct io_atomic out = {.dir_fd = run->out_dir_fd,
+	                        .dir_shown = run->out_dir,
+	                        .name = run->name,
+	                        .tmp = run->part,
+	                        .fd = run->out_fd};
+	int rc = io_atomic_commit(&out, run->err, sizeof(run->err));
 
 	run->out_fd = -1;
-	if (fsync(fd) < 0) {
-		(void)close(fd);
-		return io_error(run->err, sizeof(run->err), "cannot write %s: %s", run->r->archive,
-		                strerror(errno));
-	}
-	if (close(fd) < 0)
-		return io_error(run->err, sizeof(run->err), "cannot write %s: %s", run->r->archive,
-		                strerror(errno));
-	if (renameat(run->out_dir_fd, run->part, run->out_dir_fd, run->name) < 0)
-		return io_error(run->err, sizeof(run->err), "cannot rename %s.part to %s: %s",
-		                run->r->archive, run->name, strerror(errno));
-	run->part_made = false;
-	if (fsync(run->out_dir_fd) < 0)
-		return io_error(run->err, sizeof(run->err),
-		                "%s is written, but its folder cannot be synced: %s",
-		                run->r->archive, strerror(errno));
-	return 0;
+	run->part_made = !out.renamed; /* backup_run removes it */
+	return rc;
 }
 
 /* steps: everything after the result is set up; 0, or -1 with run->err. */

@@ -1,5 +1,6 @@
 /*
- * io.c - whole writes and fresh folder listings (see io.h).
+ * io.c - whole writes, atomic file writes, fresh folder listings and one-line errors (see
+ * io.h).
  */
 #include "io.h"
 
@@ -10,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 int
@@ -27,6 +29,101 @@ io_write_all(int fd, const void *buf, size_t len)
 		}
 		p += n;
 		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* atomic_shown: which (a->name or a->tmp) as a's messages name it, in buf; returns buf. */
+static const char *
+atomic_shown(const struct io_atomic *a, const char *which, char *buf, size_t buflen)
+{
+	size_t n = a->dir_shown != NULL ? strlen(a->dir_shown) : 0;
+
+	if (n == 0)
+		snprintf(buf, buflen, "%s", which);
+	else
+		snprintf(buf, buflen, "%s%s%s", a->dir_shown, a->dir_shown[n - 1] == '/' ? "" : "/",
+		         which);
+	return buf;
+}
+
+int
+io_atomic_open(struct io_atomic *a, char *err, size_t errlen)
+{
+	int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
+	char shown[4096];
+
+	flags |= (a->flags & IO_ATOMIC_EXCL) != 0 ? O_EXCL : O_TRUNC;
+	a->made = a->renamed = false;
+	a->fd = openat(a->dir_fd, a->tmp, flags, a->mode);
+	if (a->fd < 0)
+		return io_error(err, errlen, "cannot create %s: %s",
+		                atomic_shown(a, a->tmp, shown, sizeof(shown)), strerror(errno));
+	a->made = true;
+	return 0;
+}
+
+int
+io_atomic_write(struct io_atomic *a, const void *data, size_t len, char *err, size_t errlen)
+{
+	char shown[4096];
+
+	if (io_write_all(a->fd, data, len) < 0)
+		return io_error(err, errlen, "cannot write %s: %s",
+		                atomic_shown(a, a->name, shown, sizeof(shown)), strerror(errno));
+	return 0;
+}
+
+int
+io_atomic_commit(struct io_atomic *a, char *err, size_t errlen)
+{
+	bool sync = (a->flags & IO_ATOMIC_NO_SYNC) == 0;
+	int fd = a->fd, saved;
+	char shown[4096], shown_tmp[4096];
+
+	a->fd = -1;
+	if (sync && fsync(fd) < 0) {
+		saved = errno;
+		(void)close(fd);
+		return io_error(err, errlen, "cannot write %s: %s",
+		                atomic_shown(a, a->name, shown, sizeof(shown)), strerror(saved));
+	}
+	/* A close can report what the writes could not (NFS, a full quota): it is checked. */
+	if (close(fd) < 0)
+		return io_error(err, errlen, "cannot write %s: %s",
+		                atomic_shown(a, a->name, shown, sizeof(shown)), strerror(errno));
+	if (renameat(a->dir_fd, a->tmp, a->dir_fd, a->name) < 0)
+		return io_error(err, errlen, "cannot rename %s to %s: %s",
+		                atomic_shown(a, a->tmp, shown_tmp, sizeof(shown_tmp)), a->name,
+		                strerror(errno));
+	a->made = false;
+	a->renamed = true;
+	if (sync && fsync(a->dir_fd) < 0)
+		return io_error(err, errlen, "%s is written, but its folder cannot be synced: %s",
+		                atomic_shown(a, a->name, shown, sizeof(shown)), strerror(errno));
+	return 0;
+}
+
+void
+io_atomic_abort(struct io_atomic *a)
+{
+	if (a->fd >= 0)
+		(void)close(a->fd);
+	a->fd = -1;
+	if (a->made)
+		(void)unlinkat(a->dir_fd, a->tmp, 0);
+	a->made = false;
+}
+
+int
+io_write_atomic(struct io_atomic *a, const void *data, size_t len, char *err, size_t errlen)
+{
+	if (io_atomic_open(a, err, errlen) < 0)
+		return -1;
+	if (io_atomic_write(a, data, len, err, errlen) < 0 ||
+	    io_atomic_commit(a, err, errlen) < 0) {
+		io_atomic_abort(a);
+		return -1;
 	}
 	return 0;
 }
