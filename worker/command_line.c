@@ -102,8 +102,9 @@ static const struct command commands[] = {
      "say what ARCHIVE holds and whether a restore would accept it; changes nothing",
      "Reads ARCHIVE and says what it holds (kind, .metadata, dump version, compression,\n"
      "TOC entries, decompressed size, files) and whether a restore would accept it, on\n"
-     "stderr (with --json: on stdout). It needs no target and changes nothing; with a\n"
-     "configuration it uses that configuration's pg_restore.\n",
+     "stderr (with --json: on stdout), and the pg_restore a restore would pick (with a\n"
+     "configuration: among its pg_client_dirs, or its pg_restore). It needs no target and\n"
+     "changes nothing.\n",
      "Exit status: 0 a restore would accept it; 1 it would refuse it; 2 usage or\n"
      "configuration error.\n",
      inspect_options, command_inspect},
