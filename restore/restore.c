@@ -34,7 +34,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <uuid/uuid.h>
 
 #include "aftercare.h"
 #include "archive_walk.h"
@@ -51,15 +50,6 @@
 #include "version.h"
 
 #define MESSAGE_BYTES 2048
-
-void
-restore_new_job_id(char buf[37])
-{
-	uuid_t uu;
-
-	uuid_generate(uu);
-	uuid_unparse_lower(uu, buf);
-}
 
 /* make_dump_copy: create work_dir/restore-<job>.dump for pg_restore; the fd, or -1. */
 static int
