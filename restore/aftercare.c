@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conninfo.h"
 #include "filecheck.h"
 #include "progress.h"
 
@@ -31,6 +32,7 @@
 #define AFTERCARE_LOCK_TIMEOUT_S    2
 #define AFTERCARE_POLL_MS           100
 #define SQLSTATE_LOCK_NOT_AVAILABLE "55P03"
+#define MESSAGE_BYTES               2048
 
 /* The tables ANALYZE covers: those of the database's own schemas; a partition with its parent. */
 static const char tables_sql[] =
@@ -259,10 +261,10 @@ analyze_tables(const struct restore_options *o, PGconn *conn,
 	PQclear(tables);
 }
 
-int
-aftercare_check_files(const struct restore_options *o, PGconn *conn,
-                      const struct conninfo_secrets *secrets, const char *dir,
-                      struct report *report)
+/* check_files_on: the file check on conn, the server's notices meanwhile to the job's log. */
+static int
+check_files_on(const struct restore_options *o, PGconn *conn,
+               const struct conninfo_secrets *secrets, const char *dir, struct report *report)
 {
 	struct notice_route route = {o, secrets, report->job_id, "the file check"};
 	PQnoticeReceiver previous = PQsetNoticeReceiver(conn, route_notice, &route);
@@ -273,9 +275,10 @@ aftercare_check_files(const struct restore_options *o, PGconn *conn,
 	return rc;
 }
 
-void
-aftercare_analyze(const struct restore_options *o, PGconn *conn,
-                  const struct conninfo_secrets *secrets, struct report *report)
+/* analyze_on: ANALYZE on conn, the server's notices meanwhile to the job's log; its time. */
+static void
+analyze_on(const struct restore_options *o, PGconn *conn, const struct conninfo_secrets *secrets,
+           struct report *report)
 {
 	struct notice_route route = {o, secrets, report->job_id, "ANALYZE"};
 	PQnoticeReceiver previous = PQsetNoticeReceiver(conn, route_notice, &route);
@@ -284,4 +287,76 @@ aftercare_analyze(const struct restore_options *o, PGconn *conn,
 	analyze_tables(o, conn, secrets, report);
 	(void)PQsetNoticeReceiver(conn, previous, NULL);
 	report->analyze_s = restore_now() - started;
+}
+
+/* aftercare_check_files: the file check on the restored database (aftercare.h). */
+void
+aftercare_check_files(const struct restore_options *o, struct database *db, struct swap *swap,
+                      const char *dir, struct report *report)
+{
+	char err[MESSAGE_BYTES];
+	PGconn *conn;
+
+	if (swap == NULL) {
+		(void)check_files_on(o, database_conn(db), database_secrets(db), dir, report);
+		return;
+	}
+	if ((conn = swap_connect(swap, true, err, sizeof(err))) == NULL) {
+		report_warn(report, "the file check could not run: %s", err);
+		return;
+	}
+	(void)check_files_on(o, conn, swap_secrets(swap), dir, report);
+	PQfinish(conn);
+}
+
+/* aftercare_warn_missing: the warning for the files found missing, or left alone (aftercare.h). */
+void
+aftercare_warn_missing(const struct restore_options *o, bool database_only_backup,
+                       struct report *report)
+{
+	const char *left_alone = o->db_only             ? "--db-only"
+	                         : database_only_backup ? "a database-only backup"
+	                                                : NULL;
+	unsigned long long n = report->missing.count;
+
+	if (left_alone != NULL && !report->have_filecheck)
+		report_warn(report,
+		            "%s: the files in %s were left alone; files the restored database "
+		            "refers to may be missing",
+		            left_alone, o->target->blob_dir);
+	else if (left_alone != NULL && n > 0)
+		report_warn(report,
+		            "%s: the files in %s were left alone; %llu file%s the restored "
+		            "database refers to %s missing there (files.missing)",
+		            left_alone, o->target->blob_dir, n, n == 1 ? "" : "s",
+		            n == 1 ? "is" : "are");
+	else if (left_alone != NULL)
+		report_warn(report, "%s: the files in %s were left alone", left_alone,
+		            o->target->blob_dir);
+	else if (n > 0)
+		report_warn(report,
+		            "%llu file%s the restored database refers to %s not in the backup "
+		            "(files.missing)",
+		            n, n == 1 ? "" : "s", n == 1 ? "is" : "are");
+}
+
+/* aftercare_analyze: ANALYZE the restored database (aftercare.h). */
+void
+aftercare_analyze(const struct restore_options *o, struct database *db, struct swap *swap,
+                  struct report *report)
+{
+	char err[MESSAGE_BYTES];
+	PGconn *conn;
+
+	restore_say(o, "job %s: analyzing the restored database", report->job_id);
+	if (swap == NULL) {
+		analyze_on(o, database_conn(db), database_secrets(db), report);
+		return;
+	}
+	if ((conn = swap_connect(swap, false, err, sizeof(err))) == NULL) {
+		report_warn(report, "the restored database could not be analyzed: %s", err);
+		return;
+	}
+	analyze_on(o, conn, swap_secrets(swap), report);
+	PQfinish(conn);
 }

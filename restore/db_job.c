@@ -1,10 +1,12 @@
 /*
  * db_job.c - the database restore in a thread of its own (db_job.h): started by the archive
  * walk once the dump is read whole and the quota and lock budget pass, joined by restore_run.
+ * Its files, the dump copy pg_restore reads and the TOC list, are made and removed here.
  */
 #include "db_job.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,45 @@
 #include "toc_list.h"
 
 #define MESSAGE_BYTES DB_JOB_MESSAGE_BYTES
+
+/* db_job_open_dump: create work_dir/restore-<job>.dump for pg_restore (db_job.h). */
+int
+db_job_open_dump(struct db_job *j, const char *work_dir, char *err, size_t errlen)
+{
+	if (asprintf(&j->dump_path, "%s/restore-%s.dump", work_dir, j->job_id) < 0) {
+		j->dump_path = NULL;
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	j->dump_fd = open(j->dump_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (j->dump_fd < 0) {
+		snprintf(err, errlen, "cannot create %s in work_dir: %s", j->dump_path,
+		         strerror(errno));
+		free(j->dump_path);
+		j->dump_path = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* db_job_remove_files: close and remove the dump copy, and remove the TOC list (db_job.h). */
+void
+db_job_remove_files(struct db_job *j)
+{
+	if (j->dump_fd >= 0)
+		(void)close(j->dump_fd);
+	j->dump_fd = -1;
+	if (j->dump_path != NULL) {
+		(void)unlink(j->dump_path);
+		free(j->dump_path);
+		j->dump_path = NULL;
+	}
+	if (j->list_path != NULL) {
+		(void)unlink(j->list_path);
+		free(j->list_path);
+		j->list_path = NULL;
+	}
+}
 
 /* db_job_run: the thread: restore the database, leaving the transaction open on success. */
 static void *

@@ -44,6 +44,15 @@ struct db_job {
 };
 
 /*
+ * db_job_open_dump: create the dump copy pg_restore reads, work_dir/restore-<job_id>.dump, into
+ * j->dump_fd and ->dump_path; 0, or -1 with err.
+ */
+int db_job_open_dump(struct db_job *j, const char *work_dir, char *err, size_t errlen);
+
+/* db_job_remove_files: close and remove the dump copy, and remove the TOC list, if made. */
+void db_job_remove_files(struct db_job *j);
+
+/*
  * db_job_start: the walk's dump_done callback (ctx: the db_job): the dump has been read whole.
  * Checks the quota and the lock budget, writes the TOC list, then starts the thread.
  */

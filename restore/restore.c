@@ -13,7 +13,9 @@
  *     done, the transaction commits; a failure of either side before that rolls back;
  *  5. only then the staged files are swapped in. A failure of this last step is the only
  *     way to end "partial".
- * Every exit path removes the dump copy and the staging folder.
+ * Every exit path removes the dump copy and the staging folder. restore_run() at the end of
+ * this file reads as that list, a function for each phase; the commit and the files' swap (4,
+ * 5) are restore_commit.c's.
  *
  * With strategy swap (swap.h) the same order holds, with a new database in place of the
  * transaction: after the same refusals and the swap's own (swap_open), the databases earlier
@@ -24,215 +26,512 @@
  */
 #include "restore.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
-#include <uuid/uuid.h>
 
 #include "aftercare.h"
 #include "archive_walk.h"
 #include "blobstore.h"
 #include "database.h"
 #include "db_job.h"
-#include "dump.h"
-#include "json.h"
 #include "progress.h"
 #include "quota.h"
+#include "restore_commit.h"
 #include "swap.h"
-#include "toc_list.h"
 #include "undo_point.h"
 #include "version.h"
 
 #define MESSAGE_BYTES 2048
 
-void
-restore_new_job_id(char buf[37])
-{
-	uuid_t uu;
-
-	uuid_generate(uu);
-	uuid_unparse_lower(uu, buf);
-}
-
-/* make_dump_copy: create work_dir/restore-<job>.dump for pg_restore; the fd, or -1. */
-static int
-make_dump_copy(const char *work_dir, const char *job_id, char **path, char *err, size_t errlen)
-{
-	int fd;
-
-	if (asprintf(path, "%s/restore-%s.dump", work_dir, job_id) < 0) {
-		*path = NULL;
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	fd = open(*path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot create %s in work_dir: %s", *path, strerror(errno));
-		free(*path);
-		*path = NULL;
-	}
-	return fd;
-}
-
-struct restore_leftover {
-	struct blobstore *old_files; /* committed: the old files are at its staging name */
-	char job_id[37];
-};
-
-void
-restore_finish(struct restore_leftover *leftover, const struct restore_options *o)
-{
-	char err[MESSAGE_BYTES];
-	double t0 = restore_now();
-
-	if (leftover == NULL)
-		return;
-	if (blobstore_remove_old(leftover->old_files, err, sizeof(err)) < 0)
-		restore_say(o, "job %s: warning: %s", leftover->job_id, err);
-	else
-		restore_say(o, "job %s: the old files were removed in %.3f s", leftover->job_id,
-		            restore_now() - t0);
-	blobstore_close(leftover->old_files);
-	free(leftover);
-}
-
-/* What commit_hook needs. */
-struct commit_hook {
+/* What one restore carries from phase to phase (restore_run). */
+struct restore_state {
 	const struct restore_options *o;
-	struct database *db;
-	struct swap *swap;
+	const struct restore_target *t;
+	struct report *report;
+	char job_id[37];
+	double started;               /* restore_now() */
+	struct pg_client_set readers; /* check: the pg_restore programs to pick from */
+	int max_minor;                /* check: the newest dump archive minor accepted */
+	char why[256];                /* check: what sets that limit, for the walk's refusal */
+	struct database *db;          /* check: the target (strategy transaction) */
+	struct swap *swap;            /* check: the new database beside it (strategy swap) */
+	char target_db[256];          /* check: the target database's name */
+	int server;                   /* check: its server's PQserverVersion; 0: unknown */
+	struct db_job job;            /* read: the database restore, in its thread */
+	struct archive_walk walk;     /* read: the dump copy, the staged files */
+	enum archive_outcome outcome; /* read: the walk's */
+	bool db_failed_first;         /* read: the walk stopped because the database failed */
+	double files_done;            /* restore_now() once the staged files are durable */
+	struct progress progress;     /* what the options' progress callback is given */
+	int exit_status;              /* RESTORE_EXIT_ */
+	char err[MESSAGE_BYTES];
 };
 
 /*
- * commit_hook: just before the COMMIT (for a swap, inside its transaction): fill in
- * o->commit_point, then run o->before_commit. 0, or -1 with err: then nothing commits.
+ * begin: set up the state of one restore (its job id, its report, its progress) and say what
+ * it restores. 0, or -1 when out of memory (report says so).
  */
 static int
-commit_hook(void *ctx, char *err, size_t errlen)
+begin(struct restore_state *s, const struct restore_options *o, struct report *report)
 {
-	const struct commit_hook *h = ctx;
-	struct restore_commit_point point = {0};
+	const struct restore_target *t = o->target;
 
-	if (h->swap != NULL)
-		swap_commit_point(h->swap, point.xact_id, sizeof(point.xact_id), &point.backend_pid,
-		                  point.new_oid, sizeof(point.new_oid));
-	else if (database_commit_point(h->db, point.xact_id, sizeof(point.xact_id),
-	                               &point.backend_pid, err, errlen) < 0)
+	memset(s, 0, sizeof(*s));
+	s->o = o;
+	s->t = t;
+	s->report = report;
+	s->started = restore_now();
+	s->exit_status = RESTORE_EXIT_UNCHANGED;
+	s->walk.fd = -1;
+	s->job.defer = o->previous_dir != NULL && !o->dry_run;
+	s->job.dump_fd = -1;
+	progress_init(&s->progress, o, &s->walk, &s->job, report);
+	if (o->job_id != NULL)
+		snprintf(s->job_id, sizeof(s->job_id), "%s", o->job_id);
+	else
+		restore_new_job_id(s->job_id);
+	if (report_init(report, s->job_id, o->archive, t->name, o->db_only) < 0) {
+		report_set_error(report, "failed", "out of memory");
 		return -1;
-	if (h->o->commit_point != NULL)
-		*h->o->commit_point = point;
-	return h->o->before_commit != NULL ? h->o->before_commit(h->o->commit_ctx, err, errlen) : 0;
+	}
+	report->dry_run = o->dry_run;
+	report->overhead_bytes = t->restore_overhead;
+	report->quota_bytes = t->plan_quota;
+	restore_say(o, "job %s: restoring %s into target %s%s", s->job_id, report->source, t->name,
+	            o->db_only ? " (database only)" : "");
+	return 0;
 }
 
 /*
- * commit_unknown: the COMMIT's reply was lost and the server could not say whether it
- * committed (err): the restore ends partial, and every copy is kept and named.
+ * open_swap: strategy swap's own refusals (swap_open); then the databases earlier swaps left
+ * beside the target are dropped, and the connection to the target closed. Hands on s->swap in
+ * place of s->db. 0, or -1 (report says why).
  */
-static void
-commit_unknown(const struct restore_options *o, struct archive_walk *walk, struct report *report,
-               const char *err)
+static int
+open_swap(struct restore_state *s)
 {
-	report->database.status = "unknown";
-	if (walk->staging == NULL) {
-		report_set_error(report, "partial", "%s; restore the backup again to be sure", err);
-		return;
+	const struct restore_target *t = s->t;
+	enum swap_failure swap_failure;
+
+	if (swap_open(
+	        t->conninfo, t->maintenance_database != NULL ? t->maintenance_database : "postgres",
+	        s->target_db, s->job_id, &s->swap, &swap_failure, s->err, sizeof(s->err)) < 0) {
+		report_set_error(s->report, swap_failure == SWAP_REFUSED ? "rejected" : "failed",
+		                 "target %s: %s", t->name, s->err);
+		return -1;
 	}
-	report_set_error(report, "partial",
-	                 "%s; %s still holds the old files and %s the backup's (kept): once the "
-	                 "database is known to hold the backup, swap them in (or restore the "
-	                 "backup again)",
-	                 err, o->target->blob_dir, blobstore_staging_path(walk->staging));
-	blobstore_close(walk->staging); /* keep the staged files */
-	walk->staging = NULL;
+	if (!s->o->dry_run) /* a rehearsal drops nothing but its own database */
+		swap_remove_leftovers(s->swap, s->o->holds_target_lock, s->report);
+	/* Nobody may be connected to the target when its name is swapped: not even us. */
+	database_close(s->db);
+	s->db = NULL;
+	return 0;
+}
+
+/*
+ * check: 1. the cheap refusals, before anything is read or changed: a pg_restore, the dump
+ * versions accepted, the target database there with nobody connected, and strategy swap's
+ * own. Hands on s->readers, ->max_minor and ->why, ->server, ->target_db, and ->db or ->swap.
+ * 0, or -1 (report says why).
+ */
+static int
+check(struct restore_state *s)
+{
+	const struct restore_options *o = s->o;
+	const struct restore_target *t = s->t;
+	enum database_open_failure open_failure;
+
+	if (pg_client_find(&s->readers, "pg_restore", o->pg_restore, NULL, o->pg_client_dirs,
+	                   s->err, sizeof(s->err)) < 0) {
+		report_set_error(s->report, "failed", "%s", s->err);
+		return -1;
+	}
+	s->max_minor = restore_version_limit(&s->readers, t->max_dump_major, t->max_dump_minor,
+	                                     t->name, s->why, sizeof(s->why),
+	                                     &s->walk.max_from_config, s->err, sizeof(s->err));
+	if (s->max_minor < 0) {
+		report_set_error(s->report, "failed", "%s", s->err);
+		return -1;
+	}
+	if (database_open(t->conninfo, &s->db, &open_failure, s->err, sizeof(s->err)) < 0) {
+		report_set_error(s->report,
+		                 open_failure == DATABASE_OPEN_MISSING ? "rejected" : "failed",
+		                 "target %s: %s", t->name, s->err);
+		return -1;
+	}
+	s->server = PQserverVersion(database_conn(s->db));
+	if (o->holds_target_lock)
+		database_end_orphans(s->db, 30);
+	if (database_check_alone(s->db, s->err, sizeof(s->err)) < 0) {
+		/* A lost connection is a failure to retry, not a refusal. */
+		report_set_error(s->report,
+		                 database_lost(database_conn(s->db), NULL) ? "failed" : "rejected",
+		                 "target %s: %s", t->name, s->err);
+		return -1;
+	}
+	snprintf(s->target_db, sizeof(s->target_db), "%s", database_name(s->db));
+	return t->strategy == RESTORE_STRATEGY_SWAP ? open_swap(s) : 0;
+}
+
+/*
+ * read_archive: 2. the one pass over the archive (archive_walk): the dump is copied into
+ * work_dir, the files are staged, every entry is checked; 3. once the dump is read whole the
+ * database restore starts in its thread (db_job_start, into s->db or s->swap). What the walk
+ * found goes into the report. Hands on s->walk, s->job and the walk's outcome (a failed walk
+ * is judged with the database in wait_database). 0, or -1 when the dump copy cannot be made.
+ */
+static int
+read_archive(struct restore_state *s)
+{
+	const struct restore_options *o = s->o;
+	const struct restore_target *t = s->t;
+	struct archive_walk *walk = &s->walk;
+	struct report *report = s->report;
+
+	s->job.o = o;
+	s->job.walk = walk;
+	s->job.report = report;
+	s->job.db = s->db;
+	s->job.swap = s->swap;
+	s->job.readers = &s->readers;
+	s->job.job_id = s->job_id;
+	s->job.tick = progress_tick;
+	s->job.tick_ctx = &s->progress;
+	if (db_job_open_dump(&s->job, o->work_dir, s->err, sizeof(s->err)) < 0) {
+		report_set_error(report, "failed", "%s", s->err);
+		return -1;
+	}
+	walk->path = o->archive;
+	walk->dump_fd = s->job.dump_fd;
+	walk->blob_target = o->db_only ? NULL : t;
+	walk->job_id = s->job_id;
+	walk->stop_after = quota_stop_after(
+	    s->swap != NULL ? quota_swap_overhead(swap_current_size(s->swap), t->restore_overhead)
+	                    : t->restore_overhead,
+	    t->plan_quota);
+	walk->max_minor = s->max_minor;
+	walk->max_why = s->why;
+	walk->readers_minor = pg_client_newest(&s->readers) != NULL
+	                          ? pg_client_newest(&s->readers)->archive_minor
+	                          : 0;
+	walk->cancel = o->cancel;
+	walk->abort = &s->job.failed;
+	walk->dump_done = db_job_start;
+	walk->dump_done_ctx = &s->job;
+	walk->tick = progress_tick;
+	walk->tick_ctx = &s->progress;
+	progress_phase(&s->progress, NULL);
+	s->outcome = archive_walk(walk, report, s->err, sizeof(s->err));
+	s->db_failed_first = s->job.failed != 0; /* then the walk stopped because of it */
+	report->archive_kind =
+	    walk->kind == ARCHIVE_KIND_UNKNOWN ? NULL : archive_kind_name(walk->kind);
+	if (walk->have_dump) {
+		snprintf(report->dump_version, sizeof(report->dump_version), "%d.%d",
+		         walk->dump.vmaj, walk->dump.vmin);
+		snprintf(report->dump_pg_dump_version, sizeof(report->dump_pg_dump_version), "%s",
+		         walk->dump.pg_dump_version);
+	}
+	report->decompressed_bytes = walk->dump.decompressed_bytes;
+	for (size_t i = 0; walk->have_dump && i < walk->dump.nskipped; i++)
+		report_skip(report, walk->dump.skipped[i].toc_entry, walk->dump.skipped[i].reason);
+	return 0;
+}
+
+/*
+ * check_dump: after a walk that went well, a dump over the plan quota is rejected (its size
+ * known only once read), and one that was never read whole fails. 0, or -1.
+ */
+static int
+check_dump(struct restore_state *s)
+{
+	const struct restore_target *t = s->t;
+	uint64_t size = s->walk.dump.decompressed_bytes;
+
+	if (s->outcome == WALK_OK && s->walk.dump.over_limit &&
+	    (s->swap != NULL
+	         ? quota_check_swap(swap_current_size(s->swap), size, true, t->restore_overhead,
+	                            t->plan_quota, s->err, sizeof(s->err))
+	         : quota_check(size, true, t->restore_overhead, t->plan_quota, s->err,
+	                       sizeof(s->err))) < 0) {
+		report_set_error(s->report, "rejected", "%s: %s", s->report->source, s->err);
+		return -1;
+	}
+	if (s->outcome == WALK_OK && !s->job.ready) {
+		report_set_error(s->report, "failed", "%s: the dump was never read whole",
+		                 s->report->source);
+		return -1;
+	}
+	return 0;
+}
+
+/* stage_durable: 4. the staged files must be durable before the database may commit. */
+static void
+stage_durable(struct restore_state *s)
+{
+	struct archive_walk *walk = &s->walk;
+
+	if (s->outcome == WALK_OK && walk->staging != NULL) {
+		if (blobstore_finish(walk->staging, s->err, sizeof(s->err)) < 0) {
+			report_part_error(&s->report->files, NULL, "%s", s->err);
+			s->outcome = WALK_FAILED;
+		} else {
+			restore_say(s->o, "job %s: staged %llu files (%llu bytes) in %s", s->job_id,
+			            (unsigned long long)walk->file_count,
+			            (unsigned long long)walk->file_bytes,
+			            blobstore_staging_path(walk->staging));
+		}
+	}
+	s->files_done = restore_now();
+}
+
+/*
+ * make_undo_point: keep_previous: the target is backed up once nothing can refuse the restore
+ * any more (undo_point_make), and only then the deferred database restore starts. 0, or -1.
+ */
+static int
+make_undo_point(struct restore_state *s)
+{
+	if (s->outcome != WALK_OK || !s->job.defer)
+		return 0;
+	progress_phase(&s->progress, "backup");
+	if (undo_point_make(s->o, s->walk.kind == ARCHIVE_KIND_DATABASE_ONLY, s->job_id, s->report,
+	                    s->err, sizeof(s->err)) < 0) {
+		report_set_error(s->report, "failed",
+		                 "target %s: the backup before the restore failed: %s; nothing "
+		                 "was restored",
+		                 s->t->name, s->err);
+		return -1;
+	}
+	progress_phase(&s->progress, NULL);
+	if (s->db != NULL)
+		database_wait_alone(s->db, 10); /* pg_dump's session ends after it does */
+	if (db_job_launch(&s->job, s->err, sizeof(s->err)) != WALK_OK) {
+		report_set_error(s->report, "failed", "%s", s->err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * wait_database: wait for the database restore (told to stop when the walk failed), record the
+ * timings, and judge both sides: whichever failed first says why. 0 when both went well, else
+ * -1 (report says why; a database left incomplete makes the restore partial).
+ */
+static int
+wait_database(struct restore_state *s)
+{
+	struct db_job *job = &s->job;
+	struct report *report = s->report;
+	const char *dumped = s->walk.have_dump ? s->walk.dump.server_version : NULL;
+	char hint[256];
+
+	db_job_wait(job, s->outcome != WALK_OK);
+	if (job->dump_read_at > 0)
+		report->read_s = job->dump_read_at - s->started;
+	report->files_s = s->walk.staging != NULL && job->dump_read_at > 0
+	                      ? s->files_done - job->dump_read_at
+	                      : 0;
+	report->database_s =
+	    job->finished_at > job->started_at ? job->finished_at - job->started_at : 0;
+	if (job->rc == -2) {
+		report->database.status = "partial";
+		s->exit_status = RESTORE_EXIT_PARTIAL;
+		report_set_error(report, "partial", "%s: %s; the files were left as they were",
+		                 report->source, job->err);
+		return -1;
+	}
+	if (job->rc < 0 && (s->db_failed_first || !job->stop)) {
+		/* The database failed on its own (the walk then stopped because of it). */
+		report_set_error(
+		    report, "failed", "%s: %s; the database and the files were left as they were%s",
+		    report->source, job->err,
+		    restore_newer_dump_hint(dumped, job->err, s->server, hint, sizeof(hint)));
+		return -1;
+	}
+	if (s->outcome != WALK_OK) {
+		/* What the database restore said as it was stopped is no error of its own. */
+		report_part_forget_errors(&report->database);
+		report_set_error(report, s->outcome == WALK_REJECTED ? "rejected" : "failed", "%s",
+		                 s->err);
+		return -1;
+	}
+	if (job->rc < 0) {
+		report_set_error(
+		    report, "failed", "%s: %s; the database and the files were left as they were%s",
+		    report->source, job->err,
+		    restore_newer_dump_hint(dumped, job->err, s->server, hint, sizeof(hint)));
+		return -1;
+	}
+	return 0;
 }
 
 /*
  * check_files: the file check against what blob_dir will hold: the staged files, or blob_dir
  * itself when the files are left alone; on the restore's own transaction, not yet committed,
- * or on the swap's new database, not yet swapped in. Only ever warns.
+ * or on the swap's new database, not yet swapped in (aftercare.h). Only ever warns.
  */
 static void
-check_files(const struct restore_options *o, struct database *db, struct swap *swap,
-            const struct archive_walk *walk, struct report *report)
+check_files(struct restore_state *s)
 {
+	const struct restore_options *o = s->o;
+	const struct archive_walk *walk = &s->walk;
 	const char *dir =
 	    walk->staging != NULL ? blobstore_staging_path(walk->staging) : o->target->blob_dir;
-	char err[MESSAGE_BYTES];
-	PGconn *conn;
 
-	if (swap == NULL) {
-		(void)aftercare_check_files(o, database_conn(db), database_secrets(db), dir,
-		                            report);
-		return;
-	}
-	if ((conn = swap_connect(swap, true, err, sizeof(err))) == NULL) {
-		report_warn(report, "the file check could not run: %s", err);
-		return;
-	}
-	(void)aftercare_check_files(o, conn, swap_secrets(swap), dir, report);
-	PQfinish(conn);
+	progress_phase(&s->progress, "database");
+	aftercare_check_files(o, s->db, s->swap, dir, s->report);
 }
 
-/* warn_missing: the warning for files the restored database refers to that are not there. */
+/*
+ * rehearse: a dry run ends here, its work done and checked: the transaction rolls back (the
+ * swap's new database goes in finish), the target as it was.
+ */
 static void
-warn_missing(const struct restore_options *o, const struct archive_walk *walk,
-             struct report *report)
+rehearse(struct restore_state *s)
 {
-	const char *left_alone = o->db_only ? "--db-only"
-	                         : walk->kind == ARCHIVE_KIND_DATABASE_ONLY
-	                             ? "a database-only backup"
-	                             : NULL;
-	unsigned long long n = report->missing.count;
+	struct report *report = s->report;
 
-	if (left_alone != NULL && !report->have_filecheck)
-		report_warn(report,
-		            "%s: the files in %s were left alone; files the restored database "
-		            "refers to may be missing",
-		            left_alone, o->target->blob_dir);
-	else if (left_alone != NULL && n > 0)
-		report_warn(report,
-		            "%s: the files in %s were left alone; %llu file%s the restored "
-		            "database refers to %s missing there (files.missing)",
-		            left_alone, o->target->blob_dir, n, n == 1 ? "" : "s",
-		            n == 1 ? "is" : "are");
-	else if (left_alone != NULL)
-		report_warn(report, "%s: the files in %s were left alone", left_alone,
-		            o->target->blob_dir);
-	else if (n > 0)
-		report_warn(report,
-		            "%llu file%s the restored database refers to %s not in the backup "
-		            "(files.missing)",
-		            n, n == 1 ? "" : "s", n == 1 ? "is" : "are");
+	if (s->db != NULL)
+		database_rollback(s->db);
+	/* The swap's own transaction can fail too (a setting the role may not set). */
+	if (s->swap != NULL && swap_rehearse(s->swap, s->err, sizeof(s->err)) < 0) {
+		report_set_error(report, "failed", "%s: %s", report->source, s->err);
+		return;
+	}
+	report->database.status = "unchanged";
+	report->files.status = "unchanged";
+	s->exit_status = RESTORE_EXIT_SUCCEEDED;
+	aftercare_warn_missing(s->o, s->walk.kind == ARCHIVE_KIND_DATABASE_ONLY, report);
+	restore_say(s->o, "job %s: rehearsal succeeded; rolled back, target %s unchanged",
+	            s->job_id, s->t->name);
 }
 
-/* analyze: ANALYZE the restored database; only ever warns. */
+/*
+ * commit: 4. the database commits, 5. then the staged files are swapped in
+ * (restore_commit.h). 0, or -1 (report says why, s->exit_status how it ended).
+ */
+static int
+commit(struct restore_state *s)
+{
+	s->exit_status = restore_commit_database(s->o, s->db, s->swap, &s->walk, s->target_db,
+	                                         &s->progress, s->report);
+	if (s->exit_status != RESTORE_EXIT_SUCCEEDED)
+		return -1;
+	if (restore_commit_files(s->o, &s->walk, s->report) < 0) {
+		s->exit_status = RESTORE_EXIT_PARTIAL;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * aftercare: the outcome is final: warn of missing files, then ANALYZE when the target asks,
+ * once o->outcome_known has the report (a death during ANALYZE must not hide the outcome).
+ */
 static void
-analyze(const struct restore_options *o, struct database *db, struct swap *swap,
-        struct report *report)
+aftercare(struct restore_state *s)
 {
-	char err[MESSAGE_BYTES];
-	PGconn *conn;
+	const struct restore_options *o = s->o;
 
-	restore_say(o, "job %s: analyzing the restored database", report->job_id);
-	if (swap == NULL) {
-		aftercare_analyze(o, database_conn(db), database_secrets(db), report);
+	aftercare_warn_missing(o, s->walk.kind == ARCHIVE_KIND_DATABASE_ONLY, s->report);
+	if (!s->t->analyze)
 		return;
-	}
-	if ((conn = swap_connect(swap, false, err, sizeof(err))) == NULL) {
-		report_warn(report, "the restored database could not be analyzed: %s", err);
-		return;
-	}
-	aftercare_analyze(o, conn, swap_secrets(swap), report);
-	PQfinish(conn);
+	if (o->db_only || s->walk.kind == ARCHIVE_KIND_DATABASE_ONLY)
+		s->report->files.status = "skipped";
+	if (o->outcome_known != NULL)
+		o->outcome_known(o->outcome_ctx, s->report);
+	progress_phase(&s->progress, "analyzing");
+	aftercare_analyze(o, s->db, s->swap, s->report);
 }
 
+/*
+ * finish: every restore's end, whatever its outcome: the database restore is stopped, the
+ * swap's database that lost is dropped, the staging and the dump copy removed, the undo point
+ * settled, and the timings and the outcome said.
+ */
+static void
+finish(struct restore_state *s)
+{
+	const struct restore_options *o = s->o;
+	const struct restore_target *t = s->t;
+	struct report *report = s->report;
+	bool files_skipped = o->db_only || s->walk.kind == ARCHIVE_KIND_DATABASE_ONLY;
+
+	db_job_wait(&s->job, true); /* gone already, unless the walk failed before waiting */
+	if (s->swap != NULL) {
+		/* Before the swap: the new database goes; after it: the old one. */
+		if (swap_abort(s->swap, s->err, sizeof(s->err)) < 0)
+			report_warn(
+			    report,
+			    "the new database %s could not be dropped (the next restore into "
+			    "target %s drops it): %s",
+			    swap_new_name(s->swap), t->name, s->err);
+		if (swap_drop_old(s->swap, s->err, sizeof(s->err)) < 0)
+			report_warn(report,
+			            "the old database could not be dropped (the next restore into "
+			            "target %s drops it): %s",
+			            t->name, s->err);
+		swap_close(s->swap);
+	}
+	if (files_skipped)
+		report->files.status = "skipped"; /* the files were never touched */
+	blobstore_abort(s->walk.staging);
+	db_job_remove_files(&s->job);
+	database_close(s->db);
+	pg_client_set_free(&s->readers);
+	undo_point_settle(o, files_skipped, s->exit_status, report);
+	clock_gettime(CLOCK_REALTIME, &report->finished_at);
+	report->have_timings = true;
+	report->total_s = restore_now() - s->started;
+	if (report->database_s > 0)
+		restore_say(
+		    o,
+		    "job %s: timings: read %.3f s, database %.3f s, files %.3f s (beside the "
+		    "database), swap %.3f s, analyze %.3f s, total %.3f s",
+		    s->job_id, report->read_s, report->database_s, report->files_s, report->swap_s,
+		    report->analyze_s, report->total_s);
+	for (size_t i = 0; i < report->nwarnings; i++) /* before the outcome, which ends the log */
+		restore_say(o, "job %s: warning: %s", s->job_id, report->warnings[i]);
+	if (report->error != NULL)
+		restore_say(o, "job %s: %s: %s", s->job_id, report->status, report->error);
+	else
+		restore_say(o, "job %s: succeeded", s->job_id);
+}
+
+/* restore_run: one restore, phase by phase, in the order this file's opening comment gives. */
+int
+restore_run(const struct restore_options *o, struct report *report)
+{
+	struct restore_state s;
+
+	if (begin(&s, o, report) < 0) /* the job id, the report, the progress */
+		goto end;
+	if (check(&s) < 0) /* 1. the cheap refusals: pg_restore, the target, nobody connected */
+		goto end;
+	if (read_archive(&s) < 0) /* 2. the walk: dump copied, files staged; 3. database starts */
+		goto end;
+	if (check_dump(&s) < 0) /* the dump's size against the quota; read whole */
+		goto end;
+	stage_durable(&s);           /* 4. the staged files made durable */
+	if (make_undo_point(&s) < 0) /* keep_previous: the backup, then the database starts */
+		goto end;
+	if (wait_database(&s) < 0) /* the database restore's outcome, and the walk's */
+		goto end;
+	check_files(&s); /* the files the restored database refers to: only ever warns */
+	if (o->dry_run) {
+		rehearse(&s); /* a rehearsal ends here: everything rolls back */
+		goto end;
+	}
+	if (commit(&s) < 0) /* 4. the database commits; 5. the files are swapped in */
+		goto end;
+	aftercare(&s); /* missing files, ANALYZE: only ever warn */
+end:
+	finish(&s);
+	return s.exit_status;
+}
+
+/* restore_tidy: drop what interrupted swaps into the target left (restore.h). */
 int
 restore_tidy(const struct restore_target *t, bool holds_target_lock, struct report *report,
              char *err, size_t errlen)
@@ -253,410 +552,4 @@ restore_tidy(const struct restore_target *t, bool holds_target_lock, struct repo
 	               t->maintenance_database != NULL ? t->maintenance_database : "postgres",
 	               target_db, holds_target_lock, report, err, errlen);
 	return rc;
-}
-
-/*
- * newer_dump_hint: for a restore that failed with error, the reason that may lie behind the
- * server's error when the dump comes from a newer server than the target's (a 17 dump into
- * 15: its SQL can use what 15 lacks); "" otherwise. pg_restore 17 and later, connected to
- * the server (the swap's), set transaction_timeout, which servers before 17 lack.
- */
-static const char *
-newer_dump_hint(const struct archive_walk *walk, const char *error, int server, char *buf,
-                size_t len)
-{
-	int dumped = 0;
-
-	buf[0] = '\0';
-	if (server > 0 && server < 170000 && strstr(error, "\"transaction_timeout\"") != NULL)
-		snprintf(buf, len,
-		         " (pg_restore 17 and later set transaction_timeout, which PostgreSQL %d "
-		         "lacks: restore this dump with strategy transaction)",
-		         server / 10000);
-	else if (walk->have_dump && server > 0 &&
-	         sscanf(walk->dump.server_version, "%d", &dumped) == 1 && dumped >= 10 &&
-	         dumped > server / 10000)
-		snprintf(
-		    buf, len,
-		    " (the dump comes from a PostgreSQL %d server, the target's is %d.%d: its SQL "
-		    "may need the newer server)",
-		    dumped, server / 10000, server % 10000);
-	return buf;
-}
-
-int
-restore_run(const struct restore_options *o, struct report *report)
-{
-	const struct restore_target *t = o->target;
-	struct pg_client_set readers;
-	struct archive_walk walk;
-	struct database *db = NULL;
-	struct swap *swap = NULL;
-	enum database_open_failure open_failure;
-	enum swap_failure swap_failure;
-	char target_db[256];
-	enum archive_outcome outcome;
-	struct db_job job;
-	struct commit_hook hook;
-	struct progress prog;
-	char job_id[37], err[MESSAGE_BYTES], why[256], hint[256];
-	double started = restore_now(), files_done, commit_started, swap_started;
-	int max_minor, rc, exit_status = RESTORE_EXIT_UNCHANGED, server = 0;
-	bool db_failed_first;
-
-	memset(&readers, 0, sizeof(readers));
-	memset(&walk, 0, sizeof(walk));
-	memset(&job, 0, sizeof(job));
-	job.defer = o->previous_dir != NULL && !o->dry_run;
-	walk.fd = -1;
-	progress_init(&prog, o, &walk, &job, report);
-	job.tick = progress_tick;
-	job.tick_ctx = &prog;
-	job.o = o;
-	job.walk = &walk;
-	job.report = report;
-	job.readers = &readers;
-	job.job_id = job_id;
-	job.dump_fd = -1;
-	if (o->job_id != NULL)
-		snprintf(job_id, sizeof(job_id), "%s", o->job_id);
-	else
-		restore_new_job_id(job_id);
-	if (report_init(report, job_id, o->archive, t->name, o->db_only) < 0) {
-		report_set_error(report, "failed", "out of memory");
-		goto done;
-	}
-	report->dry_run = o->dry_run;
-	report->overhead_bytes = t->restore_overhead;
-	report->quota_bytes = t->plan_quota;
-	restore_say(o, "job %s: restoring %s into target %s%s", job_id, report->source, t->name,
-	            o->db_only ? " (database only)" : "");
-
-	/* 1. Cheap refusals. */
-	if (pg_client_find(&readers, "pg_restore", o->pg_restore, NULL, o->pg_client_dirs, err,
-	                   sizeof(err)) < 0) {
-		report_set_error(report, "failed", "%s", err);
-		goto done;
-	}
-	max_minor =
-	    restore_version_limit(&readers, t->max_dump_major, t->max_dump_minor, t->name, why,
-	                          sizeof(why), &walk.max_from_config, err, sizeof(err));
-	if (max_minor < 0) {
-		report_set_error(report, "failed", "%s", err);
-		goto done;
-	}
-	if (database_open(t->conninfo, &db, &open_failure, err, sizeof(err)) < 0) {
-		report_set_error(report,
-		                 open_failure == DATABASE_OPEN_MISSING ? "rejected" : "failed",
-		                 "target %s: %s", t->name, err);
-		goto done;
-	}
-	server = PQserverVersion(database_conn(db));
-	if (o->holds_target_lock)
-		database_end_orphans(db, 30);
-	if (database_check_alone(db, err, sizeof(err)) < 0) {
-		/* A lost connection is a failure to retry, not a refusal. */
-		report_set_error(report,
-		                 database_lost(database_conn(db), NULL) ? "failed" : "rejected",
-		                 "target %s: %s", t->name, err);
-		goto done;
-	}
-	job.db = db;
-	snprintf(target_db, sizeof(target_db), "%s", database_name(db));
-	if (t->strategy == RESTORE_STRATEGY_SWAP) {
-		if (swap_open(t->conninfo,
-		              t->maintenance_database != NULL ? t->maintenance_database
-		                                              : "postgres",
-		              target_db, job_id, &swap, &swap_failure, err, sizeof(err)) < 0) {
-			report_set_error(report,
-			                 swap_failure == SWAP_REFUSED ? "rejected" : "failed",
-			                 "target %s: %s", t->name, err);
-			goto done;
-		}
-		if (!o->dry_run) /* a rehearsal drops nothing but its own database */
-			swap_remove_leftovers(swap, o->holds_target_lock, report);
-		/* Nobody may be connected to the target when its name is swapped: not even us. */
-		database_close(db);
-		db = job.db = NULL;
-		job.swap = swap;
-	}
-
-	/* 2. One pass over the archive; 3. the database restore starts once the dump is read. */
-	job.dump_fd = make_dump_copy(o->work_dir, job_id, &job.dump_path, err, sizeof(err));
-	if (job.dump_fd < 0) {
-		report_set_error(report, "failed", "%s", err);
-		goto done;
-	}
-	walk.path = o->archive;
-	walk.dump_fd = job.dump_fd;
-	walk.blob_target = o->db_only ? NULL : t;
-	walk.job_id = job_id;
-	walk.stop_after = quota_stop_after(
-	    swap != NULL ? quota_swap_overhead(swap_current_size(swap), t->restore_overhead)
-	                 : t->restore_overhead,
-	    t->plan_quota);
-	walk.max_minor = max_minor;
-	walk.max_why = why;
-	walk.readers_minor =
-	    pg_client_newest(&readers) != NULL ? pg_client_newest(&readers)->archive_minor : 0;
-	walk.cancel = o->cancel;
-	walk.abort = &job.failed;
-	walk.dump_done = db_job_start;
-	walk.dump_done_ctx = &job;
-	walk.tick = progress_tick;
-	walk.tick_ctx = &prog;
-	progress_phase(&prog, NULL);
-	outcome = archive_walk(&walk, report, err, sizeof(err));
-	db_failed_first = job.failed != 0; /* then the walk stopped because of it */
-	report->archive_kind =
-	    walk.kind == ARCHIVE_KIND_UNKNOWN ? NULL : archive_kind_name(walk.kind);
-	if (walk.have_dump) {
-		snprintf(report->dump_version, sizeof(report->dump_version), "%d.%d",
-		         walk.dump.vmaj, walk.dump.vmin);
-		snprintf(report->dump_pg_dump_version, sizeof(report->dump_pg_dump_version), "%s",
-		         walk.dump.pg_dump_version);
-	}
-	report->decompressed_bytes = walk.dump.decompressed_bytes;
-	for (size_t i = 0; walk.have_dump && i < walk.dump.nskipped; i++)
-		report_skip(report, walk.dump.skipped[i].toc_entry, walk.dump.skipped[i].reason);
-	if (outcome == WALK_OK && walk.dump.over_limit &&
-	    (swap != NULL
-	         ? quota_check_swap(swap_current_size(swap), walk.dump.decompressed_bytes, true,
-	                            t->restore_overhead, t->plan_quota, err, sizeof(err))
-	         : quota_check(walk.dump.decompressed_bytes, true, t->restore_overhead,
-	                       t->plan_quota, err, sizeof(err))) < 0) {
-		report_set_error(report, "rejected", "%s: %s", report->source, err);
-		goto done;
-	}
-	if (outcome == WALK_OK && !job.ready) {
-		report_set_error(report, "failed", "%s: the dump was never read whole",
-		                 report->source);
-		goto done;
-	}
-
-	/* 4. The staged files must be durable before the database may commit. */
-	if (outcome == WALK_OK && walk.staging != NULL) {
-		if (blobstore_finish(walk.staging, err, sizeof(err)) < 0) {
-			report_part_error(&report->files, NULL, "%s", err);
-			outcome = WALK_FAILED;
-		} else {
-			restore_say(o, "job %s: staged %llu files (%llu bytes) in %s", job_id,
-			            (unsigned long long)walk.file_count,
-			            (unsigned long long)walk.file_bytes,
-			            blobstore_staging_path(walk.staging));
-		}
-	}
-	files_done = restore_now();
-	/* keep_previous: the target is backed up once nothing can refuse the restore any more. */
-	if (outcome == WALK_OK && job.defer) {
-		progress_phase(&prog, "backup");
-		if (undo_point_make(o, walk.kind == ARCHIVE_KIND_DATABASE_ONLY, job_id, report, err,
-		                    sizeof(err)) < 0) {
-			report_set_error(
-			    report, "failed",
-			    "target %s: the backup before the restore failed: %s; nothing "
-			    "was restored",
-			    t->name, err);
-			goto done;
-		}
-		progress_phase(&prog, NULL);
-		if (db != NULL)
-			database_wait_alone(db, 10); /* pg_dump's session ends after it does */
-		if (db_job_launch(&job, err, sizeof(err)) != WALK_OK) {
-			report_set_error(report, "failed", "%s", err);
-			goto done;
-		}
-	}
-	db_job_wait(&job, outcome != WALK_OK);
-	if (job.dump_read_at > 0)
-		report->read_s = job.dump_read_at - started;
-	report->files_s =
-	    walk.staging != NULL && job.dump_read_at > 0 ? files_done - job.dump_read_at : 0;
-	report->database_s =
-	    job.finished_at > job.started_at ? job.finished_at - job.started_at : 0;
-	if (job.rc == -2) {
-		report->database.status = "partial";
-		exit_status = RESTORE_EXIT_PARTIAL;
-		report_set_error(report, "partial", "%s: %s; the files were left as they were",
-		                 report->source, job.err);
-		goto done;
-	}
-	if (job.rc < 0 && (db_failed_first || !job.stop)) {
-		/* The database failed on its own (the walk then stopped because of it). */
-		report_set_error(report, "failed",
-		                 "%s: %s; the database and the files were left as they were%s",
-		                 report->source, job.err,
-		                 newer_dump_hint(&walk, job.err, server, hint, sizeof(hint)));
-		goto done;
-	}
-	if (outcome != WALK_OK) {
-		/* What the database restore said as it was stopped is no error of its own. */
-		report_part_forget_errors(&report->database);
-		report_set_error(report, outcome == WALK_REJECTED ? "rejected" : "failed", "%s",
-		                 err);
-		goto done;
-	}
-	if (job.rc < 0) {
-		report_set_error(report, "failed",
-		                 "%s: %s; the database and the files were left as they were%s",
-		                 report->source, job.err,
-		                 newer_dump_hint(&walk, job.err, server, hint, sizeof(hint)));
-		goto done;
-	}
-	progress_phase(&prog, "database");
-	check_files(o, db, swap, &walk, report);
-	if (o->dry_run) {
-		/* The rehearsal ends here: the transaction rolls back, the new database goes. */
-		if (db != NULL)
-			database_rollback(db);
-		/* The swap's own transaction can fail too (a setting the role may not set). */
-		if (swap != NULL && swap_rehearse(swap, err, sizeof(err)) < 0) {
-			report_set_error(report, "failed", "%s: %s", report->source, err);
-			goto done;
-		}
-		report->database.status = "unchanged";
-		report->files.status = "unchanged";
-		exit_status = RESTORE_EXIT_SUCCEEDED;
-		warn_missing(o, &walk, report);
-		restore_say(o, "job %s: rehearsal succeeded; rolled back, target %s unchanged",
-		            job_id, t->name);
-		goto done;
-	}
-	/* The swap calls the hook inside its short transaction, just before the COMMIT. */
-	hook.o = o;
-	hook.db = db;
-	hook.swap = swap;
-	if (swap == NULL && commit_hook(&hook, err, sizeof(err)) < 0) {
-		report_set_error(report, "failed",
-		                 "%s: %s; the database and the files were left as they were",
-		                 report->source, err);
-		goto done;
-	}
-	progress_phase(&prog, "swapping");
-	commit_started = restore_now();
-	if (swap != NULL)
-		swap_set_cancel(swap, o->cancel);
-	rc = swap != NULL ? swap_commit(swap, commit_hook, &hook, err, sizeof(err))
-	                  : database_commit(db, o->cancel, err, sizeof(err));
-	if (rc == -2) {
-		commit_unknown(o, &walk, report, err);
-		exit_status = RESTORE_EXIT_PARTIAL;
-		goto done;
-	}
-	if (rc < 0) {
-		report_set_error(report, "failed", "%s: %s", report->source, err);
-		goto done;
-	}
-	if (rc > 0)
-		report_warn(report, "%s", err);
-	report->database_s += restore_now() - commit_started;
-	report->database.status = "restored";
-	exit_status = RESTORE_EXIT_SUCCEEDED;
-	if (swap != NULL)
-		restore_say(o, "job %s: database %s restored (database %s swapped in)", job_id,
-		            target_db, swap_new_name(swap));
-	else
-		restore_say(o, "job %s: database %s restored", job_id, database_name(db));
-
-	/* 5. The files. */
-	swap_started = restore_now();
-	if (walk.staging != NULL) {
-		rc = blobstore_commit(walk.staging, err, sizeof(err));
-		if (rc < 0) {
-			report->files.status = "partial";
-			report_part_error(&report->files, NULL, "%s", err);
-			report_set_error(report, "partial",
-			                 "the database was restored but the files could not be "
-			                 "swapped in: %s; %s still holds the old files and %s the "
-			                 "backup's",
-			                 err, t->blob_dir, blobstore_staging_path(walk.staging));
-			blobstore_close(walk.staging); /* keep the staged files for the operator */
-			walk.staging = NULL;
-			exit_status = RESTORE_EXIT_PARTIAL;
-			goto done;
-		}
-		if (rc > 0)
-			report_warn(report, "%s", err);
-		report->files.status = "restored";
-		report->file_count = walk.file_count;
-		report->file_bytes = walk.file_bytes;
-		if (o->leftover != NULL) {
-			*o->leftover = malloc(sizeof(**o->leftover));
-			if (*o->leftover != NULL) {
-				(*o->leftover)->old_files = walk.staging;
-				snprintf((*o->leftover)->job_id, sizeof((*o->leftover)->job_id),
-				         "%s", job_id);
-				walk.staging = NULL;
-			}
-		}
-		if (walk.staging != NULL &&
-		    blobstore_remove_old(walk.staging, err, sizeof(err)) < 0)
-			report_warn(report, "%s", err);
-		blobstore_close(walk.staging);
-		walk.staging = NULL;
-		report->swap_s = restore_now() - swap_started;
-		restore_say(o, "job %s: %llu files swapped into %s", job_id,
-		            (unsigned long long)walk.file_count, t->blob_dir);
-	}
-	warn_missing(o, &walk, report);
-	if (t->analyze) {
-		/* The outcome is final: a death during ANALYZE must not hide it. */
-		if (o->db_only || walk.kind == ARCHIVE_KIND_DATABASE_ONLY)
-			report->files.status = "skipped";
-		if (o->outcome_known != NULL)
-			o->outcome_known(o->outcome_ctx, report);
-		progress_phase(&prog, "analyzing");
-		analyze(o, db, swap, report);
-	}
-done:
-	db_job_wait(&job, true); /* gone already, unless the walk failed before waiting */
-	if (swap != NULL) {
-		/* Before the swap: the new database goes; after it: the old one. */
-		if (swap_abort(swap, err, sizeof(err)) < 0)
-			report_warn(
-			    report,
-			    "the new database %s could not be dropped (the next restore into "
-			    "target %s drops it): %s",
-			    swap_new_name(swap), t->name, err);
-		if (swap_drop_old(swap, err, sizeof(err)) < 0)
-			report_warn(report,
-			            "the old database could not be dropped (the next restore into "
-			            "target %s drops it): %s",
-			            t->name, err);
-		swap_close(swap);
-	}
-	if (o->db_only || walk.kind == ARCHIVE_KIND_DATABASE_ONLY)
-		report->files.status = "skipped"; /* the files were never touched */
-	blobstore_abort(walk.staging);
-	if (job.dump_fd >= 0)
-		(void)close(job.dump_fd);
-	if (job.dump_path != NULL) {
-		(void)unlink(job.dump_path);
-		free(job.dump_path);
-	}
-	if (job.list_path != NULL) {
-		(void)unlink(job.list_path);
-		free(job.list_path);
-	}
-	database_close(db);
-	pg_client_set_free(&readers);
-	undo_point_settle(o, o->db_only || walk.kind == ARCHIVE_KIND_DATABASE_ONLY, exit_status,
-	                  report);
-	clock_gettime(CLOCK_REALTIME, &report->finished_at);
-	report->have_timings = true;
-	report->total_s = restore_now() - started;
-	if (report->database_s > 0)
-		restore_say(
-		    o,
-		    "job %s: timings: read %.3f s, database %.3f s, files %.3f s (beside the "
-		    "database), swap %.3f s, analyze %.3f s, total %.3f s",
-		    job_id, report->read_s, report->database_s, report->files_s, report->swap_s,
-		    report->analyze_s, report->total_s);
-	for (size_t i = 0; i < report->nwarnings; i++) /* before the outcome, which ends the log */
-		restore_say(o, "job %s: warning: %s", job_id, report->warnings[i]);
-	if (report->error != NULL)
-		restore_say(o, "job %s: %s: %s", job_id, report->status, report->error);
-	else
-		restore_say(o, "job %s: succeeded", job_id);
-	return exit_status;
 }

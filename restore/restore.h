@@ -12,41 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "job_id.h"
 #include "report.h"
-
-/* Outcomes, as exit statuses of the program. */
-#define RESTORE_EXIT_SUCCEEDED 0
-#define RESTORE_EXIT_UNCHANGED 1 /* rejected or failed; the target is as it was */
-#define RESTORE_EXIT_PARTIAL   3 /* the target was changed and is incomplete */
-
-/* The default newest dump archive version accepted (Mendix: pg_dump 12-15). */
-#define RESTORE_DEFAULT_MAX_MAJOR 1
-#define RESTORE_DEFAULT_MAX_MINOR 14
-
-/* How the database is restored (README: "How a restore works"). */
-enum restore_strategy {
-	RESTORE_STRATEGY_TRANSACTION = 0, /* one transaction on the target */
-	RESTORE_STRATEGY_SWAP,            /* a new database beside it, swapped in by renames */
-};
-
-struct restore_target {
-	const char *name;
-	const char *conninfo; /* libpq */
-	const char *blob_dir;
-	uint64_t plan_quota;
-	uint64_t restore_overhead;
-	int max_dump_major, max_dump_minor;
-	enum restore_strategy strategy;
-	int restore_jobs;                 /* swap: pg_restore --jobs */
-	const char *maintenance_database; /* swap: its connection's dbname; NULL: postgres */
-	bool analyze;                     /* ANALYZE the restored database (not in a dry run) */
-	const char *files_query;          /* SQL: the UUIDs that must have a file; NULL: Mendix's */
-	/* The restored files' owner, group and modes (blob_access.c); NULL or 0: by blob_dir. */
-	const char *blob_owner;      /* a user name or uid; only root can give it */
-	const char *blob_group;      /* a group name or gid */
-	unsigned int blob_dir_mode;  /* every folder's, e.g. 02770 */
-	unsigned int blob_file_mode; /* every file's, e.g. 0660 */
-};
+#include "target.h"
 
 /* What a running restore has done so far (restore_options.progress; README "Progress"). */
 struct restore_progress {
@@ -155,8 +123,5 @@ void restore_finish(struct restore_leftover *leftover, const struct restore_opti
  */
 int restore_tidy(const struct restore_target *target, bool holds_target_lock, struct report *report,
                  char *err, size_t errlen);
-
-/* restore_new_job_id: a new lowercase UUID into buf (37 bytes). */
-void restore_new_job_id(char buf[37]);
 
 #endif

@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "restore.h"
+#include "target.h"
 
 #define BACKUP_GZIP_LEVEL 1 /* the snapshot's gzip level: its content is mostly compressed */
 

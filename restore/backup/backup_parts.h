@@ -2,7 +2,8 @@
  * backup_parts.h - what the backup's files share among themselves (not for the program):
  * backup.c runs it all, backup_dump.c reads the database and makes the dump, backup_archive.c
  * writes the snapshot (.metadata, db/db.backup, the files of blob_dir) or copies the bare
- * dump, backup_keep.c knows the Mendix names and keeps the newest backups of a folder.
+ * dump, backup_keep.c knows the Mendix names and keeps the newest backups of a folder, and
+ * backup_result.c holds the result they all add to (below them all: none calls backup.c).
  */
 #ifndef BACKUP_PARTS_H
 #define BACKUP_PARTS_H
@@ -66,7 +67,11 @@ void backup_warn(struct backup_result *result, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* backup_cancelled: whether the caller asked the backup to stop. */
-bool backup_cancelled(const struct backup_options *options);
+static inline bool
+backup_cancelled(const struct backup_options *options)
+{
+	return options->cancel != NULL && *options->cancel != 0;
+}
 
 /*
  * backup_files_measure: the first pass over blob_dir: count the files in the layout and add

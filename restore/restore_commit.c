@@ -1,0 +1,184 @@
+/*
+ * restore_commit.c - the last steps of a restore that changes its target (restore_commit.h),
+ * once the database restore and the staging of the files are done and checked:
+ *  4. the database commits: the restore's transaction on the target, or, for strategy swap,
+ *     the swap of the names (swap_commit); o->before_commit runs just before, and what a
+ *     process that finds the restore stopped needs to ask the server goes into o->commit_point;
+ *  5. only then the staged files are swapped into blob_dir (blobstore_commit), and the old
+ *     ones removed, at once or later by restore_finish().
+ * A COMMIT whose reply was lost, and a failure of the files' swap, are the only ways to end
+ * "partial": both keep every copy and name it in the report.
+ */
+#include "restore_commit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "blobstore.h"
+
+#define MESSAGE_BYTES 2048
+
+struct restore_leftover {
+	struct blobstore *old_files; /* committed: the old files are at its staging name */
+	char job_id[37];
+};
+
+/* restore_finish: remove the old files a restore left (restore.h). */
+void
+restore_finish(struct restore_leftover *leftover, const struct restore_options *o)
+{
+	char err[MESSAGE_BYTES];
+	double t0 = restore_now();
+
+	if (leftover == NULL)
+		return;
+	if (blobstore_remove_old(leftover->old_files, err, sizeof(err)) < 0)
+		restore_say(o, "job %s: warning: %s", leftover->job_id, err);
+	else
+		restore_say(o, "job %s: the old files were removed in %.3f s", leftover->job_id,
+		            restore_now() - t0);
+	blobstore_close(leftover->old_files);
+	free(leftover);
+}
+
+/* What commit_hook needs. */
+struct commit_hook {
+	const struct restore_options *o;
+	struct database *db;
+	struct swap *swap;
+};
+
+/*
+ * commit_hook: just before the COMMIT (for a swap, inside its transaction): fill in
+ * o->commit_point, then run o->before_commit. 0, or -1 with err: then nothing commits.
+ */
+static int
+commit_hook(void *ctx, char *err, size_t errlen)
+{
+	const struct commit_hook *h = ctx;
+	struct restore_commit_point point = {0};
+
+	if (h->swap != NULL)
+		swap_commit_point(h->swap, point.xact_id, sizeof(point.xact_id), &point.backend_pid,
+		                  point.new_oid, sizeof(point.new_oid));
+	else if (database_commit_point(h->db, point.xact_id, sizeof(point.xact_id),
+	                               &point.backend_pid, err, errlen) < 0)
+		return -1;
+	if (h->o->commit_point != NULL)
+		*h->o->commit_point = point;
+	return h->o->before_commit != NULL ? h->o->before_commit(h->o->commit_ctx, err, errlen) : 0;
+}
+
+/*
+ * commit_unknown: the COMMIT's reply was lost and the server could not say whether it
+ * committed (err): the restore ends partial, and every copy is kept and named.
+ */
+static void
+commit_unknown(const struct restore_options *o, struct archive_walk *walk, struct report *report,
+               const char *err)
+{
+	report->database.status = "unknown";
+	if (walk->staging == NULL) {
+		report_set_error(report, "partial", "%s; restore the backup again to be sure", err);
+		return;
+	}
+	report_set_error(report, "partial",
+	                 "%s; %s still holds the old files and %s the backup's (kept): once the "
+	                 "database is known to hold the backup, swap them in (or restore the "
+	                 "backup again)",
+	                 err, o->target->blob_dir, blobstore_staging_path(walk->staging));
+	blobstore_close(walk->staging); /* keep the staged files */
+	walk->staging = NULL;
+}
+
+/* restore_commit_database: 4. the database commits (restore_commit.h). */
+int
+restore_commit_database(const struct restore_options *o, struct database *db, struct swap *swap,
+                        struct archive_walk *walk, const char *target_db, struct progress *progress,
+                        struct report *report)
+{
+	struct commit_hook hook = {.o = o, .db = db, .swap = swap};
+	char err[MESSAGE_BYTES];
+	double commit_started;
+	int rc;
+
+	/* The swap calls the hook inside its short transaction, just before the COMMIT. */
+	if (swap == NULL && commit_hook(&hook, err, sizeof(err)) < 0) {
+		report_set_error(report, "failed",
+		                 "%s: %s; the database and the files were left as they were",
+		                 report->source, err);
+		return RESTORE_EXIT_UNCHANGED;
+	}
+	progress_phase(progress, "swapping");
+	commit_started = restore_now();
+	if (swap != NULL)
+		swap_set_cancel(swap, o->cancel);
+	rc = swap != NULL ? swap_commit(swap, commit_hook, &hook, err, sizeof(err))
+	                  : database_commit(db, o->cancel, err, sizeof(err));
+	if (rc == -2) {
+		commit_unknown(o, walk, report, err);
+		return RESTORE_EXIT_PARTIAL;
+	}
+	if (rc < 0) {
+		report_set_error(report, "failed", "%s: %s", report->source, err);
+		return RESTORE_EXIT_UNCHANGED;
+	}
+	if (rc > 0)
+		report_warn(report, "%s", err);
+	report->database_s += restore_now() - commit_started;
+	report->database.status = "restored";
+	if (swap != NULL)
+		restore_say(o, "job %s: database %s restored (database %s swapped in)",
+		            report->job_id, target_db, swap_new_name(swap));
+	else
+		restore_say(o, "job %s: database %s restored", report->job_id, database_name(db));
+	return RESTORE_EXIT_SUCCEEDED;
+}
+
+/* restore_commit_files: 5. the staged files are swapped in (restore_commit.h). */
+int
+restore_commit_files(const struct restore_options *o, struct archive_walk *walk,
+                     struct report *report)
+{
+	char err[MESSAGE_BYTES];
+	double swap_started = restore_now();
+	int rc;
+
+	if (walk->staging == NULL)
+		return 0;
+	rc = blobstore_commit(walk->staging, err, sizeof(err));
+	if (rc < 0) {
+		report->files.status = "partial";
+		report_part_error(&report->files, NULL, "%s", err);
+		report_set_error(report, "partial",
+		                 "the database was restored but the files could not be "
+		                 "swapped in: %s; %s still holds the old files and %s the "
+		                 "backup's",
+		                 err, o->target->blob_dir, blobstore_staging_path(walk->staging));
+		blobstore_close(walk->staging); /* keep the staged files for the operator */
+		walk->staging = NULL;
+		return -1;
+	}
+	if (rc > 0)
+		report_warn(report, "%s", err);
+	report->files.status = "restored";
+	report->file_count = walk->file_count;
+	report->file_bytes = walk->file_bytes;
+	if (o->leftover != NULL) {
+		*o->leftover = malloc(sizeof(**o->leftover));
+		if (*o->leftover != NULL) {
+			(*o->leftover)->old_files = walk->staging;
+			snprintf((*o->leftover)->job_id, sizeof((*o->leftover)->job_id), "%s",
+			         report->job_id);
+			walk->staging = NULL;
+		}
+	}
+	if (walk->staging != NULL && blobstore_remove_old(walk->staging, err, sizeof(err)) < 0)
+		report_warn(report, "%s", err);
+	blobstore_close(walk->staging);
+	walk->staging = NULL;
+	report->swap_s = restore_now() - swap_started;
+	restore_say(o, "job %s: %llu files swapped into %s", report->job_id,
+	            (unsigned long long)walk->file_count, o->target->blob_dir);
+	return 0;
+}
