@@ -1,135 +1,64 @@
 /*
- * blobstore.h - the blob folder: stage a backup's files beside it, then swap them in.
+ * blobstore.h - the old names of the blob folder, kept while restore/restore.c still uses them
+ * (issue 19: the integrator converts its calls to store.h, then drops the transitional part
+ * below; the worker's includes of this header may then name store_folder.h instead).
  *
- * blobstore_begin() creates an empty staging folder ".<name>.staging-<job id>" in blob_dir's
- * parent (the same filesystem, so the swap is one rename), and proves there, changing nothing,
- * that the swap will work (or fails, saying why): a restore, and its rehearsal, learn it before
- * the database is touched. Files are created in it relative
- * to directory descriptors with O_NOFOLLOW and O_EXCL: nothing is written outside it, and a
- * name that appears twice is an error. blobstore_finish() makes them durable; only then may
- * the database commit. blobstore_commit() swaps the staging folder and blob_dir atomically
- * (renameat2 RENAME_EXCHANGE); blobstore_remove_old() then removes the old files (a restore
- * may do that after its report is out: it is off the critical path). blobstore_abort() removes the
- * staging folder and leaves blob_dir exactly as it was.
- *
- * Every staged folder and file is given, with fchown and fchmod (never through the umask), the
- * owner, group and modes of a struct blob_access (blob_access.c): by default those of the
- * blob_dir it replaces, or the target's blob_owner, blob_group, blob_dir_mode, blob_file_mode.
- * When they cannot be given, blobstore_begin() refuses before anything changes.
+ * The blob folder is now the folder driver of the file store: store.h is the interface,
+ * store_folder.h the driver's own parts (which this header still brings in for the job claim,
+ * the spool, the configuration and the tests).
  */
 #ifndef BLOBSTORE_H
 #define BLOBSTORE_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <sys/types.h>
-
-#include "restore.h"
-
-struct blobstore;
-
-/* What the restored tree is given (blob_access_plan). */
-struct blob_access {
-	uid_t uid;        /* every folder's and file's owner; (uid_t)-1: its creator */
-	gid_t gid;        /* their group; (gid_t)-1: what the kernel gives a new one */
-	mode_t dir_mode;  /* every folder's mode, setgid and sticky bits included */
-	mode_t file_mode; /* every file's mode */
-};
-
-/* The prefix and infix of staging folder names, for finding ones a crash left behind. */
-#define BLOBSTORE_STAGING_INFIX ".staging-"
+#include "store.h"
+#include "store_folder.h"
 
 /*
- * blobstore_begin: create the staging folder for t->blob_dir (absolute), give it the owner,
- * group and mode the restored tree must have, and prove that it can be swapped with blob_dir;
- * 0, -2 with err when blob_dir cannot be swapped where it is (a mount point, an overlayfs lower
- * layer, a filesystem that cannot exchange folders) or the restored tree cannot be given its
- * owner, group or modes by this user (a refusal), or -1 with err (saying why and what to do).
+ * Transitional: "struct blobstore" is the store's stage, so that restore.c's and the archive
+ * walk's pointers to it are store.h's, and each old call is its store.h namesake.
  */
-int blobstore_begin(const struct restore_target *t, const char *job_id, struct blobstore **out,
-                    char *err, size_t errlen);
+#define blobstore store_stage
 
-/*
- * blobstore_file_open: create staging/xx/yy/name for writing; return its descriptor, or -1
- * with err. The caller has checked the three names (two hex digits each and a UUID).
- */
-int blobstore_file_open(struct blobstore *bs, const char *xx, const char *yy, const char *name,
-                        char *err, size_t errlen);
+/* blobstore_finish: store_stage_finish(). */
+static inline int
+blobstore_finish(struct store_stage *st, char *err, size_t errlen)
+{
+	return store_stage_finish(st, err, errlen);
+}
 
-/* blobstore_file_write: write all of buf to a staged file; 0 or -1 with err. */
-int blobstore_file_write(struct blobstore *bs, int fd, const void *buf, size_t len, char *err,
-                         size_t errlen);
+/* blobstore_commit: store_stage_commit(). */
+static inline int
+blobstore_commit(struct store_stage *st, char *err, size_t errlen)
+{
+	return store_stage_commit(st, err, errlen);
+}
 
-/* blobstore_file_close: close a staged file, checking the close; 0 or -1 with err. */
-int blobstore_file_close(struct blobstore *bs, int fd, char *err, size_t errlen);
+/* blobstore_remove_old: store_stage_remove_old(). */
+static inline int
+blobstore_remove_old(struct store_stage *st, char *err, size_t errlen)
+{
+	return store_stage_remove_old(st, err, errlen);
+}
 
-/* blobstore_finish: make every staged file and folder durable; 0 or -1 with err. */
-int blobstore_finish(struct blobstore *bs, char *err, size_t errlen);
+/* blobstore_staging_path: store_stage_where(). */
+static inline const char *
+blobstore_staging_path(const struct store_stage *st)
+{
+	return store_stage_where(st);
+}
 
-/*
- * blobstore_commit: swap the staged files in; the old ones are then where the staging folder
- * was, until blobstore_remove_old(). Returns 0; or -1 with err when the swap failed (blob_dir
- * is then unchanged and the staged files are still at blobstore_staging_path()); or 1 when
- * the swap succeeded but could not be made durable (err says so).
- */
-int blobstore_commit(struct blobstore *bs, char *err, size_t errlen);
+/* blobstore_abort: store_stage_abort(). */
+static inline void
+blobstore_abort(struct store_stage *st)
+{
+	store_stage_abort(st);
+}
 
-/*
- * blobstore_remove_old: after a commit, remove the old files; 0, or -1 with err when some
- * could not be removed (files of another user in a folder this one cannot write): what is
- * left of them is then moved to ".<name>.old-<job id>" beside blob_dir, which err names.
- */
-int blobstore_remove_old(struct blobstore *bs, char *err, size_t errlen);
-
-/* blobstore_staging_path: where the staged files are, for reports. */
-const char *blobstore_staging_path(const struct blobstore *bs);
-
-/* blobstore_abort: remove the staging folder (if still there) and free bs; NULL is fine. */
-void blobstore_abort(struct blobstore *bs);
-
-/* blobstore_close: free bs after a commit, keeping whatever is on disk. */
-void blobstore_close(struct blobstore *bs);
-
-/* blobstore_remove_tree: remove parent_fd/name and all below it, never following links. */
-int blobstore_remove_tree(int parent_fd, const char *name);
-
-/*
- * blob_access_plan: what the restored tree of t->blob_dir (the folder name in parent_fd, or
- * missing) is to be given, by the target's keys or by default blob_dir's own (blob_access.c);
- * 0, -2 with err when this user cannot give it (a refusal naming blob_dir, the owner or group
- * and what to do), or -1 with err.
- */
-int blob_access_plan(const struct restore_target *t, int parent_fd, const char *name,
-                     struct blob_access *out, char *err, size_t errlen);
-
-/*
- * blob_access_apply: give fd (a staged folder when is_dir, else a staged file; what names it
- * in err) the plan's owner, group and mode, and check the mode took; 0, -2 with err when this
- * user is not allowed to (a refusal), or -1 with err.
- */
-int blob_access_apply(const struct blob_access *a, int fd, bool is_dir, const char *blob_dir,
-                      const char *what, char *err, size_t errlen);
-
-/* blob_access_user: the uid of a user name or number; 0, or -1 when there is no such user. */
-int blob_access_user(const char *name, uid_t *out);
-
-/* blob_access_group: the gid of a group name or number; 0, or -1 when there is no such group. */
-int blob_access_group(const char *name, gid_t *out);
-
-/*
- * blob_access_mode: an octal mode string ("2770", "0660") into *out: 0, or -1 when it is not
- * 3 or 4 octal digits within allowed (e.g. 03777 for folders, 0777 for files).
- */
-int blob_access_mode(const char *text, mode_t allowed, mode_t *out);
-
-/*
- * blobstore_check_access: for the check command, whether a restore run as the current user
- * could give t's restored tree the owner, group and modes it needs (blob_access_plan), in
- * blob_dir's parent it can write, on blob_dir's filesystem. 0 ok, 1 warning (blob_dir is
- * missing: the first restore creates it; or the application's user, blob_dir's owner, would
- * lose the right to create files in it), -1 failed; msg holds one sentence either way.
- */
-int blobstore_check_access(const struct restore_target *t, char *msg, size_t msglen);
+/* blobstore_close: store_stage_close(). */
+static inline void
+blobstore_close(struct store_stage *st)
+{
+	store_stage_close(st);
+}
 
 #endif
