@@ -11,6 +11,7 @@
 #include <fcntl.h>
 
 #include "blobtree.h"
+#include "restore.h"
 
 int
 store_open(const struct restore_target *t, struct store **out, char *err, size_t errlen)

@@ -31,13 +31,12 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "restore.h"
-
-struct store;       /* a target's file store, open */
-struct store_list;  /* a sorted listing of a store's files */
-struct store_read;  /* one listed file, open for reading */
-struct store_stage; /* a restore's staged files, until they are committed or aborted */
-struct store_file;  /* one staged file, being written */
+struct restore_target; /* restore.h: a target, whose store this is */
+struct store;          /* a target's file store, open */
+struct store_list;     /* a sorted listing of a store's files */
+struct store_read;     /* one listed file, open for reading */
+struct store_stage;    /* a restore's staged files, until they are committed or aborted */
+struct store_file;     /* one staged file, being written */
 
 /*
  * Told of each entry of the store a listing leaves out: name is relative to the store
