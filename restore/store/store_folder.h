@@ -3,8 +3,8 @@
  * Mendix lays it out, xx/yy/<uuid>. store_folder.c is the driver; it stages and swaps with
  * folder_stage.c, walks with blobtree.c, and gives the restored tree its owner, group and
  * modes with blob_access.c. Outside restore/store/ only the configuration (blob_access_user,
- * _group, _mode), the job claim (BLOBSTORE_STAGING_INFIX) and the spool (blobstore_remove_tree)
- * use this header.
+ * _group, _mode), the job claim (BLOBSTORE_STAGING_INFIX) and the spool and daemon
+ * (blobstore_remove_tree) use this header, through blobstore.h for now.
  *
  * folder_stage_begin() creates an empty staging folder ".<name>.staging-<job id>" in blob_dir's
  * parent (the same filesystem, so the swap is one rename), and proves there, changing nothing,
