@@ -34,8 +34,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "blobtree.h"
 #include "io.h"
+#include "store.h"
 
 #define FILECHECK_SAVEPOINT "restore_worker_filecheck"
 
@@ -60,7 +60,7 @@ struct row_stream {
 	uint64_t *invalid;
 };
 
-/* count_ignored: the file check only counts what lies outside the layout (blobtree_ignored_fn). */
+/* count_ignored: the file check only counts what lies outside the layout (store_skipped_fn). */
 static void
 count_ignored(void *ctx, const char *path, const char *why)
 {
@@ -173,7 +173,7 @@ rows_next(struct row_stream *s, char *reason, size_t reasonlen)
 		status = PQresultStatus(res);
 		if (status == PGRES_SINGLE_TUPLE) {
 			const char *value = PQgetvalue(res, 0, 0);
-			bool valid = blobtree_is_uuid(value);
+			bool valid = store_is_uuid(value);
 
 			if (valid)
 				memcpy(s->uuid, value, 37);
@@ -208,21 +208,21 @@ note_first(uint64_t *count, char first[][37], size_t *nfirst, const char *uuid)
  * drained). what names the query in messages.
  */
 static int
-merge(struct row_stream *rows, struct blobtree *tree, struct filecheck *fc, const char *what,
+merge(struct row_stream *rows, struct store_list *files, struct filecheck *fc, const char *what,
       char *err, size_t errlen)
 {
 	char reason[512], last_row[37] = "";
-	const char *file = NULL;
+	struct store_entry file = {0};
 	int have_row, have_file;
 
 	have_row = rows_next(rows, reason, sizeof(reason));
 	if (have_row < 0)
 		return io_error(err, errlen, "%s failed: %s", what, reason);
-	have_file = blobtree_next(tree, &file, err, errlen);
+	have_file = store_list_next(files, &file, err, errlen);
 	if (have_file < 0)
 		goto fail;
 	while (have_row || have_file) {
-		int cmp = !have_row ? 1 : !have_file ? -1 : strcmp(rows->uuid, file);
+		int cmp = !have_row ? 1 : !have_file ? -1 : strcmp(rows->uuid, file.uuid);
 
 		if (cmp <= 0) {
 			/* DISTINCT ... ORDER BY in collation "C": each row comes after the last. */
@@ -245,8 +245,8 @@ merge(struct row_stream *rows, struct blobtree *tree, struct filecheck *fc, cons
 			fc->files++;
 			if (cmp > 0)
 				note_first(&fc->orphaned, fc->orphaned_first, &fc->norphaned_first,
-				           file);
-			have_file = blobtree_next(tree, &file, err, errlen);
+				           file.uuid);
+			have_file = store_list_next(files, &file, err, errlen);
 			if (have_file < 0)
 				goto fail;
 		}
@@ -265,7 +265,8 @@ check(PGconn *conn, const char *query, int dir_fd, const char *dir, struct filec
 {
 	const char *what = query != NULL ? "files_query" : "reading public.\"system$filedocument\"";
 	struct row_stream rows = {.conn = conn, .invalid = &fc->invalid};
-	struct blobtree tree;
+	struct store *store = NULL;
+	struct store_list *files = NULL;
 	char reason[512], *sql;
 	int rc;
 
@@ -281,14 +282,16 @@ check(PGconn *conn, const char *query, int dir_fd, const char *dir, struct filec
 			return 0;
 		}
 	}
-	if (blobtree_open(&tree, dir_fd, dir, "the file check", count_ignored, &fc->ignored, err,
-	                  errlen) < 0) {
-		blobtree_close(&tree);
+	if (store_open_folder(dir_fd, dir, &store, err, errlen) < 0 ||
+	    store_list_open(store, "the file check", 0, count_ignored, &fc->ignored, &files, err,
+	                    errlen) < 0) {
+		store_close(store);
 		return -1;
 	}
 	sql = rows_sql(query != NULL ? query : default_query);
 	if (sql == NULL) {
-		blobtree_close(&tree);
+		store_list_close(files);
+		store_close(store);
 		return io_error(err, errlen, "out of memory");
 	}
 	if (!PQsendQueryParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0) ||
@@ -296,12 +299,14 @@ check(PGconn *conn, const char *query, int dir_fd, const char *dir, struct filec
 		result_reason(conn, NULL, reason, sizeof(reason));
 		rows_drain(conn);
 		free(sql);
-		blobtree_close(&tree);
+		store_list_close(files);
+		store_close(store);
 		return io_error(err, errlen, "%s failed: %s", what, reason);
 	}
 	free(sql);
-	rc = merge(&rows, &tree, fc, what, err, errlen);
-	blobtree_close(&tree);
+	rc = merge(&rows, files, fc, what, err, errlen);
+	store_list_close(files);
+	store_close(store);
 	if (rc < 0)
 		return -1;
 	fc->ran = true;

@@ -32,7 +32,7 @@
 
 #include "aftercare.h"
 #include "archive_walk.h"
-#include "blobstore.h"
+#include "store.h"
 #include "database.h"
 #include "db_job.h"
 #include "progress.h"
@@ -272,14 +272,14 @@ stage_durable(struct restore_state *s)
 	struct archive_walk *walk = &s->walk;
 
 	if (s->outcome == WALK_OK && walk->staging != NULL) {
-		if (blobstore_finish(walk->staging, s->err, sizeof(s->err)) < 0) {
+		if (store_stage_finish(walk->staging, s->err, sizeof(s->err)) < 0) {
 			report_part_error(&s->report->files, NULL, "%s", s->err);
 			s->outcome = WALK_FAILED;
 		} else {
 			restore_say(s->o, "job %s: staged %llu files (%llu bytes) in %s", s->job_id,
 			            (unsigned long long)walk->file_count,
 			            (unsigned long long)walk->file_bytes,
-			            blobstore_staging_path(walk->staging));
+			            store_stage_where(walk->staging));
 		}
 	}
 	s->files_done = restore_now();
@@ -377,7 +377,7 @@ check_files(struct restore_state *s)
 	const struct restore_options *o = s->o;
 	const struct archive_walk *walk = &s->walk;
 	const char *dir =
-	    walk->staging != NULL ? blobstore_staging_path(walk->staging) : o->target->blob_dir;
+	    walk->staging != NULL ? store_stage_where(walk->staging) : o->target->blob_dir;
 
 	progress_phase(&s->progress, "database");
 	aftercare_check_files(o, s->db, s->swap, dir, s->report);
@@ -476,7 +476,7 @@ finish(struct restore_state *s)
 	}
 	if (files_skipped)
 		report->files.status = "skipped"; /* the files were never touched */
-	blobstore_abort(s->walk.staging);
+	store_stage_abort(s->walk.staging);
 	db_job_remove_files(&s->job);
 	database_close(s->db);
 	pg_client_set_free(&s->readers);

@@ -4,7 +4,7 @@
  *  4. the database commits: the restore's transaction on the target, or, for strategy swap,
  *     the swap of the names (swap_commit); o->before_commit runs just before, and what a
  *     process that finds the restore stopped needs to ask the server goes into o->commit_point;
- *  5. only then the staged files are swapped into blob_dir (blobstore_commit), and the old
+ *  5. only then the staged files are swapped into blob_dir (store_stage_commit), and the old
  *     ones removed, at once or later by restore_finish().
  * A COMMIT whose reply was lost, and a failure of the files' swap, are the only ways to end
  * "partial": both keep every copy and name it in the report.
@@ -14,12 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "blobstore.h"
+#include "store.h"
 
 #define MESSAGE_BYTES 2048
 
 struct restore_leftover {
-	struct blobstore *old_files; /* committed: the old files are at its staging name */
+	struct store_stage *old_files; /* committed: the old files are at its staging name */
 	char job_id[37];
 };
 
@@ -32,12 +32,12 @@ restore_finish(struct restore_leftover *leftover, const struct restore_options *
 
 	if (leftover == NULL)
 		return;
-	if (blobstore_remove_old(leftover->old_files, err, sizeof(err)) < 0)
+	if (store_stage_remove_old(leftover->old_files, err, sizeof(err)) < 0)
 		restore_say(o, "job %s: warning: %s", leftover->job_id, err);
 	else
 		restore_say(o, "job %s: the old files were removed in %.3f s", leftover->job_id,
 		            restore_now() - t0);
-	blobstore_close(leftover->old_files);
+	store_stage_close(leftover->old_files);
 	free(leftover);
 }
 
@@ -86,8 +86,8 @@ commit_unknown(const struct restore_options *o, struct archive_walk *walk, struc
 	                 "%s; %s still holds the old files and %s the backup's (kept): once the "
 	                 "database is known to hold the backup, swap them in (or restore the "
 	                 "backup again)",
-	                 err, o->target->blob_dir, blobstore_staging_path(walk->staging));
-	blobstore_close(walk->staging); /* keep the staged files */
+	                 err, o->target->blob_dir, store_stage_where(walk->staging));
+	store_stage_close(walk->staging); /* keep the staged files */
 	walk->staging = NULL;
 }
 
@@ -146,7 +146,7 @@ restore_commit_files(const struct restore_options *o, struct archive_walk *walk,
 
 	if (walk->staging == NULL)
 		return 0;
-	rc = blobstore_commit(walk->staging, err, sizeof(err));
+	rc = store_stage_commit(walk->staging, err, sizeof(err));
 	if (rc < 0) {
 		report->files.status = "partial";
 		report_part_error(&report->files, NULL, "%s", err);
@@ -154,8 +154,8 @@ restore_commit_files(const struct restore_options *o, struct archive_walk *walk,
 		                 "the database was restored but the files could not be "
 		                 "swapped in: %s; %s still holds the old files and %s the "
 		                 "backup's",
-		                 err, o->target->blob_dir, blobstore_staging_path(walk->staging));
-		blobstore_close(walk->staging); /* keep the staged files for the operator */
+		                 err, o->target->blob_dir, store_stage_where(walk->staging));
+		store_stage_close(walk->staging); /* keep the staged files for the operator */
 		walk->staging = NULL;
 		return -1;
 	}
@@ -173,9 +173,9 @@ restore_commit_files(const struct restore_options *o, struct archive_walk *walk,
 			walk->staging = NULL;
 		}
 	}
-	if (walk->staging != NULL && blobstore_remove_old(walk->staging, err, sizeof(err)) < 0)
+	if (walk->staging != NULL && store_stage_remove_old(walk->staging, err, sizeof(err)) < 0)
 		report_warn(report, "%s", err);
-	blobstore_close(walk->staging);
+	store_stage_close(walk->staging);
 	walk->staging = NULL;
 	report->swap_s = restore_now() - swap_started;
 	restore_say(o, "job %s: %llu files swapped into %s", report->job_id,

@@ -27,11 +27,11 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "blobstore.h"
 #include "check_parts.h"
 #include "io.h"
 #include "quota.h"
 #include "spool.h"
+#include "store.h"
 
 /* check_user_name: the name of the user this process runs as, for messages. */
 void
@@ -188,7 +188,7 @@ done:
 
 /*
  * check_blob_access: a restore run as this user can give the restored tree the owner, group
- * and modes the application needs (the engine's own rule: blobstore_check_access).
+ * and modes the application needs (the engine's own rule: store_check_access).
  */
 enum check_status
 check_blob_access(struct check_target *ct, char *msg, size_t len)
@@ -198,7 +198,7 @@ check_blob_access(struct check_target *ct, char *msg, size_t len)
 	int rc;
 
 	config_restore_target(ct->t, &t);
-	rc = blobstore_check_access(&t, sentence, sizeof(sentence));
+	rc = store_check_access(&t, sentence, sizeof(sentence));
 	snprintf(msg, len, "target %s: %s", ct->t->name, sentence);
 	return rc == 0 ? CHECK_OK : rc > 0 ? CHECK_WARNING : CHECK_FAILED;
 }

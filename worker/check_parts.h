@@ -38,7 +38,7 @@ check_fn check_blob_swap;
 
 /*
  * check_blob_access: the restored tree can be given the owner, group and modes the
- * application needs (blobstore_check_access, restore/blobstore.h).
+ * application needs (store_check_access, restore/store/store.h).
  */
 check_fn check_blob_access;
 

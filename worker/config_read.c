@@ -18,7 +18,7 @@
 #include <libpq-fe.h>
 #include <yaml.h>
 
-#include "blobstore.h"
+#include "store_folder.h"
 #include "config_read.h"
 #include "size.h"
 

@@ -26,7 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "blobstore.h"
 #include "config.h"
 #include "daemon_parts.h"
 #include "database.h"
@@ -75,7 +74,7 @@ prune(struct worker *w)
 			    fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 			    st.st_mtime >= limit)
 				continue;
-			if (blobstore_remove_tree(dirfd(dir), de->d_name) == 0)
+			if (io_remove_tree(dirfd(dir), de->d_name) == 0)
 				log_line(LOG_PRIORITY_INFO, de->d_name,
 				         "removed from %s/ after %d days",
 				         k == 0 ? "done" : "failed", w->config->retention_days);

@@ -25,7 +25,6 @@
 #include <unistd.h>
 
 #include "backup.h"
-#include "blobstore.h"
 #include "database.h"
 #include "io.h"
 #include "jobfile.h"
@@ -34,23 +33,19 @@
 #include "progress_view.h"
 #include "report.h"
 #include "restore.h"
+#include "store.h"
 
-/* remove_staging: remove the staging folder of job_id beside blob_dir, if there is one. */
+/* remove_staging: remove what job_id staged for the store blob_dir, if anything. */
 static void
 remove_staging(const char *blob_dir, const char *job_id)
 {
-	char path[PATH_MAX], *slash;
-	int fd;
+	struct store *store;
+	char err[256];
 
-	if (job_staging_path(blob_dir, job_id, path, sizeof(path)) < 0)
+	if (store_open_folder(AT_FDCWD, blob_dir, &store, err, sizeof(err)) < 0)
 		return;
-	slash = strrchr(path, '/');
-	*slash = '\0';
-	fd = open(path[0] != '\0' ? path : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	(void)blobstore_remove_tree(fd, slash + 1);
-	(void)close(fd);
+	store_stage_remove_leftover(store, job_id);
+	store_close(store);
 }
 
 /*

@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "blobstore.h"
+#include "store_folder.h"
 #include "database.h"
 #include "job.h"
 

@@ -21,7 +21,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "blobstore.h"
 #include "io.h"
 
 #define REPORT_FILE "report.json"
@@ -314,7 +313,7 @@ spool_discard(struct spool *sp, struct spool_claim *claim)
 	if (claim->job_fd >= 0)
 		(void)unlinkat(claim->job_fd, SPOOL_CLAIM_FILE, 0);
 	spool_release(claim);
-	(void)blobstore_remove_tree(sp->active_fd, claim->job_id);
+	(void)io_remove_tree(sp->active_fd, claim->job_id);
 }
 
 void

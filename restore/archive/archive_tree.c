@@ -59,11 +59,11 @@ archive_tree_folder_ok(const char *p)
 enum archive_outcome
 walker_read_tree_file(struct walker *w, struct archive_entry *e, const char *p)
 {
-	char xx[3], yy[3], why[512];
+	char why[512];
 	const char *rel = p + 5;
 	struct archive_walk *walk = w->walk;
+	struct store_file *f;
 	la_ssize_t n;
-	int fd;
 
 	if (!archive_tree_name_ok(rel))
 		return walker_refuse(
@@ -76,12 +76,7 @@ walker_read_tree_file(struct walker *w, struct archive_entry *e, const char *p)
 		walk->file_bytes += (uint64_t)archive_entry_size(e);
 		return WALK_OK; /* libarchive skips the data at the next header */
 	}
-	memcpy(xx, rel, 2);
-	xx[2] = '\0';
-	memcpy(yy, rel + 3, 2);
-	yy[2] = '\0';
-	fd = blobstore_file_open(walk->staging, xx, yy, rel + 6, why, sizeof(why));
-	if (fd < 0) {
+	if (store_file_open(walk->staging, rel + 6, &f, why, sizeof(why)) < 0) {
 		/* A name seen twice is the archive's fault; anything else is ours. */
 		bool twice = strstr(why, "appears twice") != NULL;
 
@@ -90,21 +85,20 @@ walker_read_tree_file(struct walker *w, struct archive_entry *e, const char *p)
 	}
 	for (;;) {
 		if (walker_cancelled(w)) {
-			(void)close(fd);
+			store_file_abandon(f);
 			return walker_refuse(w, WALK_FAILED, "reading was interrupted");
 		}
 		n = archive_read_data(w->a, w->block, BLOCK_BYTES);
 		if (n == 0)
 			break;
 		if (n < 0) {
-			(void)close(fd);
+			store_file_abandon(f);
 			return walker_refuse(w, WALK_REJECTED,
 			                     "the archive is truncated or corrupt inside %s (%s)",
 			                     p, archive_error_string(w->a));
 		}
-		if (blobstore_file_write(walk->staging, fd, w->block, (size_t)n, why, sizeof(why)) <
-		    0) {
-			(void)close(fd);
+		if (store_file_write(f, w->block, (size_t)n, why, sizeof(why)) < 0) {
+			store_file_abandon(f);
 			report_part_error(&w->report->files, p, "%s", why);
 			return walker_refuse(w, WALK_FAILED, "%s", why);
 		}
@@ -112,7 +106,7 @@ walker_read_tree_file(struct walker *w, struct archive_entry *e, const char *p)
 		if (walk->tick != NULL)
 			walk->tick(walk->tick_ctx);
 	}
-	if (blobstore_file_close(walk->staging, fd, why, sizeof(why)) < 0) {
+	if (store_file_close(f, why, sizeof(why)) < 0) {
 		report_part_error(&w->report->files, p, "%s", why);
 		return walker_refuse(w, WALK_FAILED, "%s", why);
 	}

@@ -320,8 +320,8 @@ walk_entries(struct walker *w)
 			 * Only a full snapshot replaces the files: stage them from its first entry.
 			 * A blob_dir that cannot be swapped where it is refuses the restore.
 			 */
-			begun = blobstore_begin(walk->blob_target, walk->job_id, &walk->staging,
-			                        why, sizeof(why));
+			begun = store_stage_begin(walk->blob_target, walk->job_id, &walk->staging,
+			                          why, sizeof(why));
 			if (begun < 0)
 				return walker_refuse(w, begun == -2 ? WALK_REJECTED : WALK_FAILED,
 				                     "%s", why);

@@ -15,7 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "blobstore.h"
+#include "restore.h"
+#include "store.h"
 #include "dump.h"
 #include "report.h"
 
@@ -62,7 +63,7 @@ struct archive_walk {
 	/* What was found. fd and size: the archive, while it is read (-1 before and after). */
 	int fd;
 	uint64_t size;
-	struct blobstore *staging; /* created for a full snapshot; the caller ends it */
+	struct store_stage *staging; /* created for a full snapshot; the caller ends it */
 	enum archive_kind kind;
 	bool have_dump;
 	enum dump_kind dump_kind;

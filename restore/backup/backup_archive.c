@@ -3,7 +3,7 @@
  * or the bare dump.
  *
  * The snapshot holds, in this order and nothing else: .metadata, db/db.backup and
- * tree/xx/yy/<uuid> for every file of blob_dir in the layout, in sorted order (blobtree.c),
+ * tree/xx/yy/<uuid> for every file of blob_dir in the layout, in sorted order (store.h),
  * as regular-file entries (no folder entries) of a POSIX tar (ustar, with a pax header only
  * for what ustar cannot hold, such as a dump over 8 GiB). A tar header needs the entry's size
  * first, which is why .metadata, written first, needs filesSize before any file is read: the
@@ -16,7 +16,7 @@
  * be regular files; each is copied exactly as long as fstat() said, and a file that shrinks
  * while it is read fails the backup rather than be padded. A file whose size, modification or
  * status change time differ after the copy from before it (fstat() on the same descriptor) was
- * written while it was read: that fails the backup too, naming the file (check_unchanged).
+ * written while it was read: that fails the backup too, naming the file (store_read_unchanged).
  *
  * Memory: one copy buffer and the names of one xx/yy folder, whatever the sizes.
  */
@@ -32,8 +32,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "blobtree.h"
 #include "io.h"
+#include "store.h"
 
 /*
  * Where libarchive's output goes. A write that fails is remembered, not reported to
@@ -57,7 +57,7 @@ struct writer {
 	size_t errlen;
 };
 
-/* warn_skipped: blobtree_ignored_fn of the first pass: name the first few, count them all. */
+/* warn_skipped: store_skipped_fn of the first pass: name the first few, count them all. */
 static void
 warn_skipped(void *ctx, const char *path, const char *why)
 {
@@ -79,28 +79,28 @@ int
 backup_files_measure(const struct backup_options *o, struct backup_result *r, char *err,
                      size_t errlen)
 {
-	struct blobtree tree;
-	const char *uuid;
-	struct stat st;
+	struct store *store;
+	struct store_list *files = NULL;
+	struct store_entry file;
 	int rc;
 
-	if (blobtree_open(&tree, AT_FDCWD, o->target->blob_dir, "the backup", warn_skipped, r, err,
-	                  errlen) < 0) {
-		blobtree_close(&tree);
+	if (store_open(o->target, &store, err, errlen) < 0)
+		return -1;
+	/* A file gone already was never part of the backup: STORE_LIST_SIZES leaves it out. */
+	if (store_list_open(store, "the backup", STORE_LIST_SIZES, warn_skipped, r, &files, err,
+	                    errlen) < 0) {
+		store_close(store);
 		return -1;
 	}
-	while ((rc = blobtree_next(&tree, &uuid, err, errlen)) > 0) {
+	while ((rc = store_list_next(files, &file, err, errlen)) > 0) {
 		if (backup_cancelled(o)) {
 			rc = io_error(err, errlen, "the backup was interrupted");
 			break;
 		}
-		/* A file gone already was never part of the backup. */
-		if (fstatat(blobtree_file_dir(&tree), uuid, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-		    !S_ISREG(st.st_mode))
-			continue;
-		r->files_measured_bytes += (uint64_t)st.st_size;
+		r->files_measured_bytes += file.size;
 	}
-	blobtree_close(&tree);
+	store_list_close(files);
+	store_close(store);
 	if (r->files_skipped > BACKUP_NAMED_MAX)
 		backup_warn(r,
 		            "%llu more entries of blob_dir left out (outside the xx/yy/<uuid> "
@@ -175,11 +175,31 @@ entry_data(struct writer *w, const char *name, const void *buf, size_t len)
 }
 
 /*
- * entry_copy: write exactly size bytes read from fd (what name is, for messages) as the
- * current entry's data; -1 with err when fd ends early or cannot be read.
+ * source_read: up to want bytes into w->buf from a file of the store (file, when not NULL) or
+ * from fd (what name is, for messages): how many, 0 at the end, -1 with err.
+ */
+static ssize_t
+source_read(struct writer *w, const char *name, int fd, struct store_read *file, size_t want)
+{
+	ssize_t n;
+
+	if (file != NULL)
+		return store_read(file, w->buf, want, w->err, w->errlen);
+	do
+		n = read(fd, w->buf, want);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return io_error(w->err, w->errlen, "cannot read %s: %s", name, strerror(errno));
+	return n;
+}
+
+/*
+ * entry_copy: write exactly size bytes read from file, or from fd when file is NULL (what name
+ * is, for messages) as the current entry's data; -1 with err when it ends early or cannot be
+ * read.
  */
 static int
-entry_copy(struct writer *w, const char *name, int fd, uint64_t size)
+entry_copy(struct writer *w, const char *name, int fd, struct store_read *file, uint64_t size)
 {
 	uint64_t left = size;
 
@@ -189,12 +209,9 @@ entry_copy(struct writer *w, const char *name, int fd, uint64_t size)
 
 		if (backup_cancelled(w->o))
 			return io_error(w->err, w->errlen, "the backup was interrupted");
-		n = read(fd, w->buf, want);
-		if (n < 0 && errno == EINTR)
-			continue;
+		n = source_read(w, name, fd, file, want);
 		if (n < 0)
-			return io_error(w->err, w->errlen, "cannot read %s: %s", name,
-			                strerror(errno));
+			return -1;
 		if (n == 0)
 			return io_error(w->err, w->errlen,
 			                "%s shrank while it was read (%llu of %llu bytes); run the "
@@ -208,114 +225,68 @@ entry_copy(struct writer *w, const char *name, int fd, uint64_t size)
 	return 0;
 }
 
-/* changed_after: whether st's status changed after t. */
-static bool
-changed_after(const struct stat *st, const struct timespec *t)
-{
-	return st->st_ctim.tv_sec > t->tv_sec ||
-	       (st->st_ctim.tv_sec == t->tv_sec && st->st_ctim.tv_nsec > t->tv_nsec);
-}
-
-/* same_time: whether a and b are the same instant. */
-static bool
-same_time(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
-}
-
-/*
- * check_unchanged: after a file was copied, whether fd (the file at path) still has the size,
- * modification and status change times it had before (st): otherwise it was written while it
- * was read, and the entry may hold a mixture of two versions. That fails the backup rather
- * than being copied again: the entry's header, with its size, went out before its content,
- * and the archive is a stream (possibly to stdout) that cannot be rewound; copying each file
- * to a temporary first would double the backup's I/O and room for an event Mendix never
- * causes (a file is named by a UUID and written once). -1 with err naming the file, or 0.
- */
+/* write_file: the entry tree/xx/yy/<uuid> for the file files last listed. */
 static int
-check_unchanged(struct writer *w, const char *path, int fd, const struct stat *before)
+write_file(struct writer *w, struct store_list *files, const char *uuid,
+           const struct timespec *measured_at)
 {
-	struct stat after;
-
-	if (fstat(fd, &after) < 0)
-		return io_error(w->err, w->errlen, "cannot stat %s: %s", path, strerror(errno));
-	if (after.st_size == before->st_size && same_time(&after.st_mtim, &before->st_mtim) &&
-	    same_time(&after.st_ctim, &before->st_ctim))
-		return 0;
-	return io_error(
-	    w->err, w->errlen,
-	    "%s changed while it was copied (its size, modification or status change time "
-	    "differ after the copy), "
-	    "so the archive could hold a mixture of two versions; run the backup "
-	    "again when nothing rewrites the files",
-	    path);
-}
-
-/* write_file: the entry tree/xx/yy/<uuid> for the file uuid of the folder dir_fd. */
-static int
-write_file(struct writer *w, int dir_fd, const char *uuid, const struct timespec *measured_at)
-{
-	char rel[48], name[64], path[4200];
-	struct stat st;
-	int fd, rc;
+	char rel[48], name[64];
+	struct store_read *r;
+	struct store_file_info info;
+	const char *why;
+	int rc;
 
 	snprintf(rel, sizeof(rel), "%.2s/%.2s/%s", uuid, uuid + 2, uuid);
 	snprintf(name, sizeof(name), "tree/%s", rel);
-	snprintf(path, sizeof(path), "%s/%s", w->o->target->blob_dir, rel);
-	fd = openat(dir_fd, uuid, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			warn_vanished(w->r, rel, "deleted after the files were measured");
-		else if (errno == ELOOP)
-			warn_vanished(w->r, rel, "replaced by a symbolic link (not followed)");
-		else
-			return io_error(w->err, w->errlen, "cannot open %s: %s", path,
-			                strerror(errno));
-		return 0;
-	}
-	if (fstat(fd, &st) < 0) {
-		rc = io_error(w->err, w->errlen, "cannot stat %s: %s", path, strerror(errno));
-	} else if (!S_ISREG(st.st_mode)) {
-		warn_vanished(w->r, rel, "no longer a regular file");
-		rc = 0;
-	} else if (changed_after(&st, measured_at)) {
-		warn_vanished(w->r, rel, "created or changed after the files were measured");
-		rc = 0;
-	} else {
-		rc = entry_begin(w, name, (uint64_t)st.st_size, &st.st_mtim);
+	rc = store_read_open(files, measured_at, &r, &info, &why, w->err, w->errlen);
+	if (rc <= 0) {
 		if (rc == 0)
-			rc = entry_copy(w, path, fd, (uint64_t)st.st_size);
-		if (rc == 0)
-			rc = check_unchanged(w, path, fd, &st);
-		if (rc == 0) {
-			w->r->files_count++;
-			w->r->files_bytes += (uint64_t)st.st_size;
-		}
+			warn_vanished(w->r, rel, why);
+		return rc;
 	}
-	(void)close(fd); /* only read */
+	rc = entry_begin(w, name, info.size, &info.modified);
+	if (rc == 0)
+		rc = entry_copy(w, store_read_name(r), -1, r, info.size);
+	/* Written while it was read: the entry may hold a mixture of two versions (below). */
+	if (rc == 0)
+		rc = store_read_unchanged(r, w->err, w->errlen);
+	if (rc == 0) {
+		w->r->files_count++;
+		w->r->files_bytes += info.size;
+	}
+	store_read_close(r);
 	return rc;
 }
 
-/* write_tree: the second pass over blob_dir, one entry per file. */
+/*
+ * write_tree: the second pass over blob_dir, one entry per file. A file written while it was
+ * copied fails the backup rather than being copied again: the entry's header, with its size,
+ * went out before its content, and the archive is a stream (possibly to stdout) that cannot
+ * be rewound; copying each file to a temporary first would double the backup's I/O and room
+ * for an event Mendix never causes (a file is named by a UUID and written once).
+ */
 static int
 write_tree(struct writer *w, const struct timespec *measured_at)
 {
-	struct blobtree tree;
-	const char *uuid;
+	struct store *store;
+	struct store_list *files = NULL;
+	struct store_entry file;
 	int rc;
 
+	if (store_open(w->o->target, &store, w->err, w->errlen) < 0)
+		return -1;
 	/* What lies outside the layout was warned about by the first pass. */
-	if (blobtree_open(&tree, AT_FDCWD, w->o->target->blob_dir, "the backup", NULL, NULL, w->err,
-	                  w->errlen) < 0) {
-		blobtree_close(&tree);
+	if (store_list_open(store, "the backup", 0, NULL, NULL, &files, w->err, w->errlen) < 0) {
+		store_close(store);
 		return -1;
 	}
-	while ((rc = blobtree_next(&tree, &uuid, w->err, w->errlen)) > 0)
-		if (write_file(w, blobtree_file_dir(&tree), uuid, measured_at) < 0) {
+	while ((rc = store_list_next(files, &file, w->err, w->errlen)) > 0)
+		if (write_file(w, files, file.uuid, measured_at) < 0) {
 			rc = -1;
 			break;
 		}
-	blobtree_close(&tree);
+	store_list_close(files);
+	store_close(store);
 	if (w->r->files_vanished > BACKUP_NAMED_MAX)
 		backup_warn(w->r,
 		            "%llu more files of blob_dir left out (gone or changed after the files "
@@ -361,7 +332,7 @@ backup_snapshot_write(const struct backup_options *o, struct backup_result *r, i
 		goto done;
 	}
 	if (entry_begin(&w, "db/db.backup", r->dump_bytes, &now) < 0 ||
-	    entry_copy(&w, "the dump in work_dir", dump_fd, r->dump_bytes) < 0)
+	    entry_copy(&w, "the dump in work_dir", dump_fd, NULL, r->dump_bytes) < 0)
 		goto done;
 	if (o->log != NULL)
 		o->log(o->log_ctx, "db/db.backup written; writing the files");

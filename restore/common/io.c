@@ -4,6 +4,7 @@
  */
 #include "io.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -231,4 +232,30 @@ io_group_name(gid_t gid, char *buf, size_t buflen)
 	else
 		snprintf(buf, buflen, "gid %lu", (unsigned long)gid);
 	return buf;
+}
+
+int
+io_remove_tree(int parent_fd, const char *name)
+{
+	int rc = 0;
+	DIR *dir;
+	struct dirent *de;
+
+	if (unlinkat(parent_fd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -1;
+	dir = io_opendir(parent_fd, name);
+	if (dir == NULL)
+		return -1;
+	while ((de = readdir(dir)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (io_remove_tree(dirfd(dir), de->d_name) < 0)
+			rc = -1;
+	}
+	(void)closedir(dir);
+	if (unlinkat(parent_fd, name, AT_REMOVEDIR) < 0)
+		rc = -1;
+	return rc;
 }

@@ -90,4 +90,7 @@ const char *io_user_name(uid_t uid, char *buf, size_t buflen);
 /* io_group_name: gid's name from the group database, or "gid N", in buf; returns buf. */
 const char *io_group_name(gid_t gid, char *buf, size_t buflen);
 
+/* io_remove_tree: remove parent_fd/name and all below it, never following links; 0 or -1. */
+int io_remove_tree(int parent_fd, const char *name);
+
 #endif

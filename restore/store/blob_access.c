@@ -1,5 +1,5 @@
 /*
- * blob_access.c - the owner, group and modes of a restored blob tree: what blobstore.c gives
+ * blob_access.c - the owner, group and modes of a restored blob tree: what folder_stage.c gives
  * the staging folder, every xx/yy folder and every file, and whether this user can.
  *
  * By default the restored tree takes those of the blob_dir it replaces. Run as root: its owner
@@ -13,10 +13,10 @@
  * target's blob_owner, blob_group, blob_dir_mode and blob_file_mode replace each default.
  *
  * Modes are set with fchmod, never through the umask; owners with fchown on the descriptors
- * blobstore.c opened without following links. What cannot be given is refused before anything
+ * folder_stage.c opened without following links. What cannot be given is refused before anything
  * changes, with a sentence naming blob_dir, the owner or group and what to do.
  */
-#include "blobstore.h"
+#include "store_folder.h"
 #include "blobtree.h"
 #include "io.h"
 

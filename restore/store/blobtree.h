@@ -6,8 +6,8 @@
  * each level sorted), holding only the names of one xx/yy folder at a time. Folders are
  * opened relative to their parent's descriptor with O_NOFOLLOW and entries are typed without
  * following links, so no symbolic link is ever followed. Every entry outside the layout is
- * handed to a callback with the reason it was left out. The file check (filecheck.c) and the
- * backup (backup_files.c) both walk blob_dir with it.
+ * handed to a callback with the reason it was left out. The folder driver (store_folder.c)
+ * lists blob_dir with it for the file check and the backup; blob_access.c finds the first file.
  */
 #ifndef BLOBTREE_H
 #define BLOBTREE_H

@@ -73,7 +73,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (outcome == WALK_OK && !walk.have_dump)
 		fuzz_fail("archive_walk accepted an archive without a dump");
 	(void)archive_kind_name(walk.kind);
-	blobstore_abort(walk.staging);
+	store_stage_abort(walk.staging);
 	report_free(&report);
 	if (close(dump_fd) != 0)
 		fuzz_fail("cannot close %s", dump_path);

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "blobstore.h"
+#include "store_folder.h"
 
 struct check_case {
 	const char *name;

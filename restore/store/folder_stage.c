@@ -2,14 +2,15 @@
  * blobstore.c - staged, all-or-nothing replacement of the blob folder.
  *
  * Durability: instead of one fsync per file (thousands of journal commits for a typical
- * backup) blobstore_finish() calls syncfs() once on the staging folder's filesystem, which
+ * backup) folder_stage_finish() calls syncfs() once on the staging folder's filesystem, which
  * since Linux 5.8 reports any writeback error of that filesystem. The swap is then made
  * durable with an fsync of the parent folder.
  *
  * Every staged folder and file gets the owner, group and mode blob_access_plan() chose
  * (blob_access.c), set explicitly, so the application can use what the restore wrote.
  */
-#include "blobstore.h"
+#include "store_folder.h"
+
 #include "io.h"
 
 #include <dirent.h>
@@ -24,7 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct blobstore {
+struct folder_stage {
 	char *blob_dir;     /* as configured */
 	char *parent;       /* its parent folder */
 	char *name;         /* its last component */
@@ -49,7 +50,7 @@ close_fd(int *fd)
 }
 
 /*
- * probe_swap: prove that blobstore_commit() will be able to swap, before the restore depends
+ * probe_swap: prove that folder_stage_commit() will be able to swap, before the restore depends
  * on it. Two probe folders in the staging folder are exchanged: the filesystem can
  * RENAME_EXCHANGE (some network and FUSE filesystems cannot). Then blob_dir is renamed onto
  * the staging folder, which the probes make non-empty: that must fail only because the folder
@@ -61,7 +62,7 @@ close_fd(int *fd)
  * holds the real files and must not be removed).
  */
 static int
-probe_swap(struct blobstore *bs, bool *moved, char *err, size_t errlen)
+probe_swap(struct folder_stage *bs, bool *moved, char *err, size_t errlen)
 {
 	static const char *const probes[] = {".probe-a", ".probe-b"};
 	int rc = -1, why;
@@ -136,11 +137,11 @@ done:
 }
 
 int
-blobstore_begin(const struct restore_target *t, const char *job_id, struct blobstore **out,
-                char *err, size_t errlen)
+folder_stage_begin(const struct restore_target *t, const char *job_id, struct folder_stage **out,
+                   char *err, size_t errlen)
 {
 	const char *blob_dir = t->blob_dir;
-	struct blobstore *bs;
+	struct folder_stage *bs;
 	struct stat st;
 	char *copy1 = NULL, *copy2 = NULL;
 	bool created = false, moved;
@@ -228,15 +229,15 @@ error:
 	free(copy1);
 	free(copy2);
 	if (created)
-		blobstore_abort(bs);
+		folder_stage_abort(bs);
 	else
-		blobstore_close(bs);
+		folder_stage_close(bs);
 	return rc == -2 ? -2 : -1;
 }
 
 /* subdir_open: open (creating if needed) dir_fd/name as a folder, never through a link. */
 static int
-subdir_open(struct blobstore *bs, int dir_fd, const char *name, char *err, size_t errlen)
+subdir_open(struct folder_stage *bs, int dir_fd, const char *name, char *err, size_t errlen)
 {
 	char what[PATH_MAX];
 	int fd;
@@ -262,8 +263,8 @@ subdir_open(struct blobstore *bs, int dir_fd, const char *name, char *err, size_
 }
 
 int
-blobstore_file_open(struct blobstore *bs, const char *xx, const char *yy, const char *name,
-                    char *err, size_t errlen)
+folder_stage_file_open(struct folder_stage *bs, const char *xx, const char *yy, const char *name,
+                       char *err, size_t errlen)
 {
 	char what[PATH_MAX];
 	int fd;
@@ -301,8 +302,8 @@ blobstore_file_open(struct blobstore *bs, const char *xx, const char *yy, const 
 }
 
 int
-blobstore_file_write(struct blobstore *bs, int fd, const void *buf, size_t len, char *err,
-                     size_t errlen)
+folder_stage_file_write(struct folder_stage *bs, int fd, const void *buf, size_t len, char *err,
+                        size_t errlen)
 {
 	if (io_write_all(fd, buf, len) < 0)
 		return io_error(err, errlen, "cannot write into the staging folder %s: %s",
@@ -311,7 +312,7 @@ blobstore_file_write(struct blobstore *bs, int fd, const void *buf, size_t len, 
 }
 
 int
-blobstore_file_close(struct blobstore *bs, int fd, char *err, size_t errlen)
+folder_stage_file_close(struct folder_stage *bs, int fd, char *err, size_t errlen)
 {
 	if (close(fd) < 0)
 		return io_error(err, errlen, "cannot write into the staging folder %s: %s",
@@ -320,7 +321,7 @@ blobstore_file_close(struct blobstore *bs, int fd, char *err, size_t errlen)
 }
 
 int
-blobstore_finish(struct blobstore *bs, char *err, size_t errlen)
+folder_stage_finish(struct folder_stage *bs, char *err, size_t errlen)
 {
 	close_fd(&bs->yy_fd);
 	close_fd(&bs->xx_fd);
@@ -331,33 +332,7 @@ blobstore_finish(struct blobstore *bs, char *err, size_t errlen)
 }
 
 int
-blobstore_remove_tree(int parent_fd, const char *name)
-{
-	int rc = 0;
-	DIR *dir;
-	struct dirent *de;
-
-	if (unlinkat(parent_fd, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM)
-		return -1;
-	dir = io_opendir(parent_fd, name);
-	if (dir == NULL)
-		return -1;
-	while ((de = readdir(dir)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (blobstore_remove_tree(dirfd(dir), de->d_name) < 0)
-			rc = -1;
-	}
-	(void)closedir(dir);
-	if (unlinkat(parent_fd, name, AT_REMOVEDIR) < 0)
-		rc = -1;
-	return rc;
-}
-
-int
-blobstore_commit(struct blobstore *bs, char *err, size_t errlen)
+folder_stage_commit(struct folder_stage *bs, char *err, size_t errlen)
 {
 	int rc = 0;
 
@@ -391,12 +366,12 @@ blobstore_commit(struct blobstore *bs, char *err, size_t errlen)
  * it for whoever can remove it.
  */
 int
-blobstore_remove_old(struct blobstore *bs, char *err, size_t errlen)
+folder_stage_remove_old(struct folder_stage *bs, char *err, size_t errlen)
 {
 	char *old_name = NULL;
 	int why;
 
-	if (!bs->blob_dir_exists || blobstore_remove_tree(bs->parent_fd, bs->staging_name) == 0)
+	if (!bs->blob_dir_exists || io_remove_tree(bs->parent_fd, bs->staging_name) == 0)
 		return 0;
 	why = errno;
 	if (asprintf(&old_name, ".%s.old-%s", bs->name, bs->job_id) < 0)
@@ -420,13 +395,13 @@ blobstore_remove_old(struct blobstore *bs, char *err, size_t errlen)
 }
 
 const char *
-blobstore_staging_path(const struct blobstore *bs)
+folder_stage_path(const struct folder_stage *bs)
 {
 	return bs->staging_path;
 }
 
 void
-blobstore_close(struct blobstore *bs)
+folder_stage_close(struct folder_stage *bs)
 {
 	if (bs == NULL)
 		return;
@@ -444,7 +419,7 @@ blobstore_close(struct blobstore *bs)
 }
 
 void
-blobstore_abort(struct blobstore *bs)
+folder_stage_abort(struct folder_stage *bs)
 {
 	if (bs == NULL)
 		return;
@@ -452,6 +427,27 @@ blobstore_abort(struct blobstore *bs)
 	close_fd(&bs->xx_fd);
 	close_fd(&bs->staging_fd);
 	if (bs->parent_fd >= 0)
-		(void)blobstore_remove_tree(bs->parent_fd, bs->staging_name);
-	blobstore_close(bs);
+		(void)io_remove_tree(bs->parent_fd, bs->staging_name);
+	folder_stage_close(bs);
+}
+
+void
+folder_stage_remove_leftover(const char *blob_dir, const char *job_id)
+{
+	char *copy, *slash, *staging_name = NULL;
+	int fd;
+
+	slash = blob_dir != NULL && blob_dir[0] == '/' ? strrchr(blob_dir, '/') : NULL;
+	if (slash == NULL || slash[1] == '\0' || (copy = strdup(blob_dir)) == NULL)
+		return;
+	copy[slash - blob_dir] = '\0';
+	if (asprintf(&staging_name, ".%s%s%s", slash + 1, BLOBSTORE_STAGING_INFIX, job_id) < 0)
+		staging_name = NULL;
+	fd = open(copy[0] != '\0' ? copy : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 && staging_name != NULL)
+		(void)io_remove_tree(fd, staging_name);
+	if (fd >= 0)
+		(void)close(fd); /* only read */
+	free(staging_name);
+	free(copy);
 }

@@ -1,24 +1,29 @@
 /*
- * blobstore.h - the blob folder: stage a backup's files beside it, then swap them in.
+ * store_folder.h - the folder driver of the file store (store.h): a blob_dir laid out as
+ * Mendix lays it out, xx/yy/<uuid>. store_folder.c is the driver; it stages and swaps with
+ * folder_stage.c, walks with blobtree.c, and gives the restored tree its owner, group and
+ * modes with blob_access.c. Outside restore/store/ only the configuration (blob_access_user,
+ * _group, _mode), the job claim (BLOBSTORE_STAGING_INFIX) and the test of blob_access use
+ * this header.
  *
- * blobstore_begin() creates an empty staging folder ".<name>.staging-<job id>" in blob_dir's
+ * folder_stage_begin() creates an empty staging folder ".<name>.staging-<job id>" in blob_dir's
  * parent (the same filesystem, so the swap is one rename), and proves there, changing nothing,
  * that the swap will work (or fails, saying why): a restore, and its rehearsal, learn it before
- * the database is touched. Files are created in it relative
- * to directory descriptors with O_NOFOLLOW and O_EXCL: nothing is written outside it, and a
- * name that appears twice is an error. blobstore_finish() makes them durable; only then may
- * the database commit. blobstore_commit() swaps the staging folder and blob_dir atomically
- * (renameat2 RENAME_EXCHANGE); blobstore_remove_old() then removes the old files (a restore
- * may do that after its report is out: it is off the critical path). blobstore_abort() removes the
+ * the database is touched. Files are created in it relative to directory descriptors with
+ * O_NOFOLLOW and O_EXCL: nothing is written outside it, and a name that appears twice is an
+ * error. folder_stage_finish() makes them durable; only then may the database commit.
+ * folder_stage_commit() swaps the staging folder and blob_dir atomically (renameat2
+ * RENAME_EXCHANGE); folder_stage_remove_old() then removes the old files (a restore may do that
+ * after its report is out: it is off the critical path). folder_stage_abort() removes the
  * staging folder and leaves blob_dir exactly as it was.
  *
  * Every staged folder and file is given, with fchown and fchmod (never through the umask), the
  * owner, group and modes of a struct blob_access (blob_access.c): by default those of the
  * blob_dir it replaces, or the target's blob_owner, blob_group, blob_dir_mode, blob_file_mode.
- * When they cannot be given, blobstore_begin() refuses before anything changes.
+ * When they cannot be given, folder_stage_begin() refuses before anything changes.
  */
-#ifndef BLOBSTORE_H
-#define BLOBSTORE_H
+#ifndef STORE_FOLDER_H
+#define STORE_FOLDER_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,7 +32,7 @@
 
 #include "restore.h"
 
-struct blobstore;
+struct folder_stage;
 
 /* What the restored tree is given (blob_access_plan). */
 struct blob_access {
@@ -41,58 +46,62 @@ struct blob_access {
 #define BLOBSTORE_STAGING_INFIX ".staging-"
 
 /*
- * blobstore_begin: create the staging folder for t->blob_dir (absolute), give it the owner,
+ * folder_stage_begin: create the staging folder for t->blob_dir (absolute), give it the owner,
  * group and mode the restored tree must have, and prove that it can be swapped with blob_dir;
  * 0, -2 with err when blob_dir cannot be swapped where it is (a mount point, an overlayfs lower
  * layer, a filesystem that cannot exchange folders) or the restored tree cannot be given its
  * owner, group or modes by this user (a refusal), or -1 with err (saying why and what to do).
  */
-int blobstore_begin(const struct restore_target *t, const char *job_id, struct blobstore **out,
-                    char *err, size_t errlen);
+int folder_stage_begin(const struct restore_target *t, const char *job_id,
+                       struct folder_stage **out, char *err, size_t errlen);
 
 /*
- * blobstore_file_open: create staging/xx/yy/name for writing; return its descriptor, or -1
+ * folder_stage_file_open: create staging/xx/yy/name for writing; return its descriptor, or -1
  * with err. The caller has checked the three names (two hex digits each and a UUID).
  */
-int blobstore_file_open(struct blobstore *bs, const char *xx, const char *yy, const char *name,
-                        char *err, size_t errlen);
+int folder_stage_file_open(struct folder_stage *bs, const char *xx, const char *yy,
+                           const char *name, char *err, size_t errlen);
 
-/* blobstore_file_write: write all of buf to a staged file; 0 or -1 with err. */
-int blobstore_file_write(struct blobstore *bs, int fd, const void *buf, size_t len, char *err,
-                         size_t errlen);
+/* folder_stage_file_write: write all of buf to a staged file; 0 or -1 with err. */
+int folder_stage_file_write(struct folder_stage *bs, int fd, const void *buf, size_t len, char *err,
+                            size_t errlen);
 
-/* blobstore_file_close: close a staged file, checking the close; 0 or -1 with err. */
-int blobstore_file_close(struct blobstore *bs, int fd, char *err, size_t errlen);
+/* folder_stage_file_close: close a staged file, checking the close; 0 or -1 with err. */
+int folder_stage_file_close(struct folder_stage *bs, int fd, char *err, size_t errlen);
 
-/* blobstore_finish: make every staged file and folder durable; 0 or -1 with err. */
-int blobstore_finish(struct blobstore *bs, char *err, size_t errlen);
+/* folder_stage_finish: make every staged file and folder durable; 0 or -1 with err. */
+int folder_stage_finish(struct folder_stage *bs, char *err, size_t errlen);
 
 /*
- * blobstore_commit: swap the staged files in; the old ones are then where the staging folder
- * was, until blobstore_remove_old(). Returns 0; or -1 with err when the swap failed (blob_dir
- * is then unchanged and the staged files are still at blobstore_staging_path()); or 1 when
+ * folder_stage_commit: swap the staged files in; the old ones are then where the staging folder
+ * was, until folder_stage_remove_old(). Returns 0; or -1 with err when the swap failed (blob_dir
+ * is then unchanged and the staged files are still at folder_stage_path()); or 1 when
  * the swap succeeded but could not be made durable (err says so).
  */
-int blobstore_commit(struct blobstore *bs, char *err, size_t errlen);
+int folder_stage_commit(struct folder_stage *bs, char *err, size_t errlen);
 
 /*
- * blobstore_remove_old: after a commit, remove the old files; 0, or -1 with err when some
+ * folder_stage_remove_old: after a commit, remove the old files; 0, or -1 with err when some
  * could not be removed (files of another user in a folder this one cannot write): what is
  * left of them is then moved to ".<name>.old-<job id>" beside blob_dir, which err names.
  */
-int blobstore_remove_old(struct blobstore *bs, char *err, size_t errlen);
+int folder_stage_remove_old(struct folder_stage *bs, char *err, size_t errlen);
 
-/* blobstore_staging_path: where the staged files are, for reports. */
-const char *blobstore_staging_path(const struct blobstore *bs);
+/* folder_stage_path: where the staged files are, for reports. */
+const char *folder_stage_path(const struct folder_stage *bs);
 
-/* blobstore_abort: remove the staging folder (if still there) and free bs; NULL is fine. */
-void blobstore_abort(struct blobstore *bs);
+/* folder_stage_abort: remove the staging folder (if still there) and free bs; NULL is fine. */
+void folder_stage_abort(struct folder_stage *bs);
 
-/* blobstore_close: free bs after a commit, keeping whatever is on disk. */
-void blobstore_close(struct blobstore *bs);
+/* folder_stage_close: free bs after a commit, keeping whatever is on disk. */
+void folder_stage_close(struct folder_stage *bs);
 
-/* blobstore_remove_tree: remove parent_fd/name and all below it, never following links. */
-int blobstore_remove_tree(int parent_fd, const char *name);
+
+/*
+ * folder_stage_remove_leftover: remove the staging folder job job_id left beside blob_dir
+ * (absolute), if there is one; what cannot be removed stays.
+ */
+void folder_stage_remove_leftover(const char *blob_dir, const char *job_id);
 
 /*
  * blob_access_plan: what the restored tree of t->blob_dir (the folder name in parent_fd, or
