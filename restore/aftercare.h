@@ -1,13 +1,17 @@
 /*
  * aftercare.h - what follows a restore's database work and can only warn: the file check
- * (which files the restored database refers to are not there, and which files no row names)
- * and ANALYZE, so that the application's first queries find planner statistics.
+ * (which files the restored database refers to are not there, and which files no row names),
+ * and the routing of the server's notices on the connections of the file check and of ANALYZE
+ * (analyze.h) to the job's log.
  */
 #ifndef AFTERCARE_H
 #define AFTERCARE_H
 
+#include <libpq-fe.h>
 #include <stdbool.h>
+#include <stddef.h>
 
+#include "conninfo.h"
 #include "database.h"
 #include "report.h"
 #include "restore.h"
@@ -34,14 +38,26 @@ void aftercare_check_files(const struct restore_options *o, struct database *db,
 void aftercare_warn_missing(const struct restore_options *o, bool database_only_backup,
                             struct report *report);
 
+/* Where a connection's notices go (aftercare_route_notice's argument). */
+struct aftercare_route {
+	const struct restore_options *o;
+	const struct conninfo_secrets *secrets;
+	const char *job_id;
+	const char *during; /* "the file check", "ANALYZE" */
+};
+
 /*
- * aftercare_analyze: ANALYZE the tables of the restored database (db's, or for a swap its new
- * database's, outside any transaction), table by table, skipping with a warning one whose
- * lock it waited for in vain (AFTERCARE_LOCK_TIMEOUT_S, aftercare.c), and stopping with a
- * warning once o->cancel is set. Its time goes into report->analyze_s, a failure into report's
- * warnings, the server's notices to o->log.
+ * aftercare_route_notice: a libpq notice receiver (arg: a struct aftercare_route) that writes a
+ * server notice as a line of the job's log: "job <id>: the server said during <during>:
+ * <severity>: <message>", its first line, scrubbed of secrets.
  */
-void aftercare_analyze(const struct restore_options *o, struct database *db, struct swap *swap,
-                       struct report *report);
+void aftercare_route_notice(void *arg, const PGresult *res);
+
+/*
+ * aftercare_first_line: into buf, the first line of a libpq or server message (msg; NULL or
+ * empty: "no message from the server"), without libpq's "ERROR:  ", scrubbed of secrets.
+ */
+void aftercare_first_line(const struct conninfo_secrets *secrets, const char *msg, char *buf,
+                          size_t buflen);
 
 #endif

@@ -20,9 +20,9 @@
  * With strategy swap (swap.h) the same order holds, with a new database in place of the
  * transaction: after the same refusals and the swap's own (swap_open), the databases earlier
  * swaps left behind are dropped and the connection to the target is closed; the thread
- * creates the new database and runs pg_restore --jobs into it; "commit" is the swap of the
- * names (swap_commit), and the old database is dropped at the end. Any failure before the
- * swap drops the new database.
+ * creates the new database and runs pg_restore --jobs into it; ANALYZE runs in it before
+ * "commit", the swap of the names (swap_commit); the old database is dropped at the end.
+ * Any failure before the swap drops the new database.
  */
 #include "restore.h"
 
@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "aftercare.h"
+#include "analyze.h"
 #include "archive_walk.h"
 #include "store.h"
 #include "database.h"
@@ -426,8 +427,23 @@ commit(struct restore_state *s)
 }
 
 /*
- * aftercare: the outcome is final: warn of missing files, then ANALYZE when the target asks,
- * once o->outcome_known has the report (a death during ANALYZE must not hide the outcome).
+ * analyze_new_database: strategy swap: ANALYZE the new database before its name is swapped in
+ * (analyze.h), so that the application's first query finds statistics and the old database
+ * goes sooner. Only ever warns.
+ */
+static void
+analyze_new_database(struct restore_state *s)
+{
+	if (s->swap == NULL || !s->t->analyze)
+		return;
+	progress_phase(&s->progress, "analyzing");
+	analyze_restored(s->o, NULL, s->swap, s->report);
+}
+
+/*
+ * aftercare: the outcome is final: warn of missing files, then (strategy transaction) ANALYZE
+ * when the target asks, once o->outcome_known has the report (a death during ANALYZE must not
+ * hide the outcome).
  */
 static void
 aftercare(struct restore_state *s)
@@ -435,14 +451,14 @@ aftercare(struct restore_state *s)
 	const struct restore_options *o = s->o;
 
 	aftercare_warn_missing(o, s->walk.kind == ARCHIVE_KIND_DATABASE_ONLY, s->report);
-	if (!s->t->analyze)
+	if (!s->t->analyze || s->swap != NULL)
 		return;
 	if (o->db_only || s->walk.kind == ARCHIVE_KIND_DATABASE_ONLY)
 		s->report->files.status = "skipped";
 	if (o->outcome_known != NULL)
 		o->outcome_known(o->outcome_ctx, s->report);
 	progress_phase(&s->progress, "analyzing");
-	aftercare_analyze(o, s->db, s->swap, s->report);
+	analyze_restored(o, s->db, NULL, s->report);
 }
 
 /*
@@ -523,6 +539,8 @@ restore_run(const struct restore_options *o, struct report *report)
 		rehearse(&s); /* a rehearsal ends here: everything rolls back */
 		goto end;
 	}
+	/* strategy swap: ANALYZE in the new database, before the swap; only ever warns */
+	analyze_new_database(&s);
 	if (commit(&s) < 0) /* 4. the database commits; 5. the files are swapped in */
 		goto end;
 	aftercare(&s); /* missing files, ANALYZE: only ever warn */

@@ -2,21 +2,36 @@
 # analyze.sh - ANALYZE after a restore never holds the outcome back, and nothing after the
 # database work changes it or talks past the log.
 #
-#  - another session takes SHARE UPDATE EXCLUSIVE on a restored table right at the commit
-#    (strategy transaction: its LOCK waited on the old table of that name, which the restore's
-#    transaction dropped, and falls on the restored one when it commits; strategy swap: it
-#    connects as soon as the target's name holds the new database): the restore succeeds in
-#    bounded time, the database is the backup's, a warning names the skipped table, the others
-#    are analyzed;
+#  - strategy transaction: another session takes SHARE UPDATE EXCLUSIVE on a restored table
+#    right at the commit (its LOCK waited on the old table of that name, which the restore's
+#    transaction dropped, and falls on the restored one when it commits): the restore succeeds
+#    in bounded time, the database is the backup's, a warning names the skipped table, the
+#    others are analyzed;
+#  - strategy swap: ANALYZE runs in the new database before the swap, so a session that locks a
+#    table as soon as the target's name holds the new database changes nothing: every table
+#    has its statistics, no warning names one;
 #  - in the same two restores, a files_query that raises a warning and calls setval() changes
 #    nothing: the sequence holds the backup's value, the check fails with a warning, and the
 #    query's warning reaches the log with the job's id; with strategy swap as the
 #    non-superuser owner, stderr holds no raw server notice (ANALYZE of the catalogs made 48
 #    "WARNING:  skipping "pg_authid" ...");
+#  - restore_jobs 1: the largest table (shop$order) is analyzed first, before the tables whose
+#    names sort ahead of it (pg_stat_user_tables.last_analyze);
+#  - restore_jobs 3, a dump whose tables take 0.5 s each to analyze: at least two ANALYZE
+#    statements run at once; one of their connections is ended (pg_terminate_backend) and its
+#    table goes to another: every table analyzed, no warning names one;
+#  - the role's connection limit lets ANALYZE have 2 of its 4 connections: every table analyzed,
+#    no warning names one;
 #  - SIGTERM while ANALYZE waits for such a lock (on several tables): the process ends at once,
 #    the restore succeeded (it committed), a warning says ANALYZE was interrupted;
 #  - the daemon: a worker killed -9 while its job's ANALYZE waits: the next worker files the job
-#    as what it was, succeeded with the database and the files restored.
+#    as what it was, succeeded with the database and the files restored;
+#  - a pg_dump 18 dump carrying statistics (STATISTICS DATA entries) restored by pg_restore 18
+#    into a server 18: the tables analyzed at the source get their statistics from the dump and
+#    are not analyzed again (last_analyze null, pg_stats rows there); the one never analyzed
+#    there is. Skipped unless client 18 (RW_PG_CLIENTS_DIR, default build/pg-clients) and server
+#    18 (RW_PG_SERVERS_DIR, default build/pg-servers) were fetched (scripts/pg-clients,
+#    scripts/pg-servers); run last, on a cluster of its own.
 set -euo pipefail
 source "$(dirname "$0")/worker_lib.sh"
 
@@ -56,6 +71,27 @@ SEQ_BEFORE=$(sql src "$SEQ_SQL")
 # A files_query that raises a warning, then calls setval().
 NOISY_SETVAL="files_query='select * from public.\"noisy\$uuids\"() union all select \
 pg_catalog.setval(''public.\"mendixsystem\$seq\"'', 1)::text'"
+
+# PAR: a bare dump of tables "slow$1".."slow$3" whose ANALYZE takes 0.5 s each (an expression
+# index whose function takes 10 ms a row), and two plain ones.
+create_db par
+sql_as_app par - >/dev/null <<'EOF'
+create function "p$slow_id"(i integer) returns integer language plpgsql immutable as $$
+begin
+	perform pg_catalog.pg_sleep(0.01);
+	return i;
+end $$;
+create table "slow$1" (i integer); create table "slow$2" (i integer);
+create table "slow$3" (i integer); create table "plain$a" (i integer);
+create table "plain$b" (t text);
+insert into "slow$1" select generate_series(1, 50); insert into "slow$2" select generate_series(1, 50);
+insert into "slow$3" select generate_series(1, 50); insert into "plain$a" select generate_series(1, 99);
+insert into "plain$b" values ('b');
+create index on "slow$1" (public."p$slow_id"(i)); create index on "slow$2" (public."p$slow_id"(i));
+create index on "slow$3" (public."p$slow_id"(i));
+EOF
+PAR=$A/par.backup
+dump_custom par "$PAR"
 
 sql postgres "alter role app createdb"
 
@@ -141,6 +177,35 @@ assert_analyzed_but() {
 	[ -z "$left" ] || fail "tables of $db not analyzed: $left"
 }
 
+# assert_no_table_warned: fail if a warning of the report says a table was not analyzed.
+assert_no_table_warned() {
+	assert_report_true '(.warnings | all(contains("not analyzed") | not))' \
+		"no warning says a table was not analyzed: $(report '.warnings | join(" | ")')"
+}
+
+# max_analyzes_at_once: until the restore ($RESTORE_PID) ends, poll how many restore-worker
+# sessions run ANALYZE at once; the most seen in MAX_AT_ONCE. With $1 = terminate, end the first
+# one seen analyzing a slow$ table (pg_terminate_backend, in the same query).
+max_analyzes_at_once() {
+	local row n terminate=false terminated=
+	[ "${1:-}" != terminate ] || terminate=true
+	MAX_AT_ONCE=0
+	while pid_running "$RESTORE_PID"; do
+		row=$(sql postgres "with a as (select pid, query from pg_stat_activity where
+			application_name = 'restore-worker' and state = 'active' and query like 'ANALYZE%')
+			select count(*) || ' ' || coalesce((select pg_terminate_backend(min(pid))::text from a
+				where $terminate and query like 'ANALYZE%slow%'), '') from a")
+		n=${row%% *}
+		[ "$n" -le "$MAX_AT_ONCE" ] || MAX_AT_ONCE=$n
+		if [ "${row#* }" = true ]; then
+			terminated=yes
+			terminate=false
+		fi
+		sleep 0.05
+	done
+	[ "${1:-}" != terminate ] || [ -n "$terminated" ] || fail "no ANALYZE connection was ended"
+}
+
 # assert_files_query_wrote_nothing: NOISY_SETVAL's setval() failed (read-only) and left the
 # sequence of database $1 at the backup's value; its warning went to the log, with the job's id.
 assert_files_query_wrote_nothing() {
@@ -199,8 +264,9 @@ assert_analyzed_but t_lock 'public."shop$order"'
 assert_files_query_wrote_nothing t_lock
 case_end
 
-# Strategy swap, as the non-superuser owner app: also no raw notice on stderr.
-case_begin swap_locked_table_skipped_files_query_writes_nothing_no_raw_notices
+# Strategy swap, as the non-superuser owner app: ANALYZE is done before the swap, so a lock taken
+# right after it changes nothing; also no raw notice on stderr.
+case_begin swap_analyzed_before_swap_files_query_writes_nothing_no_raw_notices
 make_target_db t_swap
 old_blobs
 write_config "$CASE_DIR/config.yaml" dbname=t_swap strategy=swap restore_jobs=2 "$NOISY_SETVAL"
@@ -211,15 +277,56 @@ blocker_stop
 assert_exit 0
 assert_report .status succeeded
 assert_report .database.status restored
-assert_report_true '(.warnings | any(contains("shop$order") and contains("not analyzed")))' \
-	"a warning names the locked table shop\$order"
+assert_no_table_warned
 snapshot_db_state t_swap >"$CASE_DIR/after.db"
 assert_same_file "target database (vs source)" "$TEST_ROOT/src.state" "$CASE_DIR/after.db"
-assert_analyzed_but t_swap 'public."shop$order"'
+assert_analyzed_but t_swap
 assert_files_query_wrote_nothing t_swap
 assert_no_raw_notices
 assert_eq "databases beside the target" "" \
 	"$(sql postgres "select datname from pg_database where datname like 't\_swap\_rw\_%'")"
+case_end
+
+case_begin largest_table_first
+make_target_db t_order
+old_blobs
+write_config "$CASE_DIR/config.yaml" dbname=t_order restore_jobs=1
+run_worker -c "$CASE_DIR/config.yaml" restore --json "$GOOD"
+assert_exit 0
+assert_report .status succeeded
+wait_sessions_gone t_order # their statistics are flushed as they end
+assert_analyzed_but t_order
+assert_eq "tables analyzed before the largest, shop\$order" "" "$(sql t_order "select
+	string_agg(format('%I.%I', schemaname, relname), ' ') from pg_stat_user_tables where
+	last_analyze < (select last_analyze from pg_stat_user_tables where relname = 'shop\$order')")"
+case_end
+
+case_begin parallel_connection_lost_table_goes_to_another
+make_target_db t_par
+write_config "$CASE_DIR/config.yaml" dbname=t_par restore_jobs=3
+restore_start -c "$CASE_DIR/config.yaml" restore --json "$PAR"
+max_analyzes_at_once terminate
+restore_wait 30
+assert_exit 0
+assert_report .status succeeded
+[ "$MAX_AT_ONCE" -ge 2 ] || fail "at most $MAX_AT_ONCE ANALYZE ran at once (restore_jobs 3)"
+[ "$MAX_AT_ONCE" -le 3 ] || fail "$MAX_AT_ONCE ANALYZE ran at once (restore_jobs 3)"
+assert_no_table_warned
+wait_sessions_gone t_par # their statistics are flushed as they end
+assert_analyzed_but t_par
+case_end
+
+case_begin connection_limit_leaves_fewer_connections
+make_target_db t_limit
+write_config "$CASE_DIR/config.yaml" dbname=t_limit restore_jobs=4
+sql postgres "alter role app connection limit 2"
+run_worker -c "$CASE_DIR/config.yaml" restore --json "$PAR"
+sql postgres "alter role app connection limit -1"
+assert_exit 0
+assert_report .status succeeded
+assert_no_table_warned
+wait_sessions_gone t_limit # their statistics are flushed as they end
+assert_analyzed_but t_limit
 case_end
 
 case_begin sigterm_while_analyze_waits
@@ -265,5 +372,47 @@ assert_report .files.status restored
 assert_target_restored acceptance
 assert_no_leftovers
 worker_case_end
+
+# A pg_dump 18 dump with statistics, on a server 18 (the last case: the cluster is replaced).
+CLIENT18=${RW_PG_CLIENTS_DIR:-$TESTS_DIR/../build/pg-clients}/18/bin
+SERVER18=$(ls -d "${RW_PG_SERVERS_DIR:-$TESTS_DIR/../build/pg-servers}"/18.*/native/bin 2>/dev/null |
+	tail -n 1 || true)
+if [ ! -x "$CLIENT18/pg_restore" ] || [ ! -x "$CLIENT18/pg_dump" ]; then
+	case_skip pg18_restored_statistics_not_analyzed_again "client 18 not fetched (scripts/pg-clients 18)"
+elif [ -z "$SERVER18" ] || [ ! -x "$SERVER18/postgres" ]; then
+	case_skip pg18_restored_statistics_not_analyzed_again "server 18 not fetched (scripts/pg-servers 18)"
+else
+	case_begin pg18_restored_statistics_not_analyzed_again
+	cluster_stop
+	PG_SERVER_BIN=$SERVER18 cluster_start
+	sql postgres "create role app login createdb"
+	create_db st
+	sql_as_app st - >/dev/null <<'EOF'
+create table "st$a" (i integer, t text); create table "st$b" (i integer);
+create table "st$never" (i integer) with (autovacuum_enabled = false);
+insert into "st$a" select i, 'a' || i from generate_series(1, 500) i;
+insert into "st$b" select generate_series(1, 300);
+insert into "st$never" select generate_series(1, 200);
+analyze "st$a"; analyze "st$b";
+EOF
+	PGUSER=app "$CLIENT18/pg_dump" -O -x -Fc --statistics -d st -f "$A/st18.backup" 2>"$CASE_DIR/err" ||
+		fail "pg_dump 18 of st fails"
+	"$CLIENT18/pg_restore" -l "$A/st18.backup" | grep -q ' STATISTICS DATA public st\$a ' ||
+		fail "the dump carries no statistics for st\$a"
+	make_target_db t18
+	write_config "$CASE_DIR/config.yaml" dbname=t18 pg_restore="$CLIENT18/pg_restore" \
+		max_dump_version=1.16
+	run_worker -c "$CASE_DIR/config.yaml" restore --json "$A/st18.backup"
+	assert_exit 0
+	assert_report .status succeeded
+	wait_sessions_gone t18
+	assert_eq "tables analyzed by the restore" "st\$never" "$(sql t18 "select
+		string_agg(relname, ' ' order by relname) from pg_stat_user_tables
+		where last_analyze is not null")"
+	assert_eq "tables with column statistics" "st\$a st\$b st\$never" "$(sql t18 "select
+		string_agg(distinct tablename, ' ' order by tablename) from pg_stats where
+		schemaname = 'public'")"
+	case_end
+fi
 
 finish
