@@ -1,7 +1,10 @@
 /*
  * db_job.c - the database restore in a thread of its own (db_job.h): started by the archive
  * walk once the dump is read whole and the quota and lock budget pass, joined by restore_run.
- * Its files, the dump copy pg_restore reads and the TOC list, are made and removed here.
+ * Its files, the dump copy pg_restore reads and the TOC list, are made and removed here; so is
+ * the descriptor of a bare dump pg_restore reads in place instead of a copy (dump_in_place.h),
+ * which is checked unchanged once the walk has read it and again once pg_restore is done
+ * with it, before the restore may commit.
  */
 #include "db_job.h"
 
@@ -17,6 +20,14 @@
 #include "toc_list.h"
 
 #define MESSAGE_BYTES DB_JOB_MESSAGE_BYTES
+
+/* db_job_init: a job with no files (db_job.h). */
+void
+db_job_init(struct db_job *j)
+{
+	j->dump_fd = -1;
+	dump_in_place_init(&j->in_place);
+}
 
 /* db_job_open_dump: create work_dir/restore-<job>.dump for pg_restore (db_job.h). */
 int
@@ -38,10 +49,11 @@ db_job_open_dump(struct db_job *j, const char *work_dir, char *err, size_t errle
 	return 0;
 }
 
-/* db_job_remove_files: close and remove the dump copy, and remove the TOC list (db_job.h). */
+/* db_job_remove_files: remove the dump copy and the TOC list, close the dump (db_job.h). */
 void
 db_job_remove_files(struct db_job *j)
 {
+	dump_in_place_close(&j->in_place);
 	if (j->dump_fd >= 0)
 		(void)close(j->dump_fd);
 	j->dump_fd = -1;
@@ -57,19 +69,31 @@ db_job_remove_files(struct db_job *j)
 	}
 }
 
-/* db_job_run: the thread: restore the database, leaving the transaction open on success. */
+/*
+ * db_job_run: the thread: restore the database, leaving the transaction open on success. A dump
+ * read in place is pg_restore's only while it runs, and must be as it was measured after.
+ */
 static void *
 db_job_run(void *arg)
 {
 	struct db_job *j = arg;
+	bool in_place = j->in_place.fd >= 0;
 
-	if (j->swap != NULL)
-		j->rc = swap_restore(j->swap, j->pg_restore, j->dump_path, j->list_path,
-		                     j->o->target->restore_jobs, j->report, &j->stop, j->err,
-		                     sizeof(j->err));
+	if (in_place && dump_in_place_share(&j->in_place, j->err, sizeof(j->err)) < 0)
+		j->rc = -1;
+	else if (j->swap != NULL)
+		j->rc =
+		    swap_restore(j->swap, j->pg_restore, in_place ? j->in_place.path : j->dump_path,
+		                 j->list_path, j->o->target->restore_jobs, j->report, &j->stop,
+		                 j->err, sizeof(j->err));
 	else
-		j->rc = database_restore(j->db, j->pg_restore, j->dump_path, j->list_path,
+		j->rc = database_restore(j->db, j->pg_restore,
+		                         in_place ? j->in_place.path : j->dump_path, j->list_path,
 		                         j->report, &j->stop, j->err, sizeof(j->err));
+	dump_in_place_unshare(&j->in_place);
+	if (j->rc == 0 && in_place &&
+	    dump_in_place_check(&j->in_place, "the file", j->err, sizeof(j->err)) < 0)
+		j->rc = -1;
 	j->finished_at = restore_now();
 	if (j->rc < 0)
 		j->failed = 1;
@@ -93,6 +117,9 @@ db_job_start(void *ctx, char *err, size_t errlen)
 	int rc;
 
 	j->dump_read_at = restore_now();
+	if (j->in_place.fd >= 0 &&
+	    dump_in_place_check(&j->in_place, report->source, err, errlen) < 0)
+		return WALK_FAILED;
 	if (j->swap != NULL
 	        ? quota_check_swap(swap_current_size(j->swap), walk->dump.decompressed_bytes,
 	                           walk->dump.over_limit, t->restore_overhead, t->plan_quota, why,
@@ -126,14 +153,20 @@ db_job_start(void *ctx, char *err, size_t errlen)
 	         reader->version);
 	restore_say(j->o,
 	            "job %s: %s holds a dump (archive version %d.%d, pg_dump %s) that decompresses "
-	            "to %llu bytes; %s (PostgreSQL %s) restores it",
+	            "to %llu bytes; %s (PostgreSQL %s) restores it%s",
 	            j->job_id, report->source, walk->dump.vmaj, walk->dump.vmin,
 	            walk->dump.pg_dump_version, (unsigned long long)walk->dump.decompressed_bytes,
-	            reader->path, reader->version);
+	            reader->path, reader->version,
+	            j->in_place.fd >= 0 ? " from where it lies (no copy)" : "");
 	rc = close(j->dump_fd);
 	j->dump_fd = -1;
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot write %s: %s", j->dump_path, strerror(errno));
+		return WALK_FAILED;
+	}
+	/* Read in place, the dump needs no copy: the empty one goes now, not at the end. */
+	if (j->in_place.fd >= 0 && unlink(j->dump_path) < 0) {
+		snprintf(err, errlen, "cannot remove %s: %s", j->dump_path, strerror(errno));
 		return WALK_FAILED;
 	}
 	if (walk->dump.nskipped > 0) {
@@ -147,8 +180,14 @@ db_job_start(void *ctx, char *err, size_t errlen)
 			snprintf(err, errlen, "out of memory");
 			return WALK_FAILED;
 		}
-		if (toc_list_write(j->pg_restore, j->dump_path, j->list_path, skip,
-		                   walk->dump.nskipped, why, sizeof(why)) < 0) {
+		/* No other thread starts a program now: the database thread is not running yet. */
+		if (j->in_place.fd >= 0 && dump_in_place_share(&j->in_place, err, errlen) < 0)
+			return WALK_FAILED;
+		rc = toc_list_write(j->pg_restore,
+		                    j->in_place.fd >= 0 ? j->in_place.path : j->dump_path,
+		                    j->list_path, skip, walk->dump.nskipped, why, sizeof(why));
+		dump_in_place_unshare(&j->in_place);
+		if (rc < 0) {
 			snprintf(err, errlen, "%s: %s", report->source, why);
 			return WALK_FAILED;
 		}

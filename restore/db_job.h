@@ -13,6 +13,7 @@
 
 #include "archive_walk.h"
 #include "database.h"
+#include "dump_in_place.h"
 #include "pg_client.h"
 #include "report.h"
 #include "restore.h"
@@ -28,8 +29,9 @@ struct db_job {
 	struct swap *swap;                   /* strategy swap */
 	const struct pg_client_set *readers; /* the pg_restore programs to pick from */
 	const char *pg_restore, *job_id;     /* pg_restore: the one picked for the dump */
-	char *dump_path, *list_path;
-	int dump_fd; /* the dump copy, open until the dump is read */
+	char *dump_path, *list_path;   /* dump_path: the copy's name, also when there is none */
+	int dump_fd;                   /* the dump copy, open until the dump is read */
+	struct dump_in_place in_place; /* a bare dump read in place instead (archive_walk.h) */
 	pthread_t thread;
 	bool defer;   /* db_job_start only checks and prepares; db_job_launch starts it later */
 	bool ready;   /* prepared: the dump is read whole and passed the checks */
@@ -43,18 +45,25 @@ struct db_job {
 	void *tick_ctx;
 };
 
+/* db_job_init: a job with no files (call before anything else, even on a path that fails). */
+void db_job_init(struct db_job *j);
+
 /*
  * db_job_open_dump: create the dump copy pg_restore reads, work_dir/restore-<job_id>.dump, into
  * j->dump_fd and ->dump_path; 0, or -1 with err.
  */
 int db_job_open_dump(struct db_job *j, const char *work_dir, char *err, size_t errlen);
 
-/* db_job_remove_files: close and remove the dump copy, and remove the TOC list, if made. */
+/*
+ * db_job_remove_files: close and remove the dump copy, remove the TOC list, if made, and close
+ * the dump read in place.
+ */
 void db_job_remove_files(struct db_job *j);
 
 /*
  * db_job_start: the walk's dump_done callback (ctx: the db_job): the dump has been read whole.
- * Checks the quota and the lock budget, writes the TOC list, then starts the thread.
+ * Checks the quota and the lock budget, writes the TOC list, then starts the thread. A dump read
+ * in place must be unchanged (dump_in_place_check), and its empty copy goes.
  */
 enum archive_outcome db_job_start(void *ctx, char *err, size_t errlen);
 

@@ -86,7 +86,7 @@ begin(struct restore_state *s, const struct restore_options *o, struct report *r
 	s->exit_status = RESTORE_EXIT_UNCHANGED;
 	s->walk.fd = -1;
 	s->job.defer = o->previous_dir != NULL && !o->dry_run;
-	s->job.dump_fd = -1;
+	db_job_init(&s->job);
 	progress_init(&s->progress, o, &s->walk, &s->job, report);
 	if (o->job_id != NULL)
 		snprintf(s->job_id, sizeof(s->job_id), "%s", o->job_id);
@@ -205,6 +205,7 @@ read_archive(struct restore_state *s)
 	}
 	walk->path = o->archive;
 	walk->dump_fd = s->job.dump_fd;
+	walk->in_place = &s->job.in_place; /* a bare dump: no copy (dump_in_place.h) */
 	walk->blob_target = o->db_only ? NULL : t;
 	walk->job_id = s->job_id;
 	walk->stop_after = quota_stop_after(

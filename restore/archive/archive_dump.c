@@ -2,8 +2,8 @@
  * archive_dump.c - the dump entry of a walk (see archive_walk_parts.h): db/db.backup of a
  * full snapshot, or the whole input of a database-only backup. Its first bytes tell its kind;
  * a custom-format dump is then read once by dump_scan(), through a source that copies every
- * byte to dump_fd as it goes, and refused, with what to do, when it is another kind of dump,
- * too new, corrupt or truncated.
+ * byte to dump_fd as it goes (unless the walk reads the dump in place), and refused, with what to
+ * do, when it is another kind of dump, too new, corrupt or truncated.
  */
 #include "archive_walk_parts.h"
 #include "io.h"
@@ -22,7 +22,7 @@ struct dump_source {
 	char why[512];
 };
 
-/* source_pull: read the entry's next bytes from libarchive, copying them to dump_fd. */
+/* source_pull: read the entry's next bytes from libarchive, copying them to dump_fd if asked. */
 static ssize_t
 source_pull(struct dump_source *src, void *buf, size_t len)
 {
@@ -39,7 +39,8 @@ source_pull(struct dump_source *src, void *buf, size_t len)
 		snprintf(src->why, sizeof(src->why), "%s", archive_error_string(w->a));
 		return -1;
 	}
-	if (n > 0 && w->walk->dump_fd >= 0 && io_write_all(w->walk->dump_fd, buf, (size_t)n) < 0) {
+	if (n > 0 && w->walk->dump_fd >= 0 && !w->dump_in_place &&
+	    io_write_all(w->walk->dump_fd, buf, (size_t)n) < 0) {
 		src->state = SOURCE_WRITE_ERROR;
 		snprintf(src->why, sizeof(src->why), "%s", strerror(errno));
 		return -1;

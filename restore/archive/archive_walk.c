@@ -8,9 +8,9 @@
  * folder and work_dir.
  *
  * This file opens the archive, tells its kind, goes through its entries (checking each name
- * and type, reading .metadata and comparing its sizes with what was found) and hands the dump
- * to archive_dump.c and the files under tree/ to archive_tree.c; all three refuse through
- * archive_walker.c, below them.
+ * and type, reading .metadata and comparing its sizes with what was found), decides whether a
+ * bare dump is read in place (dump_in_place.h) and hands the dump to archive_dump.c and the files
+ * under tree/ to archive_tree.c; all three refuse through archive_walker.c, below them.
  *
  * Diagnostics: every refusal names the archive file, then the entry, then the reason.
  */
@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define METADATA_LIMIT   (1024 * 1024)
@@ -281,6 +282,27 @@ snapshot_entry(const char *name)
 	       strncmp(name, "tree/", 5) == 0;
 }
 
+/*
+ * read_in_place: a bare dump that is neither compressed nor inflated on its way here is read
+ * where it lies rather than copied, when the caller asks for that and the file allows it
+ * (dump_in_place.h). pg_restore cannot seek in a gzip stream: a compressed dump is copied.
+ * 0, or -1 (errno) when its descriptor cannot be kept.
+ */
+static int
+read_in_place(struct walker *w)
+{
+	struct archive_walk *walk = w->walk;
+
+	if (walk->in_place == NULL || w->inflating ||
+	    archive_filter_code(w->a, 0) != ARCHIVE_FILTER_NONE ||
+	    !dump_in_place_usable(walk->fd, &w->st, &w->before))
+		return 0;
+	if (dump_in_place_take(walk->in_place, walk->fd, &w->st) < 0)
+		return -1;
+	w->dump_in_place = true;
+	return 0;
+}
+
 /* walk_entries: the loop over the archive's entries. */
 static enum archive_outcome
 walk_entries(struct walker *w)
@@ -303,6 +325,9 @@ walk_entries(struct walker *w)
 			                     archive_error_string(w->a));
 		if (archive_format(w->a) == ARCHIVE_FORMAT_RAW) {
 			/* A single file is a database-only backup once it reads as a dump. */
+			if (read_in_place(w) < 0)
+				return walker_refuse(w, WALK_FAILED, "cannot keep it open: %s",
+				                     strerror(errno));
 			outcome = walker_read_dump(w, w->name);
 			if (walk->have_dump)
 				walk->kind = ARCHIVE_KIND_DATABASE_ONLY;
@@ -422,6 +447,8 @@ archive_walk(struct archive_walk *walk, struct report *report, char *err, size_t
 	fd = open(walk->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return walker_refuse(&w, WALK_REJECTED, "cannot open it: %s", strerror(errno));
+	/* The clock first, then the status: what reading the dump in place relies on. */
+	clock_gettime(CLOCK_REALTIME_COARSE, &w.before);
 	if (fstat(fd, &st) < 0) {
 		(void)close(fd);
 		return walker_refuse(&w, WALK_REJECTED, "cannot examine it: %s", strerror(errno));
@@ -471,12 +498,14 @@ archive_walk(struct archive_walk *walk, struct report *report, char *err, size_t
 			free(w.block);
 			return walker_refuse(&w, WALK_FAILED, "out of memory");
 		}
+		w.inflating = true;
 		rc = archive_read_open(w.a, gz, NULL, walk_gzip_read, NULL);
 	} else {
 		rc = archive_read_open_fd(w.a, fd, BLOCK_BYTES);
 	}
 	walk->fd = fd;
 	walk->size = (uint64_t)st.st_size;
+	w.st = st;
 	if (rc != ARCHIVE_OK)
 		outcome = walker_refuse(&w, WALK_REJECTED,
 		                        "is not a backup archive or dump, or it is truncated (%s)",

@@ -5,8 +5,9 @@
  * of input apart by content (a tar archive, compressed or not, holding .metadata, db/ or tree/
  * is a full snapshot; a bare or gzip-wrapped custom-format dump is a database-only backup;
  * anything else is of no known kind), checks every entry's name and type, parses .metadata,
- * measures the dump with the dump reader while copying it to dump_fd, and writes tree files
- * straight into the blob store's staging folder.
+ * measures the dump with the dump reader while copying it to dump_fd (or, a bare uncompressed
+ * dump, reading it in place: dump_in_place.h), and writes tree files straight into the blob
+ * store's staging folder.
  */
 #ifndef ARCHIVE_WALK_H
 #define ARCHIVE_WALK_H
@@ -18,6 +19,7 @@
 #include "restore.h"
 #include "store.h"
 #include "dump.h"
+#include "dump_in_place.h"
 #include "report.h"
 
 enum archive_kind {
@@ -48,6 +50,13 @@ struct archive_walk {
 	bool measure_too_new;          /* measure a dump past the limit, then refuse it (inspect) */
 	volatile sig_atomic_t *cancel; /* set by a signal handler: stop soon; may be NULL */
 	volatile sig_atomic_t *abort;  /* set by the caller's other work: stop soon; may be NULL */
+	/*
+	 * When not NULL, a bare uncompressed dump in a regular file that dump_in_place_usable()
+	 * accepts is not copied to dump_fd: the walk takes a descriptor of it and its status from
+	 * before its first byte was read into *in_place (dump_in_place_take), before the dump is
+	 * read; the caller closes it (dump_in_place_close), whatever the outcome.
+	 */
+	struct dump_in_place *in_place;
 	/*
 	 * Called once, as soon as the dump has been read whole (measured, copied, intact, and
 	 * not over stop_after), before the entries that follow it: the caller may start

@@ -1,10 +1,10 @@
 /*
  * archive_walk_parts.h - what the walk's files share (not for the rest of the engine):
  * archive_walk.c opens the archive and goes through its entries, archive_dump.c reads the
- * dump entry (identified, measured by dump_scan and copied to dump_fd), archive_tree.c checks
- * the names under tree/ and stages the files, and archive_walker.c, below the three, words
- * their refusals and tells them when to stop. The calls go one way: archive_walk.c calls the
- * entry readers, never the reverse.
+ * dump entry (identified, measured by dump_scan and copied to dump_fd unless it is read in
+ * place), archive_tree.c checks the names under tree/ and stages the files, and
+ * archive_walker.c, below the three, words their refusals and tells them when to stop. The calls go
+ * one way: archive_walk.c calls the entry readers, never the reverse.
  */
 #ifndef ARCHIVE_WALK_PARTS_H
 #define ARCHIVE_WALK_PARTS_H
@@ -13,6 +13,8 @@
 #include <archive_entry.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "archive_walk.h"
 
@@ -27,8 +29,12 @@ struct walker {
 	char *err;
 	size_t errlen;
 	unsigned char *block;
-	bool saw_pgdump_toc; /* a top-level toc.dat: a pg_dump -Ft archive */
-	bool saw_db_toc;     /* db/toc.dat: a directory-format dump put into db/ */
+	struct stat st;         /* the archive's status, before its first byte was read */
+	struct timespec before; /* CLOCK_REALTIME_COARSE just before st was taken */
+	bool inflating;         /* gzip is inflated before libarchive sees it */
+	bool dump_in_place;     /* the dump is read in place (walk->in_place), not copied */
+	bool saw_pgdump_toc;    /* a top-level toc.dat: a pg_dump -Ft archive */
+	bool saw_db_toc;        /* db/toc.dat: a directory-format dump put into db/ */
 	/* Entries outside a backup's layout: how many, and the first few names, for one warning. */
 	unsigned long long unexpected;
 	char unexpected_names[512];
