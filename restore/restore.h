@@ -74,12 +74,11 @@ struct restore_options {
 	void (*outcome_known)(void *outcome_ctx, const struct report *report);
 	void *outcome_ctx;
 	/*
-	 * Not NULL: the old files a successful restore swapped out are left (beside blob_dir,
-	 * under the staging name) for restore_finish(), which the caller runs once its report is
-	 * out: removing many files is not the restore's critical path. NULL: they are removed
-	 * before restore_run() returns.
+	 * true: the old files a successful restore swapped out are left beside the store for the
+	 * caller to remove in the background (store.h: store_old_take): removing many files is not
+	 * the restore's critical path. false: they are removed before restore_run() returns.
 	 */
-	struct restore_leftover **leftover;
+	bool keep_old_files;
 	/*
 	 * Not NULL: before the restore changes the target (after every check and refusal), back
 	 * the target up into this folder (backup.h: a full snapshot, or the database alone for
@@ -90,9 +89,6 @@ struct restore_options {
 	int previous_keep;
 	const char *pg_dump; /* for that backup, pinned; NULL: the oldest that dumps the server */
 };
-
-/* What a restore left for after its report: the old files it swapped out. */
-struct restore_leftover;
 
 /*
  * restore_run: restore options->archive into options->target, filling *report (which the
@@ -107,12 +103,6 @@ int restore_run(const struct restore_options *options, struct report *report);
  */
 int restore_inspect(const char *archive, const char *pg_restore, const char *const *pg_client_dirs,
                     char **json, char **text);
-
-/*
- * restore_finish: remove what restore_run() left in *leftover (NULL is fine) and free it;
- * progress and a failure go to options->log.
- */
-void restore_finish(struct restore_leftover *leftover, const struct restore_options *options);
 
 /*
  * restore_tidy: remove what interrupted restores into target left in its server: for strategy

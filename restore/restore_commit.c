@@ -5,41 +5,18 @@
  *     the swap of the names (swap_commit); o->before_commit runs just before, and what a
  *     process that finds the restore stopped needs to ask the server goes into o->commit_point;
  *  5. only then the staged files are swapped into blob_dir (store_stage_commit), and the old
- *     ones removed, at once or later by restore_finish().
+ *     ones removed at once, or (o->keep_old_files) left to the caller's removal in the
+ *     background (store_old_take).
  * A COMMIT whose reply was lost, and a failure of the files' swap, are the only ways to end
  * "partial": both keep every copy and name it in the report.
  */
 #include "restore_commit.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "store.h"
 
 #define MESSAGE_BYTES 2048
-
-struct restore_leftover {
-	struct store_stage *old_files; /* committed: the old files are at its staging name */
-	char job_id[37];
-};
-
-/* restore_finish: remove the old files a restore left (restore.h). */
-void
-restore_finish(struct restore_leftover *leftover, const struct restore_options *o)
-{
-	char err[MESSAGE_BYTES];
-	double t0 = restore_now();
-
-	if (leftover == NULL)
-		return;
-	if (store_stage_remove_old(leftover->old_files, err, sizeof(err)) < 0)
-		restore_say(o, "job %s: warning: %s", leftover->job_id, err);
-	else
-		restore_say(o, "job %s: the old files were removed in %.3f s", leftover->job_id,
-		            restore_now() - t0);
-	store_stage_close(leftover->old_files);
-	free(leftover);
-}
 
 /* What commit_hook needs. */
 struct commit_hook {
@@ -164,16 +141,7 @@ restore_commit_files(const struct restore_options *o, struct archive_walk *walk,
 	report->files.status = "restored";
 	report->file_count = walk->file_count;
 	report->file_bytes = walk->file_bytes;
-	if (o->leftover != NULL) {
-		*o->leftover = malloc(sizeof(**o->leftover));
-		if (*o->leftover != NULL) {
-			(*o->leftover)->old_files = walk->staging;
-			snprintf((*o->leftover)->job_id, sizeof((*o->leftover)->job_id), "%s",
-			         report->job_id);
-			walk->staging = NULL;
-		}
-	}
-	if (walk->staging != NULL && store_stage_remove_old(walk->staging, err, sizeof(err)) < 0)
+	if (!o->keep_old_files && store_stage_remove_old(walk->staging, err, sizeof(err)) < 0)
 		report_warn(report, "%s", err);
 	store_stage_close(walk->staging);
 	walk->staging = NULL;

@@ -2,7 +2,8 @@
  * command_restore.c - restore-worker restore: one restore in the foreground, its progress on
  * stderr (a live line on a terminal, a line every 10 s otherwise), its report on stdout with
  * --json. With a spool it takes the worker's lock on the target first, so that it never runs
- * beside the daemon's restore of the same target.
+ * beside the daemon's restore of the same target. It returns once the target is restored; the
+ * old files are removed afterwards by a detached process (old_files.c).
  */
 #include <errno.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include "command.h"
 #include "config.h"
 #include "notify.h"
+#include "old_files.h"
 #include "progress_view.h"
 #include "restore.h"
 #include "spool.h"
@@ -125,7 +127,6 @@ command_restore(const struct command *cmd, const struct command_args *args,
 	const struct config_target *ct;
 	struct restore_target target;
 	struct restore_options ro;
-	struct restore_leftover *leftover = NULL;
 	struct cli_progress progress = {.tty = isatty(STDERR_FILENO) == 1};
 	char *previous = NULL;
 	struct config *config;
@@ -191,7 +192,7 @@ command_restore(const struct command *cmd, const struct command_args *args,
 	ro.progress = show_progress;
 	ro.progress_ctx = &progress;
 	ro.holds_target_lock = lock >= 0;
-	ro.leftover = &leftover;
+	ro.keep_old_files = true; /* removed in the background once the report is out */
 	ro.pg_dump = config->pg_dump;
 	if (ct->keep_previous && !args->dry_run) {
 		char err[1024];
@@ -221,12 +222,16 @@ command_restore(const struct command *cmd, const struct command_args *args,
 		free(json);
 	}
 	report_free(&report);
-	restore_finish(leftover, &ro); /* the old files go once the report is out */
 	free(previous);
 	if (lock >= 0) {
 		spool_unlock(lock);
 		spool_close(&sp);
 	}
+	/*
+	 * The target is restored: the old files (this restore's, and those a removal killed
+	 * midway left) go in a detached process, which the caller does not wait for.
+	 */
+	old_files_detach(target.blob_dir);
 	config_free(config);
 	return status;
 }

@@ -34,6 +34,7 @@
 #include "json.h"
 #include "metrics.h"
 #include "notify.h"
+#include "old_files.h"
 #include "progress_view.h"
 #include "report.h"
 #include "restore.h"
@@ -41,6 +42,7 @@
 
 #define STOP_GRACE              20.0 /* seconds before a child that ignores SIGTERM is killed */
 #define PROGRESS_STATUS_SECONDS 2.0  /* while jobs run, STATUS is redone this often */
+#define REMOVAL_GRACE           2.0  /* seconds a removal of old files may go on after SIGTERM */
 
 /* daemon_now: monotonic seconds. */
 static double
@@ -138,6 +140,7 @@ begin_stop(struct worker *w)
 	for (size_t i = 0; i < w->njobs; i++)
 		if (w->jobs[i].pid > 0)
 			(void)kill(w->jobs[i].pid, SIGTERM);
+	old_files_stop(false); /* those running get REMOVAL_GRACE to finish */
 }
 
 /* handle_signals: what the signalfd says. */
@@ -303,6 +306,9 @@ daemon_run(const char *config_path, struct config *config)
 	notify_send("READY=1");
 	(void)check_log(w.config); /* its failures are logged; the daemon goes on */
 	tidy_targets(&w);
+	/* Old files a removal killed midway (with its worker) left: in the background. */
+	for (size_t i = 0; i < w.config->ntargets; i++)
+		old_files_remove(w.config->targets[i].blob_dir, supervise_child_release, &w);
 	for (;;) {
 		struct pollfd fds[2] = {{w.signal_fd, POLLIN, 0},
 		                        {w.incoming.inotify_fd, POLLIN, 0}};
@@ -322,7 +328,9 @@ daemon_run(const char *config_path, struct config *config)
 		wake = supervise_start_ready(&w, daemon_now());
 		notify_status(&w);
 		metrics_update(&w.metrics, w.config, w.incoming.nfiles, supervise_jobs_running(&w));
-		if (w.stopping && supervise_jobs_running(&w) == 0)
+		if (w.stopping && t > w.stop_deadline - STOP_GRACE + REMOVAL_GRACE)
+			old_files_stop(true); /* what is left goes at the next start */
+		if (w.stopping && supervise_jobs_running(&w) == 0 && old_files_running() == 0)
 			break;
 		if (w.stopping && t > w.stop_deadline)
 			for (size_t i = 0; i < w.njobs; i++)

@@ -67,6 +67,12 @@ void supervise_adopt_orphans(struct worker *w);
  */
 double supervise_start_ready(struct worker *w, double now);
 
+/*
+ * supervise_child_release: in a child of the worker (ctx) that runs no job: let go of every
+ * job's claim and target lock, and of the worker's signals and watches.
+ */
+void supervise_child_release(void *ctx);
+
 /* supervise_waits_clear: forget every reason and remove SPOOL_WAITS_FILE (start, stop). */
 void supervise_waits_clear(struct worker *w);
 

@@ -222,8 +222,9 @@ job_file_outcome(const struct job_env *env, struct spool_claim *claim, const cha
 
 	if (have_report) {
 		/*
-		 * The old files its child did not get to remove; only after a success: a partial
-		 * restore's report points the operator at the staged files.
+		 * A staging folder left (the old files of a child killed between the swap and their
+		 * setting aside; its old files set aside are the background removal's); only after
+		 * a success: a partial restore's report points the operator at the staged files.
 		 */
 		if (ok) /* its backup from before is an undo point now (the child settled it) */
 			remove_attempt_files(env->config, claim, true, false);

@@ -74,11 +74,12 @@ child_sleep(int seconds)
  * written (a full spool), the child keeps it and tries again every rescan_seconds: the job
  * stays in active/, marked finished, and is never restored again. Stopped meanwhile, it
  * exits JOB_EXIT_UNFILED and whoever files the job makes its report from the claim's record.
- * The old files a restore swapped out (leftover) are removed once the report is out.
+ * The old files a restore swapped out are left to the worker, which removes them in the
+ * background (old_files.c) once this process has ended.
  */
 static void __attribute__((noreturn))
 child_file(const struct job_env *env, struct spool_claim *claim, struct report *report,
-           int exit_status, struct restore_leftover *leftover, const struct restore_options *ro)
+           int exit_status)
 {
 	char err[512], *json, status[16];
 
@@ -94,8 +95,6 @@ child_file(const struct job_env *env, struct spool_claim *claim, struct report *
 		int rc = spool_write_atomic(claim->job_fd, "report.json", json, strlen(json), err,
 		                            sizeof(err));
 
-		restore_finish(leftover, ro);
-		leftover = NULL;
 		if (rc == 0) {
 			/* Not before: it is what status shows while the report cannot be written.
 			 */
@@ -276,7 +275,6 @@ job_child_run(const struct job_env *env, struct spool_claim *claim, const char *
 	const struct config_target *ct = config_target_find(env->config, target_name);
 	struct restore_target target;
 	struct restore_options ro;
-	struct restore_leftover *leftover = NULL;
 	struct report report;
 	struct jobfile jf = {0};
 	struct child_progress progress = {.claim = claim};
@@ -326,7 +324,7 @@ job_child_run(const struct job_env *env, struct spool_claim *claim, const char *
 	ro.commit_point = &commit.point;
 	ro.outcome_known = child_outcome_known;
 	ro.outcome_ctx = claim;
-	ro.leftover = &leftover;
+	ro.keep_old_files = true; /* the worker removes them in the background */
 	ro.pg_dump = env->config->pg_dump;
 	/* What a report made from the claim needs (the worker may die before the report). */
 	claim->dry_run = ro.dry_run;
@@ -346,7 +344,7 @@ job_child_run(const struct job_env *env, struct spool_claim *claim, const char *
 			if (job_claim_report_init(&report, claim, target_name) < 0)
 				_exit(JOB_EXIT_UNFILED);
 			report_set_error(&report, "failed", "%s; nothing was restored", err);
-			child_file(env, claim, &report, RESTORE_EXIT_UNCHANGED, NULL, NULL);
+			child_file(env, claim, &report, RESTORE_EXIT_UNCHANGED);
 		}
 	}
 	status = restore_run(&ro, &report);
@@ -356,7 +354,7 @@ job_child_run(const struct job_env *env, struct spool_claim *claim, const char *
 	/* The report names what was dropped, whatever it pointed to. */
 	free(report.source);
 	report.source = strdup(claim->name);
-	child_file(env, claim, &report, status, leftover, &ro);
+	child_file(env, claim, &report, status);
 
 refuse:
 	jobfile_free(&jf);
@@ -364,5 +362,5 @@ refuse:
 		_exit(JOB_EXIT_UNFILED);
 	report_set_error(&report, "rejected", "%s", err);
 	clock_gettime(CLOCK_REALTIME, &report.finished_at);
-	child_file(env, claim, &report, RESTORE_EXIT_UNCHANGED, NULL, NULL);
+	child_file(env, claim, &report, RESTORE_EXIT_UNCHANGED);
 }

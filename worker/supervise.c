@@ -1,7 +1,8 @@
 /*
  * supervise.c - the daemon's jobs (see daemon.c for its loop): start what is ready in its own
  * child process, collect the children that end and file their outcome, and adopt the jobs
- * of a worker that died.
+ * of a worker that died. The old files a job swapped out are removed in the background
+ * (old_files.c), taken in hand before the job is filed.
  *
  * Each job runs in a child process (job_child), so a crash inside the engine on hostile input
  * fails that job, not the worker. The parent holds the job's claim and its target's lock;
@@ -33,6 +34,7 @@
 #include "json.h"
 #include "metrics.h"
 #include "notify.h"
+#include "old_files.h"
 #include "restore.h"
 #include "spool.h"
 
@@ -216,6 +218,30 @@ worker_env(const struct worker *w)
 	return env;
 }
 
+/*
+ * keep_only: in a child of the worker, let go of every job's claim and target lock but keep's
+ * (NULL: all), and of the worker's signals and watches: another job's lock must not outlive
+ * that job.
+ */
+static void
+keep_only(struct worker *w, const struct job *keep)
+{
+	for (size_t i = 0; i < w->njobs; i++) {
+		if (&w->jobs[i] == keep)
+			continue;
+		spool_release(&w->jobs[i].claim);
+		spool_unlock(w->jobs[i].target_lock);
+	}
+	(void)close(w->signal_fd);
+	(void)close(w->incoming.inotify_fd);
+}
+
+void
+supervise_child_release(void *ctx)
+{
+	keep_only(ctx, NULL);
+}
+
 /* job_child: in the child of a job: keep only its descriptors, then run it; never returns. */
 static void __attribute__((noreturn)) job_child(struct worker *w, struct job *job)
 {
@@ -228,15 +254,7 @@ static void __attribute__((noreturn)) job_child(struct worker *w, struct job *jo
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != w->pid)
 		_exit(JOB_EXIT_INTERRUPTED);
-	/* Only this job's descriptors stay: another job's lock must not outlive that job. */
-	for (size_t i = 0; i < w->njobs; i++) {
-		if (&w->jobs[i] == job)
-			continue;
-		spool_release(&w->jobs[i].claim);
-		spool_unlock(w->jobs[i].target_lock);
-	}
-	(void)close(w->signal_fd);
-	(void)close(w->incoming.inotify_fd);
+	keep_only(w, job);
 	job_child_run(&env, &job->claim, job->target);
 }
 
@@ -303,6 +321,8 @@ job_reaped(struct worker *w, struct job *job, int st)
 		supervise_job_remove(w, job);
 		return;
 	}
+	/* Its old files, in the background, taken in hand before the job is filed. */
+	old_files_remove(claim->blob_dir, supervise_child_release, w);
 	(void)job_file_outcome(&env, claim, job->target, &st);
 	metrics_job_filed(&w->metrics, w->config, &w->spool, claim->job_id);
 	supervise_job_remove(w, job);
@@ -316,6 +336,8 @@ supervise_reap(struct worker *w)
 	int st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (old_files_reaped(pid, st))
+			continue;
 		for (size_t i = 0; i < w->njobs; i++) {
 			if (w->jobs[i].pid == pid) {
 				job_reaped(w, &w->jobs[i], st);
@@ -354,6 +376,8 @@ supervise_adopt_orphans(struct worker *w)
 		if (target == NULL && claim.target[0] != '\0')
 			target = claim.target; /* the configuration no longer defines it */
 		if (job_file_outcome(&env, &claim, target, NULL)) {
+			/* Its old files (its claim, not a job's, is let go of by now). */
+			old_files_remove(claim.blob_dir, supervise_child_release, w);
 			metrics_job_filed(&w->metrics, w->config, &w->spool, claim.job_id);
 			continue;
 		}

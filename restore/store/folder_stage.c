@@ -1,5 +1,5 @@
 /*
- * blobstore.c - staged, all-or-nothing replacement of the blob folder.
+ * folder_stage.c - staged, all-or-nothing replacement of the blob folder.
  *
  * Durability: instead of one fsync per file (thousands of journal commits for a typical
  * backup) folder_stage_finish() calls syncfs() once on the staging folder's filesystem, which
@@ -31,6 +31,7 @@ struct folder_stage {
 	char *name;         /* its last component */
 	char *staging_name; /* the staging folder's name in parent */
 	char *staging_path;
+	char *old_at; /* after the commit: where the old files are (their name in parent) */
 	int parent_fd;
 	int staging_fd;
 	bool blob_dir_exists;
@@ -334,6 +335,7 @@ folder_stage_finish(struct folder_stage *bs, char *err, size_t errlen)
 int
 folder_stage_commit(struct folder_stage *bs, char *err, size_t errlen)
 {
+	char old_name[NAME_MAX + 1];
 	int rc = 0;
 
 	close_fd(&bs->yy_fd);
@@ -343,55 +345,67 @@ folder_stage_commit(struct folder_stage *bs, char *err, size_t errlen)
 		              RENAME_EXCHANGE) < 0)
 			return io_error(err, errlen, "cannot swap %s into place as %s: %s",
 			                bs->staging_path, bs->blob_dir, strerror(errno));
+		/*
+		 * The staging name holds the old files now: they go to the name that says only
+		 * "old files, to be removed", which anybody may remove (folder_old.c). If that
+		 * fails they stay where they are (a warning), where folder_stage_remove_old()
+		 * takes them; a removal in the background does not.
+		 */
+		if (folder_old_name(bs->name, bs->job_id, old_name, sizeof(old_name)) == 0 &&
+		    renameat2(bs->parent_fd, bs->staging_name, bs->parent_fd, old_name,
+		              RENAME_NOREPLACE) == 0) {
+			bs->old_at = strdup(old_name);
+		} else {
+			io_error(err, errlen,
+			         "the new files are in %s but the old ones could not be set aside "
+			         "for their removal (%s): they are in %s; remove it",
+			         bs->blob_dir, strerror(errno), bs->staging_path);
+			rc = 1;
+			bs->old_at = strdup(bs->staging_name);
+		}
 	} else {
 		if (renameat2(bs->parent_fd, bs->staging_name, bs->parent_fd, bs->name,
 		              RENAME_NOREPLACE) < 0)
 			return io_error(err, errlen, "cannot move %s into place as %s: %s",
 			                bs->staging_path, bs->blob_dir, strerror(errno));
 	}
-	if (fsync(bs->parent_fd) < 0) {
+	if (fsync(bs->parent_fd) < 0 && rc == 0) {
 		io_error(err, errlen, "the new files are in %s but flushing %s failed: %s",
 		         bs->blob_dir, bs->parent, strerror(errno));
 		rc = 1;
 	}
-	/* The staging name now holds the old files (or nothing, if there was no blob_dir). */
 	close_fd(&bs->staging_fd);
 	return rc;
 }
 
 /*
  * What is left of old files that could not all be removed (another user's files in a folder
- * this one cannot write) is moved from the staging name, which says "a restore in progress",
- * to ".<name>.old-<job id>", which says what it holds: nothing is lost, and the message names
- * it for whoever can remove it.
+ * this one cannot write) stays at ".<name>.old-<job id>", which says what it holds: nothing is
+ * lost, and the message names it for whoever can remove it. Another process removing the same
+ * tree already (folder_old.c) is left to it.
  */
 int
 folder_stage_remove_old(struct folder_stage *bs, char *err, size_t errlen)
 {
-	char *old_name = NULL;
-	int why;
+	const char *where = bs->old_at != NULL ? bs->old_at : bs->staging_name;
+	int fd, rc;
 
-	if (!bs->blob_dir_exists || io_remove_tree(bs->parent_fd, bs->staging_name) == 0)
+	if (!bs->blob_dir_exists)
 		return 0;
-	why = errno;
-	if (asprintf(&old_name, ".%s.old-%s", bs->name, bs->job_id) < 0)
-		old_name = NULL;
-	if (old_name == NULL || renameat2(bs->parent_fd, bs->staging_name, bs->parent_fd, old_name,
-	                                  RENAME_NOREPLACE) < 0) {
+	fd = folder_old_lock(bs->parent_fd, where);
+	if (fd == -2)
+		return 0;
+	rc = fd >= 0 ? folder_old_remove_locked(bs->parent_fd, where, fd) : -1;
+	if (rc < 0)
 		io_error(err, errlen,
 		         "the new files are in %s but the old ones could not all be removed "
-		         "(%s): what is left of them is in %s; remove it as the owner of its files",
-		         bs->blob_dir, strerror(why), bs->staging_path);
-		free(old_name);
-		return -1;
-	}
-	io_error(err, errlen,
-	         "the new files are in %s but the old ones could not all be removed (%s): what is "
-	         "left of them is in %s/%s; remove it as the owner of its files",
-	         bs->blob_dir, strerror(why), strcmp(bs->parent, "/") == 0 ? "" : bs->parent,
-	         old_name);
-	free(old_name);
-	return -1;
+		         "(%s): what is left of them is in %s/%s; remove it as the owner of its "
+		         "files",
+		         bs->blob_dir, strerror(errno),
+		         strcmp(bs->parent, "/") == 0 ? "" : bs->parent, where);
+	if (fd >= 0)
+		(void)close(fd); /* only read */
+	return rc;
 }
 
 const char *
@@ -415,6 +429,7 @@ folder_stage_close(struct folder_stage *bs)
 	free(bs->name);
 	free(bs->staging_name);
 	free(bs->staging_path);
+	free(bs->old_at);
 	free(bs);
 }
 

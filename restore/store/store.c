@@ -211,3 +211,22 @@ store_stage_remove_leftover(struct store *s, const char *job_id)
 {
 	s->driver->stage_remove_leftover(s, job_id);
 }
+
+int
+store_old_take(struct store *s, struct store_old **out, char *err, size_t errlen)
+{
+	return s->driver->old_take(s, out, err, errlen);
+}
+
+int
+store_old_remove(struct store_old *o, store_old_done_fn done, void *ctx)
+{
+	return o->driver->old_remove(o, done, ctx);
+}
+
+void
+store_old_close(struct store_old *o)
+{
+	if (o != NULL)
+		o->driver->old_close(o);
+}

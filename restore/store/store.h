@@ -13,8 +13,10 @@
  *  - a restore stages the backup's files beside the store (store_stage_begin,
  *    store_file_open/write/close), makes them durable (store_stage_finish) before the
  *    database commits, then commits them (store_stage_commit: the swap) or aborts
- *    (store_stage_abort: the store as it was); after its report it removes the old files
- *    (store_stage_remove_old). A worker removes what a killed job staged
+ *    (store_stage_abort: the store as it was); then it removes the old files at once
+ *    (store_stage_remove_old) or leaves them for a removal in the background, which takes
+ *    in hand the old files every restore left (store_old_take, _remove, _close) and can run
+ *    in another process. A worker removes what a killed job staged
  *    (store_stage_remove_leftover).
  *  - the file check lists the store's UUIDs in sorted order (store_list_*).
  *  - a backup lists them with their sizes, then reads each (store_read_*).
@@ -37,6 +39,7 @@ struct store_list;     /* a sorted listing of a store's files */
 struct store_read;     /* one listed file, open for reading */
 struct store_stage;    /* a restore's staged files, until they are committed or aborted */
 struct store_file;     /* one staged file, being written */
+struct store_old;      /* the old files restores swapped out, taken in hand to be removed */
 
 /*
  * Told of each entry of the store a listing leaves out: name is relative to the store
@@ -179,5 +182,26 @@ void store_stage_close(struct store_stage *st);
 
 /* store_stage_remove_leftover: remove what job job_id of a killed worker staged for s. */
 void store_stage_remove_leftover(struct store *s, const char *job_id);
+
+/*
+ * Told of each restore's old files a removal is done with: the job that swapped them out, the
+ * seconds it took, and err (NULL: all removed; else a sentence naming where what is left is).
+ */
+typedef void (*store_old_done_fn)(void *ctx, const char *job_id, double seconds, const char *err);
+
+/*
+ * store_old_take: take in hand the old files that restores swapped out of s and that wait to
+ * be removed (those a removal killed midway left too), except those another removal holds:
+ * two removals never work on the same files. The hold passes to a child process forked after
+ * and ends with the last process that has it. 0 with *out (NULL: nothing to remove), or -1
+ * with err.
+ */
+int store_old_take(struct store *s, struct store_old **out, char *err, size_t errlen);
+
+/* store_old_remove: remove what o holds, telling done of each restore's; 0, or -1 if some stay. */
+int store_old_remove(struct store_old *o, store_old_done_fn done, void *ctx);
+
+/* store_old_close: free o, letting go of what it holds in this process; NULL is fine. */
+void store_old_close(struct store_old *o);
 
 #endif

@@ -47,6 +47,10 @@ struct store_driver {
 	void (*stage_abort)(struct store_stage *st);
 	void (*stage_close)(struct store_stage *st);
 	void (*stage_remove_leftover)(struct store *s, const char *job_id);
+
+	int (*old_take)(struct store *s, struct store_old **out, char *err, size_t errlen);
+	int (*old_remove)(struct store_old *o, store_old_done_fn done, void *ctx);
+	void (*old_close)(struct store_old *o);
 };
 
 /* The heads of store.h's handles; a driver's own structs begin with them. */
@@ -68,6 +72,10 @@ struct store_stage {
 };
 
 struct store_file {
+	const struct store_driver *driver;
+};
+
+struct store_old {
 	const struct store_driver *driver;
 };
 

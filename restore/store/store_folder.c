@@ -54,6 +54,12 @@ struct folder_staging {
 	struct folder_stage *bs;
 };
 
+/* The old files beside the folder, taken in hand (folder_old.c). */
+struct folder_olds {
+	struct store_old head;
+	struct folder_old *old;
+};
+
 /* A staged file being written. */
 struct folder_file {
 	struct store_file head;
@@ -408,6 +414,47 @@ folder_remove_leftover(struct store *s, const char *job_id)
 		folder_stage_remove_leftover(fs->dir, job_id);
 }
 
+/* folder_old_take_all: folder_old_take of the old trees beside the folder. */
+static int
+folder_old_take_all(struct store *s, struct store_old **out, char *err, size_t errlen)
+{
+	struct folder_store *fs = (struct folder_store *)s;
+	struct folder_olds *o;
+	struct folder_old *old = NULL;
+
+	*out = NULL;
+	if (fs->dir == NULL || folder_old_take(fs->dir, &old, err, errlen) < 0)
+		return fs->dir == NULL ? 0 : -1;
+	if (old == NULL)
+		return 0;
+	o = calloc(1, sizeof(*o));
+	if (o == NULL) {
+		folder_old_free(old);
+		return io_error(err, errlen, "out of memory");
+	}
+	o->head.driver = &folder_driver;
+	o->old = old;
+	*out = &o->head;
+	return 0;
+}
+
+/* folder_old_remove_all: folder_old_remove. */
+static int
+folder_old_remove_all(struct store_old *so, store_old_done_fn done, void *ctx)
+{
+	return folder_old_remove(((struct folder_olds *)so)->old, done, ctx);
+}
+
+/* folder_old_close: folder_old_free, and free the handle. */
+static void
+folder_old_close(struct store_old *so)
+{
+	struct folder_olds *o = (struct folder_olds *)so;
+
+	folder_old_free(o->old);
+	free(o);
+}
+
 static const struct store_driver folder_driver = {
     .name = "folder",
     .where = folder_where,
@@ -433,6 +480,9 @@ static const struct store_driver folder_driver = {
     .stage_abort = folder_abort,
     .stage_close = folder_keep,
     .stage_remove_leftover = folder_remove_leftover,
+    .old_take = folder_old_take_all,
+    .old_remove = folder_old_remove_all,
+    .old_close = folder_old_close,
 };
 
 int

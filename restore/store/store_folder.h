@@ -31,8 +31,10 @@
 #include <sys/types.h>
 
 #include "restore.h"
+#include "store.h"
 
 struct folder_stage;
+struct folder_old;
 
 /* What the restored tree is given (blob_access_plan). */
 struct blob_access {
@@ -44,6 +46,9 @@ struct blob_access {
 
 /* The prefix and infix of staging folder names, for finding ones a crash left behind. */
 #define BLOBSTORE_STAGING_INFIX ".staging-"
+
+/* The infix of the name the old files wait under, to be removed: ".<name>.old-<job id>". */
+#define FOLDER_OLD_INFIX ".old-"
 
 /*
  * folder_stage_begin: create the staging folder for t->blob_dir (absolute), give it the owner,
@@ -73,17 +78,18 @@ int folder_stage_file_close(struct folder_stage *bs, int fd, char *err, size_t e
 int folder_stage_finish(struct folder_stage *bs, char *err, size_t errlen);
 
 /*
- * folder_stage_commit: swap the staged files in; the old ones are then where the staging folder
- * was, until folder_stage_remove_old(). Returns 0; or -1 with err when the swap failed (blob_dir
- * is then unchanged and the staged files are still at folder_stage_path()); or 1 when
- * the swap succeeded but could not be made durable (err says so).
+ * folder_stage_commit: swap the staged files in; the old ones are then renamed to
+ * ".<name>.old-<job id>" beside blob_dir (folder_old.c), until folder_stage_remove_old() or a
+ * removal in the background (folder_old_take). Returns 0; or -1 with err when the swap failed
+ * (blob_dir is then unchanged and the staged files are still at folder_stage_path()); or 1 when the
+ * swap succeeded but could not be made durable (err says so).
  */
 int folder_stage_commit(struct folder_stage *bs, char *err, size_t errlen);
 
 /*
  * folder_stage_remove_old: after a commit, remove the old files; 0, or -1 with err when some
  * could not be removed (files of another user in a folder this one cannot write): what is
- * left of them is then moved to ".<name>.old-<job id>" beside blob_dir, which err names.
+ * left of them stays in ".<name>.old-<job id>" beside blob_dir, which err names.
  */
 int folder_stage_remove_old(struct folder_stage *bs, char *err, size_t errlen);
 
@@ -96,12 +102,38 @@ void folder_stage_abort(struct folder_stage *bs);
 /* folder_stage_close: free bs after a commit, keeping whatever is on disk. */
 void folder_stage_close(struct folder_stage *bs);
 
-
 /*
  * folder_stage_remove_leftover: remove the staging folder job job_id left beside blob_dir
  * (absolute), if there is one; what cannot be removed stays.
  */
 void folder_stage_remove_leftover(const char *blob_dir, const char *job_id);
+
+/* folder_old_name: ".<blob_name>.old-<job_id>" into buf; 0, or -1 when it does not fit. */
+int folder_old_name(const char *blob_name, const char *job_id, char *buf, size_t buflen);
+
+/*
+ * folder_old_lock: open the old tree name in parent_fd and take it in hand (flock): its
+ * descriptor; -2 when another process holds it or it is gone; -1 with errno.
+ */
+int folder_old_lock(int parent_fd, const char *name);
+
+/*
+ * folder_old_remove_locked: remove the old tree name in parent_fd, open (and locked) as fd;
+ * 0, or -1 with errno when some of it could not be removed (it stays under its name).
+ */
+int folder_old_remove_locked(int parent_fd, const char *name, int fd);
+
+/*
+ * folder_old_take: take in hand every old tree beside blob_dir (absolute) that no other
+ * process holds: 0 with *out, NULL when there is none; -1 with err.
+ */
+int folder_old_take(const char *blob_dir, struct folder_old **out, char *err, size_t errlen);
+
+/* folder_old_remove: remove the trees taken, telling done of each; 0, or -1 if one stays. */
+int folder_old_remove(struct folder_old *o, store_old_done_fn done, void *ctx);
+
+/* folder_old_free: free o, releasing its trees; NULL is fine. */
+void folder_old_free(struct folder_old *o);
 
 /*
  * blob_access_plan: what the restored tree of t->blob_dir (the folder name in parent_fd, or

@@ -74,6 +74,7 @@ run_as_worker() {
 		bash -c 'umask 027 && exec "$@"' run_as_worker "$RESTORE_WORKER" "$@" \
 		>"$CASE_DIR/out" 2>"$CASE_DIR/err"
 	RW_STATUS=$?
+	wait_old_files # removed in the background
 	set -e
 }
 

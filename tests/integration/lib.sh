@@ -477,12 +477,40 @@ write_config() {
 	} >"$file"
 }
 
+# old_files_held: is any old tree (.<name>.old-<job id>) in folder $1 held by its removal? (The
+# removal's flock on it, looked up in /proc/locks by inode, without taking it.)
+old_files_held() {
+	local d ino
+	for d in "$1"/.*.old-*; do
+		ino=$(stat -c %i "$d" 2>/dev/null) || continue
+		awk -v ino="$ino" '$2 == "FLOCK" { n = split($6, f, ":"); if (f[n] == ino) found = 1 } END { exit !found }' /proc/locks && return 0
+	done
+	return 1
+}
+
+# wait_old_files: restore returns before the old files it swapped out are removed (by a process
+# of its own); wait (10 s at most) until no old tree in folder $1 (default BLOB_PARENT) is held
+# by its removal: each is then removed, or left for good.
+wait_old_files() {
+	local parent=${1:-${BLOB_PARENT:-}} i
+	[ -n "$parent" ] && [ -d "$parent" ] || return 0
+	for ((i = 0; i < 200; i++)); do
+		old_files_held "$parent" || return 0
+		sleep 0.05
+	done
+	echo "# the old files in $parent were still being removed after 10 s" >&2
+	return 1
+}
+
 # run_worker: run restore-worker with the given arguments (2 minutes at most); its stdout goes to
-# $CASE_DIR/out, its stderr to $CASE_DIR/err, and its exit status into RW_STATUS.
+# $CASE_DIR/out, its stderr to $CASE_DIR/err, and its exit status into RW_STATUS. Then it waits
+# for the removal of the old files in BLOB_PARENT (wait_old_files), so that the checks that
+# follow see the folder as it stays.
 run_worker() {
 	set +e
 	timeout -k 5 120 "$RESTORE_WORKER" "$@" >"$CASE_DIR/out" 2>"$CASE_DIR/err"
 	RW_STATUS=$?
+	wait_old_files
 	set -e
 }
 

@@ -171,6 +171,7 @@ assert_target_restored() {
 # assert_no_leftovers: fail unless work_dir is empty and the blob folders' parent holds only the
 # targets' blob folders (no staging).
 assert_no_leftovers() {
+	wait_old_files "$BLOB_PARENT" || fail "the old files were still being removed after 10 s"
 	assert_work_dir_empty
 	assert_eq "entries beside the blob folders" "$(printf '%s\n' "${TARGETS[@]}" | sort | tr '\n' ' ')" \
 		"$(find "$BLOB_PARENT" -mindepth 1 -maxdepth 1 -printf '%P\n' | sort | tr '\n' ' ')"

@@ -3,7 +3,8 @@
  * temporary folder: a listing is sorted, leaves out what is not a file document and gives
  * sizes; a file is read whole and a change while it is read is seen; staged files are
  * committed (the swap) and the old ones removed; an abort leaves the store as it was; what a
- * killed job staged is removed.
+ * killed job staged is removed; a commit sets the old files aside, where a removal in the
+ * background takes them in hand (two never take the same) and removes them, and nothing else.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -243,6 +244,68 @@ test_stage(void)
 	      "what a killed job staged is removed, the store untouched", got);
 }
 
+/* exists: whether root/name exists. */
+static bool
+exists(const char *name)
+{
+	char path[800];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", root, name);
+	return lstat(path, &st) == 0;
+}
+
+/* what_done: store_old_done_fn counting the trees removed whole. */
+static void
+what_done(void *ctx, const char *job_id, double seconds, const char *err)
+{
+	(void)seconds;
+	if (err == NULL && job_id != NULL && strcmp(job_id, JOB) == 0)
+		(*(int *)ctx)++;
+}
+
+/* test_old: the old files set aside at the commit, taken in hand once, removed alone. */
+static void
+test_old(void)
+{
+	struct restore_target t = {.name = "test", .blob_dir = blob_dir};
+	struct store_old *old = NULL, *again = NULL;
+	struct store_stage *st;
+	struct store *s = NULL, *s2 = NULL;
+	char err[512] = "", got[1024], path[800];
+	int skipped = 0, done = 0;
+
+	snprintf(path, sizeof(path), "%s/.files.staging-%s", root, UUID_B);
+	(void)mkdir(path, 0755); /* a running restore's: never taken */
+	snprintf(path, sizeof(path), "%s/.filesx.old-%s", root, UUID_B);
+	(void)mkdir(path, 0755); /* another blob_dir's */
+	st = stage(&t, UUID_A, "newer", err, sizeof(err));
+	check(st != NULL && store_stage_finish(st, err, sizeof(err)) == 0 &&
+	          store_stage_commit(st, err, sizeof(err)) == 0,
+	      "a commit with the old files left", err);
+	store_stage_close(st);
+	check(exists(".files.old-" JOB) && !staging_left(),
+	      "the old files are set aside under their own name", NULL);
+	if (store_open_folder(AT_FDCWD, blob_dir, &s, err, sizeof(err)) < 0 ||
+	    store_open_folder(AT_FDCWD, blob_dir, &s2, err, sizeof(err)) < 0 ||
+	    store_old_take(s, &old, err, sizeof(err)) < 0 ||
+	    store_old_take(s2, &again, err, sizeof(err)) < 0) {
+		check(false, "the old files are taken in hand", err);
+	} else {
+		check(old != NULL && again == NULL, "the old files are taken in hand once", NULL);
+		check(old != NULL && store_old_remove(old, what_done, &done) == 0 && done == 1,
+		      "the old files are removed, once", NULL);
+	}
+	store_old_close(old);
+	store_old_close(again);
+	store_close(s);
+	store_close(s2);
+	listing(0, &skipped, got, sizeof(got));
+	check(!exists(".files.old-" JOB) && exists(".files.staging-" UUID_B) &&
+	          exists(".filesx.old-" UUID_B) && strcmp(got, "0123:0") == 0,
+	      "nothing else beside blob_dir is touched, the store untouched", got);
+}
+
 int
 main(void)
 {
@@ -262,6 +325,7 @@ main(void)
 	test_listing();
 	test_read();
 	test_stage();
+	test_old();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", root);
