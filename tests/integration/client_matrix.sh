@@ -135,18 +135,6 @@ mconfig() {
 	} >"$file"
 }
 
-# fingerprint_as: save the fingerprint of database $2 as $CASE_DIR/$1.fp.
-fingerprint_as() {
-	snapshot_db_fingerprint "$2" >"$CASE_DIR/$1.fp"
-}
-
-# assert_fingerprint: fail with message $1 unless fingerprint files $2 (expected) and $3 are equal.
-assert_fingerprint() {
-	cmp -s "$2" "$3" ||
-		fail "$1 differs: $(diff "$2" "$3" | sed -n 's/^< /expected: /p; s/^> /found: /p' | sed -n 1,6p |
-			cut -c1-160 | tr '\n' ' ')"
-}
-
 # archive_version: print the archive version ("1.16") in the header of custom-format dump $1.
 archive_version() {
 	head -c 8 "$1" | od -An -tu1 | awk '$1 == 80 && $2 == 71 && $3 == 68 && $4 == 77 && $5 == 80 {

@@ -412,6 +412,19 @@ snapshot_db_fingerprint() {
 	EOF
 }
 
+# fingerprint_as: save the fingerprint of database $2 as $CASE_DIR/$1.fp.
+fingerprint_as() {
+	snapshot_db_fingerprint "$2" >"$CASE_DIR/$1.fp"
+}
+
+# assert_fingerprint: fail with message $1 unless fingerprint files $2 (expected) and $3 are
+# equal; the first differing lines go into the message.
+assert_fingerprint() {
+	cmp -s "$2" "$3" ||
+		fail "$1 differs: $(diff "$2" "$3" | sed -n 's/^< /expected: /p; s/^> /found: /p' | sed -n 1,6p |
+			cut -c1-160 | tr '\n' ' ')"
+}
+
 # snapshot_dir_state: print every entry below folder $1, sorted, with its type, and a sha256 for
 # regular files; "(absent)" when the folder does not exist. FILES_ONLY=1 lists regular files only.
 snapshot_dir_state() {

@@ -85,19 +85,6 @@ for v in $SERVERS; do
 done
 cluster_stop
 
-# fingerprint_as: save the fingerprint of database $2 as $CASE_DIR/$1.fp.
-fingerprint_as() {
-	snapshot_db_fingerprint "$2" >"$CASE_DIR/$1.fp"
-}
-
-# assert_fingerprint: fail with message $1 unless fingerprint files $2 (expected) and $3 are
-# equal; the first differing lines go into the message.
-assert_fingerprint() {
-	cmp -s "$2" "$3" ||
-		fail "$1 differs: $(diff "$2" "$3" | sed -n 's/^< /expected: /p; s/^> /found: /p' | sed -n 1,6p |
-			cut -c1-160 | tr '\n' ' ')"
-}
-
 # make_failing_pg_restore: write a pg_restore stand-in $1 that runs the real one, passes on its
 # SQL up to the first TOC entry past the middle (up to the "--" line that opens the entry's
 # header), and exits 1, as a pg_restore that dies half-way would. Asked for its version or a TOC
