@@ -52,6 +52,7 @@ TESTS_PASSED=0
 TESTS_FAILED=0
 TESTS_SKIPPED=0
 TESTS_FINISHED=0
+TESTS_STARTED=$EPOCHREALTIME # for the time finish prints
 CASE_NAME=
 CASE_ERRORS=()
 
@@ -532,6 +533,7 @@ run_worker() {
 case_begin() {
 	CASE_NAME=$1
 	CASE_ERRORS=()
+	CASE_STARTED=$EPOCHREALTIME
 	CASE_DIR=$TEST_ROOT/case.$1
 	WORK_DIR=$CASE_DIR/work
 	BLOB_PARENT=$CASE_DIR/blobs
@@ -547,8 +549,10 @@ fail() {
 # case_end: print "ok - NAME" or "not ok - NAME: reasons" with the worker's last stderr and
 # stdout (also after "ok" when ITEST_VERBOSE=1).
 case_end() {
+	local took
+	took=$(awk -v a="${CASE_STARTED:-$EPOCHREALTIME}" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 	if [ ${#CASE_ERRORS[@]} -eq 0 ]; then
-		echo "ok - $CASE_NAME"
+		echo "ok - $CASE_NAME # ${took} s"
 		TESTS_PASSED=$((TESTS_PASSED + 1))
 		if [ "${ITEST_VERBOSE:-0}" = 1 ]; then
 			sed 's/^/#   stderr: /' "$CASE_DIR/err" 2>/dev/null || true
@@ -557,7 +561,7 @@ case_end() {
 	else
 		local joined
 		joined=$(printf '%s; ' "${CASE_ERRORS[@]}")
-		echo "not ok - $CASE_NAME: ${joined%; }"
+		echo "not ok - $CASE_NAME: ${joined%; } # ${took} s"
 		TESTS_FAILED=$((TESTS_FAILED + 1))
 		if [ -s "$CASE_DIR/err" ]; then
 			sed -n '1,20s/^/#   stderr: /p' "$CASE_DIR/err"
@@ -578,6 +582,7 @@ case_skip() {
 # finish: print the closing count line and exit 1 if any case failed.
 finish() {
 	TESTS_FINISHED=1
+	awk -v a="$TESTS_STARTED" -v b="$EPOCHREALTIME" 'BEGIN { printf "# %.1f s in all\n", b - a }'
 	if [ "$TESTS_SKIPPED" -gt 0 ]; then
 		echo "$TESTS_PASSED passed, $TESTS_FAILED failed, $TESTS_SKIPPED skipped"
 	else

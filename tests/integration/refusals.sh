@@ -351,15 +351,21 @@ declare -A SAYS=(
 	[bare_tar_format]="pg_dump -Ft" [dump_tar_format]="pg_dump -Fc"
 )
 
-n=0
+# One target database serves every case, as each must leave it exactly as it was: its state is
+# taken once (and again after a case that changed it, which then failed), not for each case.
+TARGET_DB=t_target
+fresh_target() {
+	sql postgres "drop database if exists $TARGET_DB"
+	make_target_db "$TARGET_DB"
+	snapshot_db_state "$TARGET_DB" >"$TEST_ROOT/target.db"
+}
+fresh_target
+
 for name in "${CASES[@]}"; do
-	n=$((n + 1))
 	case_begin "$name"
-	TARGET_DB=t_$n
 	CONFIG_ARGS=()
 	AFTER_CASE=
 	SKIP_REASON=
-	make_target_db "$TARGET_DB"
 	old_blobs
 	status=0
 	"build_$name" || status=$?
@@ -368,7 +374,9 @@ for name in "${CASES[@]}"; do
 		continue
 	fi
 	[ "$status" = 0 ] || { echo "builder for $name failed" >&2; exit 1; }
-	capture_state before "$TARGET_DB"
+	cp "$TEST_ROOT/target.db" "$CASE_DIR/before.db"
+	snapshot_dir_state "$BLOB_DIR" >"$CASE_DIR/before.files"
+	ls -A "$BLOB_PARENT" >"$CASE_DIR/before.parent"
 	write_config "$CASE_DIR/config.yaml" dbname="$TARGET_DB" "${CONFIG_ARGS[@]}"
 	run_worker -c "$CASE_DIR/config.yaml" restore --json "$ARCHIVE"
 	assert_exit 1
@@ -382,6 +390,7 @@ for name in "${CASES[@]}"; do
 	escaped=$(find "$TEST_ROOT" -name 'escaped*' | sed -n 1,3p)
 	[ -z "$escaped" ] || fail "archive entries written outside: $escaped"
 	[ -z "$AFTER_CASE" ] || eval "$AFTER_CASE"
+	cmp -s "$CASE_DIR/before.db" "$CASE_DIR/after.db" || fresh_target
 	case_end
 done
 
