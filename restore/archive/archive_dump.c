@@ -87,22 +87,29 @@ source_error(struct walker *w, const struct dump_source *src, const char *entry)
 	                     entry, src->why);
 }
 
-/* not_custom: the refusal for a dump that is not in the custom format. */
+/*
+ * not_custom: the refusal for a dump that is not in the custom format. The message begins
+ * with the archive's name; a bare dump, the entry itself, is not named twice.
+ */
 static enum archive_outcome
 not_custom(struct walker *w, const char *entry, enum dump_kind kind)
 {
+	const char *sep = " ";
+
+	if (strcmp(entry, w->name) == 0)
+		entry = sep = "";
 	if (kind == DUMP_KIND_EMPTY)
-		return walker_refuse(w, WALK_REJECTED, "%s is empty", entry);
+		return walker_refuse(w, WALK_REJECTED, "%s%sis empty", entry, sep);
 	if (kind == DUMP_KIND_UNKNOWN)
 		return walker_refuse(
 		    w, WALK_REJECTED,
-		    "%s is neither a backup archive (a .tar.gz holding .metadata and "
+		    "%s%sis neither a backup archive (a .tar.gz holding .metadata and "
 		    "db/db.backup) nor a custom-format database dump",
-		    entry);
+		    entry, sep);
 	return walker_refuse(w, WALK_REJECTED,
-	                     "%s is %s, not a custom-format dump; the backup needs "
+	                     "%s%sis %s, not a custom-format dump; the backup needs "
 	                     "`pg_dump -Fc`",
-	                     entry, dump_kind_describe(kind));
+	                     entry, sep, dump_kind_describe(kind));
 }
 
 /*
