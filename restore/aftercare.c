@@ -93,6 +93,7 @@ check_files(PGconn *conn, const struct conninfo_secrets *secrets, const char *qu
 	report->have_filecheck = true;
 	copy_uuids(&report->missing, fc.missing, fc.missing_first, fc.nmissing_first);
 	copy_uuids(&report->orphaned, fc.orphaned, fc.orphaned_first, fc.norphaned_first);
+	report->left_out = fc.left_out;
 	if (fc.invalid > 0)
 		report_warn(report,
 		            "the file check's query returned %llu value%s that %s not a UUID; "

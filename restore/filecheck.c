@@ -15,6 +15,11 @@
  *    time; that is the one place memory grows, with the largest folder (a few dozen names for
  *    a million files spread by UUID, as Mendix spreads them).
  *
+ * With the default query, a row whose file is absent and whose deleteafterdownload is true is
+ * counted apart (fc->left_out), not as missing: a backup leaves such files out on purpose, as
+ * Mendix's do (backup_leftout.c). The query then reads that column too, as a second one;
+ * a files_query has no such column, and its rows are all judged as before.
+ *
  * Folders are opened relative to their parent's descriptor with O_NOFOLLOW, and entries are
  * typed with the directory's d_type or fstatat(AT_SYMLINK_NOFOLLOW): no link is followed.
  *
@@ -43,20 +48,35 @@
 static const char default_query[] =
     "SELECT \"__uuid__\" FROM public.\"system$filedocument\" WHERE hascontents";
 
-/* Whether the default query has what it reads: the table and both its columns. */
+/* The default query with the left-out flag, for a table with deleteafterdownload. */
+static const char default_flagged_sql[] =
+    "SELECT pg_catalog.lower(f.\"__uuid__\"::pg_catalog.text) COLLATE pg_catalog.\"C\", "
+    "       pg_catalog.bool_or(f.deleteafterdownload) "
+    "  FROM public.\"system$filedocument\" f "
+    " WHERE f.hascontents AND f.\"__uuid__\" IS NOT NULL GROUP BY 1 ORDER BY 1";
+
+/*
+ * Whether the default query has what it reads: the table and both its columns; and whether it
+ * has a boolean deleteafterdownload.
+ */
 static const char default_table_sql[] =
-    "SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute a "
+    "SELECT pg_catalog.count(*) FILTER (WHERE a.attname IN ('__uuid__', 'hascontents')), "
+    "       pg_catalog.count(*) FILTER (WHERE a.attname = 'deleteafterdownload' "
+    "         AND a.atttypid = 'pg_catalog.bool'::pg_catalog.regtype) "
+    "  FROM pg_catalog.pg_attribute a "
     "  JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
     "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
     " WHERE n.nspname = 'public' AND c.relname = 'system$filedocument' "
     "   AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
-    "   AND a.attname IN ('__uuid__', 'hascontents') AND a.attnum > 0 AND NOT a.attisdropped";
+    "   AND a.attname IN ('__uuid__', 'hascontents', 'deleteafterdownload') "
+    "   AND a.attnum > 0 AND NOT a.attisdropped";
 
 /* The query's rows, one at a time. */
 struct row_stream {
 	PGconn *conn;
 	bool done;     /* the query's last result has been read */
 	char uuid[37]; /* the current row */
+	bool left_out; /* its second column (default_flagged_sql) is true */
 	uint64_t *invalid;
 };
 
@@ -100,7 +120,10 @@ exec_command(PGconn *conn, const char *sql, char *reason, size_t reasonlen)
 	return rc;
 }
 
-/* default_table_present: whether the default query's table and columns exist; 1, 0, -1. */
+/*
+ * default_table_present: whether the default query's table and columns exist: 2 with
+ * deleteafterdownload too, 1 without it, 0 not, -1 with reason.
+ */
 static int
 default_table_present(PGconn *conn, char *reason, size_t reasonlen)
 {
@@ -111,7 +134,9 @@ default_table_present(PGconn *conn, char *reason, size_t reasonlen)
 		result_reason(conn, res, reason, reasonlen);
 		rc = -1;
 	} else {
-		rc = strcmp(PQgetvalue(res, 0, 0), "2") == 0;
+		rc = strcmp(PQgetvalue(res, 0, 0), "2") != 0   ? 0
+		     : strcmp(PQgetvalue(res, 0, 1), "1") == 0 ? 2
+		                                               : 1;
 	}
 	PQclear(res);
 	return rc;
@@ -175,8 +200,11 @@ rows_next(struct row_stream *s, char *reason, size_t reasonlen)
 			const char *value = PQgetvalue(res, 0, 0);
 			bool valid = store_is_uuid(value);
 
-			if (valid)
+			if (valid) {
 				memcpy(s->uuid, value, 37);
+				s->left_out = PQnfields(res) > 1 && !PQgetisnull(res, 0, 1) &&
+				              strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+			}
 			PQclear(res);
 			if (valid)
 				return 1;
@@ -234,7 +262,9 @@ merge(struct row_stream *rows, struct store_list *files, struct filecheck *fc, c
 			}
 			memcpy(last_row, rows->uuid, 37);
 			fc->expected++;
-			if (cmp < 0)
+			if (cmp < 0 && rows->left_out)
+				fc->left_out++;
+			else if (cmp < 0)
 				note_first(&fc->missing, fc->missing_first, &fc->nmissing_first,
 				           rows->uuid);
 			have_row = rows_next(rows, reason, sizeof(reason));
@@ -268,14 +298,14 @@ check(PGconn *conn, const char *query, int dir_fd, const char *dir, struct filec
 	struct store *store = NULL;
 	struct store_list *files = NULL;
 	char reason[512], *sql;
-	int rc;
+	int rc, present = 0;
 
 	if (query == NULL) {
-		rc = default_table_present(conn, reason, sizeof(reason));
-		if (rc < 0)
+		present = default_table_present(conn, reason, sizeof(reason));
+		if (present < 0)
 			return io_error(err, errlen,
 			                "cannot look for table system$filedocument: %s", reason);
-		if (rc == 0) {
+		if (present == 0) {
 			snprintf(fc->note, sizeof(fc->note),
 			         "the database has no table system$filedocument (with columns "
 			         "__uuid__ and hascontents): the file check was skipped");
@@ -288,7 +318,8 @@ check(PGconn *conn, const char *query, int dir_fd, const char *dir, struct filec
 		store_close(store);
 		return -1;
 	}
-	sql = rows_sql(query != NULL ? query : default_query);
+	sql = present == 2 ? strdup(default_flagged_sql)
+	                   : rows_sql(query != NULL ? query : default_query);
 	if (sql == NULL) {
 		store_list_close(files);
 		store_close(store);

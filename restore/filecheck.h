@@ -30,7 +30,8 @@ struct filecheck {
 	char note[256];    /* when ran: empty, or what was left out (values that are not UUIDs) */
 	uint64_t expected; /* distinct UUIDs that must have a file */
 	uint64_t files;    /* files in the layout */
-	uint64_t missing;  /* expected UUIDs without a file */
+	uint64_t missing;  /* expected UUIDs without a file, but those left out */
+	uint64_t left_out; /* expected UUIDs without a file, marked deleteafterdownload */
 	uint64_t orphaned; /* files no expected UUID names */
 	uint64_t ignored;  /* folder entries outside the layout: other names, links, not files */
 	uint64_t invalid;  /* non-NULL values of the query that are not UUIDs once lowercased */
@@ -56,6 +57,10 @@ struct filecheck {
  * (a query that writes, or calls nextval() or setval(), fails) in a transaction of its own,
  * or inside the caller's under a savepoint, that it always rolls back: the caller's
  * transaction stays usable and as it was, whatever the query did.
+ *
+ * With the default query and a boolean column deleteafterdownload, a row whose file is absent
+ * and which has deleteafterdownload true is counted in fc->left_out, not in fc->missing: a
+ * backup leaves its file out on purpose. A files_query's rows are never counted so.
  *
  * Values of the query are lowercased; NULLs are left out, and values that are not UUIDs are
  * counted in fc->invalid and named in fc->note. Folder entries outside the layout (another

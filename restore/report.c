@@ -301,6 +301,11 @@ report_json(const struct report *report)
 	json_uint(&w, report->file_bytes);
 	write_errors(&w, "errors", report->files.errors, report->files.nerrors, "path", "message");
 	write_uuids(&w, "missing", report->have_filecheck ? &report->missing : NULL);
+	json_key(&w, "left_out_by_design");
+	if (report->have_filecheck)
+		json_uint(&w, report->left_out);
+	else
+		json_null(&w);
 	write_uuids(&w, "orphaned", report->have_filecheck ? &report->orphaned : NULL);
 	json_end_object(&w);
 	if (report->have_timings) {

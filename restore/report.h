@@ -60,6 +60,7 @@ struct report {
 		char first[REPORT_UUIDS_FIRST][37]; /* the first (in sorted order), lowercase */
 		size_t nfirst;
 	} missing, orphaned;
+	uint64_t left_out; /* files.left_out_by_design: absent, marked DeleteAfterDownload */
 
 	bool dry_run;          /* a rehearsal: everything was done, then rolled back */
 	char *previous_backup; /* the backup made before the restore (keep_previous), or NULL */

@@ -8,9 +8,11 @@
  *     output that cannot be written fails before the dump is made.
  *  3. The database, over libpq: its name, pg_database_size, and the model version Mendix
  *     records (backup_dump.c).
- *  4. pg_dump -O -x -Fc into work_dir, its header checked (backup_dump.c).
- *  5. For a full snapshot, the files of blob_dir are measured, .metadata is made, and the
- *     snapshot is written (backup_archive.c); for db_only the dump is copied.
+ *  4. pg_dump -O -x -Fc into work_dir, its header checked (backup_dump.c); for a full
+ *     snapshot, in the snapshot of a transaction of ours, in which the file documents marked
+ *     DeleteAfterDownload are read once pg_dump has finished (backup_leftout.c).
+ *  5. For a full snapshot, the files of blob_dir but those marked are measured, .metadata is
+ *     made, and the snapshot is written (backup_archive.c); for db_only the dump is copied.
  *  6. The .part file is fsynced, closed and renamed, and its folder fsynced; then, when told,
  *     older backups of the folder go (backup_keep.c).
  * Any failure removes the .part file and the dump: nothing is left behind but by a kill -9
@@ -174,7 +176,7 @@ write_backup(struct backup_state *run, const struct timespec *start)
 		return rc;
 	}
 	clock_gettime(CLOCK_REALTIME, &measured_at);
-	if (backup_files_measure(run->o, r, run->err, sizeof(run->err)) < 0)
+	if (backup_files_measure(run->o, r, &run->leftout, run->err, sizeof(run->err)) < 0)
 		return -1;
 	r->files_s = seconds_since(&t);
 	log_line(run, "blob_dir measured: %llu bytes in %.3f s",
@@ -184,10 +186,15 @@ write_backup(struct backup_state *run, const struct timespec *start)
 	if (metadata == NULL)
 		return io_error(run->err, sizeof(run->err), "out of memory");
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	rc = backup_snapshot_write(run->o, r, run->out_fd, run->dump_fd, metadata, strlen(metadata),
-	                           &measured_at, run->err, sizeof(run->err));
+	rc = backup_snapshot_write(run->o, r, &run->leftout, run->out_fd, run->dump_fd, metadata,
+	                           strlen(metadata), &measured_at, run->err, sizeof(run->err));
 	free(metadata);
 	r->write_s = seconds_since(&t);
+	if (rc == 0 && r->files_left_out > 0)
+		log_line(run,
+		         "%llu files of blob_dir left out by design: their file documents have "
+		         "DeleteAfterDownload set (as the dump's snapshot says)",
+		         (unsigned long long)r->files_left_out);
 	return rc;
 }
 
@@ -220,7 +227,8 @@ steps(struct backup_state *run, const struct timespec *start, time_t started)
 	log_line(run, "backing up target %s (PostgreSQL %s) into %s with %s (PostgreSQL %s)",
 	         r->target, r->server_version, r->archive, r->pg_dump, r->pg_dump_version);
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	if (backup_make_dump(run) < 0)
+	if (backup_leftout_begin(run) < 0 || backup_make_dump(run) < 0 ||
+	    backup_leftout_read(run) < 0)
 		return -1;
 	r->dump_s = seconds_since(&t);
 	log_line(run, "database %s dumped: %llu bytes (archive %s) in %.3f s", run->dbname,
@@ -266,6 +274,7 @@ backup_run(const struct backup_options *o, struct backup_result *r)
 		(void)close(run.dump_fd);
 	if (run.dump_path != NULL && unlink(run.dump_path) < 0 && errno != ENOENT)
 		backup_warn(r, "cannot remove the dump %s: %s", run.dump_path, strerror(errno));
+	backup_leftout_free(&run.leftout);
 	free(run.dump_path);
 	free(run.out_dir);
 	if (run.options != NULL)

@@ -76,6 +76,7 @@ struct backup_result {
 	uint64_t files_count, files_bytes; /* the files in the archive */
 	uint64_t files_skipped;            /* entries of blob_dir outside the layout */
 	uint64_t files_vanished;           /* gone or changed between measuring and reading */
+	uint64_t files_left_out;           /* left out for DeleteAfterDownload (README) */
 	char **removed;                    /* older backups removed by keep, file names */
 	size_t nremoved;
 	double dump_s, files_s, write_s, total_s;

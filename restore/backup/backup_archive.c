@@ -18,6 +18,9 @@
  * status change time differ after the copy from before it (fstat() on the same descriptor) was
  * written while it was read: that fails the backup too, naming the file (store_read_unchanged).
  *
+ * A file whose file document is marked DeleteAfterDownload (backup_leftout.c) is left out of
+ * both passes: filesSize counts only what the archive holds.
+ *
  * Memory: one copy buffer and the names of one xx/yy folder, whatever the sizes.
  */
 #include "backup_parts.h"
@@ -50,6 +53,7 @@ struct sink {
 struct writer {
 	const struct backup_options *o;
 	struct backup_result *r;
+	const struct backup_leftout *leftout;
 	struct archive *a;
 	struct sink sink;
 	unsigned char *buf;
@@ -76,8 +80,8 @@ warn_vanished(struct backup_result *r, const char *xx_yy_uuid, const char *why)
 }
 
 int
-backup_files_measure(const struct backup_options *o, struct backup_result *r, char *err,
-                     size_t errlen)
+backup_files_measure(const struct backup_options *o, struct backup_result *r,
+                     const struct backup_leftout *leftout, char *err, size_t errlen)
 {
 	struct store *store;
 	struct store_list *files = NULL;
@@ -97,7 +101,8 @@ backup_files_measure(const struct backup_options *o, struct backup_result *r, ch
 			rc = io_error(err, errlen, "the backup was interrupted");
 			break;
 		}
-		r->files_measured_bytes += file.size;
+		if (!backup_leftout_has(leftout, file.uuid))
+			r->files_measured_bytes += file.size;
 	}
 	store_list_close(files);
 	store_close(store);
@@ -281,7 +286,9 @@ write_tree(struct writer *w, const struct timespec *measured_at)
 		return -1;
 	}
 	while ((rc = store_list_next(files, &file, w->err, w->errlen)) > 0)
-		if (write_file(w, files, file.uuid, measured_at) < 0) {
+		if (backup_leftout_has(w->leftout, file.uuid))
+			w->r->files_left_out++;
+		else if (write_file(w, files, file.uuid, measured_at) < 0) {
 			rc = -1;
 			break;
 		}
@@ -296,11 +303,12 @@ write_tree(struct writer *w, const struct timespec *measured_at)
 }
 
 int
-backup_snapshot_write(const struct backup_options *o, struct backup_result *r, int out_fd,
-                      int dump_fd, const char *metadata, size_t len,
-                      const struct timespec *measured_at, char *err, size_t errlen)
+backup_snapshot_write(const struct backup_options *o, struct backup_result *r,
+                      const struct backup_leftout *leftout, int out_fd, int dump_fd,
+                      const char *metadata, size_t len, const struct timespec *measured_at,
+                      char *err, size_t errlen)
 {
-	struct writer w = {o, r, NULL, {out_fd, 0, 0}, NULL, err, errlen};
+	struct writer w = {o, r, leftout, NULL, {out_fd, 0, 0}, NULL, err, errlen};
 	struct timespec now;
 	char level[48];
 	bool open = false;

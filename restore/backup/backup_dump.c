@@ -297,8 +297,8 @@ backup_make_dump(struct backup_state *run)
 {
 	char *dbname_arg = NULL, **env = NULL, buf[4096], *said = NULL;
 	struct spawn sp = {.pid = -1, .out_fd = -1, .err_fd = -1};
-	char *argv[9];
-	int status, rc = -1, fd;
+	char *argv[9], snapshot_arg[160];
+	int status, rc = -1, fd, n = 6;
 
 	if (asprintf(&run->dump_path, "%s/backup-%s.dump", run->o->work_dir, run->r->job_id) < 0) {
 		run->dump_path = NULL;
@@ -327,8 +327,13 @@ backup_make_dump(struct backup_state *run)
 	argv[3] = "-Fc";
 	argv[4] = "-f";
 	argv[5] = run->dump_path;
-	argv[6] = dbname_arg;
-	argv[7] = NULL;
+	if (run->leftout.snapshot[0] != '\0') { /* the snapshot backup_leftout.c judges in */
+		snprintf(snapshot_arg, sizeof(snapshot_arg), "--snapshot=%s",
+		         run->leftout.snapshot);
+		argv[n++] = snapshot_arg;
+	}
+	argv[n++] = dbname_arg;
+	argv[n] = NULL;
 	if (spawn_start_env(argv, env, &sp, run->err, sizeof(run->err)) < 0)
 		goto done;
 	switch (spawn_pump(&sp, run->o->cancel, NULL, keep_said, said, buf, sizeof(buf))) {

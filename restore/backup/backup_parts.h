@@ -2,7 +2,8 @@
  * backup_parts.h - what the backup's files share among themselves (not for the program):
  * backup.c runs it all, backup_dump.c reads the database and makes the dump, backup_archive.c
  * writes the snapshot (.metadata, db/db.backup, the files of blob_dir) or copies the bare
- * dump, backup_keep.c knows the Mendix names and keeps the newest backups of a folder, and
+ * dump, backup_keep.c knows the Mendix names and keeps the newest backups of a folder,
+ * backup_leftout.c holds the dump's snapshot and the files left out for DeleteAfterDownload, and
  * backup_result.c holds the result they all add to (below them all: none calls backup.c).
  */
 #ifndef BACKUP_PARTS_H
@@ -23,6 +24,18 @@
 #define BACKUP_COPY_BYTES (256 * 1024)
 #define BACKUP_ERR_BYTES  2048
 
+/*
+ * The files a full snapshot leaves out (DeleteAfterDownload), read in the snapshot the dump
+ * takes (backup_leftout.c).
+ */
+struct backup_leftout {
+	PGconn *conn;       /* the transaction that exported snapshot, open until the set is read */
+	char snapshot[128]; /* pg_export_snapshot()'s id for pg_dump --snapshot; "" when none */
+	bool active;        /* the database has the column: the set is read after the dump */
+	unsigned char (*uuids)[16]; /* the marked UUIDs, sorted once read */
+	size_t n, cap;
+};
+
 /* What one backup holds while it runs. */
 struct backup_state {
 	const struct backup_options *o;
@@ -40,6 +53,7 @@ struct backup_state {
 	int dump_fd;
 	int dump_minor;   /* the archive minor version pg_dump writes */
 	int server_major; /* the server's major version (17) */
+	struct backup_leftout leftout;
 	char err[BACKUP_ERR_BYTES];
 };
 
@@ -62,6 +76,26 @@ int backup_read_database(struct backup_state *run);
  */
 int backup_make_dump(struct backup_state *run);
 
+/*
+ * backup_leftout_begin: for a full snapshot, a transaction of our own whose snapshot pg_dump
+ * takes (run->leftout.snapshot), when the database has public."system$filedocument" with a
+ * boolean deleteafterdownload; without them a warning, and no snapshot. Before
+ * backup_make_dump. 0, or -1 with run->err.
+ */
+int backup_leftout_begin(struct backup_state *run);
+
+/*
+ * backup_leftout_read: once the dump is made, the UUIDs of the rows whose deleteafterdownload
+ * is true, read in that snapshot; then the transaction ends. 0, or -1 with run->err.
+ */
+int backup_leftout_read(struct backup_state *run);
+
+/* backup_leftout_has: whether the file named uuid (lowercase) is left out of the archive. */
+bool backup_leftout_has(const struct backup_leftout *leftout, const char *uuid);
+
+/* backup_leftout_free: end the transaction if still open, and free the set. */
+void backup_leftout_free(struct backup_leftout *leftout);
+
 /* backup_warn: add a warning (one line) to the result; out of memory drops it. */
 void backup_warn(struct backup_result *result, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -75,21 +109,23 @@ backup_cancelled(const struct backup_options *options)
 
 /*
  * backup_files_measure: the first pass over blob_dir: count the files in the layout and add
- * up their sizes (result->files_measured_bytes); entries outside it become warnings. 0, or -1
- * with err.
+ * up their sizes (result->files_measured_bytes), but for those leftout holds; entries outside
+ * it become warnings. 0, or -1 with err.
  */
 int backup_files_measure(const struct backup_options *options, struct backup_result *result,
-                         char *err, size_t errlen);
+                         const struct backup_leftout *leftout, char *err, size_t errlen);
 
 /*
  * backup_snapshot_write: write the full snapshot to out_fd: .metadata (metadata, len bytes),
  * db/db.backup (the whole of dump_fd) and the files of blob_dir as tree/xx/yy/<uuid>, gzip
  * compressed. A file whose status changed after measured_at (or that is gone) is left out
- * with a warning. 0, or -1 with err.
+ * with a warning; one leftout holds is left out and counted (result->files_left_out).
+ * 0, or -1 with err.
  */
 int backup_snapshot_write(const struct backup_options *options, struct backup_result *result,
-                          int out_fd, int dump_fd, const char *metadata, size_t len,
-                          const struct timespec *measured_at, char *err, size_t errlen);
+                          const struct backup_leftout *leftout, int out_fd, int dump_fd,
+                          const char *metadata, size_t len, const struct timespec *measured_at,
+                          char *err, size_t errlen);
 
 /* backup_copy: copy all of from (from its start) to to; 0, or -1 with err. */
 int backup_copy(const struct backup_options *options, int from, int to, uint64_t *bytes, char *err,

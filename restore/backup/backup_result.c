@@ -119,6 +119,8 @@ backup_result_json(const struct backup_result *r)
 	json_uint(&w, r->files_skipped);
 	json_key(&w, "vanished");
 	json_uint(&w, r->files_vanished);
+	json_key(&w, "left_out_by_design");
+	json_uint(&w, r->files_left_out);
 	json_end_object(&w);
 	json_key(&w, "removed");
 	json_begin_array(&w);
