@@ -2,8 +2,8 @@
  * command.h - what the command line's files share (not for the rest of the program): main.c
  * calls one command; command_line.c holds the table of commands and reads argv against it;
  * commands.c runs inspect, run, submit and status, command_restore.c runs restore,
- * command_backup.c runs backup, command_check.c runs check; command_shared.c holds what the
- * commands share.
+ * command_backup.c runs backup, command_check.c runs check, command_list.c runs list;
+ * command_shared.c holds what the commands share.
  */
 #ifndef COMMAND_H
 #define COMMAND_H
@@ -49,6 +49,7 @@ struct command {
 
 command_fn command_inspect, command_restore, command_run, command_submit, command_status,
     command_backup, command_check;
+command_fn command_list;
 
 /* The command line (command_line.c). */
 

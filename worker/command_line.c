@@ -76,6 +76,12 @@ static const struct command_option backup_options[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static const struct command_option list_options[] = {
+    {"target", "NAME", OPTION_TARGET, "list only this target's backups (default: every target)"},
+    {"json", NULL, OPTION_JSON, "print the backups as JSON on stdout"},
+    {NULL, NULL, 0, NULL},
+};
+
 static const struct command_option status_options[] = {
     {"json", NULL, OPTION_JSON, "print the jobs as JSON on stdout"},
     {NULL, NULL, 0, NULL},
@@ -110,7 +116,8 @@ static const struct command commands[] = {
      inspect_options, command_inspect},
     {"restore", "ARCHIVE", "restore ARCHIVE into a target of the configuration",
      "Restores ARCHIVE into a target of the configuration, all or nothing: the database in\n"
-     "one transaction, then the files. Progress and the outcome go to stderr.\n",
+     "one transaction, then the files. Progress and the outcome go to stderr. ARCHIVE may\n"
+     "be latest (the target's newest backup) or the name of a backup that list shows.\n",
      exit_status_text, restore_options, command_restore},
     {"run", NULL, "the worker: restore what is dropped into spool_dir, until stopped",
      "The worker daemon: watches the configuration's spool_dir and restores each archive or\n"
@@ -120,7 +127,8 @@ static const struct command commands[] = {
      command_run},
     {"submit", "ARCHIVE", "ask the worker to restore ARCHIVE, read where it is",
      "Asks the worker for a restore of ARCHIVE, which stays where it is: writes a job file\n"
-     "through spool_dir's tmp/ into incoming/ and prints the job file's path.\n",
+     "through spool_dir's tmp/ into incoming/ and prints the job file's path. ARCHIVE may\n"
+     "be latest or a backup's name, as for restore: the job file gets its path.\n",
      "Exit status: 0 submitted; 1 ARCHIVE cannot be used; 2 usage or configuration error.\n",
      submit_options, command_submit},
     {"status", "[JOB_ID]", "list the worker's queued, active, done and failed jobs",
@@ -139,6 +147,16 @@ static const struct command commands[] = {
      "Exit status: 0 written; 1 refused or failed, nothing left behind; 2 usage or\n"
      "configuration error.\n",
      backup_options, command_backup},
+    {"list", NULL, "list the backups in backup_dir and previous/, newest first",
+     "Lists the backups (files of Mendix names) of every target, or of --target NAME, in\n"
+     "backup_dir/<target>/ and spool_dir/previous/<target>/ (keep_previous's), newest\n"
+     "first: the time (UTC, from the name), target, source (backup or previous), kind (full\n"
+     "or db), size, archive version (read from the dump's header) and name, on stdout (with\n"
+     "--json: one JSON object). restore and submit take such a name as ARCHIVE, and latest\n"
+     "for a target's newest. Changes nothing.\n",
+     "Exit status: 0 listed (also none); 1 a folder cannot be read; 2 usage or\n"
+     "configuration error.\n",
+     list_options, command_list},
     {"check", NULL, "check the configuration, each target and the host; changes nothing",
      "Checks the configuration and, for each target (or only --target NAME), the login to\n"
      "its database, the role's rights for its strategy, pg_restore and pg_dump against its\n"
@@ -158,7 +176,8 @@ static const char about_text[] =
     "Restores a Mendix backup into an existing PostgreSQL database and a blob folder, all or\n"
     "nothing. ARCHIVE is a full snapshot (.tar.gz, .tgz or .tar holding .metadata,\n"
     "db/db.backup and tree/xx/yy/<uuid> files) or a database-only backup (a custom-format\n"
-    "dump made with pg_dump -Fc, bare or gzip-compressed); they are told apart by content.\n";
+    "dump made with pg_dump -Fc, bare or gzip-compressed); they are told apart by content.\n"
+    "ARCHIVE may also be latest, the target's newest backup, or the name of one (see list).\n";
 
 static const char config_option_text[] =
     "  -c, --config CONFIG  configuration file, before or after COMMAND (default:\n"

@@ -6,6 +6,7 @@
  * old files are removed afterwards by a detached process (old_files.c).
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backup_lookup.h"
 #include "command.h"
 #include "config.h"
 #include "notify.h"
@@ -118,6 +120,28 @@ refuse_busy(const char *archive, const char *target, int json_out, int why)
 	return RESTORE_EXIT_UNCHANGED;
 }
 
+/* refuse_lookup: ARCHIVE names no backup (why, from backup_lookup); say so, as a report too. */
+static int
+refuse_lookup(const char *archive, const char *target, int json_out, const char *why)
+{
+	struct report report;
+	char job_id[37], *json;
+
+	log_line(LOG_PRIORITY_ERROR, NULL, "%s", why);
+	if (!json_out)
+		return RESTORE_EXIT_UNCHANGED;
+	restore_new_job_id(job_id);
+	if (report_init(&report, job_id, archive, target, false) == 0) {
+		report_set_error(&report, "rejected", "%s", why);
+		clock_gettime(CLOCK_REALTIME, &report.finished_at);
+		json = report_json(&report);
+		(void)command_print_json(json);
+		free(json);
+	}
+	report_free(&report);
+	return RESTORE_EXIT_UNCHANGED;
+}
+
 /* command_restore: restore-worker restore [--target NAME] [--db-only] [--json] ARCHIVE */
 int
 command_restore(const struct command *cmd, const struct command_args *args,
@@ -128,7 +152,7 @@ command_restore(const struct command *cmd, const struct command_args *args,
 	struct restore_target target;
 	struct restore_options ro;
 	struct cli_progress progress = {.tty = isatty(STDERR_FILENO) == 1};
-	char *previous = NULL;
+	char *previous = NULL, archive[PATH_MAX], why[1024];
 	struct config *config;
 	struct report report;
 	struct spool sp;
@@ -153,6 +177,15 @@ command_restore(const struct command *cmd, const struct command_args *args,
 		config_free(config);
 		return EXIT_USAGE;
 	}
+	/* ARCHIVE may name a backup: latest, or a name in the backup folders (backup_lookup.h). */
+	if (backup_lookup(config, ct->name, args->archive, archive, sizeof(archive), why,
+	                  sizeof(why)) < 0) {
+		status = refuse_lookup(args->archive, ct->name, args->json, why);
+		config_free(config);
+		return status;
+	}
+	if (strcmp(archive, args->archive) != 0)
+		log_line(LOG_PRIORITY_INFO, NULL, "%s is %s", args->archive, archive);
 
 	command_catch_signals();
 
@@ -170,7 +203,7 @@ command_restore(const struct command *cmd, const struct command_args *args,
 		}
 		lock = spool_lock_target(&sp, ct->name);
 		if (lock < 0) {
-			status = refuse_busy(args->archive, ct->name, args->json, errno);
+			status = refuse_busy(archive, ct->name, args->json, errno);
 			spool_close(&sp);
 			config_free(config);
 			return status;
@@ -179,7 +212,7 @@ command_restore(const struct command *cmd, const struct command_args *args,
 
 	config_restore_target(ct, &target);
 	memset(&ro, 0, sizeof(ro));
-	ro.archive = args->archive;
+	ro.archive = archive;
 	ro.target = &target;
 	ro.work_dir = config->work_dir;
 	ro.pg_restore = config->pg_restore;

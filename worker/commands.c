@@ -2,9 +2,11 @@
  * commands.c - the commands that are a few lines over the module doing the work: inspect
  * (restore_inspect), run (daemon_run), submit (submit_job) and status (status_print).
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "backup_lookup.h"
 #include "command.h"
 #include "config.h"
 #include "daemon.h"
@@ -83,6 +85,7 @@ command_submit(const struct command *cmd, const struct command_args *args, const
 {
 	const char *path = command_config_path(config_given);
 	struct config *config = spool_config(cmd, path);
+	char archive[PATH_MAX], err[1024];
 	int rc;
 
 	if (config == NULL)
@@ -92,7 +95,15 @@ command_submit(const struct command *cmd, const struct command_args *args, const
 		config_free(config);
 		return EXIT_USAGE;
 	}
-	rc = submit_job(config, args->archive, args->target, args->db_only, args->dry_run);
+	/* ARCHIVE may name a backup (backup_lookup.h): the job file gets its path. */
+	rc = backup_lookup(config, args->target != NULL ? args->target : config->default_target,
+	                   args->archive, archive, sizeof(archive), err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "restore-worker: %s\n", err);
+		config_free(config);
+		return rc == BACKUP_LOOKUP_USAGE ? EXIT_USAGE : 1;
+	}
+	rc = submit_job(config, archive, args->target, args->db_only, args->dry_run);
 	config_free(config);
 	return rc;
 }

@@ -12,9 +12,12 @@
  * its first digit are the bits of the result. Only the first 40 fraction digits can matter: every
  * boundary j / 2^shift has an exact decimal expansion of at most shift <= 40 digits, so cutting the
  * fraction there cannot move it across one.
+ *
+ * size_format writes a size for a person the other way round: "812 B", "1.2 MiB".
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "size.h"
@@ -115,4 +118,22 @@ size_parse(const char *text, uint64_t *bytes)
 		return -1;
 	*bytes = whole + part;
 	return 0;
+}
+
+/* size_format: bytes as "812 B", "1.2 MiB", "3.4 GiB" into buf. */
+void
+size_format(uint64_t bytes, char *buf, size_t buflen)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)bytes;
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, buflen, "%llu B", (unsigned long long)bytes);
+	else
+		snprintf(buf, buflen, "%.1f %s", v, units[u]);
 }

@@ -512,8 +512,11 @@ archive_walk(struct archive_walk *walk, struct report *report, char *err, size_t
 		                        archive_error_string(w.a));
 	else
 		outcome = walk_entries(&w);
-	if (outcome == WALK_OK && gz != NULL) {
-		/* The tar reader stops at its end marker: the last gzip trailer is checked here. */
+	if (outcome == WALK_OK && gz != NULL && !walk->dump.over_limit) {
+		/*
+		 * The tar reader stops at its end marker: the last gzip trailer is checked here
+		 * (not after a walk that stopped at stop_after: the rest is not read).
+		 */
 		const void *p;
 		ssize_t n;
 

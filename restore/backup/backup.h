@@ -20,7 +20,8 @@
 
 #include "target.h"
 
-#define BACKUP_GZIP_LEVEL 1 /* the snapshot's gzip level: its content is mostly compressed */
+#define BACKUP_GZIP_LEVEL 1  /* the snapshot's gzip level: its content is mostly compressed */
+#define BACKUP_NAME_MAX   64 /* "files_and_database-<8 hex>-<YYYYMMDDHHMM>.tar.gz" and more */
 
 struct backup_options {
 	const struct restore_target *target; /* name, conninfo, blob_dir, max_dump_version */
@@ -105,6 +106,27 @@ void backup_result_free(struct backup_result *result);
  */
 void backup_keep(const char *dir, bool db_only, int keep, const char *just_written,
                  bool remove_parts, struct backup_result *result);
+
+/* A backup known by its Mendix name: what the name says, and its file's modification time. */
+struct backup_named {
+	char name[BACKUP_NAME_MAX];
+	char stamp[13]; /* YYYYMMDDHHMM, the backup's start in UTC */
+	bool db_only;   /* database-<id>-<stamp>.backup, else files_and_database-...tar.gz */
+	struct timespec mtime;
+};
+
+/*
+ * backup_name_parse: whether name is a Mendix backup name, files_and_database-<8 hex>-
+ * <YYYYMMDDHHMM>.tar.gz or database-<8 hex>-<YYYYMMDDHHMM>.backup (lowercase hex), followed
+ * by ".part" when part; its kind into *db_only and its stamp into stamp.
+ */
+bool backup_name_parse(const char *name, bool part, bool *db_only, char stamp[13]);
+
+/*
+ * backup_named_newest_first: qsort's order of struct backup_named, the newest first: the latest
+ * stamp, then the latest modification time, then the greatest name (retention and listing).
+ */
+int backup_named_newest_first(const void *a, const void *b);
 
 /* backup_remove: remove the backup file at path and sync its folder; 0, or -1 with err. */
 int backup_remove(const char *path, char *err, size_t errlen);

@@ -6,7 +6,8 @@
  * digits of the backup's job id (a fresh UUID unless the caller gives one) and the stamp is
  * the start of the backup in UTC. Retention looks only at names of exactly that form, of one
  * kind: anything else in the folder is never touched. The newest are those with the latest
- * stamp, then the latest modification time, then the greatest name.
+ * stamp, then the latest modification time, then the greatest name. The reading of a name and
+ * that order are shared with the listing of a folder's backups (backup_list.c).
  */
 #include "backup_parts.h"
 
@@ -21,13 +22,6 @@
 #include <unistd.h>
 
 #include "io.h"
-
-/* One backup found in the folder. */
-struct found {
-	char name[BACKUP_NAME_MAX];
-	char stamp[13];
-	struct timespec mtime;
-};
 
 static const char *
 name_prefix(bool db_only)
@@ -88,11 +82,19 @@ name_stamp(const char *name, bool db_only, bool part, char stamp[13])
 	return true;
 }
 
-/* newest_first: qsort's order of found backups, the newest first. */
-static int
-newest_first(const void *a, const void *b)
+/* backup_name_parse: whether name is a Mendix backup name; its kind and stamp (backup.h). */
+bool
+backup_name_parse(const char *name, bool part, bool *db_only, char stamp[13])
 {
-	const struct found *x = a, *y = b;
+	*db_only = strncmp(name, name_prefix(true), strlen(name_prefix(true))) == 0;
+	return name_stamp(name, *db_only, part, stamp);
+}
+
+/* backup_named_newest_first: qsort's order of backups, the newest first (backup.h). */
+int
+backup_named_newest_first(const void *a, const void *b)
+{
+	const struct backup_named *x = a, *y = b;
 	int c = strcmp(y->stamp, x->stamp);
 
 	if (c != 0)
@@ -132,7 +134,7 @@ void
 backup_keep_newest(int dir_fd, const char *dir, bool db_only, int keep, const char *just_written,
                    bool remove_parts, struct backup_result *result)
 {
-	struct found *found = NULL, *grown;
+	struct backup_named *found = NULL, *grown;
 	size_t n = 0, cap = 0, others;
 	struct dirent *e;
 	struct stat st;
@@ -168,11 +170,12 @@ backup_keep_newest(int dir_fd, const char *dir, bool db_only, int keep, const ch
 		/* name_stamp() took only names of the fixed length, well within name[]. */
 		memcpy(found[n].name, e->d_name, strlen(e->d_name) + 1);
 		memcpy(found[n].stamp, stamp, sizeof(stamp));
+		found[n].db_only = db_only;
 		found[n].mtime = st.st_mtim;
 		n++;
 	}
 	if (n > 1)
-		qsort(found, n, sizeof(*found), newest_first);
+		qsort(found, n, sizeof(*found), backup_named_newest_first);
 	/*
 	 * The backup just written is the first kept, whatever its stamp says, when it has a name
 	 * of this kind; under another name (--output DIR/latest.tar.gz) it is not counted.
@@ -245,13 +248,13 @@ backup_remove_job(const char *dir, const char *job_id, char *err, size_t errlen)
 		                       : io_error(err, errlen, "cannot read the folder %s: %s", dir,
 		                                  strerror(errno));
 	while ((e = readdir(d)) != NULL) {
-		bool db_only =
-		    strncmp(e->d_name, name_prefix(true), strlen(name_prefix(true))) == 0;
-		const char *id = e->d_name + strlen(name_prefix(db_only));
+		bool db_only;
+		const char *id;
 
-		if (!name_stamp(e->d_name, db_only, false, stamp) &&
-		    !name_stamp(e->d_name, db_only, true, stamp))
+		if (!backup_name_parse(e->d_name, false, &db_only, stamp) &&
+		    !backup_name_parse(e->d_name, true, &db_only, stamp))
 			continue;
+		id = e->d_name + strlen(name_prefix(db_only));
 		if (strncmp(id, job_id, 8) != 0)
 			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))

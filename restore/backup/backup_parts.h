@@ -20,7 +20,6 @@
 #include "conninfo.h"
 
 #define BACKUP_NAMED_MAX  20 /* entries named one by one in warnings, per kind of problem */
-#define BACKUP_NAME_MAX   64 /* "files_and_database-<8 hex>-<YYYYMMDDHHMM>.tar.gz" and more */
 #define BACKUP_COPY_BYTES (256 * 1024)
 #define BACKUP_ERR_BYTES  2048
 
