@@ -8,7 +8,8 @@
  *     output that cannot be written fails before the dump is made.
  *  3. The database, over libpq: its name, pg_database_size, and the model version Mendix
  *     records (backup_dump.c).
- *  4. pg_dump -O -x -Fc into work_dir, its header checked (backup_dump.c).
+ *  4. pg_dump -O -x -Fc --verbose into work_dir, its header checked (backup_dump.c); the tables
+ *     its --verbose lines name are the progress (options->progress, while each step runs).
  *  5. For a full snapshot, the files of blob_dir are measured, .metadata is made, and the
  *     snapshot is written (backup_archive.c); for db_only the dump is copied.
  *  6. The .part file is fsynced, closed and renamed, and its folder fsynced; then, when told,
@@ -168,13 +169,15 @@ write_backup(struct backup_state *run, const struct timespec *start)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	if (run->o->db_only) {
-		rc = backup_copy(run->o, run->dump_fd, run->out_fd, &r->archive_bytes, run->err,
-		                 sizeof(run->err));
+		run->watch.p.dump_size = r->dump_bytes;
+		backup_watch_phase(&run->watch, "writing");
+		rc = backup_copy(&run->watch, run->dump_fd, run->out_fd, &r->archive_bytes,
+		                 run->err, sizeof(run->err));
 		r->write_s = seconds_since(&t);
 		return rc;
 	}
 	clock_gettime(CLOCK_REALTIME, &measured_at);
-	if (backup_files_measure(run->o, r, run->err, sizeof(run->err)) < 0)
+	if (backup_files_measure(&run->watch, r, run->err, sizeof(run->err)) < 0)
 		return -1;
 	r->files_s = seconds_since(&t);
 	log_line(run, "blob_dir measured: %llu bytes in %.3f s",
@@ -184,8 +187,8 @@ write_backup(struct backup_state *run, const struct timespec *start)
 	if (metadata == NULL)
 		return io_error(run->err, sizeof(run->err), "out of memory");
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	rc = backup_snapshot_write(run->o, r, run->out_fd, run->dump_fd, metadata, strlen(metadata),
-	                           &measured_at, run->err, sizeof(run->err));
+	rc = backup_snapshot_write(&run->watch, r, run->out_fd, run->dump_fd, metadata,
+	                           strlen(metadata), &measured_at, run->err, sizeof(run->err));
 	free(metadata);
 	r->write_s = seconds_since(&t);
 	return rc;
@@ -243,6 +246,7 @@ backup_run(const struct backup_options *o, struct backup_result *r)
 	int rc;
 
 	memset(r, 0, sizeof(*r));
+	backup_watch_init(&run.watch, o);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	clock_gettime(CLOCK_REALTIME, &r->started_at);
 	if (o->job_id != NULL)

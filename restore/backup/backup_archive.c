@@ -49,6 +49,7 @@ struct sink {
 /* The state of one snapshot being written. */
 struct writer {
 	const struct backup_options *o;
+	struct backup_watch *watch; /* the progress: dump_bytes, files, file_bytes */
 	struct backup_result *r;
 	struct archive *a;
 	struct sink sink;
@@ -76,14 +77,15 @@ warn_vanished(struct backup_result *r, const char *xx_yy_uuid, const char *why)
 }
 
 int
-backup_files_measure(const struct backup_options *o, struct backup_result *r, char *err,
-                     size_t errlen)
+backup_files_measure(struct backup_watch *w, struct backup_result *r, char *err, size_t errlen)
 {
+	const struct backup_options *o = w->o;
 	struct store *store;
 	struct store_list *files = NULL;
 	struct store_entry file;
 	int rc;
 
+	backup_watch_phase(w, "measuring");
 	if (store_open(o->target, &store, err, errlen) < 0)
 		return -1;
 	/* A file gone already was never part of the backup: STORE_LIST_SIZES leaves it out. */
@@ -98,6 +100,9 @@ backup_files_measure(const struct backup_options *o, struct backup_result *r, ch
 			break;
 		}
 		r->files_measured_bytes += file.size;
+		w->p.file_total++;
+		w->p.file_bytes_total += file.size;
+		backup_watch_tick(w);
 	}
 	store_list_close(files);
 	store_close(store);
@@ -221,6 +226,11 @@ entry_copy(struct writer *w, const char *name, int fd, struct store_read *file, 
 		if (entry_data(w, name, w->buf, (size_t)n) < 0)
 			return -1;
 		left -= (uint64_t)n;
+		if (file != NULL)
+			w->watch->p.file_bytes += (uint64_t)n;
+		else
+			w->watch->p.dump_bytes += (uint64_t)n;
+		backup_watch_tick(w->watch);
 	}
 	return 0;
 }
@@ -253,6 +263,8 @@ write_file(struct writer *w, struct store_list *files, const char *uuid,
 	if (rc == 0) {
 		w->r->files_count++;
 		w->r->files_bytes += info.size;
+		w->watch->p.files++;
+		backup_watch_tick(w->watch);
 	}
 	store_read_close(r);
 	return rc;
@@ -296,11 +308,12 @@ write_tree(struct writer *w, const struct timespec *measured_at)
 }
 
 int
-backup_snapshot_write(const struct backup_options *o, struct backup_result *r, int out_fd,
-                      int dump_fd, const char *metadata, size_t len,
-                      const struct timespec *measured_at, char *err, size_t errlen)
+backup_snapshot_write(struct backup_watch *watch, struct backup_result *r, int out_fd, int dump_fd,
+                      const char *metadata, size_t len, const struct timespec *measured_at,
+                      char *err, size_t errlen)
 {
-	struct writer w = {o, r, NULL, {out_fd, 0, 0}, NULL, err, errlen};
+	const struct backup_options *o = watch->o;
+	struct writer w = {o, watch, r, NULL, {out_fd, 0, 0}, NULL, err, errlen};
 	struct timespec now;
 	char level[48];
 	bool open = false;
@@ -331,13 +344,18 @@ backup_snapshot_write(const struct backup_options *o, struct backup_result *r, i
 		(void)io_error(err, errlen, "cannot read the dump again: %s", strerror(errno));
 		goto done;
 	}
+	watch->p.dump_bytes = 0;
+	watch->p.dump_size = r->dump_bytes;
+	backup_watch_phase(watch, "writing");
 	if (entry_begin(&w, "db/db.backup", r->dump_bytes, &now) < 0 ||
 	    entry_copy(&w, "the dump in work_dir", dump_fd, NULL, r->dump_bytes) < 0)
 		goto done;
 	if (o->log != NULL)
 		o->log(o->log_ctx, "db/db.backup written; writing the files");
+	backup_watch_phase(watch, "files");
 	if (write_tree(&w, measured_at) < 0)
 		goto done;
+	backup_watch_phase(watch, "files"); /* the last figures: every file written */
 	open = false;
 	if (archive_write_close(w.a) != ARCHIVE_OK || w.sink.error != 0) {
 		(void)archive_failed(&w, "finishing it");
@@ -359,9 +377,9 @@ done:
 }
 
 int
-backup_copy(const struct backup_options *o, int from, int to, uint64_t *bytes, char *err,
-            size_t errlen)
+backup_copy(struct backup_watch *w, int from, int to, uint64_t *bytes, char *err, size_t errlen)
 {
+	const struct backup_options *o = w->o;
 	char *buf = NULL;
 	off_t offset = 0;
 	ssize_t n;
@@ -375,6 +393,8 @@ backup_copy(const struct backup_options *o, int from, int to, uint64_t *bytes, c
 		if (n <= 0)
 			break;
 		*bytes += (uint64_t)n;
+		w->p.dump_bytes = *bytes;
+		backup_watch_tick(w);
 	}
 	if (n == 0)
 		return 0;
@@ -400,6 +420,8 @@ backup_copy(const struct backup_options *o, int from, int to, uint64_t *bytes, c
 			                strerror(errno));
 		}
 		*bytes += (uint64_t)n;
+		w->p.dump_bytes = *bytes;
+		backup_watch_tick(w);
 	}
 	free(buf);
 	if (n < 0)

@@ -3,7 +3,8 @@
  * backup.c runs it all, backup_dump.c reads the database and makes the dump, backup_archive.c
  * writes the snapshot (.metadata, db/db.backup, the files of blob_dir) or copies the bare
  * dump, backup_keep.c knows the Mendix names and keeps the newest backups of a folder, and
- * backup_result.c holds the result they all add to (below them all: none calls backup.c).
+ * backup_result.c holds the result they all add to and the progress figures they all hand on
+ * (below them all: none calls backup.c).
  */
 #ifndef BACKUP_PARTS_H
 #define BACKUP_PARTS_H
@@ -23,6 +24,24 @@
 #define BACKUP_COPY_BYTES (256 * 1024)
 #define BACKUP_ERR_BYTES  2048
 
+/* A backup's progress figures, and when they were last handed to options->progress. */
+struct backup_watch {
+	const struct backup_options *o;
+	struct backup_progress p;
+	char table[256]; /* p.table points here once pg_dump names a table */
+	double started;  /* monotonic seconds */
+	double last;     /* when the figures were last handed on; -1: never */
+};
+
+/* backup_watch_init: start watching the backup options describes. */
+void backup_watch_init(struct backup_watch *w, const struct backup_options *options);
+
+/* backup_watch_phase: enter phase and hand the figures on at once. */
+void backup_watch_phase(struct backup_watch *w, const char *phase);
+
+/* backup_watch_tick: hand the figures on, at most five times a second. */
+void backup_watch_tick(struct backup_watch *w);
+
 /* What one backup holds while it runs. */
 struct backup_state {
 	const struct backup_options *o;
@@ -40,6 +59,7 @@ struct backup_state {
 	int dump_fd;
 	int dump_minor;   /* the archive minor version pg_dump writes */
 	int server_major; /* the server's major version (17) */
+	struct backup_watch watch;
 	char err[BACKUP_ERR_BYTES];
 };
 
@@ -51,14 +71,14 @@ struct backup_state {
 int backup_pick_pg_dump(struct backup_state *run);
 
 /*
- * backup_read_database: the server's version, the database's name, size and model version;
- * 0, or -1 with run->err.
+ * backup_read_database: the server's version, the database's name, size and model version,
+ * and its tables for the progress (run->watch); 0, or -1 with run->err.
  */
 int backup_read_database(struct backup_state *run);
 
 /*
- * backup_make_dump: pg_dump -O -x -Fc of the database into work_dir, its header checked;
- * 0, or -1 with run->err.
+ * backup_make_dump: pg_dump -O -x -Fc of the database into work_dir, its header checked, the
+ * tables it names in its --verbose lines handed on as progress; 0, or -1 with run->err.
  */
 int backup_make_dump(struct backup_state *run);
 
@@ -75,11 +95,11 @@ backup_cancelled(const struct backup_options *options)
 
 /*
  * backup_files_measure: the first pass over blob_dir: count the files in the layout and add
- * up their sizes (result->files_measured_bytes); entries outside it become warnings. 0, or -1
- * with err.
+ * up their sizes (result->files_measured_bytes, and w's file totals); entries outside it
+ * become warnings. 0, or -1 with err.
  */
-int backup_files_measure(const struct backup_options *options, struct backup_result *result,
-                         char *err, size_t errlen);
+int backup_files_measure(struct backup_watch *w, struct backup_result *result, char *err,
+                         size_t errlen);
 
 /*
  * backup_snapshot_write: write the full snapshot to out_fd: .metadata (metadata, len bytes),
@@ -87,12 +107,12 @@ int backup_files_measure(const struct backup_options *options, struct backup_res
  * compressed. A file whose status changed after measured_at (or that is gone) is left out
  * with a warning. 0, or -1 with err.
  */
-int backup_snapshot_write(const struct backup_options *options, struct backup_result *result,
-                          int out_fd, int dump_fd, const char *metadata, size_t len,
+int backup_snapshot_write(struct backup_watch *w, struct backup_result *result, int out_fd,
+                          int dump_fd, const char *metadata, size_t len,
                           const struct timespec *measured_at, char *err, size_t errlen);
 
 /* backup_copy: copy all of from (from its start) to to; 0, or -1 with err. */
-int backup_copy(const struct backup_options *options, int from, int to, uint64_t *bytes, char *err,
+int backup_copy(struct backup_watch *w, int from, int to, uint64_t *bytes, char *err,
                 size_t errlen);
 
 /* backup_name: the Mendix name of a backup made at when (UTC) into buf. */
