@@ -89,6 +89,10 @@ make_slow_pg_dump() {
 }
 
 make_source_db src
+# The source of the metrics cases' target acceptance: a copy, made before the background
+# backup connects to src (a database being copied must have no session).
+wait_sessions_gone src
+create_db metrics_src app src
 PROMS=()
 
 # The backup without a terminal takes over 10 s (three tables, 4 s each): it runs in the
@@ -106,7 +110,7 @@ NOTTY_PID=$!
 # 1. A backup by hand writes the backup series, and every target has the cancelled result.
 worker_case_begin backup_series_by_hand
 TARGETS=(acceptance test)
-make_source_db "$(target_db acceptance)"
+create_db "$(target_db acceptance)" app metrics_src
 BLOB_DIR=$(target_blob acceptance) old_blobs
 make_target_db "$(target_db test)"
 BLOB_DIR=$(target_blob test) old_blobs
