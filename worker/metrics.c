@@ -417,7 +417,10 @@ done:
 
 /* --- What restore and backup run by hand call. --- */
 
-/* queue_length: the files waiting in the spool's incoming/, as the daemon counts them. */
+/*
+ * queue_length: the files waiting in the spool's incoming/, as the daemon counts them; 0 when
+ * inotify is refused (a rare limit: only this gauge is off, until a worker writes the file).
+ */
 static size_t
 queue_length(const struct config *config, const struct spool *sp)
 {
