@@ -3,7 +3,8 @@
  * calls one command; command_line.c holds the table of commands and reads argv against it;
  * commands.c runs inspect, run, submit and status, command_restore.c runs restore,
  * command_backup.c runs backup, command_check.c runs check, command_list.c runs list;
- * command_shared.c holds what the commands share.
+ * command_shared.c holds what the commands share, command_progress.c the progress line of
+ * restore and backup.
  */
 #ifndef COMMAND_H
 #define COMMAND_H
@@ -94,9 +95,28 @@ struct config *command_load_config(const char *path);
 /* command_print_json: a JSON text and a newline on stdout, checking the write. */
 int command_print_json(const char *json);
 
+/* The progress line of restore and backup on stderr (command_progress.c). */
+
 /*
- * command_log_line: the engine's log callback: a line on stderr, first erasing restore's live
- * progress line when ctx is its display (command_restore.c); NULL ctx for none (backup).
+ * How a command shows its progress: on a terminal (tty), one line redrawn in place; otherwise
+ * that line in the log every 10 seconds.
+ */
+struct cli_progress {
+	bool tty;
+	bool shown; /* the live line is on the terminal */
+	double last_log;
+};
+
+/* command_progress_show: line, the figures at elapsed_s, as the live line or a line now and then.
+ */
+void command_progress_show(struct cli_progress *cp, const char *line, double elapsed_s);
+
+/* command_progress_erase: take the live line off the terminal. */
+void command_progress_erase(struct cli_progress *cp);
+
+/*
+ * command_log_line: the engine's log callback: a line on stderr, first erasing the live
+ * progress line when ctx is a struct cli_progress (NULL: none).
  */
 void command_log_line(void *ctx, const char *line);
 

@@ -2,7 +2,8 @@
  * command_backup.c - restore-worker backup: a backup of one target, to a folder, a file,
  * stdout or backup_dir/<target>/ (keeping the newest there), through the engine's backup_run().
  * With a spool it takes the worker's lock on the target, so that a backup and a restore of one
- * target never run at once.
+ * target never run at once, and counts the backup in the metrics. Its progress goes to stderr
+ * as restore's does.
  */
 #include <errno.h>
 #include <signal.h>
@@ -11,11 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "backup.h"
 #include "command.h"
 #include "config.h"
+#include "metrics.h"
 #include "notify.h"
+#include "progress_view.h"
 #include "restore.h"
 #include "spool.h"
 
@@ -57,6 +61,16 @@ backup_folder(const struct config *config, const char *target)
 	return dir;
 }
 
+/* show_progress: the backup's figures, as the live line or a line now and then. */
+static void
+show_progress(void *ctx, const struct backup_progress *p)
+{
+	char line[512];
+
+	progress_view_backup_line(p, line, sizeof(line));
+	command_progress_show(ctx, line, p->elapsed_s);
+}
+
 /* print_backup: the outcome of a backup for a human, on stderr. */
 static void
 print_backup(const struct backup_result *r)
@@ -90,6 +104,7 @@ command_backup(const struct command *cmd, const struct command_args *args, const
 	struct restore_target target;
 	struct backup_options bo;
 	struct backup_result result;
+	struct cli_progress progress = {.tty = isatty(STDERR_FILENO) == 1};
 	struct config *config;
 	char *folder = NULL, *json, err[1024];
 	bool to_stdout = args->output != NULL && strcmp(args->output, "-") == 0;
@@ -175,7 +190,11 @@ command_backup(const struct command *cmd, const struct command_args *args, const
 	bo.folder_exclusive = folder != NULL && lock >= 0;
 	bo.cancel = &command_interrupted;
 	bo.log = command_log_line;
+	bo.log_ctx = &progress;
+	bo.progress = show_progress;
+	bo.progress_ctx = &progress;
 	status = backup_run(&bo, &result);
+	command_progress_erase(&progress);
 	if (args->json) {
 		json = backup_result_json(&result);
 		if (command_print_json(json) < 0 && status == RESTORE_EXIT_SUCCEEDED)
@@ -184,6 +203,8 @@ command_backup(const struct command *cmd, const struct command_args *args, const
 	} else {
 		print_backup(&result);
 	}
+	if (lock >= 0)
+		metrics_backup_by_hand(config, &sp, &result);
 	backup_result_free(&result);
 done:
 	free(folder);

@@ -18,61 +18,21 @@
 #include "backup_lookup.h"
 #include "command.h"
 #include "config.h"
+#include "metrics.h"
 #include "notify.h"
 #include "old_files.h"
 #include "progress_view.h"
 #include "restore.h"
 #include "spool.h"
 
-#define PROGRESS_LOG_SECONDS 10.0 /* without a terminal: a progress line this often */
-
-/*
- * How restore shows its progress on stderr: on a terminal, one line redrawn in place (and
- * erased before any other line, and at the end); otherwise a line every 10 seconds.
- */
-struct cli_progress {
-	bool tty;
-	bool shown; /* the live line is on the terminal */
-	double last_log;
-};
-
-/* progress_erase: take the live line off the terminal. */
-static void
-progress_erase(struct cli_progress *cp)
-{
-	if (cp->shown) {
-		fputs("\r\033[K", stderr);
-		cp->shown = false;
-	}
-}
-
-/* command_log_line: the engine's line on stderr, at the priority its shape says. */
-void
-command_log_line(void *ctx, const char *line)
-{
-	struct cli_progress *cp = ctx;
-
-	if (cp != NULL)
-		progress_erase(cp);
-	log_engine_line(line);
-}
-
 /* show_progress: the engine's figures, as the live line or a line now and then. */
 static void
 show_progress(void *ctx, const struct restore_progress *p)
 {
-	struct cli_progress *cp = ctx;
 	char line[512];
 
 	progress_view_line(p, line, sizeof(line));
-	if (cp->tty) {
-		fprintf(stderr, "\r\033[K%s", line);
-		fflush(stderr);
-		cp->shown = true;
-	} else if (p->elapsed_s - cp->last_log >= PROGRESS_LOG_SECONDS) {
-		log_line(LOG_PRIORITY_INFO, NULL, "%s", line);
-		cp->last_log = p->elapsed_s;
-	}
+	command_progress_show(ctx, line, p->elapsed_s);
 }
 
 /*
@@ -242,7 +202,7 @@ command_restore(const struct command *cmd, const struct command_args *args,
 		}
 	}
 	status = restore_run(&ro, &report);
-	progress_erase(&progress);
+	command_progress_erase(&progress);
 	if (!args->json) {
 		/* The engine's log had the warnings, before the outcome. */
 		for (size_t i = 0; i < report.database.nerrors; i++)
@@ -254,6 +214,8 @@ command_restore(const struct command *cmd, const struct command_args *args,
 			status = RESTORE_EXIT_UNCHANGED;
 		free(json);
 	}
+	if (lock >= 0)
+		metrics_restore_by_hand(config, &sp, &report);
 	report_free(&report);
 	free(previous);
 	if (lock >= 0) {

@@ -5,7 +5,8 @@
  * Per target, the counters and the last run's figures are kept in <spool_dir>/metrics.state,
  * so they survive restarts and are shared by the workers of one spool; the daemon tells this
  * module each time it files a job, and asks it to write the metrics file when anything it
- * shows may have changed. Nothing here can fail a job: a problem is logged as a warning.
+ * shows may have changed; restore and backup run by hand tell it their runs too. Nothing
+ * here can fail a job: a problem is logged as a warning.
  */
 #ifndef METRICS_H
 #define METRICS_H
@@ -26,8 +27,12 @@ enum metrics_result {
 	METRICS_REJECTED,
 	METRICS_FAILED,
 	METRICS_PARTIAL,
+	METRICS_CANCELLED,
 	METRICS_RESULTS
 };
+
+/* A backup's results are the first three: succeeded, rejected, failed. */
+#define METRICS_BACKUP_RESULTS 3
 
 /*
  * metrics_result_name: result's name, as runs_total's result label and metrics.state's
@@ -37,7 +42,7 @@ static inline const char *
 metrics_result_name(enum metrics_result result)
 {
 	static const char *const names[METRICS_RESULTS] = {"succeeded", "rejected", "failed",
-	                                                   "partial"};
+	                                                   "partial", "cancelled"};
 
 	return names[result];
 }
@@ -54,7 +59,15 @@ struct metrics_target {
 	double last_success; /* Unix time the last succeeded run finished */
 	bool have_missing;   /* the last run's report had files.missing.count */
 	uint64_t missing_files;
+	uint64_t backup_runs[METRICS_BACKUP_RESULTS]; /* backups, by result */
+	bool have_backup;            /* a backup succeeded: the three below are known */
+	double backup_last_success;  /* Unix time the last succeeded backup finished */
+	double backup_last_duration; /* its timings.total_s */
+	uint64_t backup_last_size;   /* its archive_bytes */
 };
+
+struct backup_result;
+struct report;
 
 /* The figures, as last read from metrics.state, and what was last written. */
 struct metrics {
@@ -78,8 +91,8 @@ void metrics_close(struct metrics *m);
 
 /*
  * metrics_job_filed: job job_id was filed into done/ or failed/: count its run from its
- * report.json, when config has a metrics_file. A job still in active/ is counted later,
- * when it is filed.
+ * report.json (with or without a metrics_file, so that one set later shows every run). A job
+ * still in active/ is counted later, when it is filed.
  */
 void metrics_job_filed(struct metrics *m, const struct config *config, const struct spool *sp,
                        const char *job_id);
@@ -117,5 +130,23 @@ char *metrics_format(const struct metrics *m, const struct config *config, size_
  */
 int metrics_count_report(struct metrics *m, const char *report_json, size_t len, char *err,
                          size_t errlen);
+
+/*
+ * metrics_count_backup: add the backup result_json (backup --json's result) describes to m's
+ * targets; 0, or -1 with err when it cannot be counted.
+ */
+int metrics_count_backup(struct metrics *m, const char *result_json, size_t len, char *err,
+                         size_t errlen);
+
+/*
+ * metrics_restore_by_hand, metrics_backup_by_hand: count a restore or a backup run by hand
+ * (restore, backup) in the metrics.state of config's spool (sp, open; the caller holds the
+ * target's lock), under metrics.lock, and write config's metrics_file when it has one, as
+ * the worker does. A rehearsal counts for nothing. Problems are warnings on stderr.
+ */
+void metrics_restore_by_hand(const struct config *config, const struct spool *sp,
+                             const struct report *report);
+void metrics_backup_by_hand(const struct config *config, const struct spool *sp,
+                            const struct backup_result *result);
 
 #endif

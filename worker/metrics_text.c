@@ -72,7 +72,7 @@ metrics_format(const struct metrics *m, const struct config *config, size_t queu
 	}
 	put_family(out, "restore_worker_runs_total", "counter",
 	           "Restores finished, by target and result (succeeded, rejected, failed, "
-	           "partial).");
+	           "partial, cancelled).");
 	for (size_t i = 0; i < config->ntargets; i++)
 		for (int r = 0; r < METRICS_RESULTS; r++) {
 			put_sample_start(out, "restore_worker_runs_total", config->targets[i].name);
@@ -120,6 +120,41 @@ metrics_format(const struct metrics *m, const struct config *config, size_t queu
 			put_sample_start(out, "restore_worker_missing_files",
 			                 config->targets[i].name);
 			fprintf(out, "} %llu\n", (unsigned long long)per[i]->missing_files);
+		}
+	put_family(out, "restore_worker_backup_runs_total", "counter",
+	           "Backups made by restore-worker backup, by target and result (succeeded, "
+	           "rejected, failed).");
+	for (size_t i = 0; i < config->ntargets; i++)
+		for (int r = 0; r < METRICS_BACKUP_RESULTS; r++) {
+			put_sample_start(out, "restore_worker_backup_runs_total",
+			                 config->targets[i].name);
+			fprintf(out, ",result=\"%s\"} %llu\n", metrics_result_name(r),
+			        (unsigned long long)per[i]->backup_runs[r]);
+		}
+	put_family(out, "restore_worker_backup_last_success_timestamp_seconds", "gauge",
+	           "When the last succeeded backup of the target finished (Unix time).");
+	for (size_t i = 0; i < config->ntargets; i++)
+		if (per[i]->have_backup) {
+			put_sample_start(out,
+			                 "restore_worker_backup_last_success_timestamp_seconds",
+			                 config->targets[i].name);
+			fprintf(out, "} %.3f\n", per[i]->backup_last_success);
+		}
+	put_family(out, "restore_worker_backup_last_duration_seconds", "gauge",
+	           "How long the last succeeded backup of the target took (its timings.total_s).");
+	for (size_t i = 0; i < config->ntargets; i++)
+		if (per[i]->have_backup) {
+			put_sample_start(out, "restore_worker_backup_last_duration_seconds",
+			                 config->targets[i].name);
+			fprintf(out, "} %.3f\n", per[i]->backup_last_duration);
+		}
+	put_family(out, "restore_worker_backup_last_size_bytes", "gauge",
+	           "The size of the last succeeded backup of the target (its archive_bytes).");
+	for (size_t i = 0; i < config->ntargets; i++)
+		if (per[i]->have_backup) {
+			put_sample_start(out, "restore_worker_backup_last_size_bytes",
+			                 config->targets[i].name);
+			fprintf(out, "} %llu\n", (unsigned long long)per[i]->backup_last_size);
 		}
 	put_family(out, "restore_worker_queue_length", "gauge",
 	           "Files waiting in incoming/ to be restored.");

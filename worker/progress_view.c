@@ -1,6 +1,6 @@
 /*
- * progress_view.c - a running restore's progress shown to a human and to status
- * (progress_view.h).
+ * progress_view.c - a running restore's progress shown to a human and to status, and a
+ * running backup's to a human (progress_view.h).
  */
 #include "progress_view.h"
 
@@ -109,6 +109,45 @@ progress_view_line(const struct restore_progress *p, char *buf, size_t buflen)
 		duration_text(p->eta_s, eta, sizeof(eta));
 		snprintf(buf + n, buflen - (size_t)n, ", about %s left", eta);
 	}
+}
+
+void
+progress_view_backup_line(const struct backup_progress *p, char *buf, size_t buflen)
+{
+	char a[32], b[32], el[32];
+	unsigned long long tables = p->tables, total = p->table_total;
+	int n;
+
+	duration_text(p->elapsed_s, el, sizeof(el));
+	if (strcmp(p->phase, "dump") == 0) {
+		size_text(p->dump_bytes, a, sizeof(a));
+		if (p->table == NULL)
+			n = snprintf(buf, buflen,
+			             "dump: reading the database's definitions, %s written", a);
+		else if (total > 0) /* a table created since it was counted: more than counted */
+			n = snprintf(buf, buflen, "dump: table %llu of %llu (%s), %s written",
+			             tables, tables > total ? tables : total, p->table, a);
+		else
+			n = snprintf(buf, buflen, "dump: table %llu (%s), %s written", tables,
+			             p->table, a);
+	} else if (strcmp(p->phase, "measuring") == 0) {
+		size_text(p->file_bytes_total, a, sizeof(a));
+		n = snprintf(buf, buflen, "measuring the files: %llu files, %s so far",
+		             (unsigned long long)p->file_total, a);
+	} else if (strcmp(p->phase, "writing") == 0) {
+		size_text(p->dump_bytes, a, sizeof(a));
+		size_text(p->dump_size, b, sizeof(b));
+		n = snprintf(buf, buflen, "writing the dump: %s of %s (%u%%)", a, b,
+		             percent(p->dump_bytes, p->dump_size));
+	} else {
+		size_text(p->file_bytes, a, sizeof(a));
+		size_text(p->file_bytes_total, b, sizeof(b));
+		n = snprintf(buf, buflen, "files: %llu of %llu files, %s of %s (%u%%)",
+		             (unsigned long long)p->files, (unsigned long long)p->file_total, a, b,
+		             percent(p->file_bytes, p->file_bytes_total));
+	}
+	if (n > 0 && (size_t)n < buflen)
+		snprintf(buf + n, buflen - (size_t)n, "; %s elapsed", el);
 }
 
 char *

@@ -8,9 +8,10 @@
  *     output that cannot be written fails before the dump is made.
  *  3. The database, over libpq: its name, pg_database_size, and the model version Mendix
  *     records (backup_dump.c).
- *  4. pg_dump -O -x -Fc into work_dir, its header checked (backup_dump.c); for a full
- *     snapshot, in the snapshot of a transaction of ours, in which the file documents marked
- *     DeleteAfterDownload are read once pg_dump has finished (backup_leftout.c).
+ *  4. pg_dump -O -x -Fc --verbose into work_dir, its header checked (backup_dump.c); the tables
+ *     its --verbose lines name are the progress (options->progress, while each step runs); for
+ *     a full snapshot, in the snapshot of a transaction of ours, in which the file documents
+ *     marked DeleteAfterDownload are read once pg_dump has finished (backup_leftout.c).
  *  5. For a full snapshot, the files of blob_dir but those marked are measured, .metadata is
  *     made, and the snapshot is written (backup_archive.c); for db_only the dump is copied.
  *  6. The .part file is fsynced, closed and renamed, and its folder fsynced; then, when told,
@@ -170,13 +171,15 @@ write_backup(struct backup_state *run, const struct timespec *start)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	if (run->o->db_only) {
-		rc = backup_copy(run->o, run->dump_fd, run->out_fd, &r->archive_bytes, run->err,
-		                 sizeof(run->err));
+		run->watch.p.dump_size = r->dump_bytes;
+		backup_watch_phase(&run->watch, "writing");
+		rc = backup_copy(&run->watch, run->dump_fd, run->out_fd, &r->archive_bytes,
+		                 run->err, sizeof(run->err));
 		r->write_s = seconds_since(&t);
 		return rc;
 	}
 	clock_gettime(CLOCK_REALTIME, &measured_at);
-	if (backup_files_measure(run->o, r, &run->leftout, run->err, sizeof(run->err)) < 0)
+	if (backup_files_measure(&run->watch, r, &run->leftout, run->err, sizeof(run->err)) < 0)
 		return -1;
 	r->files_s = seconds_since(&t);
 	log_line(run, "blob_dir measured: %llu bytes in %.3f s",
@@ -186,8 +189,9 @@ write_backup(struct backup_state *run, const struct timespec *start)
 	if (metadata == NULL)
 		return io_error(run->err, sizeof(run->err), "out of memory");
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	rc = backup_snapshot_write(run->o, r, &run->leftout, run->out_fd, run->dump_fd, metadata,
-	                           strlen(metadata), &measured_at, run->err, sizeof(run->err));
+	rc = backup_snapshot_write(&run->watch, r, &run->leftout, run->out_fd, run->dump_fd,
+	                           metadata, strlen(metadata), &measured_at, run->err,
+	                           sizeof(run->err));
 	free(metadata);
 	r->write_s = seconds_since(&t);
 	if (rc == 0 && r->files_left_out > 0)
@@ -251,6 +255,7 @@ backup_run(const struct backup_options *o, struct backup_result *r)
 	int rc;
 
 	memset(r, 0, sizeof(*r));
+	backup_watch_init(&run.watch, o);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	clock_gettime(CLOCK_REALTIME, &r->started_at);
 	if (o->job_id != NULL)

@@ -23,6 +23,25 @@
 #define BACKUP_GZIP_LEVEL 1  /* the snapshot's gzip level: its content is mostly compressed */
 #define BACKUP_NAME_MAX   64 /* "files_and_database-<8 hex>-<YYYYMMDDHHMM>.tar.gz" and more */
 
+/*
+ * What a running backup has done so far, for options->progress (README "Progress"). The
+ * phases: "dump" while pg_dump runs, "measuring" the files of blob_dir, "writing" the dump
+ * into the snapshot (or out as the bare dump), "files" while the files are archived.
+ */
+struct backup_progress {
+	const char *phase;
+	double elapsed_s;
+	const char *table;    /* dump: the table whose data pg_dump dumps now, or NULL */
+	uint64_t tables;      /* dump: the tables whose data it has begun to dump */
+	uint64_t table_total; /* dump: the tables of the database, counted before; 0: unknown */
+	uint64_t dump_bytes;  /* dump: bytes pg_dump wrote; writing: bytes of the dump written */
+	uint64_t dump_size;   /* writing: the dump's size */
+	uint64_t files;       /* files: the files archived */
+	uint64_t file_bytes;  /* files: their bytes */
+	uint64_t file_total;  /* measuring: the files found so far; files: of those measured */
+	uint64_t file_bytes_total; /* the same, their bytes */
+};
+
 struct backup_options {
 	const struct restore_target *target; /* name, conninfo, blob_dir, max_dump_version */
 	const char *work_dir;                /* the dump goes through a file here */
@@ -53,6 +72,9 @@ struct backup_options {
 	volatile sig_atomic_t *cancel; /* set from a signal handler to stop; may be NULL */
 	void (*log)(void *log_ctx, const char *line); /* progress for a human, or NULL */
 	void *log_ctx;
+	/* The figures, at most five times a second and at each new phase; may be NULL. */
+	void (*progress)(void *progress_ctx, const struct backup_progress *progress);
+	void *progress_ctx;
 };
 
 /* What a backup did, as the JSON result says it (README: "Backups"). */

@@ -52,6 +52,7 @@ struct sink {
 /* The state of one snapshot being written. */
 struct writer {
 	const struct backup_options *o;
+	struct backup_watch *watch; /* the progress: dump_bytes, files, file_bytes */
 	struct backup_result *r;
 	const struct backup_leftout *leftout;
 	struct archive *a;
@@ -80,14 +81,16 @@ warn_vanished(struct backup_result *r, const char *xx_yy_uuid, const char *why)
 }
 
 int
-backup_files_measure(const struct backup_options *o, struct backup_result *r,
+backup_files_measure(struct backup_watch *w, struct backup_result *r,
                      const struct backup_leftout *leftout, char *err, size_t errlen)
 {
+	const struct backup_options *o = w->o;
 	struct store *store;
 	struct store_list *files = NULL;
 	struct store_entry file;
 	int rc;
 
+	backup_watch_phase(w, "measuring");
 	if (store_open(o->target, &store, err, errlen) < 0)
 		return -1;
 	/* A file gone already was never part of the backup: STORE_LIST_SIZES leaves it out. */
@@ -101,8 +104,12 @@ backup_files_measure(const struct backup_options *o, struct backup_result *r,
 			rc = io_error(err, errlen, "the backup was interrupted");
 			break;
 		}
-		if (!backup_leftout_has(leftout, file.uuid))
-			r->files_measured_bytes += file.size;
+		if (backup_leftout_has(leftout, file.uuid))
+			continue;
+		r->files_measured_bytes += file.size;
+		w->p.file_total++;
+		w->p.file_bytes_total += file.size;
+		backup_watch_tick(w);
 	}
 	store_list_close(files);
 	store_close(store);
@@ -226,6 +233,11 @@ entry_copy(struct writer *w, const char *name, int fd, struct store_read *file, 
 		if (entry_data(w, name, w->buf, (size_t)n) < 0)
 			return -1;
 		left -= (uint64_t)n;
+		if (file != NULL)
+			w->watch->p.file_bytes += (uint64_t)n;
+		else
+			w->watch->p.dump_bytes += (uint64_t)n;
+		backup_watch_tick(w->watch);
 	}
 	return 0;
 }
@@ -258,6 +270,8 @@ write_file(struct writer *w, struct store_list *files, const char *uuid,
 	if (rc == 0) {
 		w->r->files_count++;
 		w->r->files_bytes += info.size;
+		w->watch->p.files++;
+		backup_watch_tick(w->watch);
 	}
 	store_read_close(r);
 	return rc;
@@ -303,12 +317,13 @@ write_tree(struct writer *w, const struct timespec *measured_at)
 }
 
 int
-backup_snapshot_write(const struct backup_options *o, struct backup_result *r,
+backup_snapshot_write(struct backup_watch *watch, struct backup_result *r,
                       const struct backup_leftout *leftout, int out_fd, int dump_fd,
                       const char *metadata, size_t len, const struct timespec *measured_at,
                       char *err, size_t errlen)
 {
-	struct writer w = {o, r, leftout, NULL, {out_fd, 0, 0}, NULL, err, errlen};
+	const struct backup_options *o = watch->o;
+	struct writer w = {o, watch, r, leftout, NULL, {out_fd, 0, 0}, NULL, err, errlen};
 	struct timespec now;
 	char level[48];
 	bool open = false;
@@ -339,13 +354,18 @@ backup_snapshot_write(const struct backup_options *o, struct backup_result *r,
 		(void)io_error(err, errlen, "cannot read the dump again: %s", strerror(errno));
 		goto done;
 	}
+	watch->p.dump_bytes = 0;
+	watch->p.dump_size = r->dump_bytes;
+	backup_watch_phase(watch, "writing");
 	if (entry_begin(&w, "db/db.backup", r->dump_bytes, &now) < 0 ||
 	    entry_copy(&w, "the dump in work_dir", dump_fd, NULL, r->dump_bytes) < 0)
 		goto done;
 	if (o->log != NULL)
 		o->log(o->log_ctx, "db/db.backup written; writing the files");
+	backup_watch_phase(watch, "files");
 	if (write_tree(&w, measured_at) < 0)
 		goto done;
+	backup_watch_phase(watch, "files"); /* the last figures: every file written */
 	open = false;
 	if (archive_write_close(w.a) != ARCHIVE_OK || w.sink.error != 0) {
 		(void)archive_failed(&w, "finishing it");
@@ -367,9 +387,9 @@ done:
 }
 
 int
-backup_copy(const struct backup_options *o, int from, int to, uint64_t *bytes, char *err,
-            size_t errlen)
+backup_copy(struct backup_watch *w, int from, int to, uint64_t *bytes, char *err, size_t errlen)
 {
+	const struct backup_options *o = w->o;
 	char *buf = NULL;
 	off_t offset = 0;
 	ssize_t n;
@@ -383,6 +403,8 @@ backup_copy(const struct backup_options *o, int from, int to, uint64_t *bytes, c
 		if (n <= 0)
 			break;
 		*bytes += (uint64_t)n;
+		w->p.dump_bytes = *bytes;
+		backup_watch_tick(w);
 	}
 	if (n == 0)
 		return 0;
@@ -408,6 +430,8 @@ backup_copy(const struct backup_options *o, int from, int to, uint64_t *bytes, c
 			                strerror(errno));
 		}
 		*bytes += (uint64_t)n;
+		w->p.dump_bytes = *bytes;
+		backup_watch_tick(w);
 	}
 	free(buf);
 	if (n < 0)

@@ -7,10 +7,18 @@
  * it writes follows from its major: 12 to 15 write 1.14, 16 writes 1.15, 17 and 18 write 1.16.
  * One newer than the target's max_dump_version is refused before anything is written.
  *
- * The dump is pg_dump -O -x -Fc -f work_dir/backup-<job id>.dump, with the connection's
- * parameters in its environment (conninfo_environment, as swap_restore.c gives pg_restore)
- * and only the database name on its command line. Its header is checked: custom format, the
- * version expected.
+ * The dump is pg_dump -O -x -Fc --verbose -f work_dir/backup-<job id>.dump, with the
+ * connection's parameters in its environment (conninfo_environment, as swap_restore.c gives
+ * pg_restore), its messages in English (LC_MESSAGES=C: they are read), and only the database
+ * name on its command line. Its header is checked: custom format, the version expected.
+ *
+ * The progress: --verbose makes pg_dump say "dumping contents of table "<schema>.<name>""
+ * as it begins each table's data; that line names the table and counts it, against the
+ * tables the database held when it was read (one query before the dump: ordinary tables
+ * outside the system schemas and not of an extension, the tables whose data pg_dump dumps).
+ * The bytes written are the dump file's size, looked at while pg_dump runs. Its other
+ * --verbose lines are dropped; what is not one of them (errors, warnings, details, the
+ * server's messages) is kept for the error message.
  *
  * The model version. A Mendix database records its runtime and schema in the one-row table
  * public."mendixsystem$version" (columns versionnumber, lastsyncdate, mendixversion, ...).
@@ -37,6 +45,16 @@
 #include "spawn.h"
 
 #define PG_DUMP_SAID_KEEP 4096
+#define PG_DUMP_LINE_MAX  1024 /* a longer line of pg_dump's is cut */
+
+/* The tables whose data pg_dump dumps (see above), for the progress. */
+static const char table_count_sql[] =
+    "SELECT pg_catalog.count(*) FROM pg_catalog.pg_class c "
+    "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+    " WHERE c.relkind = 'r' AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema' "
+    "   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d "
+    "        WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+    "          AND d.objid = c.oid AND d.deptype = 'e')";
 
 /* The model version, when the table and column exist; a row with a value. */
 static const char model_version_sql[] =
@@ -181,7 +199,10 @@ query_one(struct backup_state *run, PGconn *conn, const char *sql, const char *w
 	return rc;
 }
 
-/* backup_read_database: the database's name, size and model version; 0, or -1 with run->err. */
+/*
+ * backup_read_database: the database's name, size, model version and tables; 0, or -1 with
+ * run->err.
+ */
 int
 backup_read_database(struct backup_state *run)
 {
@@ -203,6 +224,10 @@ backup_read_database(struct backup_state *run)
 	              "the database's size", value, sizeof(value)) != 1)
 		goto done;
 	run->r->database_bytes = strtoull(value, NULL, 10);
+	/* Only for the progress: a count that cannot be read is unknown (0). */
+	if (query_one(run, conn, table_count_sql, "the tables", value, sizeof(value)) == 1)
+		run->watch.p.table_total = strtoull(value, NULL, 10);
+	run->err[0] = '\0';
 	if (query_one(run, conn, model_version_present_sql, "whether the model version is recorded",
 	              value, sizeof(value)) != 1)
 		goto done;
@@ -227,19 +252,122 @@ done:
 	return rc;
 }
 
-/* keep_said: keep the start of what pg_dump says on stderr (for spawn_pump). */
-static int
-keep_said(void *ctx, const char *buf, size_t len)
+/* What pg_dump --verbose says on stderr, line by line (for spawn_pump_ticking). */
+struct dump_said {
+	struct backup_state *run;
+	char kept[PG_DUMP_SAID_KEEP]; /* the start of what is not progress */
+	size_t kept_len;
+	char line[PG_DUMP_LINE_MAX]; /* the line being read */
+	size_t len;
+};
+
+/* said_chatter: is message (after "pg_dump: ") one of --verbose's, not a complaint? */
+static bool
+said_chatter(const char *message, size_t n)
 {
-	char *said = ctx;
-	size_t have = strlen(said);
+	static const char *const complaints[] = {
+	    "error:", "warning:", "detail:", "hint:", "fatal:"};
 
-	if (have + 1 < PG_DUMP_SAID_KEEP) {
-		size_t n = len < PG_DUMP_SAID_KEEP - 1 - have ? len : PG_DUMP_SAID_KEEP - 1 - have;
+	for (size_t i = 0; i < sizeof(complaints) / sizeof(complaints[0]); i++)
+		if (n >= strlen(complaints[i]) &&
+		    strncmp(message, complaints[i], strlen(complaints[i])) == 0)
+			return false;
+	return true;
+}
 
-		memcpy(said + have, buf, n);
-		said[have + n] = '\0';
+/* said_line: a table begun (progress), chatter dropped, anything else kept. */
+static void
+said_line(struct dump_said *sd, const char *line, size_t n)
+{
+	static const char prefix[] = "pg_dump: ", table[] = "dumping contents of table ";
+	struct backup_watch *w = &sd->run->watch;
+
+	if (n >= sizeof(prefix) - 1 && strncmp(line, prefix, sizeof(prefix) - 1) == 0) {
+		const char *m = line + sizeof(prefix) - 1;
+		size_t mn = n - (sizeof(prefix) - 1);
+
+		if (mn > sizeof(table) - 1 && strncmp(m, table, sizeof(table) - 1) == 0) {
+			m += sizeof(table) - 1;
+			mn -= sizeof(table) - 1;
+			if (mn >= 2 && m[0] == '"' && m[mn - 1] == '"') {
+				m++;
+				mn -= 2;
+			}
+			snprintf(w->table, sizeof(w->table), "%.*s", (int)mn, m);
+			for (char *c = w->table; *c != '\0'; c++)
+				if ((unsigned char)*c < 0x20)
+					*c = '?';
+			w->p.table = w->table;
+			w->p.tables++;
+			backup_watch_tick(w);
+			return;
+		}
+		if (said_chatter(m, mn))
+			return;
 	}
+	if (sd->kept_len + n + 1 < sizeof(sd->kept)) {
+		memcpy(sd->kept + sd->kept_len, line, n);
+		sd->kept_len += n;
+		sd->kept[sd->kept_len++] = '\n';
+		sd->kept[sd->kept_len] = '\0';
+	}
+}
+
+/* said_sink: split what pg_dump says into lines (a spawn_sink). */
+static int
+said_sink(void *ctx, const char *buf, size_t len)
+{
+	struct dump_said *sd = ctx;
+
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == '\n') {
+			said_line(sd, sd->line, sd->len);
+			sd->len = 0;
+		} else if (sd->len < sizeof(sd->line)) {
+			sd->line[sd->len++] = buf[i];
+		}
+	}
+	return 0;
+}
+
+/* said_tick: the dump's bytes so far, handed on with the rest (spawn_pump_ticking's tick). */
+static void
+said_tick(void *ctx)
+{
+	struct dump_said *sd = ctx;
+	struct stat st;
+
+	if (stat(sd->run->dump_path, &st) == 0)
+		sd->run->watch.p.dump_bytes = (uint64_t)st.st_size;
+	backup_watch_tick(&sd->run->watch);
+}
+
+/*
+ * english_messages: env with LC_MESSAGES=C instead of whatever chose pg_dump's language
+ * (LC_ALL, LC_MESSAGES, LANGUAGE), so that its lines can be read; -1 when out of memory.
+ */
+static int
+english_messages(char ***env)
+{
+	size_t n = 0, kept = 0;
+	char **grown;
+
+	for (; (*env)[n] != NULL; n++) {
+		if (strncmp((*env)[n], "LC_ALL=", 7) == 0 ||
+		    strncmp((*env)[n], "LC_MESSAGES=", 12) == 0 ||
+		    strncmp((*env)[n], "LANGUAGE=", 9) == 0)
+			free((*env)[n]);
+		else
+			(*env)[kept++] = (*env)[n];
+	}
+	(*env)[kept] = NULL;
+	grown = realloc(*env, (kept + 2) * sizeof(**env));
+	if (grown == NULL)
+		return -1;
+	*env = grown;
+	if ((grown[kept] = strdup("LC_MESSAGES=C")) == NULL)
+		return -1;
+	grown[kept + 1] = NULL;
 	return 0;
 }
 
@@ -295,10 +423,11 @@ check_dump(struct backup_state *run)
 int
 backup_make_dump(struct backup_state *run)
 {
-	char *dbname_arg = NULL, **env = NULL, buf[4096], *said = NULL;
+	char *dbname_arg = NULL, **env = NULL, buf[4096];
 	struct spawn sp = {.pid = -1, .out_fd = -1, .err_fd = -1};
-	char *argv[9], snapshot_arg[160];
-	int status, rc = -1, fd, n = 6;
+	struct dump_said *said = NULL;
+	char *argv[10], snapshot_arg[160];
+	int status, rc = -1, fd, n = 7;
 
 	if (asprintf(&run->dump_path, "%s/backup-%s.dump", run->o->work_dir, run->r->job_id) < 0) {
 		run->dump_path = NULL;
@@ -316,8 +445,8 @@ backup_make_dump(struct backup_state *run)
 	(void)close(fd); /* empty: nothing to lose */
 	dbname_arg = conninfo_dbname_option(run->dbname);
 	env = conninfo_environment(run->options, "restore-worker");
-	said = calloc(1, PG_DUMP_SAID_KEEP);
-	if (dbname_arg == NULL || env == NULL || said == NULL) {
+	said = calloc(1, sizeof(*said));
+	if (dbname_arg == NULL || env == NULL || said == NULL || english_messages(&env) < 0) {
 		(void)io_error(run->err, sizeof(run->err), "out of memory");
 		goto done;
 	}
@@ -325,8 +454,9 @@ backup_make_dump(struct backup_state *run)
 	argv[1] = "-O";
 	argv[2] = "-x";
 	argv[3] = "-Fc";
-	argv[4] = "-f";
-	argv[5] = run->dump_path;
+	argv[4] = "--verbose"; /* its "dumping contents of table" lines are the progress */
+	argv[5] = "-f";
+	argv[6] = run->dump_path;
 	if (run->leftout.snapshot[0] != '\0') { /* the snapshot backup_leftout.c judges in */
 		snprintf(snapshot_arg, sizeof(snapshot_arg), "--snapshot=%s",
 		         run->leftout.snapshot);
@@ -334,9 +464,12 @@ backup_make_dump(struct backup_state *run)
 	}
 	argv[n++] = dbname_arg;
 	argv[n] = NULL;
+	said->run = run;
+	backup_watch_phase(&run->watch, "dump");
 	if (spawn_start_env(argv, env, &sp, run->err, sizeof(run->err)) < 0)
 		goto done;
-	switch (spawn_pump(&sp, run->o->cancel, NULL, keep_said, said, buf, sizeof(buf))) {
+	switch (spawn_pump_ticking(&sp, run->o->cancel, NULL, said_sink, said_tick, said, buf,
+	                           sizeof(buf))) {
 	case SPAWN_PUMP_CANCELLED:
 		(void)io_error(run->err, sizeof(run->err), "the backup was interrupted");
 		goto done;
@@ -347,9 +480,11 @@ backup_make_dump(struct backup_state *run)
 	default:
 		break;
 	}
+	if (said->len > 0) /* a last line without its newline */
+		said_line(said, said->line, said->len);
 	status = spawn_finish(&sp);
 	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		dump_failed(run, said, status);
+		dump_failed(run, said->kept, status);
 		goto done;
 	}
 	run->dump_fd = open(run->dump_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);

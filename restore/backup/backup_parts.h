@@ -4,7 +4,8 @@
  * writes the snapshot (.metadata, db/db.backup, the files of blob_dir) or copies the bare
  * dump, backup_keep.c knows the Mendix names and keeps the newest backups of a folder,
  * backup_leftout.c holds the dump's snapshot and the files left out for DeleteAfterDownload, and
- * backup_result.c holds the result they all add to (below them all: none calls backup.c).
+ * backup_result.c holds the result they all add to and the progress figures they all hand on
+ * (below them all: none calls backup.c).
  */
 #ifndef BACKUP_PARTS_H
 #define BACKUP_PARTS_H
@@ -35,6 +36,24 @@ struct backup_leftout {
 	size_t n, cap;
 };
 
+/* A backup's progress figures, and when they were last handed to options->progress. */
+struct backup_watch {
+	const struct backup_options *o;
+	struct backup_progress p;
+	char table[256]; /* p.table points here once pg_dump names a table */
+	double started;  /* monotonic seconds */
+	double last;     /* when the figures were last handed on; -1: never */
+};
+
+/* backup_watch_init: start watching the backup options describes. */
+void backup_watch_init(struct backup_watch *w, const struct backup_options *options);
+
+/* backup_watch_phase: enter phase and hand the figures on at once. */
+void backup_watch_phase(struct backup_watch *w, const char *phase);
+
+/* backup_watch_tick: hand the figures on, at most five times a second. */
+void backup_watch_tick(struct backup_watch *w);
+
 /* What one backup holds while it runs. */
 struct backup_state {
 	const struct backup_options *o;
@@ -53,6 +72,7 @@ struct backup_state {
 	int dump_minor;   /* the archive minor version pg_dump writes */
 	int server_major; /* the server's major version (17) */
 	struct backup_leftout leftout;
+	struct backup_watch watch;
 	char err[BACKUP_ERR_BYTES];
 };
 
@@ -64,14 +84,14 @@ struct backup_state {
 int backup_pick_pg_dump(struct backup_state *run);
 
 /*
- * backup_read_database: the server's version, the database's name, size and model version;
- * 0, or -1 with run->err.
+ * backup_read_database: the server's version, the database's name, size and model version,
+ * and its tables for the progress (run->watch); 0, or -1 with run->err.
  */
 int backup_read_database(struct backup_state *run);
 
 /*
- * backup_make_dump: pg_dump -O -x -Fc of the database into work_dir, its header checked;
- * 0, or -1 with run->err.
+ * backup_make_dump: pg_dump -O -x -Fc of the database into work_dir, its header checked, the
+ * tables it names in its --verbose lines handed on as progress; 0, or -1 with run->err.
  */
 int backup_make_dump(struct backup_state *run);
 
@@ -108,10 +128,10 @@ backup_cancelled(const struct backup_options *options)
 
 /*
  * backup_files_measure: the first pass over blob_dir: count the files in the layout and add
- * up their sizes (result->files_measured_bytes), but for those leftout holds; entries outside
- * it become warnings. 0, or -1 with err.
+ * up their sizes (result->files_measured_bytes, and w's file totals), but for those leftout
+ * holds; entries outside it become warnings. 0, or -1 with err.
  */
-int backup_files_measure(const struct backup_options *options, struct backup_result *result,
+int backup_files_measure(struct backup_watch *w, struct backup_result *result,
                          const struct backup_leftout *leftout, char *err, size_t errlen);
 
 /*
@@ -121,13 +141,13 @@ int backup_files_measure(const struct backup_options *options, struct backup_res
  * with a warning; one leftout holds is left out and counted (result->files_left_out).
  * 0, or -1 with err.
  */
-int backup_snapshot_write(const struct backup_options *options, struct backup_result *result,
+int backup_snapshot_write(struct backup_watch *w, struct backup_result *result,
                           const struct backup_leftout *leftout, int out_fd, int dump_fd,
                           const char *metadata, size_t len, const struct timespec *measured_at,
                           char *err, size_t errlen);
 
 /* backup_copy: copy all of from (from its start) to to; 0, or -1 with err. */
-int backup_copy(const struct backup_options *options, int from, int to, uint64_t *bytes, char *err,
+int backup_copy(struct backup_watch *w, int from, int to, uint64_t *bytes, char *err,
                 size_t errlen);
 
 /* backup_name: the Mendix name of a backup made at when (UTC) into buf. */

@@ -1,6 +1,7 @@
 /*
  * backup_result.c - a backup's result (backup.h): the warnings added to it as the backup runs,
- * its JSON as README ("Backups") documents it, and its release.
+ * its JSON as README ("Backups") documents it, and its release; and the progress figures
+ * handed to the caller while it runs (struct backup_watch).
  */
 #include "backup_parts.h"
 
@@ -11,6 +12,56 @@
 #include <time.h>
 
 #include "json.h"
+
+#define WATCH_TICK_SECONDS 0.2 /* the figures at most this often, but at a new phase */
+
+/* watch_now: monotonic seconds. */
+static double
+watch_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* watch_emit: hand w's figures to the progress callback, as of now. */
+static void
+watch_emit(struct backup_watch *w, double now)
+{
+	w->last = now;
+	w->p.elapsed_s = now - w->started;
+	w->o->progress(w->o->progress_ctx, &w->p);
+}
+
+void
+backup_watch_init(struct backup_watch *w, const struct backup_options *o)
+{
+	memset(w, 0, sizeof(*w));
+	w->o = o;
+	w->started = watch_now();
+	w->last = -1;
+}
+
+void
+backup_watch_phase(struct backup_watch *w, const char *phase)
+{
+	w->p.phase = phase;
+	if (w->o->progress != NULL)
+		watch_emit(w, watch_now());
+}
+
+void
+backup_watch_tick(struct backup_watch *w)
+{
+	double now;
+
+	if (w->o->progress == NULL || w->p.phase == NULL)
+		return;
+	now = watch_now();
+	if (w->last < 0 || now - w->last >= WATCH_TICK_SECONDS)
+		watch_emit(w, now);
+}
 
 /* backup_warn: add a warning, its control characters made spaces (backup_parts.h). */
 void

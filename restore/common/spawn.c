@@ -166,6 +166,14 @@ int
 spawn_pump(struct spawn *sp, volatile sig_atomic_t *cancel, spawn_sink on_out, spawn_sink on_err,
            void *ctx, char *buf, size_t buflen)
 {
+	return spawn_pump_ticking(sp, cancel, on_out, on_err, NULL, ctx, buf, buflen);
+}
+
+int
+spawn_pump_ticking(struct spawn *sp, volatile sig_atomic_t *cancel, spawn_sink on_out,
+                   spawn_sink on_err, void (*on_tick)(void *ctx), void *ctx, char *buf,
+                   size_t buflen)
+{
 	bool open[2] = {true, true};
 	spawn_sink sinks[2] = {on_out, on_err};
 
@@ -180,6 +188,8 @@ spawn_pump(struct spawn *sp, volatile sig_atomic_t *cancel, spawn_sink on_out, s
 				continue;
 			return SPAWN_PUMP_POLL_FAILED;
 		}
+		if (on_tick != NULL)
+			on_tick(ctx);
 		/* stderr first: what the child says of a failure arrives before its output ends. */
 		for (int i = 1; i >= 0; i--) {
 			ssize_t n;

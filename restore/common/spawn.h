@@ -47,4 +47,12 @@ typedef int (*spawn_sink)(void *ctx, const char *buf, size_t len);
 int spawn_pump(struct spawn *sp, volatile sig_atomic_t *cancel, spawn_sink on_out,
                spawn_sink on_err, void *ctx, char *buf, size_t buflen);
 
+/*
+ * spawn_pump_ticking: spawn_pump, also calling on_tick(ctx) (may be NULL) each time it wakes,
+ * at least every 200 ms even while the child says nothing (to show progress meanwhile).
+ */
+int spawn_pump_ticking(struct spawn *sp, volatile sig_atomic_t *cancel, spawn_sink on_out,
+                       spawn_sink on_err, void (*on_tick)(void *ctx), void *ctx, char *buf,
+                       size_t buflen);
+
 #endif

@@ -288,7 +288,7 @@ cat >"$CASE_DIR/pg_dump" <<-EOF
 	#!/bin/sh
 	[ "\$1" = --version ] && exec "$PGBIN/pg_dump" --version
 	echo "\$*" >"$CASE_DIR/argv"
-	echo "\${PGPASSWORD:-none} \${PGHOST:-none} \${PGUSER:-none} \${PGAPPNAME:-none}" >"$CASE_DIR/env"
+	echo "\${PGPASSWORD:-none} \${PGHOST:-none} \${PGUSER:-none} \${PGAPPNAME:-none} \${LC_MESSAGES:-none} \${LC_ALL:-none}" >"$CASE_DIR/env"
 	exec "$PGBIN/pg_dump" "\$@"
 EOF
 chmod +x "$CASE_DIR/pg_dump"
@@ -299,9 +299,10 @@ run_worker -c "$CASE_DIR/src.yaml" backup --db-only --output "$CASE_DIR/dest/db.
 assert_exit 0
 [ -f "$CASE_DIR/dest/db.backup" ] || fail "--output FILE did not write that file"
 grep -q Secr3tPw "$CASE_DIR/argv" && fail "the password is on pg_dump's command line"
-assert_eq "pg_dump's command line" "-O -x -Fc -f $WORK_DIR/backup-$(report .job_id).dump --dbname=dbname='src'" \
+assert_eq "pg_dump's command line" "-O -x -Fc --verbose -f $WORK_DIR/backup-$(report .job_id).dump --dbname=dbname='src'" \
 	"$(cat "$CASE_DIR/argv")"
-assert_eq "pg_dump's environment" "Secr3tPw $PGHOST app restore-worker" "$(cat "$CASE_DIR/env")"
+# Its messages in English (they are read), whatever LC_ALL the caller has (lib.sh sets C).
+assert_eq "pg_dump's environment" "Secr3tPw $PGHOST app restore-worker C none" "$(cat "$CASE_DIR/env")"
 grep -q Secr3tPw "$CASE_DIR/out" "$CASE_DIR/err" && fail "the password is in the output"
 case_end
 

@@ -53,6 +53,8 @@ make_snapshot "$A/index_fails.tar.gz" src_index 3
 FAMILIES=(restore_worker_runs_total restore_worker_restored_bytes_total
 	restore_worker_last_run_timestamp_seconds restore_worker_last_success_timestamp_seconds
 	restore_worker_last_duration_seconds restore_worker_missing_files
+	restore_worker_backup_runs_total restore_worker_backup_last_success_timestamp_seconds
+	restore_worker_backup_last_duration_seconds restore_worker_backup_last_size_bytes
 	restore_worker_queue_length restore_worker_running_jobs)
 
 # metric: print the value of the sample $1 (name and labels exactly as written) in file $2,
