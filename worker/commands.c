@@ -77,7 +77,7 @@ command_run(const struct command *cmd, const struct command_args *args, const ch
 	return daemon_run(path, config); /* it frees config */
 }
 
-/* command_submit: restore-worker submit [--target NAME] [--db-only] ARCHIVE */
+/* command_submit: restore-worker submit [--target NAME] [--db-only] [--wait] ARCHIVE */
 int
 command_submit(const struct command *cmd, const struct command_args *args, const char *config_given)
 {
@@ -92,7 +92,8 @@ command_submit(const struct command *cmd, const struct command_args *args, const
 		config_free(config);
 		return EXIT_USAGE;
 	}
-	rc = submit_job(config, args->archive, args->target, args->db_only, args->dry_run);
+	rc = submit_job(config, args->archive, args->target, args->db_only, args->dry_run,
+	                args->wait);
 	config_free(config);
 	return rc;
 }
