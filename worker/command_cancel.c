@@ -2,13 +2,13 @@
  * command_cancel.c - restore-worker cancel JOB_ID: ask the worker to cancel a job, and wait
  * until it has filed it.
  *
- * What can be told at once is told without asking: no such job, a job already filed, one
- * past its commit point (its claim says committing or finished: the target may have changed,
- * and a rollback is no longer possible). Otherwise the request goes into the spool as
- * cancel/<job-id> (spool_cancel.c), which every worker watches (daemon_cancel.c): a queued or
- * waiting job is filed at once, a running one is rolled back first. The command then reads
- * the job as status does (status_job_find) until it is filed; its report says whether it was
- * cancelled or got past its commit point first.
+ * What can be told at once is told without asking: no such job, a job already finished
+ * (filed, or its claim says finished), one past its commit point (its claim says committing:
+ * the target may have changed, and a rollback is no longer possible). Otherwise the request
+ * goes into the spool as cancel/<job-id> (spool_cancel.c), which every worker watches
+ * (daemon_cancel.c): a queued or waiting job is filed at once, a running one is rolled back
+ * first. The command then reads the job as status does (status_job_find) until it is filed;
+ * its report says whether it was cancelled or ended otherwise first.
  */
 #include <stdio.h>
 #include <string.h>
@@ -23,35 +23,45 @@
 #define CANCEL_WAIT_SECONDS 60 /* how long the worker may take to file the job */
 #define CANCEL_POLL_MS      100
 
-/* filed: has the job been filed into done/ or failed/? */
+/*
+ * finished: is the job's outcome known: filed into done/ or failed/, or (its claim says
+ * finished) about to be?
+ */
 static bool
-filed(const struct status_job *j)
+finished(const struct status_job *j)
 {
-	return strcmp(j->state, "done") == 0 || strcmp(j->state, "failed") == 0;
+	return strcmp(j->state, "done") == 0 || strcmp(j->state, "failed") == 0 ||
+	       (strcmp(j->state, "active") == 0 && j->phase == SPOOL_PHASE_FINISHED);
 }
 
 /* past_commit: has the job begun its commit, so that it can no longer be rolled back? */
 static bool
 past_commit(const struct status_job *j)
 {
-	return strcmp(j->state, "active") == 0 && j->phase >= SPOOL_PHASE_COMMITTING;
+	return strcmp(j->state, "active") == 0 && j->phase == SPOOL_PHASE_COMMITTING;
 }
 
-/* too_late: say that job_id got past its commit point before it could be cancelled; 1. */
+/* not_cancelled: say why job_id was not cancelled: past its commit point, or ended first; 1. */
 static int
-too_late(const char *job_id, const struct status_job *j)
+not_cancelled(const char *job_id, const struct status_job *j)
 {
-	if (filed(j))
-		fprintf(stderr,
-		        "restore-worker: too late: job %s reached its commit point before the "
-		        "cancel took effect and finished %s\n",
-		        job_id, j->status[0] != '\0' ? j->status : j->state);
-	else
+	const char *status = j->status[0] != '\0' ? j->status : j->state;
+
+	if (!finished(j))
 		fprintf(stderr,
 		        "restore-worker: too late: job %s is past its commit point (phase %s): "
 		        "the target may have changed already; the job finishes on its own "
 		        "(restore-worker status %s follows it)\n",
 		        job_id, spool_phase_name(j->phase), job_id);
+	else if (strcmp(status, "succeeded") == 0 || strcmp(status, "partial") == 0)
+		fprintf(stderr,
+		        "restore-worker: too late: job %s reached its commit point before the "
+		        "cancel took effect and finished %s\n",
+		        job_id, status);
+	else
+		fprintf(stderr,
+		        "restore-worker: job %s finished %s before the cancel took effect\n",
+		        job_id, status);
 	return 1;
 }
 
@@ -98,15 +108,17 @@ cancel_follow(const struct config *config, const char *job_id)
 			        job_id, config->spool_dir);
 			return 1;
 		}
-		if (filed(&j) && strcmp(j.status, "cancelled") == 0) {
+		if (strcmp(j.status, "cancelled") == 0 && strcmp(j.state, "active") != 0) {
 			fprintf(
 			    stderr,
 			    "restore-worker: cancelled job %s: %s (report: %s/%s/%s/report.json)\n",
 			    job_id, j.error, config->spool_dir, j.state, job_id);
 			return 0;
 		}
-		if (filed(&j) || past_commit(&j))
-			return too_late(job_id, &j);
+		/* Ended otherwise, or committing: not cancelled. (Cancelled, not yet filed: wait.)
+		 */
+		if ((finished(&j) && strcmp(j.status, "cancelled") != 0) || past_commit(&j))
+			return not_cancelled(job_id, &j);
 		(void)nanosleep(&poll_ts, NULL);
 	}
 	fprintf(stderr,
@@ -142,11 +154,11 @@ command_cancel(const struct command *cmd, const struct command_args *args, const
 		    "restore-worker: no job %s in %s: it is not queued (by submit), active, done "
 		    "or failed\n",
 		    job_id, config->spool_dir);
-	} else if (filed(&j)) {
+	} else if (finished(&j)) {
 		fprintf(stderr, "restore-worker: job %s already finished (%s); nothing to cancel\n",
 		        job_id, j.status[0] != '\0' ? j.status : j.state);
 	} else if (past_commit(&j)) {
-		rc = too_late(job_id, &j);
+		rc = not_cancelled(job_id, &j);
 	} else {
 		rc = cancel_ask(config, job_id);
 		if (rc == 0) {
