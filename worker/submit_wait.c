@@ -68,6 +68,8 @@ describe(const struct status_job *j, bool silent, char *buf, size_t buflen)
 		         : silent              ? "; no worker has taken it yet (is one running?)"
 		                               : "",
 		         j->waiting);
+	else if (j->phase == SPOOL_PHASE_FINISHED)
+		snprintf(buf, buflen, "finished %s; being filed", j->status);
 	else if (!j->running)
 		snprintf(buf, buflen,
 		         "in active/ with no worker holding it (its worker stopped); the next "
