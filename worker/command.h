@@ -2,9 +2,9 @@
  * command.h - what the command line's files share (not for the rest of the program): main.c
  * calls one command; command_line.c holds the table of commands and reads argv against it;
  * commands.c runs inspect, run, submit and status, command_restore.c runs restore,
- * command_backup.c runs backup, command_check.c runs check, command_list.c runs list;
- * command_shared.c holds what the commands share, command_progress.c the progress line of
- * restore and backup.
+ * command_backup.c runs backup, command_check.c runs check, command_list.c runs list,
+ * command_cancel.c runs cancel; command_shared.c holds what the commands share,
+ * command_progress.c the progress line of restore and backup.
  */
 #ifndef COMMAND_H
 #define COMMAND_H
@@ -28,6 +28,7 @@ struct command_args {
 	const char *output;  /* backup --output PATH, or NULL */
 	const char *keep;    /* backup --keep N, or NULL */
 	bool to_backup_dir;  /* backup --to-backup-dir */
+	bool wait;           /* submit --wait */
 };
 
 struct command;
@@ -51,6 +52,7 @@ struct command {
 command_fn command_inspect, command_restore, command_run, command_submit, command_status,
     command_backup, command_check;
 command_fn command_list;
+command_fn command_cancel; /* command_cancel.c */
 
 /* The command line (command_line.c). */
 

@@ -27,6 +27,7 @@ enum option_key {
 	OPTION_OUTPUT,
 	OPTION_KEEP,
 	OPTION_TO_BACKUP_DIR,
+	OPTION_WAIT,
 };
 
 struct command_option {
@@ -60,6 +61,7 @@ static const struct command_option submit_options[] = {
      "the target to restore into (default: the config's default_target)"},
     {"db-only", NULL, OPTION_DB_ONLY, "restore only the database; leave the blob folder alone"},
     {"dry-run", NULL, OPTION_DRY_RUN, "a rehearsal job (dry_run: true): the target is not changed"},
+    {"wait", NULL, OPTION_WAIT, "follow the job until it is filed and exit with its status"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -79,6 +81,10 @@ static const struct command_option backup_options[] = {
 static const struct command_option list_options[] = {
     {"target", "NAME", OPTION_TARGET, "list only this target's backups (default: every target)"},
     {"json", NULL, OPTION_JSON, "print the backups as JSON on stdout"},
+    {NULL, NULL, 0, NULL},
+};
+
+static const struct command_option cancel_options[] = {
     {NULL, NULL, 0, NULL},
 };
 
@@ -128,9 +134,22 @@ static const struct command commands[] = {
     {"submit", "ARCHIVE", "ask the worker to restore ARCHIVE, read where it is",
      "Asks the worker for a restore of ARCHIVE, which stays where it is: writes a job file\n"
      "through spool_dir's tmp/ into incoming/ and prints the job file's path. ARCHIVE may\n"
-     "be latest or a backup's name, as for restore: the job file gets its path.\n",
-     "Exit status: 0 submitted; 1 ARCHIVE cannot be used; 2 usage or configuration error.\n",
+     "be latest or a backup's name, as for restore: the job file gets its path. With --wait\n"
+     "it then follows the job on stderr (why it waits, its progress, its outcome) until the\n"
+     "worker files it; SIGINT or SIGTERM stop the waiting, not the job.\n",
+     "Exit status: 0 submitted; 1 ARCHIVE cannot be used; 2 usage or configuration error.\n"
+     "With --wait, the job's: 0 succeeded; 1 rejected, failed or cancelled; 3 partial;\n"
+     "130 the waiting was stopped (the job goes on).\n",
      submit_options, command_submit},
+    {"cancel", "JOB_ID", "cancel a queued or running job of the worker",
+     "Cancels job JOB_ID (the id submit prints): a queued job, or one not yet started, is\n"
+     "filed in failed/ with a report whose status is cancelled; a running restore is rolled\n"
+     "back, the target left exactly as it was, and filed the same. A job that reached its\n"
+     "commit point (phase committing or later) can no longer be cancelled. It waits until\n"
+     "the worker has filed the job (60 s at most).\n",
+     "Exit status: 0 cancelled; 1 no such job, already finished, too late, or the worker\n"
+     "did not answer in time; 2 usage or configuration error.\n",
+     cancel_options, command_cancel},
     {"status", "[JOB_ID]", "list the worker's queued, active, done and failed jobs",
      "Lists the jobs in spool_dir, oldest first: queued, active (running or orphaned), done\n"
      "and failed, each with its archive, target, status and error, a rehearsal marked as\n"
@@ -311,6 +330,9 @@ command_parse(const struct command *cmd, int argc, char **argv, struct command_a
 			break;
 		case OPTION_KEEP:
 			args->keep = optarg;
+			break;
+		case OPTION_WAIT:
+			args->wait = true;
 			break;
 		default:
 			return option_refused(cmd, longopts, argv, c);

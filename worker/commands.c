@@ -79,7 +79,7 @@ command_run(const struct command *cmd, const struct command_args *args, const ch
 	return daemon_run(path, config); /* it frees config */
 }
 
-/* command_submit: restore-worker submit [--target NAME] [--db-only] ARCHIVE */
+/* command_submit: restore-worker submit [--target NAME] [--db-only] [--wait] ARCHIVE */
 int
 command_submit(const struct command *cmd, const struct command_args *args, const char *config_given)
 {
@@ -103,7 +103,7 @@ command_submit(const struct command *cmd, const struct command_args *args, const
 		config_free(config);
 		return rc == BACKUP_LOOKUP_USAGE ? EXIT_USAGE : 1;
 	}
-	rc = submit_job(config, archive, args->target, args->db_only, args->dry_run);
+	rc = submit_job(config, archive, args->target, args->db_only, args->dry_run, args->wait);
 	config_free(config);
 	return rc;
 }

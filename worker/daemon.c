@@ -258,6 +258,7 @@ worker_setup(struct worker *w)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1); /* kept for a job child's handler (job_child.c, cancel) */
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	w->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -270,6 +271,7 @@ worker_setup(struct worker *w)
 	/* Watches first, then the first scan: nothing dropped in between is missed. */
 	incoming_watch(&w->incoming, "");
 	setup_targets(w);
+	daemon_cancel_open(w);
 	usec = notify_watchdog_usec();
 	w->watchdog_interval = usec > 0 ? (double)usec / 2e6 : 0;
 	w->need_scan = true;
@@ -288,6 +290,7 @@ daemon_run(const char *config_path, struct config *config)
 	w.signal_fd = w.incoming.inotify_fd = w.metrics.spool_fd = -1;
 	w.spool.root_fd = w.spool.tmp_fd = w.spool.incoming_fd = w.spool.active_fd = -1;
 	w.spool.done_fd = w.spool.failed_fd = w.spool.locks_fd = -1;
+	w.cancel_fd = w.cancel_watch = -1;
 	w.pid = getpid();
 	if (worker_setup(&w) < 0) {
 		status = 2;
@@ -310,9 +313,10 @@ daemon_run(const char *config_path, struct config *config)
 	for (size_t i = 0; i < w.config->ntargets; i++)
 		old_files_remove(w.config->targets[i].blob_dir, supervise_child_release, &w);
 	for (;;) {
-		struct pollfd fds[2] = {{w.signal_fd, POLLIN, 0},
-		                        {w.incoming.inotify_fd, POLLIN, 0}};
-		double t = daemon_now(), wake, timeout;
+		struct pollfd fds[3] = {{w.signal_fd, POLLIN, 0},
+		                        {w.incoming.inotify_fd, POLLIN, 0},
+		                        {w.cancel_watch, POLLIN, 0}};
+		double t = daemon_now(), wake, cancel_wake, timeout;
 
 		if (!w.stopping && (w.need_scan || t >= w.next_rescan)) {
 			if (t >= w.next_rescan) {
@@ -325,7 +329,10 @@ daemon_run(const char *config_path, struct config *config)
 			w.need_scan = false;
 			incoming_scan(&w.incoming, t);
 		}
+		cancel_wake = daemon_cancel_scan(&w, t); /* before a cancelled job could start */
 		wake = supervise_start_ready(&w, daemon_now());
+		if (cancel_wake >= 0 && (wake < 0 || cancel_wake < wake))
+			wake = cancel_wake;
 		notify_status(&w);
 		metrics_update(&w.metrics, w.config, w.incoming.nfiles, supervise_jobs_running(&w));
 		if (w.stopping && t > w.stop_deadline - STOP_GRACE + REMOVAL_GRACE)
@@ -354,9 +361,10 @@ daemon_run(const char *config_path, struct config *config)
 		}
 		if (timeout < 0.01)
 			timeout = 0.01;
-		if (poll(fds, 2, (int)(timeout * 1000) + 1) < 0 && errno != EINTR)
+		if (poll(fds, 3, (int)(timeout * 1000) + 1) < 0 && errno != EINTR)
 			break;
 		handle_signals(&w);
+		daemon_cancel_events(&w);
 		if (incoming_read_events(&w.incoming, daemon_now()))
 			w.need_scan = true;
 	}
@@ -371,6 +379,7 @@ done:
 	if (w.signal_fd >= 0)
 		(void)close(w.signal_fd);
 	incoming_close(&w.incoming);
+	daemon_cancel_close(&w);
 	metrics_close(&w.metrics);
 	spool_close(&w.spool);
 	free(w.waits);

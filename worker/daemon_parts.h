@@ -1,7 +1,7 @@
 /*
- * daemon_parts.h - what the daemon's two files share (not for the program): daemon.c runs
+ * daemon_parts.h - what the daemon's files share (not for the program): daemon.c runs
  * the loop (signals, reload, stop, systemd, pruning), supervise.c starts the jobs, watches
- * their children and adopts those of dead workers.
+ * their children and adopts those of dead workers, daemon_cancel.c acts on cancel requests.
  */
 #ifndef DAEMON_PARTS_H
 #define DAEMON_PARTS_H
@@ -20,8 +20,9 @@ struct job {
 	struct spool_claim claim;
 	char target[80];
 	int target_lock;
-	pid_t pid;    /* 0 while waiting */
-	bool requeue; /* stopped by SIGTERM: leave it in active/ */
+	pid_t pid;       /* 0 while waiting */
+	bool requeue;    /* stopped by SIGTERM: leave it in active/ */
+	bool cancelling; /* restore-worker cancel: its child was sent SIGUSR1 */
 };
 
 /* Why a job does not run yet: its key (SPOOL_WAITS_FILE's) and reason. */
@@ -47,6 +48,9 @@ struct worker {
 	size_t nwaits;
 	bool waits_changed;
 	double stop_deadline, next_rescan, next_watchdog, watchdog_interval;
+	int cancel_fd, cancel_watch; /* the spool's cancel/ and its inotify (daemon_cancel.c) */
+	bool cancel_due;             /* something arrived there */
+	double cancel_next;          /* when to look at it again (monotonic seconds) */
 };
 
 /* supervise_jobs_running: the number of jobs with a child process. */
@@ -75,5 +79,22 @@ void supervise_child_release(void *ctx);
 
 /* supervise_waits_clear: forget every reason and remove SPOOL_WAITS_FILE (start, stop). */
 void supervise_waits_clear(struct worker *w);
+
+/* The cancel requests (daemon_cancel.c). */
+
+/* daemon_cancel_open: the spool's cancel/ folder and its watch (failures are logged). */
+void daemon_cancel_open(struct worker *w);
+
+/* daemon_cancel_close: let go of them. */
+void daemon_cancel_close(struct worker *w);
+
+/* daemon_cancel_events: read what the watch says (something to look at). */
+void daemon_cancel_events(struct worker *w);
+
+/*
+ * daemon_cancel_scan: at now (monotonic seconds), act on the cancel requests if something
+ * arrived or it is time; the seconds until it should be called again, or -1.
+ */
+double daemon_cancel_scan(struct worker *w, double now);
 
 #endif

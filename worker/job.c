@@ -105,8 +105,10 @@ finish_report(const struct job_env *env, struct spool_claim *claim, struct repor
 	bool succeeded = ok && strcmp(report->status, "succeeded") == 0;
 
 	if (ok && claim->phase != SPOOL_PHASE_FINISHED) {
-		log_line(succeeded ? LOG_PRIORITY_INFO : LOG_PRIORITY_ERROR, claim->job_id,
-		         "%s%s%s", report->status, report->error != NULL ? ": " : "",
+		log_line(succeeded                                  ? LOG_PRIORITY_INFO
+		         : strcmp(report->status, "cancelled") == 0 ? LOG_PRIORITY_WARNING
+		                                                    : LOG_PRIORITY_ERROR,
+		         claim->job_id, "%s%s%s", report->status, report->error != NULL ? ": " : "",
 		         report->error != NULL ? report->error : "");
 		job_claim_take_outcome(claim, report);
 		if (spool_claim_finished(claim, err, sizeof(err)) < 0)

@@ -4,6 +4,11 @@
  * inside the spool; a target not defined), runs the restore with the claim's steps recorded
  * before each is taken, shows its progress, and writes its report (job.c files it).
  *
+ * SIGTERM (the worker stops) cancels the restore, which rolls back, and the job is run again at
+ * the next start; SIGUSR1 (restore-worker cancel, daemon_cancel.c) cancels it the same way
+ * but files it, with status cancelled: it is never run again. Once the commit begins, or the
+ * outcome is known, SIGUSR1 is ignored: it is too late to cancel.
+ *
  * Diagnostics: one line per event on stderr, with the job id (notify.c).
  */
 #include "job.h"
@@ -28,6 +33,8 @@
 #include "restore.h"
 
 static volatile sig_atomic_t child_cancel;
+static volatile sig_atomic_t child_cancel_asked;  /* SIGUSR1: restore-worker cancel */
+static volatile sig_atomic_t child_cancel_closed; /* committing or finished: too late */
 
 /*
  * path_in_folder: does path lie inside folder? Both are resolved first (symbolic links, "."
@@ -83,6 +90,7 @@ child_file(const struct job_env *env, struct spool_claim *claim, struct report *
 {
 	char err[512], *json, status[16];
 
+	child_cancel_closed = 1;
 	job_claim_take_outcome(claim, report);
 	if (spool_claim_finished(claim, err, sizeof(err)) < 0)
 		log_line(LOG_PRIORITY_ERROR, claim->job_id, "%s", err);
@@ -125,6 +133,12 @@ child_before_commit(void *ctx, char *err, size_t errlen)
 {
 	struct child_commit *cc = ctx;
 
+	/* From here SIGUSR1 is ignored; one that came first stops the commit. */
+	child_cancel_closed = 1;
+	if (child_cancel_asked) {
+		snprintf(err, errlen, "cancelled (restore-worker cancel) before its commit");
+		return -1;
+	}
 	job_claim_commit_point(cc->claim, &cc->point);
 	cc->claim->phase = SPOOL_PHASE_COMMITTING;
 	return spool_claim_save(cc->claim, err, errlen);
@@ -140,18 +154,43 @@ child_outcome_known(void *ctx, const struct report *report)
 	struct spool_claim *claim = ctx;
 	char err[512];
 
+	child_cancel_closed = 1;
 	job_claim_take_outcome(claim, report);
 	if (spool_claim_finished(claim, err, sizeof(err)) < 0)
 		log_line(LOG_PRIORITY_ERROR, claim->job_id, "%s", err);
 }
 
-/* child_signal: SIGTERM in a job child: cancel the restore; it rolls back. */
+/*
+ * child_signal: SIGTERM in a job child: cancel the restore; it rolls back. SIGUSR1 the same,
+ * unless the commit has begun, and the job is then filed as cancelled.
+ */
 static void
 child_signal(int sig)
 {
-	(void)sig;
+	if (sig == SIGUSR1) {
+		if (child_cancel_closed)
+			return;
+		child_cancel_asked = 1;
+	}
 	child_cancel = 1;
 	database_cancel_running();
+}
+
+/*
+ * child_cancelled: the report of a restore stopped by restore-worker cancel and rolled back:
+ * status cancelled, and why instead of the engine's error (the server's complaints about the
+ * statements it was told to cancel are no errors of the backup).
+ */
+static void
+child_cancelled(struct report *report)
+{
+	free(report->error);
+	report->error = NULL;
+	report_part_forget_errors(&report->database);
+	report_part_forget_errors(&report->files);
+	report_set_error(report, "cancelled",
+	                 "cancelled (restore-worker cancel) while it ran; the restore was stopped "
+	                 "and rolled back: the target was left as it was");
 }
 
 #define PROGRESS_WRITE_SECONDS 1.0  /* progress.json at most this often */
@@ -295,6 +334,7 @@ job_child_run(const struct job_env *env, struct spool_claim *claim, const char *
 	sa.sa_handler = child_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL); /* blocked by the worker until here: none is lost */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
@@ -349,7 +389,10 @@ job_child_run(const struct job_env *env, struct spool_claim *claim, const char *
 	}
 	status = restore_run(&ro, &report);
 	jobfile_free(&jf);
-	if (child_cancel && status == RESTORE_EXIT_UNCHANGED)
+	if (child_cancel_asked && status == RESTORE_EXIT_UNCHANGED) {
+		child_cancelled(&report); /* rolled back, and filed: never run again */
+		log_line(LOG_PRIORITY_WARNING, claim->job_id, "%s", report.error);
+	} else if (child_cancel && status == RESTORE_EXIT_UNCHANGED)
 		_exit(JOB_EXIT_INTERRUPTED); /* rolled back; the parent puts the job back */
 	/* The report names what was dropped, whatever it pointed to. */
 	free(report.source);

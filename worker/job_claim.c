@@ -105,10 +105,11 @@ job_claim_report_init(struct report *report, const struct spool_claim *claim, co
 int
 job_claim_report(struct report *report, const struct spool_claim *claim, const char *target)
 {
-	static const char *const statuses[] = {"succeeded", "rejected", "partial", "failed"};
+	static const char *const statuses[] = {"succeeded", "rejected", "partial", "failed",
+	                                       "cancelled"};
 	static const char *const parts[] = {"restored", "partial", "skipped", "unchanged",
 	                                    "unknown"};
-	const char *status = known(claim->status, statuses, 4, "failed");
+	const char *status = known(claim->status, statuses, 5, "failed");
 
 	if (job_claim_report_init(report, claim, target) < 0)
 		return -1;

@@ -8,6 +8,7 @@
  *	<spool>/done/<job-id>/       succeeded: the dropped file and report.json
  *	<spool>/failed/<job-id>/     otherwise: the same
  *	<spool>/locks/<target>.lock  held by whoever restores into <target>
+ *	<spool>/cancel/<job-id>      a request to cancel that job (restore-worker cancel)
  *
  * A claim is a rename of the dropped file into active/<job-id>/, so exactly one worker wins.
  * The claiming worker holds an open-file-description lock on active/<job-id>/claim for as long
@@ -63,7 +64,7 @@ struct spool_claim {
 	unsigned long long staging_dev; /* the staging folder's device and inode as the commit */
 	unsigned long long staging_ino; /* began (0: none), to tell whether it was swapped in */
 	/* With SPOOL_PHASE_FINISHED, the outcome as the report gives it: */
-	char status[16];                 /* succeeded, rejected, failed, partial */
+	char status[16];                 /* succeeded, rejected, failed, partial, cancelled */
 	char database_status[16];        /* database.status */
 	char files_status[16];           /* files.status */
 	char archive_kind[16];           /* archive_kind ("" for unknown) */
@@ -111,6 +112,27 @@ bool spool_submit_job_id(const char *name, char id[37]);
  * Replaced atomically whenever they change; removed when the worker stops.
  */
 #define SPOOL_WAITS_FILE "waits.json"
+
+/*
+ * Cancel requests (spool_cancel.c): <spool>/cancel/<job-id>, written by restore-worker cancel
+ * (through a temporary file and a rename), removed by the worker once the job is filed.
+ */
+#define SPOOL_CANCEL_DIR "cancel"
+
+/* spool_job_id_valid: is job_id a job id as the worker names job folders (a lowercase UUID)? */
+bool spool_job_id_valid(const char *job_id);
+
+/* spool_cancel_open: open <spool>/cancel/ (creating it when create); its fd, or -1 with err. */
+int spool_cancel_open(const struct spool *sp, bool create, char *err, size_t errlen);
+
+/* spool_cancel_request: ask for job_id to be cancelled (cancel/<job_id>); 0 or -1 with err. */
+int spool_cancel_request(int cancel_fd, const char *job_id, char *err, size_t errlen);
+
+/* spool_cancel_requested: is there a request to cancel job_id (cancel_fd may be -1)? */
+bool spool_cancel_requested(int cancel_fd, const char *job_id);
+
+/* spool_cancel_forget: remove the request for job_id (none is fine); 0, or -1 with errno. */
+int spool_cancel_forget(int cancel_fd, const char *job_id);
 
 /* spool_close: close the folders. */
 void spool_close(struct spool *sp);

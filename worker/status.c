@@ -8,6 +8,8 @@
  * its own target, marked when it is a rehearsal, and, while it waits, with the reason the
  * worker gave (SPOOL_WAITS_FILE). submit (submit.c) names its job file submit-<job id>.yaml
  * and the worker gives the job that id, so the id submit prints is the one status shows.
+ * One job is looked up where it can be, not by listing them all: status JOB_ID, and
+ * status_job_find for submit --wait and cancel, which ask again and again.
  */
 #include "status.h"
 
@@ -167,45 +169,61 @@ default_target(const struct listing *l, const char *folder)
 	                                           : "";
 }
 
-/* list_queued: the files waiting in incoming/ and incoming/<target>/. */
+/* add_queued: the file name waiting in incoming/[folder/] (open as dir_fd), st its lstat. */
 static void
-list_queued(struct listing *l, int incoming_fd, const char *folder)
+add_queued(struct listing *l, int dir_fd, const char *folder, const char *name,
+           const struct stat *st)
+{
+	char key[SPOOL_NAME_MAX + 100];
+	struct entry *e = entry_new(l, ENTRY_QUEUED);
+
+	if (e == NULL)
+		return;
+	e->time = st->st_ctim; /* a rename sets it: when it arrived */
+	snprintf(e->folder, sizeof(e->folder), "%s", folder);
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	if (!spool_submit_job_id(e->name, e->job_id))
+		e->job_id[0] = '\0';
+	if (S_ISREG(st->st_mode))
+		read_jobfile(e, dir_fd);
+	else
+		snprintf(e->archive, sizeof(e->archive), "%s", e->name);
+	if (e->target[0] == '\0')
+		snprintf(e->target, sizeof(e->target), "%s", default_target(l, folder));
+	snprintf(key, sizeof(key), "incoming/%s%s%s", folder, folder[0] != '\0' ? "/" : "", name);
+	e->waiting = wait_reason(l, key);
+}
+
+/*
+ * list_queued: the files waiting in incoming/ and incoming/<target>/; with only (a name), that
+ * file alone, wherever it waits.
+ */
+static void
+list_queued(struct listing *l, int incoming_fd, const char *folder, const char *only)
 {
 	DIR *dir = io_opendir(incoming_fd, folder[0] != '\0' ? folder : ".");
 	struct dirent *de;
+	struct stat st;
 
 	if (dir == NULL)
 		return;
-	while ((de = readdir(dir)) != NULL) {
-		char key[SPOOL_NAME_MAX + 100];
-		struct entry *e;
-		struct stat st;
-
+	if (only != NULL && fstatat(dirfd(dir), only, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !S_ISDIR(st.st_mode)) {
+		add_queued(l, dirfd(dir), folder, only, &st);
+		(void)closedir(dir);
+		return;
+	}
+	while ((de = readdir(dir)) != NULL && (only == NULL || l->n == 0)) {
 		if (spool_name_ignored(de->d_name) ||
 		    fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		if (S_ISDIR(st.st_mode)) {
-			if (folder[0] == '\0' && strlen(de->d_name) < sizeof(e->folder))
-				list_queued(l, incoming_fd, de->d_name);
+			if (folder[0] == '\0' && strlen(de->d_name) < sizeof(l->entries->folder))
+				list_queued(l, incoming_fd, de->d_name, only);
 			continue;
 		}
-		e = entry_new(l, ENTRY_QUEUED);
-		if (e == NULL)
-			break;
-		e->time = st.st_ctim; /* a rename sets it: when it arrived */
-		snprintf(e->folder, sizeof(e->folder), "%s", folder);
-		snprintf(e->name, sizeof(e->name), "%s", de->d_name);
-		if (!spool_submit_job_id(e->name, e->job_id))
-			e->job_id[0] = '\0';
-		if (S_ISREG(st.st_mode))
-			read_jobfile(e, dirfd(dir));
-		else
-			snprintf(e->archive, sizeof(e->archive), "%s", e->name);
-		if (e->target[0] == '\0')
-			snprintf(e->target, sizeof(e->target), "%s", default_target(l, folder));
-		snprintf(key, sizeof(key), "incoming/%s%s%s", folder, folder[0] != '\0' ? "/" : "",
-		         de->d_name);
-		e->waiting = wait_reason(l, key);
+		if (only == NULL)
+			add_queued(l, dirfd(dir), folder, de->d_name, &st);
 	}
 	(void)closedir(dir);
 }
@@ -281,6 +299,30 @@ add_finished(struct entry *e, int job_fd)
 	}
 }
 
+/* add_job: the job folder name in active/, done/ or failed/ (parent_fd); false if none. */
+static bool
+add_job(struct listing *l, int parent_fd, const char *name, enum entry_state state)
+{
+	struct entry *e;
+	int job_fd;
+
+	if (name[0] == '.' || strlen(name) >= sizeof(e->job_id))
+		return false;
+	job_fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (job_fd < 0)
+		return false;
+	e = entry_new(l, state);
+	if (e != NULL) {
+		snprintf(e->job_id, sizeof(e->job_id), "%.36s", name);
+		if (state == ENTRY_ACTIVE)
+			add_active(l, e, job_fd);
+		else
+			add_finished(e, job_fd);
+	}
+	(void)close(job_fd);
+	return e != NULL;
+}
+
 /* list_jobs: the job folders in active/, done/ or failed/. */
 static void
 list_jobs(struct listing *l, int parent_fd, enum entry_state state)
@@ -290,28 +332,8 @@ list_jobs(struct listing *l, int parent_fd, enum entry_state state)
 
 	if (dir == NULL)
 		return;
-	while ((de = readdir(dir)) != NULL) {
-		struct entry *e;
-		int job_fd;
-
-		if (de->d_name[0] == '.' || strlen(de->d_name) >= sizeof(e->job_id))
-			continue;
-		job_fd =
-		    openat(dirfd(dir), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (job_fd < 0)
-			continue;
-		e = entry_new(l, state);
-		if (e != NULL) {
-			snprintf(e->job_id, sizeof(e->job_id), "%.36s", de->d_name);
-			if (state == ENTRY_ACTIVE)
-				add_active(l, e, job_fd);
-			else
-				add_finished(e, job_fd);
-		}
-		(void)close(job_fd);
-		if (e == NULL)
-			break;
-	}
+	while ((de = readdir(dir)) != NULL)
+		(void)add_job(l, dirfd(dir), de->d_name, state);
 	(void)closedir(dir);
 }
 
@@ -469,39 +491,76 @@ print_listing(const struct listing *l, const char *spool_dir, const char *job_id
 	return fflush(stdout) == EOF ? 1 : 0;
 }
 
+/*
+ * listing_load: the jobs of the spool (open as sp) into l, or job_id's alone (unless NULL),
+ * looked for in the order a job moves on (incoming/, active/, then done/ or failed/), so that
+ * one moving meanwhile is found all the same.
+ */
+static void
+listing_load(struct listing *l, const struct spool *sp, const char *job_id)
+{
+	char name[64], err[256], *text;
+	size_t len;
+
+	text = sp->root_fd >= 0 ? io_read_small(sp->root_fd, SPOOL_WAITS_FILE, JSON_TEXT_MAX, &len)
+	                        : NULL;
+	if (text != NULL &&
+	    json_parse_members(text, len, &l->waits, &l->nwaits, err, sizeof(err)) < 0)
+		l->waits = NULL, l->nwaits = 0;
+	free(text);
+	if (job_id != NULL) {
+		if (!spool_job_id_valid(job_id))
+			return; /* no job has that name, and it must not name a path */
+		snprintf(name, sizeof(name), "submit-%s.yaml", job_id);
+		if (sp->incoming_fd >= 0)
+			list_queued(l, sp->incoming_fd, "", name);
+		if (l->n == 0 && sp->active_fd >= 0)
+			(void)add_job(l, sp->active_fd, job_id, ENTRY_ACTIVE);
+		if (l->n == 0 && sp->done_fd >= 0)
+			(void)add_job(l, sp->done_fd, job_id, ENTRY_DONE);
+		if (l->n == 0 && sp->failed_fd >= 0)
+			(void)add_job(l, sp->failed_fd, job_id, ENTRY_FAILED);
+		return;
+	}
+	if (sp->incoming_fd >= 0)
+		list_queued(l, sp->incoming_fd, "", NULL);
+	if (sp->active_fd >= 0)
+		list_jobs(l, sp->active_fd, ENTRY_ACTIVE);
+	if (sp->done_fd >= 0)
+		list_jobs(l, sp->done_fd, ENTRY_DONE);
+	if (sp->failed_fd >= 0)
+		list_jobs(l, sp->failed_fd, ENTRY_FAILED);
+	if (l->n > 1)
+		qsort(l->entries, l->n, sizeof(l->entries[0]), entry_compare);
+}
+
+/* listing_free: release what listing_load took. */
+static void
+listing_free(struct listing *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->entries[i].progress);
+		if (l->entries[i].report != NULL)
+			json_decref(l->entries[i].report);
+	}
+	free(l->entries);
+	json_members_free(l->waits, l->nwaits);
+}
+
 int
 status_print(const struct config *config, const char *job_id, bool json)
 {
 	struct listing l = {.config = config};
 	struct spool sp;
-	char err[1024], *text;
-	size_t len;
+	char err[1024];
 	int rc = 0;
-	bool found = false;
 
 	if (spool_open_existing(config->spool_dir, &sp, err, sizeof(err)) < 0) {
 		fprintf(stderr, "restore-worker: %s\n", err);
 		return 2;
 	}
-	text = sp.root_fd >= 0 ? io_read_small(sp.root_fd, SPOOL_WAITS_FILE, JSON_TEXT_MAX, &len)
-	                       : NULL;
-	if (text != NULL &&
-	    json_parse_members(text, len, &l.waits, &l.nwaits, err, sizeof(err)) < 0)
-		l.waits = NULL, l.nwaits = 0;
-	free(text);
-	if (sp.incoming_fd >= 0)
-		list_queued(&l, sp.incoming_fd, "");
-	if (sp.active_fd >= 0)
-		list_jobs(&l, sp.active_fd, ENTRY_ACTIVE);
-	if (sp.done_fd >= 0)
-		list_jobs(&l, sp.done_fd, ENTRY_DONE);
-	if (sp.failed_fd >= 0)
-		list_jobs(&l, sp.failed_fd, ENTRY_FAILED);
-	if (l.n > 1)
-		qsort(l.entries, l.n, sizeof(l.entries[0]), entry_compare);
-	for (size_t i = 0; job_id != NULL && i < l.n; i++)
-		found = found || strcmp(l.entries[i].job_id, job_id) == 0;
-	if (job_id != NULL && !found) {
+	listing_load(&l, &sp, job_id);
+	if (job_id != NULL && l.n == 0) {
 		fprintf(
 		    stderr,
 		    "restore-worker: no job %s in %s: it is not queued (by submit), active, done "
@@ -511,13 +570,45 @@ status_print(const struct config *config, const char *job_id, bool json)
 	} else {
 		rc = print_listing(&l, config->spool_dir, job_id, json);
 	}
-	for (size_t i = 0; i < l.n; i++) {
-		free(l.entries[i].progress);
-		if (l.entries[i].report != NULL)
-			json_decref(l.entries[i].report);
-	}
-	free(l.entries);
-	json_members_free(l.waits, l.nwaits);
+	listing_free(&l);
 	spool_close(&sp);
 	return rc;
+}
+
+int
+status_job_find(const struct config *config, const char *job_id, struct status_job *job, char *err,
+                size_t errlen)
+{
+	struct listing l = {.config = config};
+	const struct entry *e;
+	struct spool sp;
+	const char *v;
+
+	memset(job, 0, sizeof(*job));
+	if (spool_open_existing(config->spool_dir, &sp, err, errlen) < 0)
+		return -1;
+	listing_load(&l, &sp, job_id);
+	if (l.n > 0) {
+		e = &l.entries[0];
+		job->state = state_names[e->state];
+		job->running = e->running;
+		job->phase = e->phase;
+		job->attempts = e->attempts;
+		snprintf(job->target, sizeof(job->target), "%s", e->target);
+		snprintf(job->waiting, sizeof(job->waiting), "%s",
+		         e->waiting != NULL ? e->waiting : "");
+		if (e->progress == NULL ||
+		    !progress_view_summary(e->progress, e->progress_len, job->progress,
+		                           sizeof(job->progress)))
+			job->progress[0] = '\0';
+		v = e->state != ENTRY_ACTIVE           ? report_text(e, "status")
+		    : e->phase == SPOOL_PHASE_FINISHED ? e->claim_status
+		                                       : NULL;
+		snprintf(job->status, sizeof(job->status), "%s", v != NULL ? v : "");
+		v = report_text(e, "error");
+		snprintf(job->error, sizeof(job->error), "%s", v != NULL ? v : "");
+	}
+	listing_free(&l);
+	spool_close(&sp);
+	return 0;
 }

@@ -22,6 +22,7 @@
 #include "restore.h"
 #include "run_as.h"
 #include "spool.h"
+#include "submit_wait.h"
 
 /* can_read: 0 when path opens for reading, else the errno (at most 124: an exit status). */
 static int
@@ -37,7 +38,7 @@ can_read(void *arg)
 
 int
 submit_job(const struct config *config, const char *archive, const char *target, bool db_only,
-           bool dry_run)
+           bool dry_run, bool wait)
 {
 	char path[PATH_MAX], job_id[37], name[64], err[1024], who[64];
 	struct spool sp;
@@ -103,5 +104,7 @@ submit_job(const struct config *config, const char *archive, const char *target,
 done:
 	free(text);
 	spool_close(&sp);
+	if (rc == 0 && wait) /* --wait: the job's own exit status */
+		rc = fflush(stdout) == EOF ? 1 : submit_wait(config, job_id);
 	return rc;
 }

@@ -234,6 +234,8 @@ keep_only(struct worker *w, const struct job *keep)
 	}
 	(void)close(w->signal_fd);
 	(void)close(w->incoming.inotify_fd);
+	(void)close(w->cancel_watch);
+	(void)close(w->cancel_fd);
 }
 
 void

@@ -157,7 +157,7 @@ for cmd in $(cat "$TEST_ROOT/help.commands"); do
 	run_worker "$cmd" -c "$CASE_DIR/after.yaml" --help
 	[ "$RW_STATUS" = 0 ] || fail "$cmd -c after.yaml --help: exit $RW_STATUS"
 	operand=
-	grep -q "^Usage: .* [A-Z][A-Z]*\$" "$TEST_ROOT/help.$cmd" && operand=$CASE_DIR/no-such-archive.tar.gz
+	grep -q "^Usage: .* [A-Z][A-Z_]*\$" "$TEST_ROOT/help.$cmd" && operand=$CASE_DIR/no-such-archive.tar.gz
 	# shellcheck disable=SC2086 # no operand: no word
 	run_worker -c "$CASE_DIR/before.yaml" "$cmd" -c "$CASE_DIR/after.yaml" $operand
 	assert_exit 2

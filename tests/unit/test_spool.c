@@ -3,8 +3,9 @@
  * bytes in place (so recording an outcome needs no free space), line breaks cannot forge a
  * field, the fields a report made from the claim needs and those that tell a commit's outcome
  * read back, and a claim from before phases were recorded reads as an attempt that may have run.
- * Also: the job id in submit's job file names, spool_open_existing creating nothing, and
- * spool_check_usable naming a folder the worker's user cannot write, with its owner.
+ * Also: the job id in submit's job file names, spool_open_existing creating nothing,
+ * spool_check_usable naming a folder the worker's user cannot write, with its owner, and cancel
+ * requests (only job ids are taken; a request reads back and is forgotten).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -55,6 +56,46 @@ check_job_ids(void)
 		      "spool_submit_job_id(%s): got %s '%s'", cases[i].name, got ? "true" : "false",
 		      id);
 	}
+}
+
+/* check_cancel: which names are job ids, and a cancel request's round trip in spool_dir. */
+static void
+check_cancel(const char *spool_dir)
+{
+	static const char *const ids[] = {"0b3d7c4e-1a2b-4c3d-8e9f-0123456789ab"};
+	static const char *const not_ids[] = {"",
+	                                      "0b3d7c4e-1a2b-4c3d-8e9f-0123456789a",
+	                                      "0B3D7C4E-1a2b-4c3d-8e9f-0123456789ab",
+	                                      "../../../../../../../../../../etc/pass",
+	                                      "0b3d7c4e-1a2b-4c3d-8e9f-0123456789ab/..",
+	                                      ".0b3d7c4e-1a2b-4c3d-8e9f-0123456789ab.tmp"};
+	struct spool sp;
+	char err[512];
+	int fd;
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		CHECK(spool_job_id_valid(ids[i]), "%s is a job id", ids[i]);
+	for (size_t i = 0; i < sizeof(not_ids) / sizeof(not_ids[0]); i++)
+		CHECK(!spool_job_id_valid(not_ids[i]), "'%s' is no job id", not_ids[i]);
+	if (spool_open(spool_dir, &sp, err, sizeof(err)) < 0) {
+		CHECK(false, "spool_open: %s", err);
+		return;
+	}
+	CHECK(spool_cancel_open(&sp, false, err, sizeof(err)) < 0,
+	      "cancel/ opened before it was made");
+	fd = spool_cancel_open(&sp, true, err, sizeof(err));
+	CHECK(fd >= 0, "spool_cancel_open: %s", err);
+	if (fd >= 0) {
+		CHECK(!spool_cancel_requested(fd, ids[0]), "a request before it was made");
+		CHECK(spool_cancel_request(fd, ids[0], err, sizeof(err)) == 0,
+		      "spool_cancel_request: %s", err);
+		CHECK(spool_cancel_requested(fd, ids[0]), "the request is not there");
+		CHECK(spool_cancel_forget(fd, ids[0]) == 0 && !spool_cancel_requested(fd, ids[0]),
+		      "the request was not forgotten");
+		CHECK(spool_cancel_forget(fd, ids[0]) == 0, "forgetting no request fails");
+		(void)close(fd);
+	}
+	spool_close(&sp);
 }
 
 /* check_usable: spool_open_existing creates nothing; spool_check_usable names what is not. */
@@ -228,6 +269,7 @@ main(void)
 	spool_discard(&sp, &claim);
 	spool_close(&sp);
 	check_job_ids();
+	check_cancel(spool_dir);
 	check_usable(root);
 	{
 		char cmd[128];
