@@ -61,17 +61,27 @@ static const char *const hook_vars[] = {
 };
 #define HOOK_NVARS (sizeof(hook_vars) / sizeof(hook_vars[0]))
 
+/* What systemd gives the worker's own process, not a hook (whose notices it would ignore). */
+static const char *const worker_vars[] = {"NOTIFY_SOCKET", "WATCHDOG_PID", "WATCHDOG_USEC"};
+
+/* hook_var_in: whether the environment entry NAME=value names one of the n names. */
+static bool
+hook_var_in(const char *entry, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(names[i]);
+
+		if (strncmp(entry, names[i], len) == 0 && entry[len] == '=')
+			return true;
+	}
+	return false;
+}
+
 /* hook_var_of: whether the environment entry NAME=value names one of hook_vars. */
 static bool
 hook_var_of(const char *entry)
 {
-	for (size_t i = 0; i < HOOK_NVARS; i++) {
-		size_t len = strlen(hook_vars[i]);
-
-		if (strncmp(entry, hook_vars[i], len) == 0 && entry[len] == '=')
-			return true;
-	}
-	return false;
+	return hook_var_in(entry, hook_vars, HOOK_NVARS);
 }
 
 /* hook_environment_free: release what hook_environment made. */
@@ -91,7 +101,8 @@ hook_environment_free(char **envp)
 
 /*
  * hook_environment: this process's environment, less any RESTORE_WORKER_* variable of
- * hook_vars, plus those of this hook (status: after_restore's only). NULL when out of memory.
+ * hook_vars and systemd's worker_vars, plus those of this hook (status: after_restore's only).
+ * NULL when out of memory.
  */
 static char **
 hook_environment(const struct restore_options *o, const char *name, const char *job_id,
@@ -113,7 +124,9 @@ hook_environment(const struct restore_options *o, const char *name, const char *
 	if ((envp = calloc(n + HOOK_NVARS + 1, sizeof(*envp))) == NULL)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
-		if (!hook_var_of(environ[i]))
+		if (!hook_var_of(environ[i]) &&
+		    !hook_var_in(environ[i], worker_vars,
+		                 sizeof(worker_vars) / sizeof(worker_vars[0])))
 			envp[k++] = environ[i];
 	for (size_t i = 0; i < HOOK_NVARS; i++) {
 		if (values[i] == NULL)

@@ -8,8 +8,10 @@
 # the "application" (an idle psql session on the target, whose pid <record>.app holds) when
 # there is one, says a line on stdout and one on stderr, then acts as its mode says:
 #  - ok: before and after run in that order around a restore that the application's session
-#    would refuse without the hook, with the environment of the contract; before_restore sees
-#    the target as it was, after_restore the restored one; the report's hooks say so;
+#    would refuse without the hook, with the environment of the contract (a stale
+#    RESTORE_WORKER_STATUS and systemd's NOTIFY_SOCKET of the worker's own left out);
+#    before_restore sees the target as it was, after_restore the restored one; the report's
+#    hooks say so;
 #  - fail (exit 3) as before_restore: rejected, the database and the files unchanged,
 #    after_restore still run with RESTORE_WORKER_STATUS=rejected;
 #  - fail as after_restore: succeeded, the target restored, a warning;
@@ -35,6 +37,7 @@ cat >"$HOOK" <<'EOF'
 record=$1 mode=$2 db=$3
 {
 	env | grep '^RESTORE_WORKER_' | sort
+	echo "notify_socket=$(env | grep -c '^NOTIFY_SOCKET=')"
 	echo "stdin_bytes=$(wc -c)"
 	echo "old_table=$(@PSQL@ -X -At -d "$db" -c "select count(*) from pg_class where relname = 'old\$stuff'")"
 } >"$record.$RESTORE_WORKER_HOOK"
@@ -96,7 +99,9 @@ make_target_db t1
 old_blobs
 hook_config t1 ok ok
 app_connect t1
-run_worker -c "$CASE_DIR/config.yaml" restore --json "$GOOD"
+# What the worker's own environment holds for itself is not the hooks'.
+RESTORE_WORKER_STATUS=stale NOTIFY_SOCKET=$CASE_DIR/no-socket \
+	run_worker -c "$CASE_DIR/config.yaml" restore --json "$GOOD"
 exec 8>&-
 assert_exit 0
 report_is_one_object
@@ -113,6 +118,7 @@ for h in before_restore after_restore; do
 	assert_eq "$h: RESTORE_WORKER_DRY_RUN" 0 "$(hook_env $h DRY_RUN)"
 	assert_eq "$h: RESTORE_WORKER_DB_ONLY" 0 "$(hook_env $h DB_ONLY)"
 	assert_eq "$h: its stdin" "stdin_bytes=0" "$(grep '^stdin_bytes=' "$CASE_DIR/rec.$h")"
+	assert_eq "$h: NOTIFY_SOCKET given" "notify_socket=0" "$(grep '^notify_socket=' "$CASE_DIR/rec.$h")"
 	assert_report ".hooks.$h | [.argv0, .exit_status, .signal, .timed_out, (.duration_s | type)] | tojson" \
 		"[\"$HOOK\",0,null,false,\"number\"]"
 	grep -q "job $job: $h: said by $h" "$CASE_DIR/err" || fail "$h's stdout is not in the log"
