@@ -20,7 +20,8 @@
 #  - a rehearsal with --db-only: both hooks get RESTORE_WORKER_DRY_RUN=1 and _DB_ONLY=1, and
 #    after_restore still finds the table the restore would remove;
 #  - block, and SIGTERM to restore-worker meanwhile: the hook is stopped, the restore fails with
-#    the target as it was, after_restore runs with RESTORE_WORKER_STATUS=cancelled.
+#    the target as it was (after_restore, run with RESTORE_WORKER_STATUS=cancelled, finds the
+#    table the restore removes).
 # allow_restore: false: restore is refused (rejected, nothing read: archive_kind unknown) without
 # running a hook, the target unchanged; check shows it and a hook whose program is missing;
 # backup still works; a running worker files an archive dropped for it, and a job file naming
@@ -206,7 +207,6 @@ case_begin sigterm_during_before_restore
 make_target_db t6
 old_blobs
 hook_config t6 block ok
-capture_state before t6
 set +e
 "$RESTORE_WORKER" -c "$CASE_DIR/config.yaml" restore --json "$GOOD" >"$CASE_DIR/out" 2>"$CASE_DIR/err" &
 rw=$!
@@ -227,7 +227,8 @@ else
 	fail "before_restore did not start"
 fi
 assert_eq "after_restore: RESTORE_WORKER_STATUS" cancelled "$(hook_env after_restore STATUS)"
-assert_unchanged t6
+assert_eq "the target by after_restore" "old_table=1" "$(grep '^old_table=' "$CASE_DIR/rec.after_restore")"
+assert_work_dir_empty
 case_end
 
 case_begin protected_target_refuses_restore
