@@ -208,6 +208,35 @@ write_errors(struct json_writer *w, const char *key, const struct report_error *
 	json_end_array(w);
 }
 
+/* write_hook: {"argv0", "exit_status", "signal", "timed_out", "duration_s"} at key, or null. */
+static void
+write_hook(struct json_writer *w, const char *key, const struct report_hook *hook)
+{
+	json_key(w, key);
+	if (!hook->ran) {
+		json_null(w);
+		return;
+	}
+	json_begin_object(w);
+	json_key(w, "argv0");
+	json_string(w, hook->argv0);
+	json_key(w, "exit_status");
+	if (hook->exit_status >= 0)
+		json_uint(w, (uint64_t)hook->exit_status);
+	else
+		json_null(w);
+	json_key(w, "signal");
+	if (hook->signal > 0)
+		json_uint(w, (uint64_t)hook->signal);
+	else
+		json_null(w);
+	json_key(w, "timed_out");
+	json_bool(w, hook->timed_out);
+	json_key(w, "duration_s");
+	json_fixed3(w, hook->duration_s);
+	json_end_object(w);
+}
+
 char *
 report_json(const struct report *report)
 {
@@ -307,6 +336,11 @@ report_json(const struct report *report)
 	else
 		json_null(&w);
 	write_uuids(&w, "orphaned", report->have_filecheck ? &report->orphaned : NULL);
+	json_end_object(&w);
+	json_key(&w, "hooks");
+	json_begin_object(&w);
+	write_hook(&w, "before_restore", &report->before_restore);
+	write_hook(&w, "after_restore", &report->after_restore);
 	json_end_object(&w);
 	if (report->have_timings) {
 		json_key(&w, "timings");

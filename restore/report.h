@@ -28,6 +28,16 @@ struct report_part {
 	size_t nerrors;
 };
 
+/* A hook that ran around the restore (README "Hooks"); ran false: it did not run. */
+struct report_hook {
+	bool ran;
+	char argv0[256];
+	int exit_status; /* its exit status; -1 when a signal ended it */
+	int signal;      /* the signal that ended it; 0 when it exited */
+	bool timed_out;  /* it exceeded hook_timeout_seconds and was killed */
+	double duration_s;
+};
+
 struct report {
 	char job_id[37];
 	char *source;             /* the archive's file name, without its folder */
@@ -64,6 +74,7 @@ struct report {
 
 	bool dry_run;          /* a rehearsal: everything was done, then rolled back */
 	char *previous_backup; /* the backup made before the restore (keep_previous), or NULL */
+	struct report_hook before_restore, after_restore;
 
 	/* Seconds per phase (README, "The report"); written when have_timings. */
 	bool have_timings;

@@ -17,6 +17,10 @@
  * this file reads as that list, a function for each phase; the commit and the files' swap (4,
  * 5) are restore_commit.c's.
  *
+ * A target's hooks (hooks.h) wrap this: with before_restore the database restore waits until
+ * the walk is over and that hook has stopped the application (then nobody may be connected),
+ * as it waits for keep_previous's backup; after_restore runs in finish(), whatever the outcome.
+ *
  * With strategy swap (swap.h) the same order holds, with a new database in place of the
  * transaction: after the same refusals and the swap's own (swap_open), the databases earlier
  * swaps left behind are dropped and the connection to the target is closed; the thread
@@ -36,6 +40,7 @@
 #include "store.h"
 #include "database.h"
 #include "db_job.h"
+#include "hooks.h"
 #include "progress.h"
 #include "quota.h"
 #include "restore_commit.h"
@@ -64,6 +69,7 @@ struct restore_state {
 	enum archive_outcome outcome; /* read: the walk's */
 	bool db_failed_first;         /* read: the walk stopped because the database failed */
 	double files_done;            /* restore_now() once the staged files are durable */
+	bool hooks_reached;           /* it got as far as before_restore: after_restore runs */
 	struct progress progress;     /* what the options' progress callback is given */
 	int exit_status;              /* RESTORE_EXIT_ */
 	char err[MESSAGE_BYTES];
@@ -85,7 +91,8 @@ begin(struct restore_state *s, const struct restore_options *o, struct report *r
 	s->started = restore_now();
 	s->exit_status = RESTORE_EXIT_UNCHANGED;
 	s->walk.fd = -1;
-	s->job.defer = o->previous_dir != NULL && !o->dry_run;
+	/* The database restore waits for the undo point, and for before_restore to stop the app. */
+	s->job.defer = (o->previous_dir != NULL && !o->dry_run) || t->before_restore != NULL;
 	db_job_init(&s->job);
 	progress_init(&s->progress, o, &s->walk, &s->job, report);
 	if (o->job_id != NULL)
@@ -164,7 +171,8 @@ check(struct restore_state *s)
 	s->server = PQserverVersion(database_conn(s->db));
 	if (o->holds_target_lock)
 		database_end_orphans(s->db, 30);
-	if (database_check_alone(s->db, s->err, sizeof(s->err)) < 0) {
+	/* With before_restore, the application runs until that hook stops it (hooks.h). */
+	if (t->before_restore == NULL && database_check_alone(s->db, s->err, sizeof(s->err)) < 0) {
 		/* A lost connection is a failure to retry, not a refusal. */
 		report_set_error(s->report,
 		                 database_lost(database_conn(s->db), NULL) ? "failed" : "rejected",
@@ -289,25 +297,28 @@ stage_durable(struct restore_state *s)
 
 /*
  * make_undo_point: keep_previous: the target is backed up once nothing can refuse the restore
- * any more (undo_point_make), and only then the deferred database restore starts. 0, or -1.
+ * any more (undo_point_make), and only then the deferred database restore starts (deferred
+ * for before_restore too, which ran just before). 0, or -1.
  */
 static int
 make_undo_point(struct restore_state *s)
 {
 	if (s->outcome != WALK_OK || !s->job.defer)
 		return 0;
-	progress_phase(&s->progress, "backup");
-	if (undo_point_make(s->o, s->walk.kind == ARCHIVE_KIND_DATABASE_ONLY, s->job_id, s->report,
-	                    s->err, sizeof(s->err)) < 0) {
-		report_set_error(s->report, "failed",
-		                 "target %s: the backup before the restore failed: %s; nothing "
-		                 "was restored",
-		                 s->t->name, s->err);
-		return -1;
+	if (s->o->previous_dir != NULL && !s->o->dry_run) {
+		progress_phase(&s->progress, "backup");
+		if (undo_point_make(s->o, s->walk.kind == ARCHIVE_KIND_DATABASE_ONLY, s->job_id,
+		                    s->report, s->err, sizeof(s->err)) < 0) {
+			report_set_error(s->report, "failed",
+			                 "target %s: the backup before the restore failed: %s; "
+			                 "nothing was restored",
+			                 s->t->name, s->err);
+			return -1;
+		}
+		progress_phase(&s->progress, NULL);
+		if (s->db != NULL)
+			database_wait_alone(s->db, 10); /* pg_dump's session ends after it does */
 	}
-	progress_phase(&s->progress, NULL);
-	if (s->db != NULL)
-		database_wait_alone(s->db, 10); /* pg_dump's session ends after it does */
 	if (db_job_launch(&s->job, s->err, sizeof(s->err)) != WALK_OK) {
 		report_set_error(s->report, "failed", "%s", s->err);
 		return -1;
@@ -498,6 +509,10 @@ finish(struct restore_state *s)
 	database_close(s->db);
 	pg_client_set_free(&s->readers);
 	undo_point_settle(o, files_skipped, s->exit_status, report);
+	s->job.db = NULL; /* closed: progress must not read them any more */
+	s->job.swap = NULL;
+	if (s->hooks_reached) /* whatever the outcome: it starts the application again */
+		hooks_after_restore(o, s->job_id, s->exit_status, &s->progress, report);
 	clock_gettime(CLOCK_REALTIME, &report->finished_at);
 	report->have_timings = true;
 	report->total_s = restore_now() - s->started;
@@ -524,13 +539,26 @@ restore_run(const struct restore_options *o, struct report *report)
 
 	if (begin(&s, o, report) < 0) /* the job id, the report, the progress */
 		goto end;
+	if (o->target->refuse_restores) { /* allow_restore: false */
+		report_set_error(
+		    report, "rejected",
+		    "target %s does not allow restores (allow_restore: false); nothing "
+		    "was read or changed",
+		    o->target->name);
+		goto end;
+	}
 	if (check(&s) < 0) /* 1. the cheap refusals: pg_restore, the target, nobody connected */
 		goto end;
 	if (read_archive(&s) < 0) /* 2. the walk: dump copied, files staged; 3. database starts */
 		goto end;
 	if (check_dump(&s) < 0) /* the dump's size against the quota; read whole */
 		goto end;
-	stage_durable(&s);           /* 4. the staged files made durable */
+	stage_durable(&s); /* 4. the staged files made durable */
+	/* Read and checked, or the database restore began: after_restore will run. */
+	s.hooks_reached = s.outcome == WALK_OK || s.job.started_at > 0;
+	if (s.outcome == WALK_OK &&
+	    hooks_before_restore(o, s.job_id, s.db, &s.progress, report) < 0)
+		goto end; /* before_restore, to stop the application; then nobody connected */
 	if (make_undo_point(&s) < 0) /* keep_previous: the backup, then the database starts */
 		goto end;
 	if (wait_database(&s) < 0) /* the database restore's outcome, and the walk's */

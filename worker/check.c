@@ -27,23 +27,41 @@
 
 #define CHECK_MESSAGE_MAX 1024
 
-static check_fn check_login, check_rights, check_pg_restore, check_pg_dump;
+static check_fn check_login, check_rights, check_pg_restore, check_pg_dump, check_restores;
+
+/* target_protected: allow_restore is false. */
+static bool
+target_protected(const struct config_target *t)
+{
+	return !t->allow_restore;
+}
+
+/* target_hooked: it has a before_restore or an after_restore. */
+static bool
+target_hooked(const struct config_target *t)
+{
+	return t->before_restore != NULL || t->after_restore != NULL;
+}
 
 /*
- * The checks of each target, in order. needs_login: left out when the login failed.
+ * The checks of each target, in order. needs_login: left out when the login failed; applies
+ * (NULL: always): shown only for a target it holds for.
  */
 static const struct {
 	const char *name;
 	check_fn *run;
 	bool needs_login;
+	bool (*applies)(const struct config_target *t);
 } target_checks[] = {
-    {"database login", check_login, false},
-    {"database rights", check_rights, true},
-    {"pg_restore version", check_pg_restore, true},
-    {"pg_dump version", check_pg_dump, true},
-    {"plan quota", check_quota, false},
-    {"blob_dir swap", check_blob_swap, false},
-    {"blob_dir access", check_blob_access, false},
+    {"restores", check_restores, false, target_protected},
+    {"database login", check_login, false, NULL},
+    {"database rights", check_rights, true, NULL},
+    {"pg_restore version", check_pg_restore, true, NULL},
+    {"pg_dump version", check_pg_dump, true, NULL},
+    {"plan quota", check_quota, false, NULL},
+    {"blob_dir swap", check_blob_swap, false, NULL},
+    {"blob_dir access", check_blob_access, false, NULL},
+    {"hooks", check_hooks, false, target_hooked},
 };
 
 /*
@@ -87,6 +105,17 @@ check_add(struct check_list *list, const char *target, const char *name, enum ch
 		list->failed++;
 	else if (status == CHECK_WARNING)
 		list->warnings++;
+}
+
+/* check_restores: a protected target (allow_restore: false) is said to take no restore. */
+static enum check_status
+check_restores(struct check_target *ct, char *msg, size_t len)
+{
+	snprintf(msg, len,
+	         "target %s: allow_restore is false: every restore into it is refused (backups "
+	         "still run)",
+	         ct->t->name);
+	return CHECK_OK;
 }
 
 /* check_login: a login to the target's database, as a restore makes it. */
@@ -343,7 +372,8 @@ check_run(const struct config *config, const char *target, struct check_list *li
 		for (size_t k = 0; k < sizeof(target_checks) / sizeof(target_checks[0]); k++) {
 			enum check_status status;
 
-			if (target_checks[k].needs_login && ct.db == NULL)
+			if ((target_checks[k].needs_login && ct.db == NULL) ||
+			    (target_checks[k].applies != NULL && !target_checks[k].applies(ct.t)))
 				continue;
 			msg[0] = '\0';
 			status = target_checks[k].run(&ct, msg, sizeof(msg));

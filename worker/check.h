@@ -1,9 +1,10 @@
 /*
  * check.h - what restore-worker check verifies, also run at the start of the daemon: the
  * configuration, and for each target the database login, the role's rights, pg_restore and
- * pg_dump against the server, the plan quota, blob_dir's folder and swap; and work_dir's free
- * space. Each check gives ok, warning or failed with one sentence naming the target and what
- * to do. Nothing is changed (the swap probe's folders in blob_dir's parent are removed again).
+ * pg_dump against the server, the plan quota, blob_dir's folder and swap, its hooks' programs
+ * and allow_restore: false (for a target that has them); and work_dir's free space. Each check
+ * gives ok, warning or failed with one sentence naming the target and what to do. Nothing is
+ * changed (the swap probe's folders in blob_dir's parent are removed again).
  */
 #ifndef CHECK_H
 #define CHECK_H

@@ -1,7 +1,7 @@
 /*
  * check_files.c - the checks of the file system (see check.h): plan_quota against
  * restore_overhead, blob_dir's folder, its swap and the owner, group and modes a restore gives
- * the files, the spool's folders and locks, work_dir's free space.
+ * the files, the hooks' programs, the spool's folders and locks, work_dir's free space.
  *
  * The swap probe. A restore swaps a staging folder in blob_dir's parent with blob_dir
  * (renameat2 RENAME_EXCHANGE). The check proves the parts of that which do not touch blob_dir:
@@ -38,6 +38,47 @@ void
 check_user_name(char *buf, size_t len)
 {
 	(void)io_user_name(geteuid(), buf, len);
+}
+
+/*
+ * check_hooks: each hook's program (an absolute path: config.c) is a file this user may run;
+ * the hooks run as it, like the checks.
+ */
+enum check_status
+check_hooks(struct check_target *ct, char *msg, size_t len)
+{
+	const struct config_target *t = ct->t;
+	const char *names[2] = {"before_restore", "after_restore"};
+	char **argvs[2] = {t->before_restore, t->after_restore};
+	char user[64], found[512] = "";
+	struct stat st;
+
+	check_user_name(user, sizeof(user));
+	for (int i = 0; i < 2; i++) {
+		const char *path = argvs[i] != NULL ? argvs[i][0] : NULL, *why = NULL;
+
+		if (path == NULL)
+			continue;
+		if (stat(path, &st) < 0)
+			why = strerror(errno);
+		else if (!S_ISREG(st.st_mode))
+			why = "not a regular file";
+		else if (access(path, X_OK) < 0)
+			why = "not executable by this user";
+		if (why != NULL) {
+			snprintf(msg, len,
+			         "target %s: %s's program %s cannot be run by user %s (%s); %s",
+			         t->name, names[i], path, user, why,
+			         i == 0 ? "every restore into it would be refused"
+			                : "every restore into it would end with a warning");
+			return CHECK_FAILED;
+		}
+		snprintf(found + strlen(found), sizeof(found) - strlen(found), "%s%s %s",
+		         found[0] != '\0' ? " and " : "", names[i], path);
+	}
+	snprintf(msg, len, "target %s: %s can be run by user %s (time limit %d s each)", t->name,
+	         found, user, t->hook_timeout_seconds);
+	return CHECK_OK;
 }
 
 /* check_quota: plan_quota leaves room for a dump after restore_overhead. */

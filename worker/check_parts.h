@@ -42,6 +42,9 @@ check_fn check_blob_swap;
  */
 check_fn check_blob_access;
 
+/* check_hooks: the programs of before_restore and after_restore can be run by this user. */
+check_fn check_hooks;
+
 /* check_spool: the worker's user can use spool_dir's folders and locks (spool_check_usable). */
 host_check_fn check_spool;
 

@@ -42,7 +42,8 @@
 #define CONFIG_TARGET_KEYS                                                                         \
 	"database, blob_dir, plan_quota, restore_overhead, max_dump_version, strategy, "           \
 	"restore_jobs, maintenance_database, analyze, files_query, keep_previous, previous_keep, " \
-	"blob_owner, blob_group, blob_dir_mode or blob_file_mode"
+	"blob_owner, blob_group, blob_dir_mode, blob_file_mode, before_restore, after_restore, "   \
+	"hook_timeout_seconds or allow_restore"
 
 /* config_default_restore_jobs: the number of CPUs, at most CONFIG_DEFAULT_RESTORE_JOBS_MAX. */
 static int
@@ -114,6 +115,8 @@ config_read_target(struct config_reader *reader, const yaml_node_t *name,
 	target->restore_jobs = config_default_restore_jobs();
 	target->analyze = true;
 	target->previous_keep = CONFIG_DEFAULT_PREVIOUS_KEEP;
+	target->hook_timeout_seconds = CONFIG_DEFAULT_HOOK_TIMEOUT;
+	target->allow_restore = true;
 	for (pair = settings->data.mapping.pairs.start; pair < settings->data.mapping.pairs.top;
 	     pair++) {
 		key = config_node(reader, pair->key);
@@ -164,6 +167,15 @@ config_read_target(struct config_reader *reader, const yaml_node_t *name,
 		} else if (config_scalar_is(key, "blob_file_mode")) {
 			rc = config_read_mode(reader, keypath, value, false,
 			                      &target->blob_file_mode);
+		} else if (config_scalar_is(key, "before_restore")) {
+			rc = config_read_argv(reader, keypath, value, &target->before_restore);
+		} else if (config_scalar_is(key, "after_restore")) {
+			rc = config_read_argv(reader, keypath, value, &target->after_restore);
+		} else if (config_scalar_is(key, "hook_timeout_seconds")) {
+			rc = config_read_count(reader, keypath, value, 1, 86400,
+			                       &target->hook_timeout_seconds);
+		} else if (config_scalar_is(key, "allow_restore")) {
+			rc = config_read_bool(reader, keypath, value, &target->allow_restore);
 		} else if (config_scalar_is(key, "files_query")) {
 			rc = config_read_string(reader, keypath, value, CONFIG_NONEMPTY,
 			                        &target->files_query);
@@ -492,6 +504,15 @@ done:
 	return rc;
 }
 
+/* config_strings_free: release a NULL-terminated array of strings; NULL is fine. */
+static void
+config_strings_free(char **strings)
+{
+	for (size_t i = 0; strings != NULL && strings[i] != NULL; i++)
+		free(strings[i]);
+	free(strings);
+}
+
 /* config_free: release what config_load returned; NULL is fine. */
 void
 config_free(struct config *config)
@@ -508,6 +529,8 @@ config_free(struct config *config)
 		free(config->targets[i].files_query);
 		free(config->targets[i].blob_owner);
 		free(config->targets[i].blob_group);
+		config_strings_free(config->targets[i].before_restore);
+		config_strings_free(config->targets[i].after_restore);
 	}
 	for (i = 0; i < config->nwarnings; i++)
 		free(config->warnings[i].text);
@@ -518,9 +541,7 @@ config_free(struct config *config)
 	free(config->work_dir);
 	free(config->pg_restore);
 	free(config->pg_dump);
-	for (i = 0; config->pg_client_dirs != NULL && config->pg_client_dirs[i] != NULL; i++)
-		free(config->pg_client_dirs[i]);
-	free(config->pg_client_dirs);
+	config_strings_free(config->pg_client_dirs);
 	free(config->backup_dir);
 	free(config->metrics_file);
 	free(config->default_target);
@@ -569,4 +590,8 @@ config_restore_target(const struct config_target *ct, struct restore_target *out
 	out->blob_group = ct->blob_group;
 	out->blob_dir_mode = ct->blob_dir_mode;
 	out->blob_file_mode = ct->blob_file_mode;
+	out->before_restore = (const char *const *)ct->before_restore;
+	out->after_restore = (const char *const *)ct->after_restore;
+	out->hook_timeout_s = ct->hook_timeout_seconds;
+	out->refuse_restores = !ct->allow_restore;
 }

@@ -25,6 +25,7 @@
 #define CONFIG_DEFAULT_MAINTENANCE_DB    "postgres"
 #define CONFIG_DEFAULT_BACKUP_KEEP       7
 #define CONFIG_DEFAULT_PREVIOUS_KEEP     2
+#define CONFIG_DEFAULT_HOOK_TIMEOUT      300 /* seconds: hook_timeout_seconds */
 
 struct config_target {
 	char *name;
@@ -44,6 +45,10 @@ struct config_target {
 	char *blob_owner;   /* the restored files' owner, as given; NULL: blob_dir's (root) */
 	char *blob_group;   /* their group, as given; NULL: blob_dir's */
 	unsigned int blob_dir_mode, blob_file_mode; /* 0: by blob_dir (blob_access.c) */
+	char **before_restore;    /* argv, NULL-terminated, argv[0] absolute; NULL when absent */
+	char **after_restore;     /* the same */
+	int hook_timeout_seconds; /* each hook's time limit; default 300 */
+	bool allow_restore;       /* false: every restore into it is refused; default true */
 };
 
 /* A warning found while loading: the configuration works, but not as it was meant to. */

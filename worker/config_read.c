@@ -228,6 +228,40 @@ config_read_paths(struct config_reader *reader, const char *keypath, const yaml_
 	return 0;
 }
 
+/* config_read_argv: a command as a sequence of strings, the first an absolute path. */
+int
+config_read_argv(struct config_reader *reader, const char *keypath, const yaml_node_t *value,
+                 char ***out)
+{
+	char item[256]; /* "targets.<name of up to 64>.before_restore[N]" */
+	size_t n;
+
+	if (value->type != YAML_SEQUENCE_NODE ||
+	    value->data.sequence.items.start == value->data.sequence.items.top) {
+		config_error(
+		    reader, value,
+		    "%s: expected a command as a list of its program's absolute path and "
+		    "its arguments (e.g. [/usr/bin/systemctl, stop, app]; never run through "
+		    "a shell), found %s",
+		    keypath,
+		    value->type == YAML_SEQUENCE_NODE ? "an empty list" : config_kind(value));
+		return -1;
+	}
+	n = (size_t)(value->data.sequence.items.top - value->data.sequence.items.start);
+	if ((*out = calloc(n + 1, sizeof(**out))) == NULL) {
+		config_error(reader, value, "%s: out of memory", keypath);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(item, sizeof(item), "%s[%zu]", keypath, i);
+		if (config_read_string(
+		        reader, item, config_node(reader, value->data.sequence.items.start[i]),
+		        i == 0 ? CONFIG_NONEMPTY | CONFIG_ABSOLUTE : 0, &(*out)[i]) < 0)
+			return -1; /* the caller frees what was read */
+	}
+	return 0;
+}
+
 /* config_read_count: a whole number from min to max at keypath into *out. */
 int
 config_read_count(struct config_reader *reader, const char *keypath, const yaml_node_t *value,

@@ -61,6 +61,13 @@ int config_read_string(struct config_reader *reader, const char *keypath, const 
 int config_read_paths(struct config_reader *reader, const char *keypath, const yaml_node_t *value,
                       char ***out);
 
+/*
+ * config_read_argv: a command at keypath into *out, NULL-terminated: a non-empty sequence of
+ * strings (never one string: no shell ever reads it) whose first is an absolute path.
+ */
+int config_read_argv(struct config_reader *reader, const char *keypath, const yaml_node_t *value,
+                     char ***out);
+
 /* config_read_count: a whole number from min to max at keypath into *out. */
 int config_read_count(struct config_reader *reader, const char *keypath, const yaml_node_t *value,
                       long min, long max, int *out);

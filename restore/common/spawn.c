@@ -7,6 +7,8 @@
  * standard streams (stdin is /dev/null).
  * spawn_start_env() gives the child an environment of the caller's making (execvpe): how
  * the swap strategy hands pg_restore a password without putting it on its command line.
+ * spawn_start_session() also puts the child in a session of its own, for a hook (hooks.c) whose
+ * every process must be stoppable at once.
  */
 #include "spawn.h"
 
@@ -29,8 +31,15 @@ spawn_start(char *const argv[], struct spawn *sp, char *err, size_t errlen)
 	return spawn_start_env(argv, NULL, sp, err, errlen);
 }
 
-int
-spawn_start_env(char *const argv[], char *const envp[], struct spawn *sp, char *err, size_t errlen)
+/*
+ * spawn_fork: spawn_start_env's work; own_session: the child leads a session of its own (so
+ * that a signal to its process group reaches whatever it starts), without a controlling
+ * terminal, every signal unblocked and SIGHUP, SIGINT and SIGTERM at their defaults (a job
+ * child ignores SIGHUP, and an ignored signal stays ignored across exec).
+ */
+static int
+spawn_fork(char *const argv[], char *const envp[], bool own_session, struct spawn *sp, char *err,
+           size_t errlen)
 {
 	int out[2] = {-1, -1}, errp[2] = {-1, -1}, ready[2] = {-1, -1};
 	pid_t parent = getpid();
@@ -56,8 +65,17 @@ spawn_start_env(char *const argv[], char *const envp[], struct spawn *sp, char *
 		if (getppid() != parent)
 			_exit(127);
 		signal(SIGPIPE, SIG_DFL);
-		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out[1], 1) < 0 ||
-		    dup2(errp[1], 2) < 0) {
+		if (own_session) {
+			sigset_t none;
+
+			sigemptyset(&none);
+			(void)sigprocmask(SIG_SETMASK, &none, NULL);
+			signal(SIGHUP, SIG_DFL);
+			signal(SIGINT, SIG_DFL);
+			signal(SIGTERM, SIG_DFL);
+		}
+		if ((own_session && setsid() < 0) || devnull < 0 || dup2(devnull, 0) < 0 ||
+		    dup2(out[1], 1) < 0 || dup2(errp[1], 2) < 0) {
 			child_errno = errno;
 			(void)!write(ready[1], &child_errno, sizeof(child_errno));
 			_exit(127);
@@ -101,6 +119,35 @@ fail:
 			(void)close(ready[i]);
 	}
 	return -1;
+}
+
+int
+spawn_start_env(char *const argv[], char *const envp[], struct spawn *sp, char *err, size_t errlen)
+{
+	return spawn_fork(argv, envp, false, sp, err, errlen);
+}
+
+int
+spawn_start_session(char *const argv[], char *const envp[], struct spawn *sp, char *err,
+                    size_t errlen)
+{
+	return spawn_fork(argv, envp, true, sp, err, errlen);
+}
+
+int
+spawn_try_wait(struct spawn *sp, int *status)
+{
+	pid_t got;
+
+	if (sp->pid <= 0)
+		return -1;
+	do
+		got = waitpid(sp->pid, status, WNOHANG);
+	while (got < 0 && errno == EINTR);
+	if (got == 0)
+		return 0;
+	sp->pid = -1;
+	return got < 0 ? -1 : 1;
 }
 
 int

@@ -22,6 +22,19 @@ int spawn_start(char *const argv[], struct spawn *sp, char *err, size_t errlen);
 int spawn_start_env(char *const argv[], char *const envp[], struct spawn *sp, char *err,
                     size_t errlen);
 
+/*
+ * spawn_start_session: spawn_start_env, the child in a session (and process group) of its own
+ * whose id is its pid, without a controlling terminal, every signal unblocked.
+ */
+int spawn_start_session(char *const argv[], char *const envp[], struct spawn *sp, char *err,
+                        size_t errlen);
+
+/*
+ * spawn_try_wait: reap the child if it has ended, without waiting: 1 (its wait status in
+ * *status; the pipes stay open), 0 while it runs, -1 on error.
+ */
+int spawn_try_wait(struct spawn *sp, int *status);
+
 /* spawn_finish: close the pipes, wait for the child; its wait status, or -1. */
 int spawn_finish(struct spawn *sp);
 

@@ -41,6 +41,11 @@ struct restore_target {
 	const char *blob_group;      /* a group name or gid */
 	unsigned int blob_dir_mode;  /* every folder's, e.g. 02770 */
 	unsigned int blob_file_mode; /* every file's, e.g. 0660 */
+	/* The commands run around a restore (hooks.h): argv arrays, NULL-terminated; NULL: none. */
+	const char *const *before_restore;
+	const char *const *after_restore;
+	int hook_timeout_s;   /* each hook's time limit, in seconds; 0: HOOKS_DEFAULT_TIMEOUT_S */
+	bool refuse_restores; /* allow_restore: false: every restore into it is refused */
 };
 
 #endif

@@ -154,6 +154,13 @@ targets:
     maintenance_database: postgres
     analyze: false
     files_query: 'select "__uuid__" from "system$filedocument" where hascontents'
+    before_restore: [/usr/bin/systemctl, stop, app-acceptance]
+    after_restore:
+      - /usr/bin/systemctl
+      - start
+      - app-acceptance
+    hook_timeout_seconds: 300
+    allow_restore: false
   test:
     database: postgresql://app:Secr3t@localhost/app
     blob_dir: /srv/app/test/files

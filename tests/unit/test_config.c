@@ -218,6 +218,36 @@ static const struct bad_case bad_cases[] = {
      "'1. 14' is not a version", NULL},
     {"max_dump_version empty", "work_dir: /w\n" TARGET "    max_dump_version: ''\n",
      "'' is not a version", NULL},
+    {"a hook as a string",
+     "work_dir: /w\n" TARGET "    before_restore: /usr/bin/systemctl stop app\n",
+     "config.yaml:7: targets.acceptance.before_restore: expected a command as a list of its "
+     "program's absolute path and its arguments",
+     NULL},
+    {"a hook's program relative", "work_dir: /w\n" TARGET "    before_restore: [systemctl, stop]\n",
+     "config.yaml:7: targets.acceptance.before_restore[0]: 'systemctl' is not an absolute path",
+     NULL},
+    {"a hook's program empty", "work_dir: /w\n" TARGET "    after_restore: ['', start]\n",
+     "config.yaml:7: targets.acceptance.after_restore[0]: must not be empty", NULL},
+    {"a hook empty", "work_dir: /w\n" TARGET "    after_restore: []\n",
+     "targets.acceptance.after_restore: expected a command as a list of its program's "
+     "absolute path and its arguments (e.g. [/usr/bin/systemctl, stop, app]; never run through a "
+     "shell), found an empty list",
+     NULL},
+    {"a hook's argument a mapping",
+     "work_dir: /w\n" TARGET "    after_restore:\n      - /bin/true\n      - {a: 1}\n",
+     "config.yaml:9: targets.acceptance.after_restore[1]: expected a string, found a mapping",
+     NULL},
+    {"a hook as a mapping", "work_dir: /w\n" TARGET "    after_restore: {run: /bin/true}\n",
+     "config.yaml:7: targets.acceptance.after_restore: expected a command as a list", NULL},
+    {"hook_timeout_seconds zero", "work_dir: /w\n" TARGET "    hook_timeout_seconds: 0\n",
+     "config.yaml:7: targets.acceptance.hook_timeout_seconds: '0' is not a whole number from 1 to "
+     "86400",
+     NULL},
+    {"hook_timeout_seconds over a day", "work_dir: /w\n" TARGET "    hook_timeout_seconds: 86401\n",
+     "targets.acceptance.hook_timeout_seconds: '86401' is not a whole number from 1 to 86400",
+     NULL},
+    {"allow_restore not a boolean", "work_dir: /w\n" TARGET "    allow_restore: no\n",
+     "config.yaml:7: targets.acceptance.allow_restore: 'no' is not true or false", NULL},
 };
 
 static unsigned passed, failed;
@@ -327,6 +357,54 @@ expect_num(const char *what, unsigned long long got, unsigned long long want)
 		passed++;
 }
 
+/* expect_hooks: t has test_good_full's hooks, and the engine's view of it says so. */
+static void
+expect_hooks(const char *what, const struct config_target *t)
+{
+	static const char *const before[] = {"/usr/bin/systemctl", "stop", "app acceptance", "",
+	                                     NULL};
+	struct restore_target rt;
+	char name[128];
+	size_t i;
+
+	for (i = 0; t->before_restore != NULL && before[i] != NULL; i++) {
+		snprintf(name, sizeof(name), "%s.before_restore[%zu]", what, i);
+		expect_str(name, t->before_restore[i], before[i]);
+	}
+	if (t->before_restore == NULL || t->before_restore[i] != NULL)
+		fail("%s.before_restore: not the 4 arguments written, NULL-terminated", what);
+	else
+		passed++;
+	if (t->after_restore == NULL || t->after_restore[1] != NULL)
+		fail("%s.after_restore: not the one argument written", what);
+	else
+		expect_str("after_restore[0]", t->after_restore[0], "/usr/lib/rw hooks/start");
+	expect_num("hook_timeout_seconds", (unsigned)t->hook_timeout_seconds, 86400);
+	expect_num("allow_restore", t->allow_restore, false);
+	config_restore_target(t, &rt);
+	if (rt.before_restore != (const char *const *)t->before_restore ||
+	    rt.after_restore != (const char *const *)t->after_restore ||
+	    rt.hook_timeout_s != 86400 || !rt.refuse_restores)
+		fail("%s: config_restore_target lost the hooks or allow_restore", what);
+	else
+		passed++;
+}
+
+/* expect_no_hooks: t has no hooks, the default time limit, and takes restores. */
+static void
+expect_no_hooks(const char *what, const struct config_target *t)
+{
+	struct restore_target rt;
+
+	config_restore_target(t, &rt);
+	if (t->before_restore != NULL || t->after_restore != NULL ||
+	    t->hook_timeout_seconds != CONFIG_DEFAULT_HOOK_TIMEOUT || !t->allow_restore ||
+	    rt.before_restore != NULL || rt.after_restore != NULL || rt.refuse_restores)
+		fail("%s: hooks, hook_timeout_seconds or allow_restore are not the defaults", what);
+	else
+		passed++;
+}
+
 /* test_good_full: every key given; every field as written. */
 static void
 test_good_full(const char *path)
@@ -349,6 +427,11 @@ test_good_full(const char *path)
 	    "    plan_quota: 10GB\n"
 	    "    restore_overhead: 512MiB\n"
 	    "    max_dump_version: \"1.15\"\n"
+	    "    before_restore: [/usr/bin/systemctl, stop, 'app acceptance', '']\n"
+	    "    after_restore:\n"
+	    "      - /usr/lib/rw hooks/start\n"
+	    "    hook_timeout_seconds: 86400\n"
+	    "    allow_restore: false\n"
 	    "  test:\n"
 	    "    database: postgresql://mendix@localhost/app_test\n"
 	    "    blob_dir: '/srv/app/test files'\n"
@@ -380,6 +463,7 @@ test_good_full(const char *path)
 		expect_num("full: acceptance.restore_overhead", t->restore_overhead, 536870912);
 		expect_num("full: acceptance.max_dump_major", (unsigned)t->max_dump_major, 1);
 		expect_num("full: acceptance.max_dump_minor", (unsigned)t->max_dump_minor, 15);
+		expect_hooks("full: acceptance", t);
 		t = &config->targets[1];
 		expect_str("full: targets[1].name", t->name, "test");
 		expect_str("full: test.database", t->database,
@@ -390,6 +474,7 @@ test_good_full(const char *path)
 		           CONFIG_DEFAULT_OVERHEAD);
 		expect_num("full: test.max_dump_major", (unsigned)t->max_dump_major, 1);
 		expect_num("full: test.max_dump_minor", (unsigned)t->max_dump_minor, 10);
+		expect_no_hooks("full: test", t);
 		if (config_target_find(config, "test") != &config->targets[1] ||
 		    config_target_find(config, "acceptance") != &config->targets[0] ||
 		    config_target_find(config, "tes") != NULL ||
@@ -430,6 +515,7 @@ test_good_minimal(const char *path)
 		expect_num("minimal: restore_overhead", t->restore_overhead, 2415919104ULL);
 		expect_num("minimal: max_dump_major", (unsigned)t->max_dump_major, 1);
 		expect_num("minimal: max_dump_minor", (unsigned)t->max_dump_minor, 14);
+		expect_no_hooks("minimal", t);
 	}
 	config_free(config);
 }
