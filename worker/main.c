@@ -1,6 +1,6 @@
 /*
- * main.c - the restore-worker command line: inspect, restore, run, submit, status, backup and
- * check.
+ * main.c - the restore-worker command line: inspect, restore, run, submit, cancel, status,
+ * backup, list and check.
  *
  *	restore-worker [-c CONFIG] COMMAND [OPTION]... [ARCHIVE]
  *	restore-worker --help | --version | COMMAND --help
@@ -8,9 +8,10 @@
  * This file is the program's entry and dispatch only. The commands, their options and their
  * help are one table in command_line.c, which also reads argv against it; the commands
  * themselves are in commands.c (inspect, run, submit, status), command_restore.c,
- * command_backup.c and command_check.c; what they share (the configuration's path and
- * loading, the signal flag, JSON on stdout) is command_shared.c's. All are declared in
- * command.h.
+ * command_backup.c, command_list.c, command_cancel.c and command_check.c; what they share
+ * (the configuration's path and loading, the signal flag, JSON on stdout) is
+ * command_shared.c's, the progress line of restore and backup command_progress.c's. All are
+ * declared in command.h.
  *
  * Exit status: 0 succeeded; 1 refused or failed, the target left as it was; 3 partial (the
  * target was changed and is incomplete); 2 usage or configuration error. Progress and the
