@@ -236,6 +236,11 @@ metrics_state_lock(struct metrics *m)
 
 	if (fd < 0)
 		return -1;
+	/* restore and backup run by root count too: the worker's user must open it after them. */
+	if (spool_own_like_folder(m->spool_fd, fd) < 0) {
+		(void)close(fd);
+		return -1;
+	}
 	memset(&fl, 0, sizeof(fl));
 	fl.l_type = F_WRLCK;
 	fl.l_whence = SEEK_SET;
