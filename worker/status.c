@@ -12,6 +12,7 @@
  * status_job_find for submit --wait and cancel, which ask again and again.
  */
 #include "status.h"
+#include "status_parts.h"
 
 #include <jansson.h> /* before json.h: see there */
 
@@ -35,83 +36,7 @@
 #include "restore.h"
 #include "spool.h"
 
-/* write_progress: a running job's progress.json as "progress": {...}, from its members. */
-static void
-write_progress(struct json_writer *w, const char *text, size_t len)
-{
-	static const char *const strings[] = {"job_id", "phase", "updated_at"};
-	static const char *const seconds[] = {"elapsed_s", "eta_s"};
-	static const char *const counts[] = {
-	    "archive_bytes", "archive_size",     "database_bytes",
-	    "database_size", "database_items",   "files",
-	    "file_bytes",    "file_bytes_total", "database_item_total",
-	};
-	struct json_member *m = NULL;
-	size_t n = 0;
-	char why[128];
-
-	if (json_parse_members(text, len, &m, &n, why, sizeof(why)) < 0)
-		return;
-	json_key(w, "progress");
-	json_begin_object(w);
-	for (size_t k = 0; k < sizeof(strings) / sizeof(strings[0]); k++) {
-		const char *v = json_member_find(m, n, strings[k]);
-
-		json_key(w, strings[k]);
-		json_string(w, v != NULL ? v : "");
-	}
-	for (size_t k = 0; k < sizeof(seconds) / sizeof(seconds[0]); k++) {
-		const char *v = json_member_find(m, n, seconds[k]);
-
-		json_key(w, seconds[k]);
-		if (v != NULL)
-			json_fixed3(w, strtod(v, NULL));
-		else
-			json_null(w);
-	}
-	for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
-		const char *v = json_member_find(m, n, counts[k]);
-
-		json_key(w, counts[k]);
-		json_uint(w, v != NULL ? strtoull(v, NULL, 10) : 0);
-	}
-	json_end_object(w);
-	json_members_free(m, n);
-}
-
-enum entry_state { ENTRY_QUEUED, ENTRY_ACTIVE, ENTRY_DONE, ENTRY_FAILED };
-
-static const char *const state_names[] = {"queued", "active", "done", "failed"};
-
-/* One job as status shows it. */
-struct entry {
-	enum entry_state state;
-	struct timespec time;          /* arrived (queued), started (active) or finished */
-	char job_id[37];               /* "" for a queued file not written by submit */
-	char folder[80];               /* queued: "" or its incoming/<folder>/ */
-	char name[SPOOL_NAME_MAX + 1]; /* the dropped file */
-	char archive[PATH_MAX];        /* the archive: the dropped file or its job file's */
-	char target[80];               /* as the claim keeps it */
-	bool dry_run;
-	const char *waiting; /* the worker's reason, or NULL */
-	/* An active job's claim: */
-	int attempts;
-	bool running;
-	enum spool_phase phase;
-	char claim_status[16];
-	char *progress; /* its progress.json, or NULL */
-	size_t progress_len;
-	/* A finished job's report (NULL members when it has none): */
-	json_t *report;
-};
-
-struct listing {
-	const struct config *config;
-	struct entry *entries;
-	size_t n;
-	struct json_member *waits; /* SPOOL_WAITS_FILE's members */
-	size_t nwaits;
-};
+const char *const status_state_names[] = {"queued", "active", "done", "failed"};
 
 /* entry_new: room for one more entry (zeroed), or NULL. */
 static struct entry *
@@ -260,9 +185,9 @@ add_active(struct listing *l, struct entry *e, int job_fd)
 	e->waiting = e->running && e->progress != NULL ? NULL : wait_reason(l, key);
 }
 
-/* report_text: member key of a finished job's report when it is a string, else NULL. */
-static const char *
-report_text(const struct entry *e, const char *key)
+/* status_report_text: member key of a finished job's report when it is a string, else NULL. */
+const char *
+status_report_text(const struct entry *e, const char *key)
 {
 	return json_string_value(json_object_get(e->report, key));
 }
@@ -282,9 +207,9 @@ add_finished(struct entry *e, int job_fd)
 		e->time = st.st_mtim; /* the report's finished_at, below, when there is one */
 	e->report = text != NULL ? json_parse(text, len, why, sizeof(why)) : NULL;
 	free(text);
-	source = report_text(e, "source");
-	target = report_text(e, "target");
-	finished = report_text(e, "finished_at");
+	source = status_report_text(e, "source");
+	target = status_report_text(e, "target");
+	finished = status_report_text(e, "finished_at");
 	snprintf(e->name, sizeof(e->name), "%s", source != NULL ? source : "?");
 	snprintf(e->target, sizeof(e->target), "%s", target != NULL ? target : "?");
 	if (source != NULL)
@@ -350,153 +275,12 @@ entry_compare(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/* write_entry: e as a JSON object; with state (status JOB_ID), its state too. */
-static void
-write_entry(struct json_writer *w, const struct entry *e, bool state)
-{
-	char when[40];
-
-	json_begin_object(w);
-	if (state) {
-		json_key(w, "state");
-		json_string(w, state_names[e->state]);
-	}
-	if (e->state != ENTRY_QUEUED || e->job_id[0] != '\0') {
-		json_key(w, "job_id");
-		json_string(w, e->job_id);
-	}
-	if (e->state == ENTRY_QUEUED || e->state == ENTRY_ACTIVE) {
-		json_key(w, "name");
-		json_string(w, e->name);
-		json_key(w, "target");
-		json_string(w, e->target);
-	}
-	if (e->state == ENTRY_ACTIVE) {
-		json_key(w, "attempts");
-		json_uint(w, (uint64_t)e->attempts);
-		json_key(w, "running");
-		json_bool(w, e->running);
-		json_key(w, "phase");
-		json_string(w, spool_phase_name(e->phase));
-		if (e->phase == SPOOL_PHASE_FINISHED) {
-			json_key(w, "status");
-			json_string(w, e->claim_status);
-		}
-		if (e->progress != NULL)
-			write_progress(w, e->progress, e->progress_len);
-	}
-	if (e->state == ENTRY_DONE || e->state == ENTRY_FAILED) {
-		static const char *const keys[] = {"status", "source", "target", "error",
-		                                   "finished_at"};
-
-		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-			const char *v = report_text(e, keys[k]);
-
-			if (v != NULL) {
-				json_key(w, keys[k]);
-				json_string(w, v);
-			}
-		}
-	}
-	json_key(w, "archive");
-	json_string(w, e->archive);
-	json_key(w, "dry_run");
-	json_bool(w, e->dry_run);
-	report_format_time(&e->time, when, sizeof(when));
-	json_key(w, "time");
-	json_string(w, when);
-	if (e->waiting != NULL) {
-		json_key(w, "waiting");
-		json_string(w, e->waiting);
-	}
-	json_end_object(w);
-}
-
-/* print_entry: e as one line of text. */
-static void
-print_entry(const struct entry *e)
-{
-	const char *slash = strrchr(e->archive, '/');
-	const char *archive = slash != NULL && slash[1] != '\0' ? slash + 1 : e->archive;
-	const char *state = state_names[e->state], *error = NULL;
-	char when[32], detail[400] = "";
-	struct tm tm;
-
-	localtime_r(&e->time.tv_sec, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	if (e->state == ENTRY_ACTIVE) {
-		char summary[160] = "";
-
-		state = e->running ? "running" : "orphaned";
-		if (e->progress != NULL &&
-		    !progress_view_summary(e->progress, e->progress_len, summary, sizeof(summary)))
-			summary[0] = '\0';
-		snprintf(detail, sizeof(detail), " (attempt %d, %s%s%s%s%s%s)", e->attempts,
-		         spool_phase_name(e->phase), e->phase == SPOOL_PHASE_FINISHED ? " " : "",
-		         e->phase == SPOOL_PHASE_FINISHED ? e->claim_status : "",
-		         e->phase == SPOOL_PHASE_FINISHED ? ", report not yet written"
-		         : e->running                     ? ""
-		                                          : ", worker gone",
-		         summary[0] != '\0' ? ": " : "", summary);
-	} else if (e->state != ENTRY_QUEUED) {
-		state = report_text(e, "status") != NULL ? report_text(e, "status") : state;
-		error = report_text(e, "error");
-	}
-	printf("%-9s %s %-36s %s -> %s%s%s%s%s%s%s\n", state, when,
-	       e->job_id[0] != '\0' ? e->job_id : "-", archive, e->target,
-	       e->dry_run ? " [rehearsal]" : "", detail, e->waiting != NULL ? ": waits: " : "",
-	       e->waiting != NULL ? e->waiting : "", error != NULL ? ": " : "",
-	       error != NULL ? error : "");
-}
-
-/* print_listing: the entries as text, or as JSON (a job's object, or every job's). */
-static int
-print_listing(const struct listing *l, const char *spool_dir, const char *job_id, bool json)
-{
-	struct json_writer w = {0};
-	char *text;
-
-	if (!json) {
-		for (size_t i = 0; i < l->n; i++)
-			if (job_id == NULL || strcmp(l->entries[i].job_id, job_id) == 0)
-				print_entry(&l->entries[i]);
-		if (l->n == 0)
-			printf("the spool %s is empty: no job queued, active, done or failed\n",
-			       spool_dir);
-		return fflush(stdout) == EOF ? 1 : 0;
-	}
-	if (job_id != NULL) {
-		for (size_t i = 0; i < l->n; i++)
-			if (strcmp(l->entries[i].job_id, job_id) == 0)
-				write_entry(&w, &l->entries[i], true);
-	} else {
-		json_begin_object(&w);
-		for (int s = ENTRY_QUEUED; s <= ENTRY_FAILED; s++) {
-			json_key(&w, state_names[s]);
-			json_begin_array(&w);
-			for (size_t i = 0; i < l->n; i++)
-				if ((int)l->entries[i].state == s)
-					write_entry(&w, &l->entries[i], false);
-			json_end_array(&w);
-		}
-		json_end_object(&w);
-	}
-	text = json_finish(&w);
-	if (text == NULL) {
-		fprintf(stderr, "restore-worker: out of memory\n");
-		return 1;
-	}
-	printf("%s\n", text);
-	free(text);
-	return fflush(stdout) == EOF ? 1 : 0;
-}
-
 /*
  * listing_load: the jobs of the spool (open as sp) into l, or job_id's alone (unless NULL),
  * looked for in the order a job moves on (incoming/, active/, then done/ or failed/), so that
  * one moving meanwhile is found all the same.
  */
-static void
+void
 listing_load(struct listing *l, const struct spool *sp, const char *job_id)
 {
 	char name[64], err[256], *text;
@@ -535,7 +319,7 @@ listing_load(struct listing *l, const struct spool *sp, const char *job_id)
 }
 
 /* listing_free: release what listing_load took. */
-static void
+void
 listing_free(struct listing *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
@@ -545,34 +329,6 @@ listing_free(struct listing *l)
 	}
 	free(l->entries);
 	json_members_free(l->waits, l->nwaits);
-}
-
-int
-status_print(const struct config *config, const char *job_id, bool json)
-{
-	struct listing l = {.config = config};
-	struct spool sp;
-	char err[1024];
-	int rc = 0;
-
-	if (spool_open_existing(config->spool_dir, &sp, err, sizeof(err)) < 0) {
-		fprintf(stderr, "restore-worker: %s\n", err);
-		return 2;
-	}
-	listing_load(&l, &sp, job_id);
-	if (job_id != NULL && l.n == 0) {
-		fprintf(
-		    stderr,
-		    "restore-worker: no job %s in %s: it is not queued (by submit), active, done "
-		    "or failed\n",
-		    job_id, config->spool_dir);
-		rc = 1;
-	} else {
-		rc = print_listing(&l, config->spool_dir, job_id, json);
-	}
-	listing_free(&l);
-	spool_close(&sp);
-	return rc;
 }
 
 int
@@ -590,7 +346,7 @@ status_job_find(const struct config *config, const char *job_id, struct status_j
 	listing_load(&l, &sp, job_id);
 	if (l.n > 0) {
 		e = &l.entries[0];
-		job->state = state_names[e->state];
+		job->state = status_state_names[e->state];
 		job->running = e->running;
 		job->phase = e->phase;
 		job->attempts = e->attempts;
@@ -601,11 +357,11 @@ status_job_find(const struct config *config, const char *job_id, struct status_j
 		    !progress_view_summary(e->progress, e->progress_len, job->progress,
 		                           sizeof(job->progress)))
 			job->progress[0] = '\0';
-		v = e->state != ENTRY_ACTIVE           ? report_text(e, "status")
+		v = e->state != ENTRY_ACTIVE           ? status_report_text(e, "status")
 		    : e->phase == SPOOL_PHASE_FINISHED ? e->claim_status
 		                                       : NULL;
 		snprintf(job->status, sizeof(job->status), "%s", v != NULL ? v : "");
-		v = report_text(e, "error");
+		v = status_report_text(e, "error");
 		snprintf(job->error, sizeof(job->error), "%s", v != NULL ? v : "");
 	}
 	listing_free(&l);
