@@ -517,12 +517,12 @@ finish(struct restore_state *s)
 	report->have_timings = true;
 	report->total_s = restore_now() - s->started;
 	if (report->database_s > 0)
-		restore_say(
-		    o,
-		    "job %s: timings: read %.3f s, database %.3f s, files %.3f s (beside the "
-		    "database), swap %.3f s, analyze %.3f s, total %.3f s",
-		    s->job_id, report->read_s, report->database_s, report->files_s, report->swap_s,
-		    report->analyze_s, report->total_s);
+		restore_say(o,
+		            "job %s: timings: read %.3f s, database %.3f s, files %.3f s (%s the "
+		            "database), swap %.3f s, analyze %.3f s, total %.3f s",
+		            s->job_id, report->read_s, report->database_s, report->files_s,
+		            s->job.defer ? "before" : "beside", report->swap_s, report->analyze_s,
+		            report->total_s);
 	for (size_t i = 0; i < report->nwarnings; i++) /* before the outcome, which ends the log */
 		restore_say(o, "job %s: warning: %s", s->job_id, report->warnings[i]);
 	if (report->error != NULL)

@@ -76,6 +76,8 @@ describe(const struct status_job *j, bool silent, char *buf, size_t buflen)
 		         "worker to start takes it");
 	else if (j->waiting[0] != '\0')
 		snprintf(buf, buflen, "claimed for target %s; waits: %s", j->target, j->waiting);
+	else if (j->phase == SPOOL_PHASE_WAITING)
+		snprintf(buf, buflen, "claimed for target %s, starting", j->target);
 	else
 		snprintf(buf, buflen, "%s into %s (attempt %d)", spool_phase_name(j->phase),
 		         j->target, j->attempts);

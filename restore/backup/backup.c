@@ -196,9 +196,11 @@ write_backup(struct backup_state *run, const struct timespec *start)
 	r->write_s = seconds_since(&t);
 	if (rc == 0 && r->files_left_out > 0)
 		log_line(run,
-		         "%llu files of blob_dir left out by design: their file documents have "
+		         "%llu file%s of blob_dir left out by design: %s file document%s "
 		         "DeleteAfterDownload set (as the dump's snapshot says)",
-		         (unsigned long long)r->files_left_out);
+		         (unsigned long long)r->files_left_out, r->files_left_out == 1 ? "" : "s",
+		         r->files_left_out == 1 ? "its" : "their",
+		         r->files_left_out == 1 ? " has" : "s have");
 	return rc;
 }
 
