@@ -342,35 +342,6 @@ said_tick(void *ctx)
 	backup_watch_tick(&sd->run->watch);
 }
 
-/*
- * english_messages: env with LC_MESSAGES=C instead of whatever chose pg_dump's language
- * (LC_ALL, LC_MESSAGES, LANGUAGE), so that its lines can be read; -1 when out of memory.
- */
-static int
-english_messages(char ***env)
-{
-	size_t n = 0, kept = 0;
-	char **grown;
-
-	for (; (*env)[n] != NULL; n++) {
-		if (strncmp((*env)[n], "LC_ALL=", 7) == 0 ||
-		    strncmp((*env)[n], "LC_MESSAGES=", 12) == 0 ||
-		    strncmp((*env)[n], "LANGUAGE=", 9) == 0)
-			free((*env)[n]);
-		else
-			(*env)[kept++] = (*env)[n];
-	}
-	(*env)[kept] = NULL;
-	grown = realloc(*env, (kept + 2) * sizeof(**env));
-	if (grown == NULL)
-		return -1;
-	*env = grown;
-	if ((grown[kept] = strdup("LC_MESSAGES=C")) == NULL)
-		return -1;
-	grown[kept + 1] = NULL;
-	return 0;
-}
-
 /* dump_failed: run->err from pg_dump's exit status and its first error line. */
 static int
 dump_failed(struct backup_state *run, const char *said, int status)
@@ -446,7 +417,7 @@ backup_make_dump(struct backup_state *run)
 	dbname_arg = conninfo_dbname_option(run->dbname);
 	env = conninfo_environment(run->options, "restore-worker");
 	said = calloc(1, sizeof(*said));
-	if (dbname_arg == NULL || env == NULL || said == NULL || english_messages(&env) < 0) {
+	if (dbname_arg == NULL || env == NULL || said == NULL) {
 		(void)io_error(run->err, sizeof(run->err), "out of memory");
 		goto done;
 	}

@@ -428,7 +428,7 @@ conninfo_scrub(const struct conninfo_secrets *secrets, char *text, size_t size)
 char **
 conninfo_environment(const PQconninfoOption *options, const char *application_name)
 {
-	size_t n = 0, cap = 2;
+	size_t n = 0, cap = 3;
 	char **env;
 
 	for (char **e = environ; *e != NULL; e++)
@@ -449,10 +449,16 @@ conninfo_environment(const PQconninfoOption *options, const char *application_na
 	if (asprintf(&env[n], "PGAPPNAME=%s", application_name) < 0)
 		goto fail;
 	n++;
-	/* The parent's own variables come after, and only those the parameters do not set. */
+	if ((env[n] = strdup("LC_MESSAGES=C")) == NULL) /* its lines are read: in English */
+		goto fail;
+	n++;
+	/*
+	 * The parent's own variables come after, and only those the parameters do not set; none
+	 * that would choose another language for its messages.
+	 */
 	for (char **e = environ; *e != NULL; e++) {
 		size_t klen = strcspn(*e, "=");
-		bool replaced = false;
+		bool replaced = strncmp(*e, "LC_ALL=", 7) == 0 || strncmp(*e, "LANGUAGE=", 9) == 0;
 
 		for (size_t i = 0; i < n && !replaced; i++)
 			replaced = strncmp(env[i], *e, klen + 1) == 0;

@@ -50,7 +50,9 @@ void conninfo_scrub(const struct conninfo_secrets *secrets, char *text, size_t s
  * (libpq's parse of a connection string; NULL for none) set in each option's libpq variable
  * (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGSSLMODE, ...), dbname left out, and PGAPPNAME set to
  * application_name: how a child program (pg_restore, pg_dump) gets a connection without any
- * of it on its command line. NULL when out of memory; conninfo_environment_free() releases it.
+ * of it on its command line. Its messages are in English (LC_MESSAGES=C, the parent's LC_ALL
+ * and LANGUAGE left out), as restore-worker reads them (--verbose lines, errors). NULL when
+ * out of memory; conninfo_environment_free() releases it.
  */
 struct _PQconninfoOption;
 char **conninfo_environment(const struct _PQconninfoOption *options, const char *application_name);

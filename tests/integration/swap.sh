@@ -147,11 +147,13 @@ grep -q 'work_mem=12MB' "$CASE_DIR/env.after" || fail "work_mem is not set on th
 grep -q 'pg_restore --jobs=3' "$CASE_DIR/err" || fail "restore_jobs 3 was not used"
 case_end
 
-# The connection's password reaches pg_restore in its environment, never on its command line.
+# The connection's password reaches pg_restore in its environment, never on its command line;
+# its messages are in English.
 swap_case_begin password_kept_off_the_command_line pg_restore="$TEST_ROOT/standin_args" \
 	database="host=$PGHOST dbname=target user=app password=Secr3tPw"
 make_standin "$TEST_ROOT/standin_args" "printf '%s\\n' \"\$*\" >\"$CASE_DIR/args\"
 printenv PGPASSWORD >\"$CASE_DIR/password\" || true
+echo \"\${LC_MESSAGES:-none} \${LC_ALL:-none}\" >\"$CASE_DIR/locale\"
 exec \"\$real\" \"\$@\""
 run_worker -c "$CASE_DIR/config.yaml" restore --json "$GOOD"
 assert_exit 0
@@ -162,6 +164,8 @@ if grep -q Secr3tPw "$CASE_DIR/args" "$CASE_DIR/out" "$CASE_DIR/err"; then
 	fail "the password shows on pg_restore's command line, in the report or in the log"
 fi
 assert_eq "PGPASSWORD in pg_restore's environment" Secr3tPw "$(cat "$CASE_DIR/password" 2>/dev/null)"
+# Its --verbose lines are read: in English, whatever LC_ALL the caller has (lib.sh sets C).
+assert_eq "pg_restore's LC_MESSAGES and LC_ALL" "C none" "$(cat "$CASE_DIR/locale" 2>/dev/null)"
 case_end
 
 # Configuration errors name the file, the line and the key.
