@@ -285,6 +285,21 @@ make_snapshot() {
 	pack_snapshot "$1" "$1.d"
 }
 
+# expected_keys: the keys the program says it expects at level $1 (top or target), one a line
+# (from its refusal of an unknown key): what README, the example and the man pages must list.
+expected_keys() {
+	local cfg=$TEST_ROOT/unknown-$1.yaml
+	if [ "$1" = top ]; then
+		write_config "$cfg"
+		echo "no_such_key_rw: 1" >>"$cfg"
+	else
+		write_config "$cfg" no_such_key_rw=1
+	fi
+	"$RESTORE_WORKER" -c "$cfg" inspect "$TEST_ROOT/no-such-archive" 2>"$TEST_ROOT/unknown-$1.err" || true
+	sed -n "s/.*unknown key 'no_such_key_rw' (expected \(.*\))\$/\1/p" "$TEST_ROOT/unknown-$1.err" |
+		sed 's/ or /, /g' | tr ',' '\n' | sed 's/^ *//; s/ *$//' | sed '/^$/d' | sort -u
+}
+
 # snapshot_db_state: print what a backup of database $1 must reproduce: its plain pg_dump and
 # its large objects with the md5 of their content. Left out of the dump: comment lines, blank
 # lines and the random \restrict keys.

@@ -85,20 +85,6 @@ page_keys() {
 		inside && /^\.It Cm [a-z_0-9]+( |$)/ { print $3 }' "$2" | sort -u
 }
 
-# expected_keys: the keys the program says it expects at level $1 (top or target), one a line.
-expected_keys() {
-	local cfg=$TEST_ROOT/unknown-$1.yaml
-	if [ "$1" = top ]; then
-		write_config "$cfg"
-		echo "no_such_key_rw: 1" >>"$cfg"
-	else
-		write_config "$cfg" no_such_key_rw=1
-	fi
-	"$RESTORE_WORKER" -c "$cfg" inspect "$TEST_ROOT/no-such-archive" 2>"$TEST_ROOT/unknown-$1.err" || true
-	sed -n "s/.*unknown key 'no_such_key_rw' (expected \(.*\))\$/\1/p" "$TEST_ROOT/unknown-$1.err" |
-		sed 's/ or /, /g' | tr ',' '\n' | sed 's/^ *//; s/ *$//' | sed '/^$/d' | sort -u
-}
-
 # note_extra: fail the case for the names of list $2 that list $3 (the program's) lacks: a page
 # must not document what the program does not accept; $1 says what they are.
 note_extra() {

@@ -36,20 +36,6 @@ loads() {
 	[ "$RW_STATUS" = 1 ]
 }
 
-# expected_keys: the keys the program says it expects at level $1 (top or target), one a line.
-expected_keys() {
-	local cfg=$TEST_ROOT/unknown-$1.yaml
-	if [ "$1" = top ]; then
-		write_config "$cfg"
-		echo "no_such_key_rw: 1" >>"$cfg"
-	else
-		write_config "$cfg" no_such_key_rw=1
-	fi
-	"$RESTORE_WORKER" -c "$cfg" inspect "$TEST_ROOT/no-such-archive" 2>"$TEST_ROOT/unknown-$1.err" || true
-	sed -n "s/.*unknown key 'no_such_key_rw' (expected \(.*\))\$/\1/p" "$TEST_ROOT/unknown-$1.err" |
-		sed 's/ or /, /g' | tr ',' '\n' | sed 's/^ *//; s/ *$//' | sed '/^$/d' | sort -u
-}
-
 # yaml_keys: the keys of YAML file $2 at level $1: top (column 0) or target (4 spaces in, under
 # targets: NAME:), one a line; with $3 "commented", also the commented-out ones ("# key: ").
 yaml_keys() {
