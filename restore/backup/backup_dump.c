@@ -45,7 +45,6 @@
 #include "spawn.h"
 
 #define PG_DUMP_SAID_KEEP 4096
-#define PG_DUMP_LINE_MAX  1024 /* a longer line of pg_dump's is cut */
 
 /* The tables whose data pg_dump dumps (see above), for the progress. */
 static const char table_count_sql[] =
@@ -257,8 +256,7 @@ struct dump_said {
 	struct backup_state *run;
 	char kept[PG_DUMP_SAID_KEEP]; /* the start of what is not progress */
 	size_t kept_len;
-	char line[PG_DUMP_LINE_MAX]; /* the line being read */
-	size_t len;
+	struct spawn_lines lines; /* what pg_dump says, line by line */
 };
 
 /* said_chatter: is message (after "pg_dump: ") one of --verbose's, not a complaint? */
@@ -277,8 +275,9 @@ said_chatter(const char *message, size_t n)
 
 /* said_line: a table begun (progress), chatter dropped, anything else kept. */
 static void
-said_line(struct dump_said *sd, const char *line, size_t n)
+said_line(void *ctx, const char *line, size_t n)
 {
+	struct dump_said *sd = ctx;
 	static const char prefix[] = "pg_dump: ", table[] = "dumping contents of table ";
 	struct backup_watch *w = &sd->run->watch;
 
@@ -319,14 +318,7 @@ said_sink(void *ctx, const char *buf, size_t len)
 {
 	struct dump_said *sd = ctx;
 
-	for (size_t i = 0; i < len; i++) {
-		if (buf[i] == '\n') {
-			said_line(sd, sd->line, sd->len);
-			sd->len = 0;
-		} else if (sd->len < sizeof(sd->line)) {
-			sd->line[sd->len++] = buf[i];
-		}
-	}
+	spawn_lines_feed(&sd->lines, buf, len, said_line, sd);
 	return 0;
 }
 
@@ -451,8 +443,7 @@ backup_make_dump(struct backup_state *run)
 	default:
 		break;
 	}
-	if (said->len > 0) /* a last line without its newline */
-		said_line(said, said->line, said->len);
+	spawn_lines_end(&said->lines, said_line, said);
 	status = spawn_finish(&sp);
 	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		dump_failed(run, said->kept, status);

@@ -254,3 +254,24 @@ spawn_pump_ticking(struct spawn *sp, volatile sig_atomic_t *cancel, spawn_sink o
 	}
 	return 0;
 }
+
+void
+spawn_lines_feed(struct spawn_lines *l, const char *buf, size_t len, spawn_line_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == '\n') {
+			fn(ctx, l->line, l->len);
+			l->len = 0;
+		} else if (l->len < sizeof(l->line)) {
+			l->line[l->len++] = buf[i];
+		}
+	}
+}
+
+void
+spawn_lines_end(struct spawn_lines *l, spawn_line_fn fn, void *ctx)
+{
+	if (l->len > 0)
+		fn(ctx, l->line, l->len);
+	l->len = 0;
+}

@@ -68,4 +68,21 @@ int spawn_pump_ticking(struct spawn *sp, volatile sig_atomic_t *cancel, spawn_si
                        spawn_sink on_err, void (*on_tick)(void *ctx), void *ctx, char *buf,
                        size_t buflen);
 
+/* A child's output taken line by line, for a sink that reads what it says. */
+#define SPAWN_LINE_MAX 1024 /* a longer line is cut */
+struct spawn_lines {
+	char line[SPAWN_LINE_MAX]; /* the line being read */
+	size_t len;
+};
+
+/* What a line is handed to: the line (no newline), its length. */
+typedef void (*spawn_line_fn)(void *ctx, const char *line, size_t len);
+
+/* spawn_lines_feed: add a chunk of output to l, handing each line it completes to fn(ctx). */
+void spawn_lines_feed(struct spawn_lines *l, const char *buf, size_t len, spawn_line_fn fn,
+                      void *ctx);
+
+/* spawn_lines_end: the output is over: hand a last line without its newline to fn(ctx). */
+void spawn_lines_end(struct spawn_lines *l, spawn_line_fn fn, void *ctx);
+
 #endif

@@ -174,15 +174,15 @@ done:
 /* What pg_restore --verbose says, line by line (for spawn_pump). */
 struct said {
 	struct swap *s;
-	struct swap_text kept; /* the lines about errors, up to SWAP_STDERR_KEEP bytes */
-	char line[1024];       /* the line being read (a longer one is cut) */
-	size_t len;
+	struct swap_text kept;    /* the lines about errors, up to SWAP_STDERR_KEEP bytes */
+	struct spawn_lines lines; /* what pg_restore says, line by line */
 };
 
 /* said_line: count the entries done; keep what is about an error. */
 static void
-said_line(struct said *sd, const char *line, size_t n)
+said_line(void *ctx, const char *line, size_t n)
 {
+	struct said *sd = ctx;
 	static const char *const progress[] = {"pg_restore: processing item ",
 	                                       "pg_restore: finished item "};
 	static const char *const keep[] = {"error", "ERROR",     "warning", "WARNING",    "fatal",
@@ -208,14 +208,7 @@ stderr_sink(void *ctx, const char *buf, size_t len)
 {
 	struct said *sd = ctx;
 
-	for (size_t i = 0; i < len; i++) {
-		if (buf[i] == '\n') {
-			said_line(sd, sd->line, sd->len);
-			sd->len = 0;
-		} else if (sd->len < sizeof(sd->line)) {
-			sd->line[sd->len++] = buf[i];
-		}
-	}
+	spawn_lines_feed(&sd->lines, buf, len, said_line, sd);
 	return 0;
 }
 
@@ -384,8 +377,7 @@ swap_restore(struct swap *s, const char *pg_restore, const char *dump_path, cons
 	default:
 		break;
 	}
-	if (said.len > 0)
-		said_line(&said, said.line, said.len);
+	spawn_lines_end(&said.lines, said_line, &said);
 	status = spawn_finish(&sp);
 	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		restore_failed(s, said.kept.data, status, report, err, errlen);
