@@ -43,7 +43,7 @@
 	"database, blob_dir, plan_quota, restore_overhead, max_dump_version, strategy, "           \
 	"restore_jobs, maintenance_database, analyze, files_query, keep_previous, previous_keep, " \
 	"blob_owner, blob_group, blob_dir_mode, blob_file_mode, before_restore, after_restore, "   \
-	"hook_timeout_seconds or allow_restore"
+	"hook_timeout_seconds, allow_restore, s3 or azure"
 
 /* config_default_restore_jobs: the number of CPUs, at most CONFIG_DEFAULT_RESTORE_JOBS_MAX. */
 static int
@@ -176,6 +176,10 @@ config_read_target(struct config_reader *reader, const yaml_node_t *name,
 			                       &target->hook_timeout_seconds);
 		} else if (config_scalar_is(key, "allow_restore")) {
 			rc = config_read_bool(reader, keypath, value, &target->allow_restore);
+		} else if (config_scalar_is(key, "s3")) {
+			rc = config_read_s3(reader, keypath, value, &target->s3);
+		} else if (config_scalar_is(key, "azure")) {
+			rc = config_read_azure(reader, keypath, value, &target->azure);
 		} else if (config_scalar_is(key, "files_query")) {
 			rc = config_read_string(reader, keypath, value, CONFIG_NONEMPTY,
 			                        &target->files_query);
@@ -193,16 +197,17 @@ config_read_target(struct config_reader *reader, const yaml_node_t *name,
 		config_error(reader, name, "targets.%s: out of memory", target->name);
 		return -1;
 	}
-	k = target->database == NULL   ? "database"
-	    : target->blob_dir == NULL ? "blob_dir"
-	    : !have_quota              ? "plan_quota"
-	                               : NULL;
-	if (k != NULL) {
-		config_error(reader, name, "targets.%s: missing required key '%s'", target->name,
-		             k);
+	/* The required keys in the order of the example: database, the file store, plan_quota. */
+	if (target->database == NULL)
+		k = "database";
+	else if (config_check_store(reader, name, settings, target) != 0)
 		return -1;
-	}
-	return 0;
+	else if (!have_quota)
+		k = "plan_quota";
+	else
+		return 0;
+	config_error(reader, name, "targets.%s: missing required key '%s'", target->name, k);
+	return -1;
 }
 
 /* config_read_targets: fill config->targets from the mapping under targets. */
@@ -239,29 +244,6 @@ config_read_targets(struct config_reader *reader, const yaml_node_t *key,
 		                       config_node(reader, pair->value),
 		                       &config->targets[config->ntargets - 1]) != 0)
 			return -1;
-	}
-	return 0;
-}
-
-/* config_read_metrics_file: an absolute path ending in .prom (the textfile collector's kind). */
-static int
-config_read_metrics_file(struct config_reader *reader, const yaml_node_t *value, char **out)
-{
-	char shown[CONFIG_SHOWN_MAX + 4];
-	size_t len;
-
-	if (config_read_string(reader, "metrics_file", value, CONFIG_NONEMPTY | CONFIG_ABSOLUTE,
-	                       out) != 0)
-		return -1;
-	len = strlen(*out);
-	if (len < 6 || strcmp(*out + len - 5, ".prom") != 0 || (*out)[len - 6] == '/') {
-		config_error(reader, value,
-		             "metrics_file: '%s' does not end in .prom (node_exporter's textfile "
-		             "collector reads only *.prom files)",
-		             config_shown(value, shown, sizeof(shown)));
-		free(*out);
-		*out = NULL;
-		return -1;
 	}
 	return 0;
 }
@@ -480,6 +462,8 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 	if (config_read_top(&reader, root, config) != 0)
 		goto done;
 	for (size_t i = 0; i < config->ntargets; i++)
+		config->targets[i].work_dir = config->work_dir;
+	for (size_t i = 0; i < config->ntargets; i++)
 		if (config->targets[i].keep_previous && config->spool_dir == NULL) {
 			config_error(&reader, NULL,
 			             "targets.%s.keep_previous: needs spool_dir (the backups made "
@@ -529,6 +513,7 @@ config_free(struct config *config)
 		free(config->targets[i].files_query);
 		free(config->targets[i].blob_owner);
 		free(config->targets[i].blob_group);
+		config_store_free(&config->targets[i]);
 		config_strings_free(config->targets[i].before_restore);
 		config_strings_free(config->targets[i].after_restore);
 	}
@@ -594,4 +579,7 @@ config_restore_target(const struct config_target *ct, struct restore_target *out
 	out->after_restore = (const char *const *)ct->after_restore;
 	out->hook_timeout_s = ct->hook_timeout_seconds;
 	out->refuse_restores = !ct->allow_restore;
+	out->s3 = ct->s3;
+	out->azure = ct->azure;
+	out->state_dir = ct->work_dir;
 }

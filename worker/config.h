@@ -26,11 +26,12 @@
 #define CONFIG_DEFAULT_BACKUP_KEEP       7
 #define CONFIG_DEFAULT_PREVIOUS_KEEP     2
 #define CONFIG_DEFAULT_HOOK_TIMEOUT      300 /* seconds: hook_timeout_seconds */
+#define CONFIG_STORE_DEFAULT_CONNECTIONS 16  /* s3/azure max_connections */
 
 struct config_target {
 	char *name;
 	char *database;            /* libpq conninfo; required */
-	char *blob_dir;            /* required */
+	char *blob_dir;            /* exactly one of blob_dir, s3 and azure is set */
 	uint64_t plan_quota;       /* bytes; required */
 	uint64_t restore_overhead; /* bytes; default 2.25GB */
 	int max_dump_major;        /* max_dump_version, default "1.14" */
@@ -45,10 +46,13 @@ struct config_target {
 	char *blob_owner;   /* the restored files' owner, as given; NULL: blob_dir's (root) */
 	char *blob_group;   /* their group, as given; NULL: blob_dir's */
 	unsigned int blob_dir_mode, blob_file_mode; /* 0: by blob_dir (blob_access.c) */
-	char **before_restore;    /* argv, NULL-terminated, argv[0] absolute; NULL when absent */
-	char **after_restore;     /* the same */
-	int hook_timeout_seconds; /* each hook's time limit; default 300 */
-	bool allow_restore;       /* false: every restore into it is refused; default true */
+	char **before_restore;     /* argv, NULL-terminated, argv[0] absolute; NULL when absent */
+	char **after_restore;      /* the same */
+	int hook_timeout_seconds;  /* each hook's time limit; default 300 */
+	bool allow_restore;        /* false: every restore into it is refused; default true */
+	struct store_s3 *s3;       /* the s3: mapping (config_store.c), or NULL */
+	struct store_azure *azure; /* the azure: mapping, or NULL */
+	const char *work_dir;      /* the config's work_dir (not owned): the store's state_dir */
 };
 
 /* A warning found while loading: the configuration works, but not as it was meant to. */

@@ -472,3 +472,26 @@ config_read_mode(struct config_reader *reader, const char *keypath, const yaml_n
 	free(text);
 	return rc;
 }
+
+/* config_read_metrics_file: an absolute path ending in .prom (the textfile collector's kind). */
+int
+config_read_metrics_file(struct config_reader *reader, const yaml_node_t *value, char **out)
+{
+	char shown[CONFIG_SHOWN_MAX + 4];
+	size_t len;
+
+	if (config_read_string(reader, "metrics_file", value, CONFIG_NONEMPTY | CONFIG_ABSOLUTE,
+	                       out) != 0)
+		return -1;
+	len = strlen(*out);
+	if (len < 6 || strcmp(*out + len - 5, ".prom") != 0 || (*out)[len - 6] == '/') {
+		config_error(reader, value,
+		             "metrics_file: '%s' does not end in .prom (node_exporter's textfile "
+		             "collector reads only *.prom files)",
+		             config_shown(value, shown, sizeof(shown)));
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}

@@ -100,4 +100,28 @@ int config_read_mode(struct config_reader *reader, const char *keypath, const ya
 int config_read_strategy(struct config_reader *reader, const char *keypath,
                          const yaml_node_t *value, enum restore_strategy *out);
 
+/* config_read_metrics_file: an absolute path ending in .prom (the textfile collector's kind). */
+int config_read_metrics_file(struct config_reader *reader, const yaml_node_t *value, char **out);
+
+struct config_target;
+
+/* config_read_s3: the s3: mapping at keypath (targets.NAME.s3) into *out (config_store.c). */
+int config_read_s3(struct config_reader *reader, const char *keypath, const yaml_node_t *value,
+                   struct store_s3 **out);
+
+/* config_read_azure: the azure: mapping at keypath into *out (config_store.c). */
+int config_read_azure(struct config_reader *reader, const char *keypath, const yaml_node_t *value,
+                      struct store_azure **out);
+
+/*
+ * config_check_store: refuse target (read from settings, under the node name) unless it names
+ * exactly one of blob_dir, s3 and azure, and blob_owner, blob_group and the modes only with
+ * blob_dir (config_store.c).
+ */
+int config_check_store(struct config_reader *reader, const yaml_node_t *name,
+                       const yaml_node_t *settings, const struct config_target *target);
+
+/* config_store_free: release target's s3 or azure settings; NULL them. */
+void config_store_free(struct config_target *target);
+
 #endif
