@@ -9,7 +9,6 @@
  */
 #include "aftercare.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +65,7 @@ copy_uuids(struct report_uuids *to, uint64_t count, const char (*first)[37], siz
  */
 static int
 check_files(PGconn *conn, const struct conninfo_secrets *secrets, const char *query,
-            const char *dir, struct report *report)
+            struct store *store, struct report *report)
 {
 	struct filecheck fc;
 	char err[1024], msg[768];
@@ -81,7 +80,7 @@ check_files(PGconn *conn, const struct conninfo_secrets *secrets, const char *qu
 		return -1;
 	}
 	PQclear(res);
-	if (filecheck_run(conn, query, AT_FDCWD, dir, &fc, err, sizeof(err)) < 0) {
+	if (filecheck_run(conn, query, store, &fc, err, sizeof(err)) < 0) {
 		conninfo_scrub(secrets, err, sizeof(err));
 		report_warn(report, "the file check failed: %s", err);
 		return -1;
@@ -107,11 +106,11 @@ check_files(PGconn *conn, const struct conninfo_secrets *secrets, const char *qu
 /* check_files_on: the file check on conn, the server's notices meanwhile to the job's log. */
 static int
 check_files_on(const struct restore_options *o, PGconn *conn,
-               const struct conninfo_secrets *secrets, const char *dir, struct report *report)
+               const struct conninfo_secrets *secrets, struct store *store, struct report *report)
 {
 	struct aftercare_route route = {o, secrets, report->job_id, "the file check"};
 	PQnoticeReceiver previous = PQsetNoticeReceiver(conn, aftercare_route_notice, &route);
-	int rc = check_files(conn, secrets, o->target->files_query, dir, report);
+	int rc = check_files(conn, secrets, o->target->files_query, store, report);
 
 	/* libpq's own receiver, which every connection of the engine has, takes no argument. */
 	(void)PQsetNoticeReceiver(conn, previous, NULL);
@@ -121,20 +120,20 @@ check_files_on(const struct restore_options *o, PGconn *conn,
 /* aftercare_check_files: the file check on the restored database (aftercare.h). */
 void
 aftercare_check_files(const struct restore_options *o, struct database *db, struct swap *swap,
-                      const char *dir, struct report *report)
+                      struct store *store, struct report *report)
 {
 	char err[MESSAGE_BYTES];
 	PGconn *conn;
 
 	if (swap == NULL) {
-		(void)check_files_on(o, database_conn(db), database_secrets(db), dir, report);
+		(void)check_files_on(o, database_conn(db), database_secrets(db), store, report);
 		return;
 	}
 	if ((conn = swap_connect(swap, true, err, sizeof(err))) == NULL) {
 		report_warn(report, "the file check could not run: %s", err);
 		return;
 	}
-	(void)check_files_on(o, conn, swap_secrets(swap), dir, report);
+	(void)check_files_on(o, conn, swap_secrets(swap), store, report);
 	PQfinish(conn);
 }
 
@@ -147,21 +146,21 @@ aftercare_warn_missing(const struct restore_options *o, bool database_only_backu
 	                         : database_only_backup ? "a database-only backup"
 	                                                : NULL;
 	unsigned long long n = report->missing.count;
+	char store[RESTORE_TARGET_STORE_NAME_MAX];
+	const char *where = restore_target_store_name(o->target, store, sizeof(store));
 
 	if (left_alone != NULL && !report->have_filecheck)
 		report_warn(report,
 		            "%s: the files in %s were left alone; files the restored database "
 		            "refers to may be missing",
-		            left_alone, o->target->blob_dir);
+		            left_alone, where);
 	else if (left_alone != NULL && n > 0)
 		report_warn(report,
 		            "%s: the files in %s were left alone; %llu file%s the restored "
 		            "database refers to %s missing there (files.missing)",
-		            left_alone, o->target->blob_dir, n, n == 1 ? "" : "s",
-		            n == 1 ? "is" : "are");
+		            left_alone, where, n, n == 1 ? "" : "s", n == 1 ? "is" : "are");
 	else if (left_alone != NULL)
-		report_warn(report, "%s: the files in %s were left alone", left_alone,
-		            o->target->blob_dir);
+		report_warn(report, "%s: the files in %s were left alone", left_alone, where);
 	else if (n > 0)
 		report_warn(report,
 		            "%llu file%s the restored database refers to %s not in the backup "

@@ -17,9 +17,11 @@
 #include "restore.h"
 #include "swap.h"
 
+struct store; /* store.h */
+
 /*
  * aftercare_check_files: compare the UUIDs the target's files_query returns (NULL: Mendix's
- * system$filedocument rows that have contents) with the files in dir (laid out xx/yy/<uuid>),
+ * system$filedocument rows that have contents) with the files store lists (store.h),
  * on the restored database: db's connection (strategy transaction), which may be inside the
  * restore's transaction and stays usable and as it was, or a connection of its own to swap's
  * new database (strategy swap); with the database's default search_path, read-only and rolled
@@ -28,7 +30,7 @@
  * server's notices meanwhile go to o->log.
  */
 void aftercare_check_files(const struct restore_options *o, struct database *db, struct swap *swap,
-                           const char *dir, struct report *report);
+                           struct store *store, struct report *report);
 
 /*
  * aftercare_warn_missing: once the outcome is final, the warning for the files the restored

@@ -1,5 +1,5 @@
 /*
- * filecheck.c - compare the files the database names with the files in the blob folder (see
+ * filecheck.c - compare the files the database names with the files of a store (see
  * filecheck.h).
  *
  * The check is a merge join of two sorted streams, so that a million rows against a million
@@ -9,35 +9,28 @@
  *    collation "C" (byte order, the order of strcmp), read in libpq's single-row mode: one
  *    row is in memory at a time. The query runs in the extended protocol, which takes one
  *    statement only, so a files_query cannot smuggle in a second one.
- *  - the folder's side is a walk (blobtree.c) of xx, then yy, then the files of one xx/yy
- *    folder, each level's entries sorted. A file's UUID starts with its xx and yy, so the walk
- *    yields the UUIDs in strcmp order too. Only the names of one xx/yy folder are held at a
- *    time; that is the one place memory grows, with the largest folder (a few dozen names for
- *    a million files spread by UUID, as Mendix spreads them).
+ *  - the store's side is its listing (store_list_*), in strcmp order of the UUIDs too. For a
+ *    folder it is a walk (blobtree.c) of xx, then yy, then the files of one xx/yy folder,
+ *    each level's entries sorted: only the names of one xx/yy folder are held at a time,
+ *    that is the one place memory grows, with the largest folder (a few dozen names for a
+ *    million files spread by UUID, as Mendix spreads them). An object store lists its keys a
+ *    page at a time, in key order.
  *
  * With the default query, a row whose file is absent and whose deleteafterdownload is true is
  * counted apart (fc->left_out), not as missing: a backup leaves such files out on purpose, as
  * Mendix's do (backup_leftout.c). The query then reads that column too, as a second one;
  * a files_query has no such column, and its rows are all judged as before.
  *
- * Folders are opened relative to their parent's descriptor with O_NOFOLLOW, and entries are
- * typed with the directory's d_type or fstatat(AT_SYMLINK_NOFOLLOW): no link is followed.
- *
- * When the query fails part way, or the folder cannot be read part way, the remaining rows
+ * When the query fails part way, or the store cannot be listed part way, the remaining rows
  * are read and dropped (libpq offers no other way to leave a query behind cleanly); for a
  * very large table that costs about as long as the check would have.
  */
 #include "filecheck.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "io.h"
 #include "store.h"
@@ -290,12 +283,11 @@ fail:
 
 /* check: the check itself, once the savepoint (if any) is set; 0 or -1 with err. */
 static int
-check(PGconn *conn, const char *query, int dir_fd, const char *dir, struct filecheck *fc, char *err,
+check(PGconn *conn, const char *query, struct store *store, struct filecheck *fc, char *err,
       size_t errlen)
 {
 	const char *what = query != NULL ? "files_query" : "reading public.\"system$filedocument\"";
 	struct row_stream rows = {.conn = conn, .invalid = &fc->invalid};
-	struct store *store = NULL;
 	struct store_list *files = NULL;
 	char reason[512], *sql;
 	int rc, present = 0;
@@ -312,17 +304,13 @@ check(PGconn *conn, const char *query, int dir_fd, const char *dir, struct filec
 			return 0;
 		}
 	}
-	if (store_open_folder(dir_fd, dir, &store, err, errlen) < 0 ||
-	    store_list_open(store, "the file check", 0, count_ignored, &fc->ignored, &files, err,
-	                    errlen) < 0) {
-		store_close(store);
+	if (store_list_open(store, "the file check", 0, count_ignored, &fc->ignored, &files, err,
+	                    errlen) < 0)
 		return -1;
-	}
 	sql = present == 2 ? strdup(default_flagged_sql)
 	                   : rows_sql(query != NULL ? query : default_query);
 	if (sql == NULL) {
 		store_list_close(files);
-		store_close(store);
 		return io_error(err, errlen, "out of memory");
 	}
 	if (!PQsendQueryParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0) ||
@@ -331,13 +319,11 @@ check(PGconn *conn, const char *query, int dir_fd, const char *dir, struct filec
 		rows_drain(conn);
 		free(sql);
 		store_list_close(files);
-		store_close(store);
 		return io_error(err, errlen, "%s failed: %s", what, reason);
 	}
 	free(sql);
 	rc = merge(&rows, files, fc, what, err, errlen);
 	store_list_close(files);
-	store_close(store);
 	if (rc < 0)
 		return -1;
 	fc->ran = true;
@@ -351,8 +337,8 @@ check(PGconn *conn, const char *query, int dir_fd, const char *dir, struct filec
 }
 
 int
-filecheck_run(PGconn *conn, const char *query, int dir_fd, const char *dir, struct filecheck *fc,
-              char *err, size_t errlen)
+filecheck_run(PGconn *conn, const char *query, struct store *store, struct filecheck *fc, char *err,
+              size_t errlen)
 {
 	char reason[512];
 	bool in_transaction;
@@ -388,7 +374,7 @@ filecheck_run(PGconn *conn, const char *query, int dir_fd, const char *dir, stru
 		rc = io_error(err, errlen,
 		              "the file check cannot make its transaction read-only: %s", reason);
 	else
-		rc = check(conn, query, dir_fd, dir, fc, err, errlen);
+		rc = check(conn, query, store, fc, err, errlen);
 	if (!in_transaction) {
 		if (exec_command(conn, "ROLLBACK", reason, sizeof(reason)) < 0 && rc == 0)
 			rc = io_error(err, errlen, "the file check cannot end its transaction: %s",

@@ -1,17 +1,18 @@
 /*
- * filecheck.h - after a restore, compare the files the database names with the files in the
- * blob folder.
+ * filecheck.h - after a restore, compare the files the database names with the files of the
+ * target's store (store.h: a folder, an S3 bucket or an Azure container).
  *
  * A Mendix database keeps one row per stored file in public."system$filedocument": the file's
  * storage name is the UUID in column __uuid__, and hascontents says whether a file should
  * exist. filecheck_run() reads the UUIDs that must have a file (that table's, or those a
- * target's files_query returns in its first column) and the files of a folder laid out as
- * xx/yy/<uuid> (xx and yy the first four hex digits of the lowercase UUID), and counts the
- * missing files (UUIDs with no file) and the orphaned ones (files no UUID names), naming the
- * first FILECHECK_FIRST of each in sorted order.
+ * target's files_query returns in its first column) and the files of a store (a folder laid
+ * out as xx/yy/<uuid>, xx and yy the first four hex digits of the lowercase UUID; a bucket's
+ * keys <prefix><uuid><suffix>), and counts the missing files (UUIDs with no file) and the
+ * orphaned ones (files no UUID names), naming the first FILECHECK_FIRST of each in sorted
+ * order.
  *
  * Both sides are read as sorted streams and merged: memory does not grow with the number of
- * rows or files, only with the number of files in the largest one xx/yy folder.
+ * rows or files (for a folder, only with the number of files in the largest one xx/yy folder).
  */
 #ifndef FILECHECK_H
 #define FILECHECK_H
@@ -21,6 +22,8 @@
 #include <stdint.h>
 
 #include <libpq-fe.h>
+
+struct store; /* store.h */
 
 /* How many missing and orphaned UUIDs a result names; the rest are only counted. */
 #define FILECHECK_FIRST 20
@@ -43,14 +46,15 @@ struct filecheck {
 
 /*
  * filecheck_run: compare the UUIDs of query (NULL: Mendix's, the rows of
- * public."system$filedocument" WHERE hascontents) on conn with the files of dir_fd/dir
- * (dir_fd may be AT_FDCWD; dir may be absolute).
+ * public."system$filedocument" WHERE hascontents) on conn with the files store lists
+ * (store_list_open: the caller opens and closes the store; a folder's staged files through
+ * store_stage_view, or store_open_folder).
  *
  * Returns 0 with fc filled in: fc->ran says whether the check ran, or was skipped because
  * the default query has no table (or no columns __uuid__ and hascontents) to read. Returns -1
  * with a one-line err when the query failed (err then quotes the first line of the server's
  * message; the caller scrubs it of connection secrets and adds which target it was), when the
- * folder cannot be read, or when conn is busy or inside a failed transaction.
+ * store cannot be listed, or when conn is busy or inside a failed transaction.
  *
  * conn may be idle or inside a transaction block (the restore's own, not yet committed,
  * whose tables the check then sees). The check never changes the database: it runs read-only
@@ -63,12 +67,13 @@ struct filecheck {
  * backup leaves its file out on purpose. A files_query's rows are never counted so.
  *
  * Values of the query are lowercased; NULLs are left out, and values that are not UUIDs are
- * counted in fc->invalid and named in fc->note. Folder entries outside the layout (another
- * name, an uppercase UUID, a UUID in the wrong xx/yy folder, a folder or a link where a file
- * belongs) are counted in fc->ignored. No symbolic link is followed, dir's own last component
- * included (that is an error); a missing dir holds no files.
+ * counted in fc->invalid and named in fc->note. Entries the listing leaves out (in a folder:
+ * another name, an uppercase UUID, a UUID in the wrong xx/yy folder, a folder or a link where
+ * a file belongs; in a bucket: keys under the prefix that are not <uuid><suffix>) are counted
+ * in fc->ignored. A folder's listing follows no symbolic link, the folder's own last component
+ * included (that is an error); a store that does not exist yet holds no files.
  */
-int filecheck_run(PGconn *conn, const char *query, int dir_fd, const char *dir,
-                  struct filecheck *fc, char *err, size_t errlen);
+int filecheck_run(PGconn *conn, const char *query, struct store *store, struct filecheck *fc,
+                  char *err, size_t errlen);
 
 #endif

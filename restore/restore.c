@@ -4,18 +4,17 @@
  * The order is what makes it all or nothing:
  *  1. cheap refusals first: pg_restore runs, the database exists, nobody is connected;
  *  2. one pass over the archive (archive_walk): the dump is measured and copied into
- *     work_dir, tree files are written into a staging folder beside blob_dir, and every
- *     entry is checked;
+ *     work_dir, tree files are staged for the target's store (store.h: a staging folder
+ *     beside blob_dir, or uploads to its bucket or container), and every entry is checked;
  *  3. as soon as the dump has been read whole and its version and the plan quota are
  *     checked, the database restore starts in a thread of its own (db_job), in one
  *     transaction, while the walk goes on staging the files that follow the dump;
  *  4. once the walk is over and the staged files are durable, and the database restore is
  *     done, the transaction commits; a failure of either side before that rolls back;
- *  5. only then the staged files are swapped in. A failure of this last step is the only
- *     way to end "partial".
- * Every exit path removes the dump copy and the staging folder. restore_run() at the end of
- * this file reads as that list, a function for each phase; the commit and the files' swap (4,
- * 5) are restore_commit.c's.
+ *  5. only then the staged files are swapped in (committed). A failure of this last step is the
+ * only way to end "partial". Every exit path removes the dump copy and the staging folder.
+ * restore_run() at the end of this file reads as that list, a function for each phase; the commit
+ * and the files' swap (4, 5) are restore_commit.c's.
  *
  * A target's hooks (hooks.h) wrap this: with before_restore the database restore waits until
  * the walk is over and that hook has stopped the application (then nobody may be connected),
@@ -380,20 +379,29 @@ wait_database(struct restore_state *s)
 }
 
 /*
- * check_files: the file check against what blob_dir will hold: the staged files, or blob_dir
- * itself when the files are left alone; on the restore's own transaction, not yet committed,
- * or on the swap's new database, not yet swapped in (aftercare.h). Only ever warns.
+ * check_files: the file check against what the target's store will hold: the staged files
+ * (store_stage_view), or the store itself when the files are left alone; on the restore's own
+ * transaction, not yet committed, or on the swap's new database, not yet swapped in
+ * (aftercare.h). Only ever warns.
  */
 static void
 check_files(struct restore_state *s)
 {
 	const struct restore_options *o = s->o;
 	const struct archive_walk *walk = &s->walk;
-	const char *dir =
-	    walk->staging != NULL ? store_stage_where(walk->staging) : o->target->blob_dir;
+	struct store *store;
+	char err[1024];
+	int rc;
 
 	progress_phase(&s->progress, "database");
-	aftercare_check_files(o, s->db, s->swap, dir, s->report);
+	rc = walk->staging != NULL ? store_stage_view(walk->staging, &store, err, sizeof(err))
+	                           : store_open(o->target, &store, err, sizeof(err));
+	if (rc < 0) {
+		report_warn(s->report, "the file check could not run: %s", err);
+		return;
+	}
+	aftercare_check_files(o, s->db, s->swap, store, s->report);
+	store_close(store);
 }
 
 /*

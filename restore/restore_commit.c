@@ -4,9 +4,9 @@
  *  4. the database commits: the restore's transaction on the target, or, for strategy swap,
  *     the swap of the names (swap_commit); o->before_commit runs just before, and what a
  *     process that finds the restore stopped needs to ask the server goes into o->commit_point;
- *  5. only then the staged files are swapped into blob_dir (store_stage_commit), and the old
- *     ones removed at once, or (o->keep_old_files) left to the caller's removal in the
- *     background (store_old_take).
+ *  5. only then the staged files are swapped into blob_dir, or committed to the bucket or
+ *     container (store_stage_commit), and the old ones removed at once, or (o->keep_old_files)
+ *     left to the caller's removal in the background (store_old_take).
  * A COMMIT whose reply was lost, and a failure of the files' swap, are the only ways to end
  * "partial": both keep every copy and name it in the report.
  */
@@ -47,6 +47,28 @@ commit_hook(void *ctx, char *err, size_t errlen)
 }
 
 /*
+ * kept_where: where a restore that ends partial kept the old files and the backup's, for its
+ * report, into buf: a folder and its staging folder, or an object store and its journal.
+ */
+static const char *
+kept_where(const struct restore_options *o, const struct archive_walk *walk, const char *job_id,
+           char *buf, size_t buflen)
+{
+	char store[RESTORE_TARGET_STORE_NAME_MAX];
+
+	if (o->target->blob_dir != NULL)
+		snprintf(buf, buflen, "%s still holds the old files and %s the backup's",
+		         o->target->blob_dir, store_stage_where(walk->staging));
+	else
+		snprintf(buf, buflen,
+		         "%s holds the backup's files and the old ones they replace, as "
+		         "%s/objects-%s.journal records",
+		         restore_target_store_name(o->target, store, sizeof(store)),
+		         o->target->state_dir, job_id);
+	return buf;
+}
+
+/*
  * commit_unknown: the COMMIT's reply was lost and the server could not say whether it
  * committed (err): the restore ends partial, and every copy is kept and named.
  */
@@ -54,16 +76,20 @@ static void
 commit_unknown(const struct restore_options *o, struct archive_walk *walk, struct report *report,
                const char *err)
 {
+	char kept[2 * RESTORE_TARGET_STORE_NAME_MAX];
+
 	report->database.status = "unknown";
 	if (walk->staging == NULL) {
 		report_set_error(report, "partial", "%s; restore the backup again to be sure", err);
 		return;
 	}
-	report_set_error(report, "partial",
-	                 "%s; %s still holds the old files and %s the backup's (kept): once the "
-	                 "database is known to hold the backup, swap them in (or restore the "
-	                 "backup again)",
-	                 err, o->target->blob_dir, store_stage_where(walk->staging));
+	report_set_error(report, "partial", "%s; %s (kept): %s", err,
+	                 kept_where(o, walk, report->job_id, kept, sizeof(kept)),
+	                 o->target->blob_dir != NULL
+	                     ? "once the database is known to hold the backup, swap them in (or "
+	                       "restore the backup again)"
+	                     : "the next restore into the target finishes or undoes them by that "
+	                       "journal (restore the backup again to be sure)");
 	store_stage_close(walk->staging); /* keep the staged files */
 	walk->staging = NULL;
 }
@@ -117,7 +143,7 @@ int
 restore_commit_files(const struct restore_options *o, struct archive_walk *walk,
                      struct report *report)
 {
-	char err[MESSAGE_BYTES];
+	char err[MESSAGE_BYTES], kept[2 * RESTORE_TARGET_STORE_NAME_MAX];
 	double swap_started = restore_now();
 	int rc;
 
@@ -129,9 +155,9 @@ restore_commit_files(const struct restore_options *o, struct archive_walk *walk,
 		report_part_error(&report->files, NULL, "%s", err);
 		report_set_error(report, "partial",
 		                 "the database was restored but the files could not be "
-		                 "swapped in: %s; %s still holds the old files and %s the "
-		                 "backup's",
-		                 err, o->target->blob_dir, store_stage_where(walk->staging));
+		                 "%s: %s; %s",
+		                 o->target->blob_dir != NULL ? "swapped in" : "committed", err,
+		                 kept_where(o, walk, report->job_id, kept, sizeof(kept)));
 		store_stage_close(walk->staging); /* keep the staged files for the operator */
 		walk->staging = NULL;
 		return -1;
@@ -146,7 +172,9 @@ restore_commit_files(const struct restore_options *o, struct archive_walk *walk,
 	store_stage_close(walk->staging);
 	walk->staging = NULL;
 	report->swap_s = restore_now() - swap_started;
-	restore_say(o, "job %s: %llu files swapped into %s", report->job_id,
-	            (unsigned long long)walk->file_count, o->target->blob_dir);
+	restore_say(o, "job %s: %llu files %s %s", report->job_id,
+	            (unsigned long long)walk->file_count,
+	            o->target->blob_dir != NULL ? "swapped into" : "committed to",
+	            restore_target_store_name(o->target, kept, sizeof(kept)));
 	return 0;
 }

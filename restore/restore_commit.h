@@ -26,10 +26,10 @@ int restore_commit_database(const struct restore_options *o, struct database *db
 
 /*
  * restore_commit_files: after the database committed, swap the files staged in walk->staging
- * (if any) into blob_dir, and remove the old ones, or (o->keep_old_files) leave them beside
- * the store for the caller's removal in the background. 0; or -1 when they could not be swapped in:
- * then the restore is partial, walk->staging is closed and its files kept, and report says where
- * they are.
+ * (if any) into blob_dir (or commit them to the bucket or container), and remove the old ones, or
+ * (o->keep_old_files) leave them beside the store for the caller's removal in the background. 0; or
+ * -1 when they could not be swapped in: then the restore is partial, walk->staging is closed and
+ * its files kept, and report says where they are.
  */
 int restore_commit_files(const struct restore_options *o, struct archive_walk *walk,
                          struct report *report);

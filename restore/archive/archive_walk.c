@@ -343,7 +343,8 @@ walk_entries(struct walker *w)
 
 			/*
 			 * Only a full snapshot replaces the files: stage them from its first entry.
-			 * A blob_dir that cannot be swapped where it is refuses the restore.
+			 * A store that cannot take them (a blob_dir that cannot be swapped where it
+			 * is) refuses the restore.
 			 */
 			begun = store_stage_begin(walk->blob_target, walk->job_id, &walk->staging,
 			                          why, sizeof(why));

@@ -39,8 +39,9 @@ struct archive_walk {
 	/* What to do. */
 	const char *path;                         /* the archive */
 	int dump_fd;                              /* copy the dump here; -1 to only measure it */
-	const struct restore_target *blob_target; /* stage tree files beside its blob_dir, with
-	                                             its owner and modes; NULL: only check them */
+	const struct restore_target *blob_target; /* stage tree files for its store (beside its
+	                                             blob_dir, with its owner and modes, or in its
+	                                             bucket); NULL: only check them */
 	const char *job_id;                       /* names the staging folder */
 	uint64_t stop_after;                      /* passed to dump_scan(); 0 for never */
 	int max_minor;                 /* refuse dumps newer than archive version 1.max_minor */

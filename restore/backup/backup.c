@@ -182,7 +182,8 @@ write_backup(struct backup_state *run, const struct timespec *start)
 	if (backup_files_measure(&run->watch, r, &run->leftout, run->err, sizeof(run->err)) < 0)
 		return -1;
 	r->files_s = seconds_since(&t);
-	log_line(run, "blob_dir measured: %llu bytes in %.3f s",
+	log_line(run, "%s measured: %llu bytes in %.3f s",
+	         restore_target_store_kind(run->o->target),
 	         (unsigned long long)r->files_measured_bytes, r->files_s);
 	r->metadata_duration_s = (uint64_t)(seconds_since(start) + 0.5);
 	metadata = metadata_text(r);
@@ -196,9 +197,10 @@ write_backup(struct backup_state *run, const struct timespec *start)
 	r->write_s = seconds_since(&t);
 	if (rc == 0 && r->files_left_out > 0)
 		log_line(run,
-		         "%llu file%s of blob_dir left out by design: %s file document%s "
+		         "%llu file%s of %s left out by design: %s file document%s "
 		         "DeleteAfterDownload set (as the dump's snapshot says)",
 		         (unsigned long long)r->files_left_out, r->files_left_out == 1 ? "" : "s",
+		         restore_target_store_kind(run->o->target),
 		         r->files_left_out == 1 ? "its" : "their",
 		         r->files_left_out == 1 ? " has" : "s have");
 	return rc;

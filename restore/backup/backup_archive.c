@@ -62,22 +62,28 @@ struct writer {
 	size_t errlen;
 };
 
+/* What warn_skipped is told: the backup's result, and what the store is ("blob_dir"). */
+struct skipped {
+	struct backup_result *r;
+	const char *kind;
+};
+
 /* warn_skipped: store_skipped_fn of the first pass: name the first few, count them all. */
 static void
 warn_skipped(void *ctx, const char *path, const char *why)
 {
-	struct backup_result *r = ctx;
+	struct skipped *s = ctx;
 
-	if (++r->files_skipped <= BACKUP_NAMED_MAX)
-		backup_warn(r, "blob_dir entry %s left out: %s", path, why);
+	if (++s->r->files_skipped <= BACKUP_NAMED_MAX)
+		backup_warn(s->r, "%s entry %s left out: %s", s->kind, path, why);
 }
 
 /* warn_vanished: a file measured in the first pass that the second leaves out. */
 static void
-warn_vanished(struct backup_result *r, const char *xx_yy_uuid, const char *why)
+warn_vanished(struct backup_result *r, const char *kind, const char *xx_yy_uuid, const char *why)
 {
 	if (++r->files_vanished <= BACKUP_NAMED_MAX)
-		backup_warn(r, "blob_dir file %s left out: %s", xx_yy_uuid, why);
+		backup_warn(r, "%s file %s left out: %s", kind, xx_yy_uuid, why);
 }
 
 int
@@ -85,6 +91,7 @@ backup_files_measure(struct backup_watch *w, struct backup_result *r,
                      const struct backup_leftout *leftout, char *err, size_t errlen)
 {
 	const struct backup_options *o = w->o;
+	struct skipped skipped = {r, restore_target_store_kind(o->target)};
 	struct store *store;
 	struct store_list *files = NULL;
 	struct store_entry file;
@@ -94,8 +101,8 @@ backup_files_measure(struct backup_watch *w, struct backup_result *r,
 	if (store_open(o->target, &store, err, errlen) < 0)
 		return -1;
 	/* A file gone already was never part of the backup: STORE_LIST_SIZES leaves it out. */
-	if (store_list_open(store, "the backup", STORE_LIST_SIZES, warn_skipped, r, &files, err,
-	                    errlen) < 0) {
+	if (store_list_open(store, "the backup", STORE_LIST_SIZES, warn_skipped, &skipped, &files,
+	                    err, errlen) < 0) {
 		store_close(store);
 		return -1;
 	}
@@ -114,10 +121,10 @@ backup_files_measure(struct backup_watch *w, struct backup_result *r,
 	store_list_close(files);
 	store_close(store);
 	if (r->files_skipped > BACKUP_NAMED_MAX)
-		backup_warn(r,
-		            "%llu more entries of blob_dir left out (outside the xx/yy/<uuid> "
-		            "layout)",
-		            (unsigned long long)(r->files_skipped - BACKUP_NAMED_MAX));
+		backup_warn(r, "%llu more entries of %s left out (outside the %s layout)",
+		            (unsigned long long)(r->files_skipped - BACKUP_NAMED_MAX), skipped.kind,
+		            o->target->blob_dir != NULL ? "xx/yy/<uuid>"
+		                                        : "<prefix><uuid><suffix>");
 	return rc < 0 ? -1 : 0;
 }
 
@@ -258,7 +265,7 @@ write_file(struct writer *w, struct store_list *files, const char *uuid,
 	rc = store_read_open(files, measured_at, &r, &info, &why, w->err, w->errlen);
 	if (rc <= 0) {
 		if (rc == 0)
-			warn_vanished(w->r, rel, why);
+			warn_vanished(w->r, restore_target_store_kind(w->o->target), rel, why);
 		return rc;
 	}
 	rc = entry_begin(w, name, info.size, &info.modified);
@@ -310,9 +317,10 @@ write_tree(struct writer *w, const struct timespec *measured_at)
 	store_close(store);
 	if (w->r->files_vanished > BACKUP_NAMED_MAX)
 		backup_warn(w->r,
-		            "%llu more files of blob_dir left out (gone or changed after the files "
+		            "%llu more files of %s left out (gone or changed after the files "
 		            "were measured)",
-		            (unsigned long long)(w->r->files_vanished - BACKUP_NAMED_MAX));
+		            (unsigned long long)(w->r->files_vanished - BACKUP_NAMED_MAX),
+		            restore_target_store_kind(w->o->target));
 	return rc < 0 ? -1 : 0;
 }
 

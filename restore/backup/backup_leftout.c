@@ -117,7 +117,7 @@ backup_leftout_begin(struct backup_state *run)
 	if (strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
 		backup_warn(run->r,
 		            "the database has %s: no file is left out for DeleteAfterDownload, "
-		            "every file of blob_dir is backed up",
+		            "every file of the store is backed up",
 		            strcmp(PQgetvalue(res, 0, 0), "t") != 0
 		                ? "no table system$filedocument"
 		                : "no boolean column deleteafterdownload (and __uuid__) in table "

@@ -80,6 +80,14 @@ struct restore_target {
 	const char *state_dir;
 };
 
+/* restore_target_store_kind: what t's file store is, in messages: "blob_dir", "bucket" or
+ * "container". */
+static inline const char *
+restore_target_store_kind(const struct restore_target *t)
+{
+	return t->s3 != NULL ? "bucket" : t->azure != NULL ? "container" : "blob_dir";
+}
+
 /* The longest name restore_target_store_name gives, with its NUL. */
 #define RESTORE_TARGET_STORE_NAME_MAX 4096
 

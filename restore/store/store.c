@@ -182,6 +182,15 @@ store_stage_where(const struct store_stage *st)
 	return st->driver->stage_where(st);
 }
 
+int
+store_stage_view(struct store_stage *st, struct store **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (st->driver->stage_view != NULL)
+		return st->driver->stage_view(st, out, err, errlen);
+	return store_open_folder(AT_FDCWD, store_stage_where(st), out, err, errlen);
+}
+
 void
 store_stage_abort(struct store_stage *st)
 {

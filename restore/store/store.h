@@ -174,6 +174,13 @@ int store_stage_remove_old(struct store_stage *st, char *err, size_t errlen);
 /* store_stage_where: where the staged files are, for reports and the file check. */
 const char *store_stage_where(const struct store_stage *st);
 
+/*
+ * store_stage_view: a store listing what st's target store will hold once st is committed
+ * (for a folder: the staging folder), for the file check before the commit. 0 with *out
+ * (store_close() it), or -1 with err.
+ */
+int store_stage_view(struct store_stage *st, struct store **out, char *err, size_t errlen);
+
 /* store_stage_abort: remove the staged files (the store is as it was) and free st; NULL ok. */
 void store_stage_abort(struct store_stage *st);
 

@@ -47,6 +47,8 @@ struct store_driver {
 	void (*stage_abort)(struct store_stage *st);
 	void (*stage_close)(struct store_stage *st);
 	void (*stage_remove_leftover)(struct store *s, const char *job_id);
+	/* Optional: NULL lists the folder at stage_where. */
+	int (*stage_view)(struct store_stage *st, struct store **out, char *err, size_t errlen);
 
 	int (*old_take)(struct store *s, struct store_old **out, char *err, size_t errlen);
 	int (*old_remove)(struct store_old *o, store_old_done_fn done, void *ctx);

@@ -28,6 +28,7 @@
 #include <libpq-fe.h>
 
 #include "filecheck.h"
+#include "store.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -450,6 +451,21 @@ holds(PGconn *conn, const char *query)
 	return ok;
 }
 
+/* check_folder: filecheck_run on the folder dir, opened as a store as the restore opens it. */
+static int
+check_folder(PGconn *conn, const char *query, const char *dir, struct filecheck *fc, char *err,
+             size_t errlen)
+{
+	struct store *store;
+	int rc;
+
+	if (store_open_folder(AT_FDCWD, dir, &store, err, errlen) < 0)
+		return -1;
+	rc = filecheck_run(conn, query, store, fc, err, errlen);
+	store_close(store);
+	return rc;
+}
+
 /* make_parents: make the folders leading to path. */
 static int
 make_parents(const char *path)
@@ -587,7 +603,7 @@ run_case(PGconn *conn, const char *cases_dir, size_t index, const struct fc_case
 			return false;
 	}
 	memset(err, 0, sizeof(err));
-	rc = filecheck_run(conn, c->query, AT_FDCWD, dir, &fc, err, sizeof(err));
+	rc = check_folder(conn, c->query, dir, &fc, err, sizeof(err));
 	if (rc != (c->fails ? -1 : 0)) {
 		printf("not ok - %s: returned %d (%s)\n", c->name, rc, err);
 		ok = false;
@@ -714,7 +730,7 @@ test_many(PGconn *conn, const char *cases_dir)
 	res = PQexec(conn, GENERATED(1, 25));
 	fetch_list(res, want_missing, sizeof(want_missing));
 	PQclear(res);
-	if (filecheck_run(conn, NULL, AT_FDCWD, dir, &fc, err, sizeof(err)) != 0) {
+	if (check_folder(conn, NULL, dir, &fc, err, sizeof(err)) != 0) {
 		printf("not ok - more than %d: %s\n", FILECHECK_FIRST, err);
 		return false;
 	}
@@ -781,7 +797,7 @@ test_million(PGconn *conn, const char *cases_dir)
 
 	rss_before = max_rss_kb();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = filecheck_run(conn, NULL, AT_FDCWD, dir, &fc, err, sizeof(err));
+	rc = check_folder(conn, NULL, dir, &fc, err, sizeof(err));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	rss_after = max_rss_kb();
 	seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;

@@ -1,10 +1,11 @@
 /*
  * test_store.c - the file store interface (restore/store/store.h) on its folder driver, in a
  * temporary folder: a listing is sorted, leaves out what is not a file document and gives
- * sizes; a file is read whole and a change while it is read is seen; staged files are
- * committed (the swap) and the old ones removed; an abort leaves the store as it was; what a
- * killed job staged is removed; a commit sets the old files aside, where a removal in the
- * background takes them in hand (two never take the same) and removes them, and nothing else.
+ * sizes; a file is read whole and a change while it is read is seen; the stage's view lists
+ * the staged files; staged files are committed (the swap) and the old ones removed; an abort
+ * leaves the store as it was; what a killed job staged is removed; a commit sets the old files
+ * aside, where a removal in the background takes them in hand (two never take the same) and
+ * removes them, and nothing else.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -207,6 +208,8 @@ test_stage(void)
 	struct store_stage *st;
 	struct store_file *f = NULL;
 	struct store *s = NULL;
+	struct store_list *l = NULL;
+	struct store_entry e;
 	char err[512], got[1024];
 	int skipped = 0;
 
@@ -215,6 +218,14 @@ test_stage(void)
 	      "staging begins beside blob_dir", err);
 	if (st == NULL)
 		return;
+	check(store_stage_view(st, &s, err, sizeof(err)) == 0 &&
+	          store_list_open(s, "the test", 0, NULL, NULL, &l, err, sizeof(err)) == 0 &&
+	          store_list_next(l, &e, err, sizeof(err)) == 1 && strcmp(e.uuid, UUID_N) == 0 &&
+	          store_list_next(l, &e, err, sizeof(err)) == 0,
+	      "the stage's view lists what the store will hold: the staged files alone", err);
+	store_list_close(l);
+	store_close(s);
+	s = NULL;
 	check(store_file_open(st, UUID_N, &f, err, sizeof(err)) < 0 &&
 	          strstr(err, "appears twice") != NULL,
 	      "a file staged twice is refused", err);
