@@ -76,7 +76,9 @@ struct restore_options {
 	/*
 	 * true: the old files a successful restore swapped out are left beside the store for the
 	 * caller to remove in the background (store.h: store_old_take): removing many files is not
-	 * the restore's critical path. false: they are removed before restore_run() returns.
+	 * the restore's critical path. false: they are removed before restore_run() returns, as
+	 * they always are for a bucket or a container (the removal in the background takes in hand
+	 * a folder's old files only).
 	 */
 	bool keep_old_files;
 	/*

@@ -167,7 +167,9 @@ restore_commit_files(const struct restore_options *o, struct archive_walk *walk,
 	report->files.status = "restored";
 	report->file_count = walk->file_count;
 	report->file_bytes = walk->file_bytes;
-	if (!o->keep_old_files && store_stage_remove_old(walk->staging, err, sizeof(err)) < 0)
+	/* An object store's old files are no background removal's (restore.h: keep_old_files). */
+	if ((!o->keep_old_files || o->target->blob_dir == NULL) &&
+	    store_stage_remove_old(walk->staging, err, sizeof(err)) < 0)
 		report_warn(report, "%s", err);
 	store_stage_close(walk->staging);
 	walk->staging = NULL;

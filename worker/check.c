@@ -36,6 +36,20 @@ target_protected(const struct config_target *t)
 	return !t->allow_restore;
 }
 
+/* target_in_folder: its file store is a folder (blob_dir). */
+static bool
+target_in_folder(const struct config_target *t)
+{
+	return t->blob_dir != NULL;
+}
+
+/* target_in_objects: its file store is an S3 bucket or an Azure container. */
+static bool
+target_in_objects(const struct config_target *t)
+{
+	return t->blob_dir == NULL;
+}
+
 /* target_hooked: it has a before_restore or an after_restore. */
 static bool
 target_hooked(const struct config_target *t)
@@ -59,8 +73,9 @@ static const struct {
     {"pg_restore version", check_pg_restore, true, NULL},
     {"pg_dump version", check_pg_dump, true, NULL},
     {"plan quota", check_quota, false, NULL},
-    {"blob_dir swap", check_blob_swap, false, NULL},
-    {"blob_dir access", check_blob_access, false, NULL},
+    {"blob_dir swap", check_blob_swap, false, target_in_folder},
+    {"blob_dir access", check_blob_access, false, target_in_folder},
+    {"object store access", check_blob_access, false, target_in_objects},
     {"hooks", check_hooks, false, target_hooked},
 };
 

@@ -1,7 +1,8 @@
 /*
  * check_files.c - the checks of the file system (see check.h): plan_quota against
  * restore_overhead, blob_dir's folder, its swap and the owner, group and modes a restore gives
- * the files, the hooks' programs, the spool's folders and locks, work_dir's free space.
+ * the files (for a bucket or a container instead: its credentials and rights, which the store
+ * driver probes), the hooks' programs, the spool's folders and locks, work_dir's free space.
  *
  * The swap probe. A restore swaps a staging folder in blob_dir's parent with blob_dir
  * (renameat2 RENAME_EXCHANGE). The check proves the parts of that which do not touch blob_dir:
@@ -229,7 +230,8 @@ done:
 
 /*
  * check_blob_access: a restore run as this user can give the restored tree the owner, group
- * and modes the application needs (the engine's own rule: store_check_access).
+ * and modes the application needs, or reach, list and write its bucket or container (the
+ * engine's own rule: store_check_access).
  */
 enum check_status
 check_blob_access(struct check_target *ct, char *msg, size_t len)

@@ -38,7 +38,8 @@ check_fn check_blob_swap;
 
 /*
  * check_blob_access: the restored tree can be given the owner, group and modes the
- * application needs (store_check_access, restore/store/store.h).
+ * application needs; for a bucket or a container, the credentials are taken and the rights
+ * to list, write and delete are there (store_check_access, restore/store/store.h).
  */
 check_fn check_blob_access;
 

@@ -45,7 +45,7 @@ static const struct command_option inspect_options[] = {
 static const struct command_option restore_options[] = {
     {"target", "NAME", OPTION_TARGET,
      "the target to restore into (default: the config's default_target)"},
-    {"db-only", NULL, OPTION_DB_ONLY, "restore only the database; leave the blob folder alone"},
+    {"db-only", NULL, OPTION_DB_ONLY, "restore only the database; leave the files alone"},
     {"dry-run", NULL, OPTION_DRY_RUN,
      "rehearse: do the whole restore, then roll it back; the target is not changed"},
     {"json", NULL, OPTION_JSON, "print the report as JSON on stdout"},
@@ -59,7 +59,7 @@ static const struct command_option run_options[] = {
 static const struct command_option submit_options[] = {
     {"target", "NAME", OPTION_TARGET,
      "the target to restore into (default: the config's default_target)"},
-    {"db-only", NULL, OPTION_DB_ONLY, "restore only the database; leave the blob folder alone"},
+    {"db-only", NULL, OPTION_DB_ONLY, "restore only the database; leave the files alone"},
     {"dry-run", NULL, OPTION_DRY_RUN, "a rehearsal job (dry_run: true): the target is not changed"},
     {"wait", NULL, OPTION_WAIT, "follow the job until it is filed and exit with its status"},
     {NULL, NULL, 0, NULL},
@@ -160,9 +160,10 @@ static const struct command commands[] = {
     {"backup", NULL, "make a backup of a target in the format restore takes",
      "Makes a backup of a target, named as Mendix names them: a full snapshot\n"
      "files_and_database-<8 hex>-<YYYYMMDDHHMM>.tar.gz (.metadata, db/db.backup made by\n"
-     "pg_dump -O -x -Fc, tree/xx/yy/<uuid> from blob_dir) or, with --db-only, the bare dump\n"
-     "database-<8 hex>-<YYYYMMDDHHMM>.backup. The target is only read. The file is written\n"
-     "as PATH.part, fsynced and renamed. Progress and the outcome go to stderr.\n",
+     "pg_dump -O -x -Fc, tree/xx/yy/<uuid> from blob_dir, the bucket or the container) or,\n"
+     "with --db-only, the bare dump database-<8 hex>-<YYYYMMDDHHMM>.backup. The target is\n"
+     "only read. The file is written as PATH.part, fsynced and renamed. Progress and the\n"
+     "outcome go to stderr.\n",
      "Exit status: 0 written; 1 refused or failed, nothing left behind; 2 usage or\n"
      "configuration error.\n",
      backup_options, command_backup},
@@ -180,7 +181,8 @@ static const struct command commands[] = {
      "Checks the configuration and, for each target (or only --target NAME), the login to\n"
      "its database, the role's rights for its strategy, pg_restore and pg_dump against its\n"
      "server and max_dump_version, plan_quota against restore_overhead, blob_dir's folder,\n"
-     "its swap and the owner, group and modes a restore gives the files; then the spool's\n"
+     "its swap and the owner, group and modes a restore gives the files (for a bucket or a\n"
+     "container: its credentials and the rights to list, write and delete); then the spool's\n"
      "folders and locks and the free space in work_dir. One line per check on stdout: ok,\n"
      "warning or failed, and what to do (with --json: one JSON object).\n",
      "Exit status: 0 nothing failed (warnings allowed); 1 a check failed; 2 usage or\n"

@@ -10,7 +10,8 @@
  * written here: the config names the files that hold them (a relative name is looked up in
  * $CREDENTIALS_DIRECTORY when the object client loads it) or leaves them to the environment,
  * and it never reads them. A key that would hold a secret itself (secret_access_key,
- * account_key, ...) is refused with the key to use instead.
+ * account_key, ...) is refused with the key to use instead, and Mendix's EncryptionKeys
+ * (client-side encryption, whose format is not documented) with the reason.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,36 +32,39 @@
 	"blob_endpoint, account_name, account_key_file, shared_access_signature_file, container "  \
 	"or max_connections"
 
-/* A key that would hold a secret in the file, and the key or variable to use instead. */
-struct config_secret_key {
+#define CONFIG_SECRET_REFUSED                                                                      \
+	"a secret is not written in the configuration file (it is read by every user who can "     \
+	"read the file, and shown in backups of it); use "
+
+/* A key of the Mendix runtime's that is refused, and why (the key or variable to use instead). */
+struct config_refused_key {
 	const char *key;
-	const char *instead;
+	const char *why;
 };
 
-static const struct config_secret_key config_s3_secrets[] = {
-    {"secret_access_key", "secret_access_key_file or $AWS_SECRET_ACCESS_KEY"},
-    {"session_token", "session_token_file or $AWS_SESSION_TOKEN"},
+static const struct config_refused_key config_s3_refused[] = {
+    {"secret_access_key", CONFIG_SECRET_REFUSED "secret_access_key_file or $AWS_SECRET_ACCESS_KEY"},
+    {"session_token", CONFIG_SECRET_REFUSED "session_token_file or $AWS_SESSION_TOKEN"},
+    {"encryption_keys", "s3 encryption_keys (Mendix's client-side encryption) is not "
+                        "supported: its format is not documented"},
     {NULL, NULL},
 };
 
-static const struct config_secret_key config_azure_secrets[] = {
-    {"account_key", "account_key_file or $AZURE_STORAGE_KEY"},
-    {"shared_access_signature", "shared_access_signature_file or $AZURE_STORAGE_SAS_TOKEN"},
+static const struct config_refused_key config_azure_refused[] = {
+    {"account_key", CONFIG_SECRET_REFUSED "account_key_file or $AZURE_STORAGE_KEY"},
+    {"shared_access_signature",
+     CONFIG_SECRET_REFUSED "shared_access_signature_file or $AZURE_STORAGE_SAS_TOKEN"},
     {NULL, NULL},
 };
 
-/* config_secret_refused: when key would hold a secret, refuse it naming what to use; else 0. */
+/* config_refused: when key is one of refused, refuse it saying why: -1; else 0. */
 static int
-config_secret_refused(struct config_reader *reader, const char *keypath, const yaml_node_t *key,
-                      const struct config_secret_key *secrets)
+config_refused(struct config_reader *reader, const char *keypath, const yaml_node_t *key,
+               const struct config_refused_key *refused)
 {
-	for (; secrets->key != NULL; secrets++)
-		if (config_scalar_is(key, secrets->key)) {
-			config_error(reader, key,
-			             "%s: a secret is not written in the configuration file (it "
-			             "is read by every user who can read the file, and shown in "
-			             "backups of it); use %s",
-			             keypath, secrets->instead);
+	for (; refused->key != NULL; refused++)
+		if (config_scalar_is(key, refused->key)) {
+			config_error(reader, key, "%s: %s", keypath, refused->why);
 			return -1;
 		}
 	return 0;
@@ -175,13 +179,7 @@ config_read_s3(struct config_reader *reader, const char *keypath, const yaml_nod
 		} else if (config_scalar_is(key, "max_connections")) {
 			rc = config_read_count(reader, sub, v, 1, CONFIG_STORE_MAX_CONNECTIONS,
 			                       &s3->max_connections);
-		} else if (config_scalar_is(key, "encryption_keys")) {
-			config_error(reader, key,
-			             "%s: s3 encryption_keys (Mendix's client-side encryption) is "
-			             "not supported: its format is not documented",
-			             sub);
-			rc = -1;
-		} else if (config_secret_refused(reader, sub, key, config_s3_secrets) != 0) {
+		} else if (config_refused(reader, sub, key, config_s3_refused) != 0) {
 			rc = -1;
 		} else {
 			config_error(reader, key, "%s: unknown key '%s' (expected %s)", keypath,
@@ -245,7 +243,7 @@ config_read_azure(struct config_reader *reader, const char *keypath, const yaml_
 		} else if (config_scalar_is(key, "max_connections")) {
 			rc = config_read_count(reader, sub, v, 1, CONFIG_STORE_MAX_CONNECTIONS,
 			                       &az->max_connections);
-		} else if (config_secret_refused(reader, sub, key, config_azure_secrets) != 0) {
+		} else if (config_refused(reader, sub, key, config_azure_refused) != 0) {
 			rc = -1;
 		} else {
 			config_error(reader, key, "%s: unknown key '%s' (expected %s)", keypath,

@@ -300,11 +300,14 @@ daemon_run(const char *config_path, struct config *config)
 	         config->spool_dir, w.config->ntargets, w.config->ntargets == 1 ? "" : "s",
 	         w.config->max_parallel_jobs);
 	for (size_t i = 0; i < w.config->ntargets; i++) {
-		char conninfo[512];
+		char conninfo[512], store[RESTORE_TARGET_STORE_NAME_MAX];
+		struct restore_target t;
 
 		config_conninfo_redact(w.config->targets[i].database, conninfo, sizeof(conninfo));
-		log_line(LOG_PRIORITY_INFO, NULL, "target %s: database \"%s\", blob_dir %s",
-		         w.config->targets[i].name, conninfo, w.config->targets[i].blob_dir);
+		config_restore_target(&w.config->targets[i], &t);
+		log_line(LOG_PRIORITY_INFO, NULL, "target %s: database \"%s\", %s %s",
+		         w.config->targets[i].name, conninfo, restore_target_store_kind(&t),
+		         restore_target_store_name(&t, store, sizeof(store)));
 	}
 	notify_send("READY=1");
 	(void)check_log(w.config); /* its failures are logged; the daemon goes on */

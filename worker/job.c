@@ -42,8 +42,33 @@ remove_staging(const char *blob_dir, const char *job_id)
 	struct store *store;
 	char err[256];
 
-	if (store_open_folder(AT_FDCWD, blob_dir, &store, err, sizeof(err)) < 0)
+	if (blob_dir == NULL || blob_dir[0] != '/' ||
+	    store_open_folder(AT_FDCWD, blob_dir, &store, err, sizeof(err)) < 0)
 		return;
+	store_stage_remove_leftover(store, job_id);
+	store_close(store);
+}
+
+/*
+ * remove_object_staging: what job_id staged for target's bucket or container, if its store is
+ * one: the store's driver finishes or undoes it by its journal in work_dir.
+ */
+static void
+remove_object_staging(const struct config *config, const char *target, const char *job_id)
+{
+	const struct config_target *ct = config_target_find(config, target);
+	struct restore_target t;
+	struct store *store;
+	char err[512];
+
+	if (ct == NULL || ct->blob_dir != NULL)
+		return;
+	config_restore_target(ct, &t);
+	if (store_open(&t, &store, err, sizeof(err)) < 0) {
+		log_line(LOG_PRIORITY_WARNING, job_id,
+		         "cannot look for what the job left in target %s's store: %s", target, err);
+		return;
+	}
 	store_stage_remove_leftover(store, job_id);
 	store_close(store);
 }
@@ -51,7 +76,8 @@ remove_staging(const char *blob_dir, const char *job_id)
 /*
  * remove_attempt_files: remove what an attempt of a job may have left behind: its dump copy
  * and the TOC list beside it, and (staging) its staging folder, where its claim says they were
- * (the configuration may have changed since) and where the configuration puts them now; and
+ * (the configuration may have changed since) and where the configuration puts them now, or
+ * what it staged in its target's bucket or container; and
  * (unchanged: the attempt left the target as it was) the backup it made before the restore
  * (keep_previous): it holds the target's state as it still is, and counting it would push a
  * real undo point out of previous_keep.
@@ -81,10 +107,11 @@ remove_attempt_files(const struct config *config, const struct spool_claim *clai
 	}
 	if (!staging)
 		return;
-	if (claim->blob_dir[0] == '/')
-		remove_staging(claim->blob_dir, claim->job_id);
+	remove_staging(claim->blob_dir, claim->job_id);
 	for (size_t i = 0; i < config->ntargets; i++)
 		remove_staging(config->targets[i].blob_dir, claim->job_id);
+	if (claim->target[0] != '\0')
+		remove_object_staging(config, claim->target, claim->job_id);
 }
 
 void

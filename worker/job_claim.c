@@ -9,7 +9,10 @@
  * client), and looks whether the staging folder is still beside blob_dir (the files were not
  * swapped in) or is blob_dir now (they were: renames keep the inode). Its report then says
  * what is where; where the server cannot be asked, the database's status is "unknown" and
- * the staged files are kept.
+ * the staged files are kept. A bucket's or a container's staged files are where the store's
+ * journal in work_dir says: the leftover removal (store_stage_remove_leftover) finishes or
+ * undoes them once the server has said what became of the transaction, and the journal is
+ * kept while it cannot say.
  *
  * Diagnostics: none of its own; the caller logs and files the report.
  */
@@ -131,6 +134,7 @@ enum files_place {
 	FILES_STAGED,    /* still in the staging folder: blob_dir holds the old files */
 	FILES_SWAPPED,   /* blob_dir is the staging folder now: the old files are at its name */
 	FILES_NOT_FOUND, /* neither */
+	FILES_OBJECTS,   /* in a bucket or a container, as the store's journal records */
 };
 
 /* files_place: where the backup's staged files are; their folder's path into staging. */
@@ -139,6 +143,8 @@ files_place(const struct spool_claim *claim, char *staging, size_t len)
 {
 	struct stat st;
 
+	if (!claim->db_only && claim->blob_dir[0] != '/' && claim->blob_dir[0] != '\0')
+		return FILES_OBJECTS;
 	if (claim->staging_ino == 0)
 		return FILES_NONE;
 	if (job_staging_path(claim->blob_dir, claim->job_id, staging, len) < 0)
@@ -193,7 +199,9 @@ job_claim_committing_report(const struct config *config, const struct spool_clai
 	/* The files are swapped in only after the COMMIT returned: then it committed. */
 	outcome = place == FILES_SWAPPED ? DATABASE_COMMITTED
 	                                 : ask_server(config, claim, target, why, sizeof(why));
-	*keep_staging = outcome != DATABASE_ROLLED_BACK && place == FILES_STAGED;
+	*keep_staging =
+	    outcome != DATABASE_ROLLED_BACK &&
+	    (place == FILES_STAGED || (place == FILES_OBJECTS && outcome != DATABASE_COMMITTED));
 	report->files.status = place == FILES_NONE      ? "skipped"
 	                       : place == FILES_SWAPPED ? "restored"
 	                       : place == FILES_STAGED  ? "unchanged"
@@ -225,7 +233,20 @@ job_claim_committing_report(const struct config *config, const struct spool_clai
 		                                   : "");
 		return 0;
 	}
-	if (place == FILES_STAGED)
+	if (place == FILES_OBJECTS)
+		report_set_error(
+		    report, "partial",
+		    "%s after the commit of the database restore had begun: %s%s%s%s; the "
+		    "backup's files in %s are as the journal %s/objects-%s.journal records, %s",
+		    how, db_truth, why[0] != '\0' ? " (" : "", why, why[0] != '\0' ? ")" : "",
+		    claim->blob_dir, claim->work_dir, claim->job_id,
+		    outcome == DATABASE_COMMITTED
+		        ? "and their commit is finished from it now (check the files, or restore "
+		          "the "
+		          "backup again)"
+		        : "kept: the next restore into the target finishes or undoes them (restore "
+		          "the backup again to be sure)");
+	else if (place == FILES_STAGED)
 		report_set_error(
 		    report, "partial",
 		    "%s after the commit of the database restore had begun, before the "

@@ -53,7 +53,8 @@ struct spool_claim {
 	int attempts;                  /* restores started so far */
 	enum spool_phase phase;
 	char work_dir[4096]; /* where the attempt keeps its dump copy */
-	char blob_dir[4096]; /* beside which the attempt stages files */
+	char blob_dir[4096]; /* beside which the attempt stages files; for a bucket or a container,
+	                        its name (restore_target_store_name), which starts with no '/' */
 	/* What the report needs that the outcome below does not say, recorded as the job starts: */
 	bool dry_run, db_only;
 	unsigned long long started_at_ms; /* the attempt's start, Unix time in milliseconds */

@@ -265,6 +265,7 @@ static void
 job_start(struct worker *w, struct job *job)
 {
 	const struct config_target *ct = config_target_find(w->config, job->target);
+	struct restore_target t;
 	char err[512];
 	pid_t pid;
 
@@ -274,8 +275,12 @@ job_start(struct worker *w, struct job *job)
 	job->claim.phase = SPOOL_PHASE_RESTORING;
 	snprintf(job->claim.target, sizeof(job->claim.target), "%s", job->target);
 	snprintf(job->claim.work_dir, sizeof(job->claim.work_dir), "%s", w->config->work_dir);
-	snprintf(job->claim.blob_dir, sizeof(job->claim.blob_dir), "%s",
-	         ct != NULL ? ct->blob_dir : "");
+	if (ct != NULL) {
+		config_restore_target(ct, &t);
+		restore_target_store_name(&t, job->claim.blob_dir, sizeof(job->claim.blob_dir));
+	} else {
+		job->claim.blob_dir[0] = '\0';
+	}
 	if (spool_claim_save(&job->claim, err, sizeof(err)) < 0) {
 		/* Without the record, a worker adopting the job could not tell how far it got. */
 		log_line(LOG_PRIORITY_ERROR, job->claim.job_id, "%s; the job waits", err);
