@@ -88,6 +88,23 @@ config_read_url(struct config_reader *reader, const char *keypath, const yaml_no
 	return -1;
 }
 
+/*
+ * config_azure_endpoint_names_container: whether url is Azure's own blob endpoint with a path
+ * (https://<account>.blob.core.windows.net/<container>): Mendix then takes Container as a
+ * folder in that container, a layout the store does not know.
+ */
+static bool
+config_azure_endpoint_names_container(const char *url)
+{
+	static const char azure_host[] = ".blob.core.windows.net";
+	const char *host = strstr(url, "://") + 3, *path = strchr(host, '/');
+	size_t hostlen = path != NULL ? (size_t)(path - host) : strlen(host);
+
+	return path != NULL && path[1] != '\0' && hostlen > sizeof(azure_host) - 1 &&
+	       strncmp(host + hostlen - (sizeof(azure_host) - 1), azure_host,
+	               sizeof(azure_host) - 1) == 0;
+}
+
 /* config_read_name: a bucket, container or account name at keypath: not empty, no '/'. */
 static int
 config_read_name(struct config_reader *reader, const char *keypath, const yaml_node_t *value,
@@ -228,6 +245,16 @@ config_read_azure(struct config_reader *reader, const char *keypath, const yaml_
 		snprintf(sub, sizeof(sub), "%s.%s", keypath, (const char *)key->data.scalar.value);
 		if (config_scalar_is(key, "blob_endpoint")) {
 			rc = config_read_url(reader, sub, v, (char **)&az->blob_endpoint);
+			if (rc == 0 && config_azure_endpoint_names_container(az->blob_endpoint)) {
+				config_error(
+				    reader, v,
+				    "%s: '%s' names a container (the runtime then keeps the "
+				    "files in a folder named by Container within it, which "
+				    "is not supported); give the account's endpoint and the "
+				    "container in container:",
+				    sub, config_shown(v, shown, sizeof(shown)));
+				rc = -1;
+			}
 		} else if (config_scalar_is(key, "account_name")) {
 			rc = config_read_name(reader, sub, v, (char **)&az->account_name);
 		} else if (config_scalar_is(key, "account_key_file")) {

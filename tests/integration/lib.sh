@@ -285,16 +285,20 @@ make_snapshot() {
 	pack_snapshot "$1" "$1.d"
 }
 
-# expected_keys: the keys the program says it expects at level $1 (top or target), one a line
-# (from its refusal of an unknown key): what README, the example and the man pages must list.
+# expected_keys: the keys the program says it expects at level $1 (top, target, or a target's
+# s3 or azure mapping), one a line (from its refusal of an unknown key): what README, the example
+# and the man pages must list.
 expected_keys() {
 	local cfg=$TEST_ROOT/unknown-$1.yaml
-	if [ "$1" = top ]; then
+	case $1 in
+	top)
 		write_config "$cfg"
 		echo "no_such_key_rw: 1" >>"$cfg"
-	else
-		write_config "$cfg" no_such_key_rw=1
-	fi
+		;;
+	s3) write_config "$cfg" blob_dir= "s3={region: r, bucket: b, no_such_key_rw: 1}" ;;
+	azure) write_config "$cfg" blob_dir= "azure={account_name: a, container: c, no_such_key_rw: 1}" ;;
+	*) write_config "$cfg" no_such_key_rw=1 ;;
+	esac
 	"$RESTORE_WORKER" -c "$cfg" inspect "$TEST_ROOT/no-such-archive" 2>"$TEST_ROOT/unknown-$1.err" || true
 	sed -n "s/.*unknown key 'no_such_key_rw' (expected \(.*\))\$/\1/p" "$TEST_ROOT/unknown-$1.err" |
 		sed 's/ or /, /g' | tr ',' '\n' | sed 's/^ *//; s/ *$//' | sed '/^$/d' | sort -u

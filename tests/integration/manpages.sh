@@ -6,7 +6,8 @@
 # shows every option its COMMAND --help lists, and an entry (.It Cm COMMAND) in COMMANDS whose
 # text names each of those options again (.Fl -OPTION, for --OPTION); its EXIT STATUS gives README's exit
 # statuses in README's words. doc/restore-worker.yaml.5 has an entry (.It Cm KEY) for every
-# configuration key the parser accepts, at its level: "Top-level keys" or "Target keys" (the keys
+# configuration key the parser accepts, at its level: "Top-level keys", "Target keys", or a
+# target's s3: and azure: mappings' "S3 keys" and "Azure keys" (the keys
 # the program lists when it refuses an unknown one, as shipped_files.sh asks them, and every
 # config_scalar_is(key, "...") of worker/config*.c). Both pages render without a message from
 # mandoc -T lint (level warning) and from man --warnings, the groff run lintian makes.
@@ -144,14 +145,16 @@ done <"$CASE_DIR/readme.exit"
 case_end
 
 case_begin every_config_key
-for level in top target; do
+for level in top target s3 azure; do
 	expected_keys $level >"$TEST_ROOT/accepted.$level"
 	[ "$(wc -l <"$TEST_ROOT/accepted.$level")" -ge 3 ] ||
 		fail "no list of $level keys in the unknown-key error: $(cat "$TEST_ROOT/unknown-$level.err")"
 done
 page_keys "Top-level keys" "$PAGE5" >"$CASE_DIR/page.top"
 page_keys "Target keys" "$PAGE5" >"$CASE_DIR/page.target"
-for level in top target; do
+page_keys "S3 keys" "$PAGE5" >"$CASE_DIR/page.s3"
+page_keys "Azure keys" "$PAGE5" >"$CASE_DIR/page.azure"
+for level in top target s3 azure; do
 	missing=$(comm -23 "$TEST_ROOT/accepted.$level" "$CASE_DIR/page.$level" | tr '\n' ' ')
 	[ -z "$missing" ] || fail "restore-worker.yaml(5) has no $level-level entry for: $missing"
 	note_extra "$level-level keys" "$CASE_DIR/page.$level" "$TEST_ROOT/accepted.$level"
@@ -159,7 +162,7 @@ done
 grep -ho 'config_scalar_is(key, "[a-z_0-9]*")' "$SRC"/worker/config*.c |
 	sed 's/.*"\(.*\)")/\1/' | sort -u >"$CASE_DIR/parsed"
 [ -s "$CASE_DIR/parsed" ] || fail "no config_scalar_is(key, \"...\") found in worker/config*.c"
-sort -u "$CASE_DIR/page.top" "$CASE_DIR/page.target" >"$CASE_DIR/page.all"
+sort -u "$CASE_DIR"/page.{top,target,s3,azure} >"$CASE_DIR/page.all"
 missing=$(comm -23 "$CASE_DIR/parsed" "$CASE_DIR/page.all" | tr '\n' ' ')
 [ -z "$missing" ] || fail "keys worker/config*.c reads that restore-worker.yaml(5) lacks: $missing"
 case_end

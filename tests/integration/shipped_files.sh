@@ -2,14 +2,16 @@
 # shipped_files.sh - the documentation and the shipped files tell the truth.
 #
 # The configuration's keys: config.yaml.example ("Every key is listed here") and the YAML block
-# of README.md's "## Configuration" list exactly the keys the parser accepts, at the top level
-# and under a target. The keys the parser accepts are asked of the program itself: a
+# of README.md's "## Configuration" list exactly the keys the parser accepts, at the top level,
+# under a target, and in a target's s3: and azure: mappings. The keys the parser accepts are asked of the program itself: a
 # configuration with an unknown key is refused with the list of the keys it expects ("unknown
 # key 'x' (expected a, b or c)"). That list is then checked against the parser: each key in it
 # is taken as a key (a wrong value gives another error than "unknown key"), and each key
 # worker/config*.c reads (config_scalar_is(key, "...")) is in it. Keys commented out in the
 # example ("# key: value", the optional ones that need more set-up) count as listed, and the
-# example with them uncommented must load.
+# example with them uncommented must load; so must the example with its commented-out s3: block
+# ("    # s3:" and its "    #   key: value" lines), then its azure: block, taken in instead of
+# the first target's blob_dir.
 #
 # README's metrics table: the metrics worker/metrics_text.c names, with their units.
 #
@@ -45,6 +47,26 @@ yaml_keys() {
 		sed -n "s/^$indent\([a-z_][a-z_0-9]*\):\( .*\)\{0,1\}\$/\1/p" | sort -u
 }
 
+# yaml_store_keys: the keys of the s3: or azure: mapping ($1) of a target in YAML file $2 (6
+# spaces in, under "    s3:"), the commented-out ones ("    # s3:", "    #   key: ", and in such
+# a block "    #   # key: ") included, one a line.
+yaml_store_keys() {
+	sed 's/^    # /    /; s/^      # /      /' "$2" | awk -v m="$1" '
+		$0 ~ "^    " m ":( |$)" { inside = 1; next }
+		inside && /^      [a-z_]/ { key = $1; sub(/:.*/, "", key); print key; next }
+		inside && !/^ *$/ { inside = 0 }' | sort -u
+}
+
+# store_taken_in: YAML file $2 with its commented-out $1 mapping (s3 or azure) taken in, and
+# the blob_dir it replaces (the first) left out.
+store_taken_in() {
+	awk -v m="$1" '
+		!dropped && /^    blob_dir:/ { dropped = 1; next }
+		$0 ~ "^    # " m ":$" { print "    " m ":"; inside = 1; next }
+		inside && /^    #   / { sub(/^    #   /, "      "); print; next }
+		{ inside = 0; print }' "$2"
+}
+
 # readme_config: the YAML block of README.md's "## Configuration" section.
 readme_config() {
 	sed -n '/^## Configuration$/,/^## /p' "$README" | sed -n '/^```yaml$/,/^```$/p' | sed '1d;$d'
@@ -60,16 +82,21 @@ compare() {
 }
 
 case_begin parser_key_lists
-for level in top target; do
+for level in top target s3 azure; do
 	expected_keys $level >"$TEST_ROOT/accepted.$level"
 	[ "$(wc -l <"$TEST_ROOT/accepted.$level")" -ge 3 ] ||
 		fail "no list of $level keys in the unknown-key error: $(cat "$TEST_ROOT/unknown-$level.err")"
 done
 # Each key of the lists is one the parser takes: a mapping as its value is refused for
 # another reason than an unknown key.
-for level in top target; do
+declare -A required=([s3]="region bucket" [azure]="account_name container")
+for level in top target s3 azure; do
 	for key in $(cat "$TEST_ROOT/accepted.$level"); do
-		if [ "$key" = targets ]; then
+		if [ $level = s3 ] || [ $level = azure ]; then
+			# The mapping's required keys but the one tried, then that one as a mapping.
+			others=$(printf '%s\n' ${required[$level]} | grep -vx "$key" | sed 's/$/: x, /' | tr -d '\n')
+			write_config "$CASE_DIR/c.yaml" blob_dir= "$level={$others$key: {a: 1}}"
+		elif [ "$key" = targets ]; then
 			printf 'work_dir: %s\ntargets: {a: 1}\n' "$WORK_DIR" >"$CASE_DIR/c.yaml"
 		elif [ $level = top ]; then
 			write_config "$CASE_DIR/c.yaml"
@@ -81,14 +108,14 @@ for level in top target; do
 			printf '    %s: {a: 1}\n' "$key" >>"$CASE_DIR/c.yaml"
 		fi
 		loads "$CASE_DIR/c.yaml" && fail "$level key $key: {a: 1} was accepted"
-		grep -q "unknown key" "$CASE_DIR/err" && fail "the $level key $key the error lists is refused as unknown"
+		grep -q "unknown key '$key'" "$CASE_DIR/err" && fail "the $level key $key the error lists is refused as unknown"
 	done
 done
-# Each key the parser reads is in the lists (its two levels together).
+# Each key the parser reads is in the lists (its four levels together).
 grep -ho 'config_scalar_is(key, "[a-z_0-9]*")' "$SRC"/worker/config*.c |
 	sed 's/.*"\(.*\)")/\1/' | sort -u >"$CASE_DIR/parsed"
 [ -s "$CASE_DIR/parsed" ] || fail "no config_scalar_is(key, \"...\") found in worker/config*.c"
-sort -u "$TEST_ROOT/accepted.top" "$TEST_ROOT/accepted.target" >"$CASE_DIR/listed"
+sort -u "$TEST_ROOT"/accepted.{top,target,s3,azure} >"$CASE_DIR/listed"
 missing=$(comm -23 "$CASE_DIR/parsed" "$CASE_DIR/listed" | tr '\n' ' ')
 [ -z "$missing" ] || fail "keys worker/config*.c reads but its unknown-key error does not list: $missing"
 case_end
@@ -98,6 +125,10 @@ for level in top target; do
 	yaml_keys $level "$EXAMPLE" commented >"$CASE_DIR/example.$level"
 	compare "config.yaml.example ($level level)" "$CASE_DIR/example.$level" "$TEST_ROOT/accepted.$level"
 done
+for level in s3 azure; do
+	yaml_store_keys $level "$EXAMPLE" >"$CASE_DIR/example.$level"
+	compare "config.yaml.example ($level: mapping)" "$CASE_DIR/example.$level" "$TEST_ROOT/accepted.$level"
+done
 # The example loads (with a work_dir that exists here), also with its commented-out keys.
 mkdir -p "$CASE_DIR/lib"
 sed "s,^work_dir: .*,work_dir: $CASE_DIR/lib," "$EXAMPLE" >"$CASE_DIR/example.yaml"
@@ -105,6 +136,12 @@ loads "$CASE_DIR/example.yaml" || fail "config.yaml.example does not load: $(hea
 sed 's/^\( *\)# \([a-z_][a-z_0-9]*: \)/\1\2/' "$CASE_DIR/example.yaml" >"$CASE_DIR/uncommented.yaml"
 loads "$CASE_DIR/uncommented.yaml" ||
 	fail "config.yaml.example with its commented-out keys taken in does not load: $(head -n 1 "$CASE_DIR/err")"
+for level in s3 azure; do
+	store_taken_in $level "$CASE_DIR/example.yaml" >"$CASE_DIR/$level.yaml"
+	grep -q "^    $level:\$" "$CASE_DIR/$level.yaml" || fail "config.yaml.example has no commented-out $level: block"
+	loads "$CASE_DIR/$level.yaml" ||
+		fail "config.yaml.example with its $level: block instead of blob_dir does not load: $(head -n 1 "$CASE_DIR/err")"
+done
 case_end
 
 case_begin readme_lists_every_key
@@ -113,6 +150,10 @@ readme_config >"$CASE_DIR/readme.yaml"
 for level in top target; do
 	yaml_keys $level "$CASE_DIR/readme.yaml" >"$CASE_DIR/readme.$level"
 	compare "README's Configuration ($level level)" "$CASE_DIR/readme.$level" "$TEST_ROOT/accepted.$level"
+done
+for level in s3 azure; do
+	yaml_store_keys $level "$CASE_DIR/readme.yaml" >"$CASE_DIR/readme.$level"
+	compare "README's Configuration ($level: mapping)" "$CASE_DIR/readme.$level" "$TEST_ROOT/accepted.$level"
 done
 case_end
 

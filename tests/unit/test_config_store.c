@@ -120,6 +120,11 @@ static const struct bad_case bad_cases[] = {
      "config.yaml:9: targets.acceptance.azure.blob_endpoint: 'https://' is not an http:// or "
      "https:// URL",
      NULL},
+    {"azure endpoint naming a container",
+     HEAD AZURE "      blob_endpoint: https://acct.blob.core.windows.net/files\n",
+     "config.yaml:9: targets.acceptance.azure.blob_endpoint: "
+     "'https://acct.blob.core.windows.net/files' names a container",
+     NULL},
     {"s3 bucket with a slash", HEAD "    s3:\n      region: r\n      bucket: files/acceptance\n",
      "config.yaml:8: targets.acceptance.s3.bucket: 'files/acceptance' holds a '/'", NULL},
     {"s3 empty region", HEAD "    s3:\n      region: ''\n      bucket: b\n",
@@ -331,13 +336,16 @@ test_azure(const char *path)
 		config_free(config);
 	}
 	config = load_good(path, "azure sas",
-	                   HEAD AZURE "      shared_access_signature_file: /run/cred/sas\n");
+	                   HEAD AZURE "      shared_access_signature_file: /run/cred/sas\n"
+	                              "      blob_endpoint: https://acct.blob.core.windows.net/\n");
 	if (config != NULL) {
 		az = config->targets[0].azure;
-		CHECK(az != NULL && az->blob_endpoint == NULL && az->account_key_file == NULL &&
+		CHECK(az != NULL &&
+		          same(az->blob_endpoint, "https://acct.blob.core.windows.net/") &&
+		          az->account_key_file == NULL &&
 		          same(az->shared_access_signature_file, "/run/cred/sas") &&
 		          az->max_connections == 16,
-		      "azure sas: not the defaults with the SAS file");
+		      "azure sas: not the SAS file, the endpoint and the defaults");
 		config_free(config);
 	}
 }
