@@ -1,6 +1,8 @@
 /*
  * old_files.h - the removal of the old files restores swapped out, in a process of its own
- * beside the worker or detached from restore (old_files.c).
+ * beside the worker or detached from restore (old_files.c). Folders only: a blob_dir that is
+ * NULL or no absolute path (a target whose files are in a bucket or a container, whose
+ * restores remove the old ones themselves) has nothing to remove here.
  */
 #ifndef OLD_FILES_H
 #define OLD_FILES_H
