@@ -54,17 +54,19 @@ static const char *
 kept_where(const struct restore_options *o, const struct archive_walk *walk, const char *job_id,
            char *buf, size_t buflen)
 {
-	char store[RESTORE_TARGET_STORE_NAME_MAX];
+	char store[RESTORE_TARGET_STORE_NAME_MAX], journal[RESTORE_TARGET_STORE_NAME_MAX];
 
-	if (o->target->blob_dir != NULL)
+	if (o->target->blob_dir != NULL) {
 		snprintf(buf, buflen, "%s still holds the old files and %s the backup's",
 		         o->target->blob_dir, store_stage_where(walk->staging));
-	else
-		snprintf(buf, buflen,
-		         "%s holds the backup's files and the old ones they replace, as "
-		         "%s/objects-%s.journal records",
-		         restore_target_store_name(o->target, store, sizeof(store)),
-		         o->target->state_dir, job_id);
+		return buf;
+	}
+	if (snprintf(journal, sizeof(journal), RESTORE_OBJECT_JOURNAL_FORMAT, o->target->state_dir,
+	             job_id) >= (int)sizeof(journal))
+		snprintf(journal, sizeof(journal), "the journal in %s", o->target->state_dir);
+	snprintf(buf, buflen,
+	         "%s holds the backup's files and the old ones they replace, as %s records",
+	         restore_target_store_name(o->target, store, sizeof(store)), journal);
 	return buf;
 }
 
@@ -76,7 +78,7 @@ static void
 commit_unknown(const struct restore_options *o, struct archive_walk *walk, struct report *report,
                const char *err)
 {
-	char kept[2 * RESTORE_TARGET_STORE_NAME_MAX];
+	char kept[3 * RESTORE_TARGET_STORE_NAME_MAX];
 
 	report->database.status = "unknown";
 	if (walk->staging == NULL) {
@@ -143,7 +145,7 @@ int
 restore_commit_files(const struct restore_options *o, struct archive_walk *walk,
                      struct report *report)
 {
-	char err[MESSAGE_BYTES], kept[2 * RESTORE_TARGET_STORE_NAME_MAX];
+	char err[MESSAGE_BYTES], kept[3 * RESTORE_TARGET_STORE_NAME_MAX];
 	double swap_started = restore_now();
 	int rc;
 

@@ -137,14 +137,22 @@ enum files_place {
 	FILES_OBJECTS,   /* in a bucket or a container, as the store's journal records */
 };
 
-/* files_place: where the backup's staged files are; their folder's path into staging. */
+/* files_place: where the backup's staged files are; their folder's (or journal's) path into
+ * staging. */
 static enum files_place
 files_place(const struct spool_claim *claim, char *staging, size_t len)
 {
 	struct stat st;
+	int n;
 
-	if (!claim->db_only && claim->blob_dir[0] != '/' && claim->blob_dir[0] != '\0')
-		return FILES_OBJECTS;
+	if (claim->blob_dir[0] != '/' && claim->blob_dir[0] != '\0') {
+		/* An object store: its driver's journal says whether anything was staged. */
+		n = snprintf(staging, len, RESTORE_OBJECT_JOURNAL_FORMAT, claim->work_dir,
+		             claim->job_id);
+		if (n < 0 || (size_t)n >= len)
+			return FILES_NOT_FOUND;
+		return lstat(staging, &st) == 0 ? FILES_OBJECTS : FILES_NONE;
+	}
 	if (claim->staging_ino == 0)
 		return FILES_NONE;
 	if (job_staging_path(claim->blob_dir, claim->job_id, staging, len) < 0)
@@ -237,9 +245,9 @@ job_claim_committing_report(const struct config *config, const struct spool_clai
 		report_set_error(
 		    report, "partial",
 		    "%s after the commit of the database restore had begun: %s%s%s%s; the "
-		    "backup's files in %s are as the journal %s/objects-%s.journal records, %s",
+		    "backup's files in %s are as the journal %s records, %s",
 		    how, db_truth, why[0] != '\0' ? " (" : "", why, why[0] != '\0' ? ")" : "",
-		    claim->blob_dir, claim->work_dir, claim->job_id,
+		    claim->blob_dir, staging,
 		    outcome == DATABASE_COMMITTED
 		        ? "and their commit is finished from it now (check the files, or restore "
 		          "the "

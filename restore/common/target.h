@@ -88,6 +88,12 @@ restore_target_store_kind(const struct restore_target *t)
 	return t->s3 != NULL ? "bucket" : t->azure != NULL ? "container" : "blob_dir";
 }
 
+/*
+ * Where an object store's driver journals a job's changes to the store, with state_dir and
+ * the job id: what the reports of a restore that ended partial point at.
+ */
+#define RESTORE_OBJECT_JOURNAL_FORMAT "%s/objects-%s.journal"
+
 /* The longest name restore_target_store_name gives, with its NUL. */
 #define RESTORE_TARGET_STORE_NAME_MAX 4096
 
