@@ -3,13 +3,13 @@
  * spool_dir, the user the service runs as (run_as.h).
  *
  * An operator runs `check` and `submit` as root, but the worker reads archives, logs in to
- * databases and writes beside blob_dir as its own user. What root can do proves nothing about
- * what that user can, so those commands do their judging in a child process that has become
- * that user (its groups from the user database, as the service gets them from User=) and
- * report what it found. The child also takes the environment systemd gives a unit's User=
- * (HOME, USER, LOGNAME, PATH, LANG), not root's. Nothing changes when the caller is not root, the
- * spool's owner is root, or there is no spool: the caller is then the worker's user as far as we
- * can tell.
+ * databases and writes beside blob_dir (or reads its bucket's credentials) as its own user. What
+ * root can do proves nothing about what that user can, so those commands do their judging in a
+ * child process that has become that user (its groups from the user database, as the service gets
+ * them from User=) and report what it found. The child also takes the environment systemd gives a
+ * unit's User= (HOME, USER, LOGNAME, PATH, LANG), not root's. Nothing changes when the caller is
+ * not root, the spool's owner is root, or there is no spool: the caller is then the worker's user
+ * as far as we can tell.
  */
 #include <errno.h>
 #include <grp.h>
