@@ -2,8 +2,9 @@
  * fuzz_config.c - the configuration reader, config_load(), on any file.
  *
  * The input is written to a temporary config.yaml and loaded. A loaded configuration has what
- * config.h promises (a work_dir, at least one target, each with a database, a blob folder and
- * a default_target that names one of them), and each target's connection string can be shown
+ * config.h promises (a work_dir, at least one target, each with a database and exactly one
+ * file store: a blob folder, or an s3: or azure: mapping with its required keys; a
+ * default_target that names one of them), and each target's connection string can be shown
  * redacted.
  */
 #include <string.h>
@@ -35,8 +36,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < config->ntargets; i++) {
 		const struct config_target *t = &config->targets[i];
 
-		if (t->name == NULL || t->database == NULL || t->blob_dir == NULL)
+		if (t->name == NULL || t->database == NULL)
 			fuzz_fail("target %zu lacks a required key", i);
+		if ((t->blob_dir != NULL) + (t->s3 != NULL) + (t->azure != NULL) != 1)
+			fuzz_fail("target %zu has not exactly one file store", i);
+		if (t->s3 != NULL && (t->s3->region == NULL || t->s3->bucket == NULL ||
+		                      t->s3->prefix == NULL || t->s3->suffix == NULL ||
+		                      t->s3->max_connections < 1 || t->s3->max_connections > 128))
+			fuzz_fail("target %zu's s3 lacks a required key or a default", i);
+		if (t->azure != NULL &&
+		    (t->azure->account_name == NULL || t->azure->container == NULL ||
+		     t->azure->max_connections < 1 || t->azure->max_connections > 128))
+			fuzz_fail("target %zu's azure lacks a required key or a default", i);
 		if (config_target_find(config, t->name) == NULL)
 			fuzz_fail("config_target_find does not find target %s", t->name);
 		config_conninfo_redact(t->database, shown, sizeof(shown));

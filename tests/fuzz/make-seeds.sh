@@ -173,7 +173,30 @@ targets:
 EOF
 printf 'work_dir: &w /tmp\ntargets:\n  a:\n    database: *w\n    blob_dir: /x\n    plan_quota: 10 GB\n' \
 	>"$out/bad.yaml"
-seeds config full.yaml="$out/full.yaml" minimal.yaml="$out/minimal.yaml" bad.yaml="$out/bad.yaml"
+cat >"$out/objects.yaml" <<'EOF'
+work_dir: /tmp
+targets:
+  s:
+    database: dbname=s
+    plan_quota: 1GB
+    s3:
+      endpoint: http://127.0.0.1:9000
+      region: eu-west-1
+      bucket: app-files
+      prefix: "s/"
+      suffix: ".bin"
+      server_side_encryption: true
+      access_key_id: AKIAEXAMPLE
+      secret_access_key_file: s.s3-secret
+      session_token_file: /run/credentials/s.token
+      max_connections: 128
+  a:
+    database: dbname=a
+    plan_quota: 1GB
+    azure: {account_name: devstoreaccount1, account_key_file: a.key, container: files}
+EOF
+seeds config full.yaml="$out/full.yaml" minimal.yaml="$out/minimal.yaml" bad.yaml="$out/bad.yaml" \
+	objects.yaml="$out/objects.yaml"
 
 # Job files, as restore-worker submit writes them, and by hand.
 printf 'archive: /srv/backups/files_and_database-fc9e126f-201811210121.tar.gz\ntarget: acceptance\ndb_only: false\ndry_run: true\n' \
