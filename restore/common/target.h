@@ -24,10 +24,36 @@ enum restore_strategy {
 	RESTORE_STRATEGY_SWAP,            /* a new database beside it, swapped in by renames */
 };
 
+/* A target's S3 bucket (README: "Files in object storage"); keys <prefix><uuid><suffix>. */
+struct store_s3 {
+	/* NULL: AWS: https://s3.<region>.amazonaws.com, virtual-hosted (<bucket>.s3...) */
+	const char *endpoint;
+	const char *region;          /* required */
+	const char *bucket;          /* required */
+	const char *prefix;          /* "" when absent */
+	const char *suffix;          /* "" when absent */
+	bool server_side_encryption; /* x-amz-server-side-encryption: AES256 on every write */
+	const char *access_key_id;   /* NULL: $AWS_ACCESS_KEY_ID */
+	const char *secret_access_key_file; /* NULL: $AWS_SECRET_ACCESS_KEY */
+	/* NULL: $AWS_SESSION_TOKEN when set (x-amz-security-token) */
+	const char *session_token_file;
+	int max_connections; /* default 16, 1..128 */
+};
+
+/* A target's Azure Blob container; blob names <uuid> at its root. */
+struct store_azure {
+	const char *blob_endpoint;    /* NULL: https://<account_name>.blob.core.windows.net */
+	const char *account_name;     /* required */
+	const char *account_key_file; /* at most one of these two; neither: $AZURE_STORAGE_KEY, */
+	const char *shared_access_signature_file; /*   else $AZURE_STORAGE_SAS_TOKEN */
+	const char *container;                    /* required */
+	int max_connections;                      /* default 16, 1..128 */
+};
+
 struct restore_target {
 	const char *name;
 	const char *conninfo; /* libpq */
-	const char *blob_dir;
+	const char *blob_dir; /* NULL for an object store */
 	uint64_t plan_quota;
 	uint64_t restore_overhead;
 	int max_dump_major, max_dump_minor;
@@ -46,6 +72,10 @@ struct restore_target {
 	const char *const *after_restore;
 	int hook_timeout_s;   /* each hook's time limit, in seconds; 0: HOOKS_DEFAULT_TIMEOUT_S */
 	bool refuse_restores; /* allow_restore: false: every restore into it is refused */
+	const struct store_s3 *s3;
+	const struct store_azure *azure; /* NULL unless configured */
+	/* work_dir: where an object store keeps its listing snapshot and journal */
+	const char *state_dir;
 };
 
 #endif
