@@ -293,7 +293,8 @@ start(struct http_engine *e, struct http_req *r, char *err, size_t errlen)
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, r->headers);
 	if (r->aws_sigv4 != NULL) {
 		curl_easy_setopt(h, CURLOPT_AWS_SIGV4, r->aws_sigv4);
-		curl_easy_setopt(h, CURLOPT_USERPWD, r->aws_userpwd);
+		curl_easy_setopt(h, CURLOPT_USERNAME, r->aws_key_id);
+		curl_easy_setopt(h, CURLOPT_PASSWORD, r->aws_secret);
 	}
 	if (strcmp(r->method, "HEAD") == 0) {
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);

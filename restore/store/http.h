@@ -26,10 +26,11 @@ struct http_req {
 	struct curl_slist *headers;
 	const void *body; /* PUT, POST: its bytes (live until complete) */
 	size_t body_len;
-	bool idempotent;         /* may be sent again after no reply or a 5xx */
-	const char *aws_sigv4;   /* CURLOPT_AWS_SIGV4 (S3), or NULL */
-	const char *aws_userpwd; /* its "key:secret" */
-	size_t max_reply;        /* the reply body kept, in bytes; more is cut off (reply_cut) */
+	bool idempotent;        /* may be sent again after no reply or a 5xx */
+	const char *aws_sigv4;  /* CURLOPT_AWS_SIGV4 (S3), or NULL */
+	const char *aws_key_id; /* its access key id (which may hold a ':', as Swift's do) */
+	const char *aws_secret; /* and secret */
+	size_t max_reply;       /* the reply body kept, in bytes; more is cut off (reply_cut) */
 	http_complete_fn complete;
 	void *ctx; /* the caller's */
 	/* A streamed reply: a 2xx reply's body goes to sink instead (which may answer

@@ -192,10 +192,10 @@ open_s3(struct objclient *c, const struct restore_target *t, char *err, size_t e
 	} else if ((c->token = env_secret("AWS_SESSION_TOKEN", &oom)) == NULL && oom) {
 		goto oom;
 	}
-	size_t len = strlen(key_id) + strlen(secret) + 2;
-	if ((c->userpwd = malloc(len)) == NULL)
+	if ((c->key_id = strdup(key_id)) == NULL)
 		goto oom;
-	snprintf(c->userpwd, len, "%s:%s", key_id, secret);
+	c->secret = secret;
+	secret = NULL;
 	rc = 0;
 	goto out;
 oom:

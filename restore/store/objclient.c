@@ -42,14 +42,15 @@ objclient_close(struct objclient *c)
 		http_req_free(r);
 	}
 	http_engine_free(c->http);
-	if (c->userpwd != NULL)
-		OPENSSL_cleanse(c->userpwd, strlen(c->userpwd));
+	if (c->secret != NULL)
+		OPENSSL_cleanse(c->secret, strlen(c->secret));
 	if (c->token != NULL)
 		OPENSSL_cleanse(c->token, strlen(c->token));
 	if (c->sas != NULL)
 		OPENSSL_cleanse(c->sas, strlen(c->sas));
 	OPENSSL_cleanse(c->key, sizeof(c->key));
-	free(c->userpwd);
+	free(c->key_id);
+	free(c->secret);
 	free(c->token);
 	free(c->sas);
 	free(c->base);

@@ -23,8 +23,9 @@ struct objclient {
 	struct http_engine *http;
 	/* S3 */
 	char sigv4[160];
-	char *userpwd; /* "key id:secret" */
-	char *token;   /* session token, or NULL */
+	char *key_id;
+	char *secret;
+	char *token; /* session token, or NULL */
 	bool sse;
 	/* Azure */
 	char *account;

@@ -53,7 +53,8 @@ s3_request(struct objclient *c, const char *method, const char *name, const char
 	r->body = body;
 	r->body_len = len;
 	r->aws_sigv4 = c->sigv4;
-	r->aws_userpwd = c->userpwd;
+	r->aws_key_id = c->key_id;
+	r->aws_secret = c->secret;
 	/* A POST starts or completes a multipart upload: not sent twice. */
 	r->idempotent = strcmp(method, "POST") != 0;
 	return r;

@@ -32,7 +32,8 @@ object_cleanup() {
 	for pid in "${OBJECT_SERVER_PIDS[@]}"; do
 		wait "$pid" 2>/dev/null || true
 	done
-	(exit "$status")
+	set +e
+	(exit "$status") # lib_cleanup takes the status from $?
 	lib_cleanup
 }
 trap object_cleanup EXIT
@@ -123,4 +124,144 @@ objtool_azure() {
 	[[ " ${opts[*]} " == *" --key-file "* || " ${opts[*]} " == *" --sas-file "* ]] ||
 		opts+=(--key-file "$RW_AZ_KEY_FILE")
 	"$OBJTOOL" "${opts[@]}" azure "$RW_AZ_ENDPOINT" "$RW_AZ_ACCOUNT" "$RW_AZ_CONTAINER" "$@"
+}
+
+# Shared by the tests that drive objtool (objclient.sh, s3_swift.sh): the files they upload, and
+# the cases each service runs (objtool_cases).
+
+# objtool_fixtures: make the files the cases upload, in F.
+objtool_fixtures() {
+	F=$TEST_ROOT/files
+	mkdir -p "$F"
+	echo "small file" >"$F/small"
+	head -c 100000 /dev/urandom >"$F/medium"
+	: >"$F/empty"
+	head -c $((20 * 1024 * 1024 + 12345)) /dev/urandom >"$F/big"
+	WEIRD='app/dir/a name+with=odd&chars;é'
+}
+
+# md5_of: the hex MD5 of file $1.
+md5_of() {
+	md5sum "$1" | cut -d' ' -f1
+}
+
+# ls_line: the line objtool ls prints for object $1 holding file $2.
+ls_line() {
+	printf '%s\t%s\t%s\n' "$1" "$(stat -c %s "$2")" "$(md5_of "$2")"
+}
+
+# run_tool: run objtool for service $1 (s3 or azure) with the rest as arguments, its stdout and
+# stderr in CASE_DIR/out and CASE_DIR/err, its status in TOOL_STATUS.
+run_tool() {
+	local service=$1
+	shift
+	set +e
+	"objtool_$service" "$@" >"$CASE_DIR/out" 2>"$CASE_DIR/err"
+	TOOL_STATUS=$?
+	set -e
+}
+
+# tool_ok: run_tool, and fail the case unless it succeeded.
+tool_ok() {
+	run_tool "$@"
+	[ "$TOOL_STATUS" = 0 ] || fail "objtool ${*:2} exited $TOOL_STATUS: $(head -c 400 "$CASE_DIR/err")"
+}
+
+# assert_object: fail unless object $2 of service $1 holds exactly file $3.
+assert_object() {
+	set +e
+	"objtool_$1" get "$2" >"$CASE_DIR/got" 2>"$CASE_DIR/err"
+	local status=$?
+	set -e
+	[ "$status" = 0 ] || fail "get $2 exited $status: $(head -c 400 "$CASE_DIR/err")"
+	cmp -s "$CASE_DIR/got" "$3" || fail "object $2 does not hold $(basename "$3")"
+}
+
+# objtool_cases: the cases of service $1 (s3, azure, swift: objtool_$1 runs objtool on it), each
+# named <service>_<case> (tests/integration/objclient.sh lists them); the bucket starts empty.
+objtool_cases() {
+	case_begin "${1}_put_get_ls"
+	tool_ok "$1" put top "$F/small"
+	tool_ok "$1" put app/acceptance/medium "$F/medium"
+	tool_ok "$1" put "$WEIRD" "$F/empty"
+	tool_ok "$1" ls
+	{
+		ls_line "$WEIRD" "$F/empty"
+		ls_line app/acceptance/medium "$F/medium"
+		ls_line top "$F/small"
+	} | sort >"$CASE_DIR/expected"
+	assert_same_file "ls" "$CASE_DIR/expected" "$CASE_DIR/out"
+	assert_object "$1" top "$F/small"
+	assert_object "$1" app/acceptance/medium "$F/medium"
+	assert_object "$1" "$WEIRD" "$F/empty"
+	tool_ok "$1" head app/acceptance/medium
+	assert_eq "head" "$(ls_line app/acceptance/medium "$F/medium")" "$(cut -f1-3 "$CASE_DIR/out")"
+	if [ "$1" = s3 ]; then
+		# s3rver keeps an object's bytes in a plain file beside its metadata.
+		cmp -s "$RW_S3_DIR/$RW_S3_BUCKET/app/acceptance/medium._S3rver_object" "$F/medium" ||
+			fail "s3rver's file of app/acceptance/medium does not hold the source"
+	fi
+	case_end
+
+	case_begin "${1}_prefix"
+	tool_ok "$1" --page-size 1 ls
+	"objtool_$1" ls >"$CASE_DIR/one_page"
+	assert_same_file "ls in pages of one object" "$CASE_DIR/one_page" "$CASE_DIR/out"
+	tool_ok "$1" ls app/
+	{
+		ls_line "$WEIRD" "$F/empty"
+		ls_line app/acceptance/medium "$F/medium"
+	} | sort >"$CASE_DIR/expected"
+	assert_same_file "ls app/" "$CASE_DIR/expected" "$CASE_DIR/out"
+	tool_ok "$1" ls app/acceptance/
+	assert_eq "ls app/acceptance/" "$(ls_line app/acceptance/medium "$F/medium")" "$(cat "$CASE_DIR/out")"
+	tool_ok "$1" ls nothing/
+	assert_eq "ls nothing/" "" "$(cat "$CASE_DIR/out")"
+	case_end
+
+	case_begin "${1}_multipart"
+	tool_ok "$1" --part-size $((5 * 1024 * 1024)) --max-connections 4 put app/big "$F/big"
+	assert_object "$1" app/big "$F/big"
+	tool_ok "$1" ls app/big
+	if [ "$1" = azure ]; then
+		assert_eq "ls app/big" "$(ls_line app/big "$F/big")" "$(cat "$CASE_DIR/out")"
+	else
+		assert_eq "ls app/big (name and size)" "$(ls_line app/big "$F/big" | cut -f1-2)" \
+			"$(cut -f1-2 "$CASE_DIR/out")"
+	fi
+	case_end
+
+	case_begin "${1}_copy"
+	tool_ok "$1" cp app/acceptance/medium "app/copy of medium"
+	assert_object "$1" "app/copy of medium" "$F/medium"
+	assert_object "$1" app/acceptance/medium "$F/medium"
+	tool_ok "$1" cp app/big app/big.copy
+	assert_object "$1" app/big.copy "$F/big"
+	case_end
+
+	case_begin "${1}_rm"
+	tool_ok "$1" rm "app/copy of medium" app/big.copy never-there
+	tool_ok "$1" ls app/
+	{
+		ls_line "$WEIRD" "$F/empty"
+		ls_line app/acceptance/medium "$F/medium"
+		ls_line app/big "$F/big"
+	} | sort >"$CASE_DIR/expected"
+	assert_eq "ls after rm" "$(cut -f1-2 "$CASE_DIR/expected")" "$(cut -f1-2 "$CASE_DIR/out")"
+	case_end
+
+	case_begin "${1}_missing"
+	run_tool "$1" get app/none
+	assert_eq "get of a missing object: exit status" 1 "$TOOL_STATUS"
+	grep -q 'app/none: no such object' "$CASE_DIR/err" || fail "get's message does not name the missing object"
+	run_tool "$1" head app/none
+	assert_eq "head of a missing object: exit status" 3 "$TOOL_STATUS"
+	case_end
+
+	case_begin "${1}_probe"
+	"objtool_$1" ls | sort >"$CASE_DIR/before"
+	tool_ok "$1" --prefix app/ probe
+	"objtool_$1" ls | sort >"$CASE_DIR/after"
+	assert_same_file "the objects after the probe" "$CASE_DIR/before" "$CASE_DIR/after"
+	case_end
 }
