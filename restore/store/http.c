@@ -28,6 +28,8 @@ struct http_engine {
 	size_t queued, finished;
 	CURL **pool; /* idle easy handles */
 	int pooled;
+	uint64_t attempts, connections; /* so far */
+	int most;                       /* transfers at once, at most */
 };
 
 /* The monotonic clock in milliseconds. */
@@ -60,27 +62,38 @@ http_engine_new(int max_connections, char *err, size_t errlen)
 	return e;
 }
 
-/* Frees every request of list r. */
+/* Frees every request of list r, first their ctx by drop (not NULL); a synchronous request
+ * belongs to its caller: it is only detached (its easy handle freed). */
 static void
-free_list(struct http_req *r)
+free_list(struct http_req *r, void (*drop)(void *ctx))
 {
 	while (r != NULL) {
 		struct http_req *next = r->next;
-		http_req_free(r);
+		r->next = NULL;
+		if (r->sync) {
+			if (r->easy != NULL)
+				curl_easy_cleanup(r->easy);
+			r->easy = NULL;
+			r->finished = true;
+		} else {
+			if (drop != NULL)
+				drop(r->ctx);
+			http_req_free(r);
+		}
 		r = next;
 	}
 }
 
 void
-http_engine_free(struct http_engine *e)
+http_engine_free(struct http_engine *e, void (*drop)(void *ctx))
 {
 	if (e == NULL)
 		return;
 	for (struct http_req *r = e->flying; r != NULL; r = r->next)
 		curl_multi_remove_handle(e->multi, r->easy);
-	free_list(e->flying);
-	free_list(e->queue);
-	free_list(e->done);
+	free_list(e->flying, drop);
+	free_list(e->queue, drop);
+	free_list(e->done, drop);
 	for (int i = 0; i < e->pooled; i++)
 		curl_easy_cleanup(e->pool[i]);
 	curl_multi_cleanup(e->multi);
@@ -242,6 +255,8 @@ on_read(char *buf, size_t size, size_t count, void *p)
 	size_t n = size * count, left = r->body_len - r->body_off;
 	if (n > left)
 		n = left;
+	if (n == 0)
+		return 0;
 	memcpy(buf, (const char *)r->body + r->body_off, n);
 	r->body_off += n;
 	return n;
@@ -320,6 +335,9 @@ start(struct http_engine *e, struct http_req *r, char *err, size_t errlen)
 		return -1;
 	}
 	e->running++;
+	if (e->running > e->most)
+		e->most = e->running;
+	e->attempts++;
 	r->attempts++;
 	r->next = e->flying;
 	e->flying = r;
@@ -386,6 +404,9 @@ collect(struct http_engine *e)
 			}
 		r->curl_code = code;
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+		long connects = 0;
+		curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
+		e->connections += (uint64_t)connects;
 		if (code != CURLE_OK && r->curl_err[0] == '\0')
 			snprintf(r->curl_err, sizeof(r->curl_err), "%s", curl_easy_strerror(code));
 		r->easy = NULL;
@@ -506,6 +527,14 @@ size_t
 http_active(const struct http_engine *e)
 {
 	return e->queued + (size_t)e->running;
+}
+
+void
+http_counts(const struct http_engine *e, uint64_t *attempts, uint64_t *connections, int *most)
+{
+	*attempts = e->attempts;
+	*connections = e->connections;
+	*most = e->most;
 }
 
 size_t

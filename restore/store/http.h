@@ -64,8 +64,9 @@ struct http_req {
 
 /* A new engine of at most max_connections (1..128) transfers at once. NULL: err says why. */
 struct http_engine *http_engine_new(int max_connections, char *err, size_t errlen);
-/* Frees e and every request it still holds (their complete is not called). */
-void http_engine_free(struct http_engine *e);
+/* Frees e and every request it still holds, their complete not called: their ctx by drop (when
+ * not NULL); a synchronous one (its caller's) is only detached from e. */
+void http_engine_free(struct http_engine *e, void (*drop)(void *ctx));
 
 /* A request with method and url (copied); NULL when out of memory. */
 struct http_req *http_req_new(const char *method, const char *url);
@@ -93,6 +94,8 @@ void http_cancel(struct http_engine *e, struct http_req *r);
 void http_resume(struct http_req *r);
 /* Requests queued, waiting for a retry, or in flight. */
 size_t http_active(const struct http_engine *e);
+/* What the engine did so far: attempts made, connections opened, most transfers at once. */
+void http_counts(const struct http_engine *e, uint64_t *attempts, uint64_t *connections, int *most);
 /* Requests finished and not yet taken. */
 size_t http_finished(const struct http_engine *e);
 

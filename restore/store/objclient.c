@@ -35,13 +35,8 @@ objclient_close(struct objclient *c)
 {
 	if (c == NULL)
 		return;
-	/* The ops of requests never finished go with them: their done is not called. */
-	struct http_req *r;
-	while (c->http != NULL && (r = http_take_finished(c->http)) != NULL) {
-		free(r->ctx);
-		http_req_free(r);
-	}
-	http_engine_free(c->http);
+	/* The ops of requests still held go with them: their done is not called. */
+	http_engine_free(c->http, free);
 	if (c->secret != NULL)
 		OPENSSL_cleanse(c->secret, strlen(c->secret));
 	if (c->token != NULL)
@@ -333,6 +328,12 @@ size_t
 objclient_in_flight(const struct objclient *c)
 {
 	return http_active(c->http) + http_finished(c->http);
+}
+
+void
+objclient_stats(const struct objclient *c, struct obj_stats *s)
+{
+	http_counts(c->http, &s->requests, &s->connections, &s->most_at_once);
 }
 
 int

@@ -88,6 +88,14 @@ int objclient_run(struct objclient *c, size_t max_in_flight, char *err, size_t e
 /* The requests queued or in flight whose done has not been called yet. */
 size_t objclient_in_flight(const struct objclient *c);
 
+/* What the client did so far (for metrics and tests). */
+struct obj_stats {
+	uint64_t requests;    /* HTTP requests sent, retries included */
+	uint64_t connections; /* connections opened */
+	int most_at_once;     /* requests in flight at once, at most (<= max_connections) */
+};
+void objclient_stats(const struct objclient *c, struct obj_stats *s);
+
 /* Synchronous: 1 the object exists (e filled: name, size, md5, etag, modified), 0 it does not,
  * -1 err. */
 int obj_head(struct objclient *c, const char *name, struct obj_entry *e, char *err, size_t errlen);
@@ -98,7 +106,7 @@ int obj_get_open(struct objclient *c, const char *name, const char *if_match_eta
                  struct obj_get **out, char *err, size_t errlen);
 /* Reads up to len bytes: their count, 0 at the end, -1 err. */
 ssize_t obj_get_read(struct obj_get *g, void *buf, size_t len, char *err, size_t errlen);
-void obj_get_close(struct obj_get *g);
+void obj_get_close(struct obj_get *g); /* before objclient_close */
 
 /* For check: lists one object under the target's prefix, then writes and deletes
  * "<prefix>.restore-worker-check-<random>". 0 ok; -1: msg says which right is missing (403), or

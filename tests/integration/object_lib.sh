@@ -107,7 +107,7 @@ objtool_s3() {
 	local opts=()
 	while [ $# -gt 0 ] && [[ $1 == --* ]]; do
 		opts+=("$1")
-		[ "$1" = --sse ] || { opts+=("$2"); shift; }
+		case $1 in --sse | --stats) ;; *) opts+=("$2"); shift ;; esac
 		shift
 	done
 	"$OBJTOOL" "${opts[@]}" s3 "$RW_S3_ENDPOINT" "$RW_S3_REGION" "$RW_S3_BUCKET" "$@"
@@ -118,7 +118,7 @@ objtool_azure() {
 	local opts=()
 	while [ $# -gt 0 ] && [[ $1 == --* ]]; do
 		opts+=("$1")
-		[ "$1" = --sse ] || { opts+=("$2"); shift; }
+		case $1 in --sse | --stats) ;; *) opts+=("$2"); shift ;; esac
 		shift
 	done
 	[[ " ${opts[*]} " == *" --key-file "* || " ${opts[*]} " == *" --sas-file "* ]] ||
@@ -136,6 +136,10 @@ objtool_fixtures() {
 	echo "small file" >"$F/small"
 	head -c 100000 /dev/urandom >"$F/medium"
 	: >"$F/empty"
+	mkdir -p "$F/many"
+	for i in $(seq 10 49); do
+		echo "file $i" >"$F/many/f$i"
+	done
 	head -c $((20 * 1024 * 1024 + 12345)) /dev/urandom >"$F/big"
 	WEIRD='app/dir/a name+with=odd&chars;é'
 }
@@ -248,6 +252,22 @@ objtool_cases() {
 		ls_line app/big "$F/big"
 	} | sort >"$CASE_DIR/expected"
 	assert_eq "ls after rm" "$(cut -f1-2 "$CASE_DIR/expected")" "$(cut -f1-2 "$CASE_DIR/out")"
+	case_end
+
+	case_begin "${1}_many"
+	tool_ok "$1" --max-connections 4 --stats putdir many/ "$F/many"
+	assert_eq "requests" "requests	40" "$(grep '^requests' "$CASE_DIR/out")"
+	assert_eq "most requests at once" "most_at_once	4" "$(grep '^most_at_once' "$CASE_DIR/out")"
+	connections=$(sed -n 's/^connections\t//p' "$CASE_DIR/out")
+	[ "${connections:-0}" -ge 1 ] && [ "${connections:-0}" -le 4 ] ||
+		fail "40 requests over at most 4 connections took ${connections:-?} connections"
+	tool_ok "$1" ls many/
+	paste <(cd "$F/many" && stat -c '%n	%s' f*) <(cd "$F/many" && md5sum f* | cut -d' ' -f1) |
+		sed 's|^|many/|' >"$CASE_DIR/expected"
+	assert_same_file "ls many/" "$CASE_DIR/expected" "$CASE_DIR/out"
+	tool_ok "$1" rm $(sed 's/\t.*//' "$CASE_DIR/expected")
+	tool_ok "$1" ls many/
+	assert_eq "ls many/ after rm" "" "$(cat "$CASE_DIR/out")"
 	case_end
 
 	case_begin "${1}_missing"

@@ -159,7 +159,7 @@ objtool_swift() {
 	local opts=()
 	while [ $# -gt 0 ] && [[ $1 == --* ]]; do
 		opts+=("$1")
-		[ "$1" = --sse ] || { opts+=("$2"); shift; }
+		case $1 in --sse | --stats) ;; *) opts+=("$2"); shift ;; esac
 		shift
 	done
 	AWS_ACCESS_KEY_ID=${SWIFT_KEY_ID:-test:tester} AWS_SECRET_ACCESS_KEY=${SWIFT_SECRET-testing} \

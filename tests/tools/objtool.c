@@ -10,16 +10,19 @@
  *   get KEY           the object's bytes on stdout (streamed)
  *   head KEY          name<TAB>size<TAB>md5<TAB>etag; exit status 3 when there is no such object
  *   put KEY FILE      writes FILE (multipart, parts of --part-size, when it is larger than that)
+ *   putdir PREFIX DIR writes each file of DIR as PREFIX<name>, many at once
  *   cp FROM TO        server-side copy
  *   rm KEY...         deletes (one missing is no error)
  *   mkbucket          creates the bucket or container
  *   probe             objclient_probe: list, write and delete under the prefix
  * Options: --prefix P (s3 prefix, for probe), --secret-file F (s3), --key-file F and --sas-file F
  * (azure), --max-connections N, --part-size BYTES (default 8 MiB), --page-size N (ls: objects per
- * listing page, default 1000), --sse. Credentials not given as
+ * listing page, default 1000), --sse, --stats (after the command's output, on stdout: requests,
+ * connections and most_at_once, each on a line with its count). Credentials not given as
  * files come from the environment, as for a target. Exit status: 0 ok, 1 failed (one line on
  * stderr), 2 usage, 3 head: not found.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -197,6 +200,62 @@ out:
 	return rc;
 }
 
+/* putdir PREFIX DIR: writes every file of DIR as PREFIX<its name>, many at once (at most 64
+ * queued beyond those in flight). */
+static int
+cmd_putdir(struct objclient *c, const char *prefix, const char *dir, char *err, size_t errlen)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	struct waiting w = {0};
+	unsigned char **bufs = NULL;
+	size_t nbufs = 0;
+	int rc = -1;
+	if (d == NULL) {
+		snprintf(err, errlen, "cannot open %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char path[4096], key[2048];
+		unsigned char *buf, md5[16], **grown;
+		size_t len;
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		snprintf(key, sizeof(key), "%s%s", prefix, de->d_name);
+		if ((grown = realloc(bufs, (nbufs + 1) * sizeof(*bufs))) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		bufs = grown;
+		if (read_file(path, &buf, &len) != 0) {
+			snprintf(err, errlen, "%.1000s is not readable", path);
+			goto out;
+		}
+		bufs[nbufs++] = buf;
+		md5_of(buf, len, md5);
+		if (obj_put(c, key, buf, len, md5, on_done, &w, err, errlen) != 0 ||
+		    objclient_run(c, 64, err, errlen) != 0)
+			goto out;
+	}
+	if (objclient_run(c, 0, err, errlen) != 0)
+		goto out;
+	if (w.failed) {
+		snprintf(err, errlen, "%s", w.err);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		objclient_run(c, 0, err + strlen(err),
+		              0); /* the buffers live until their requests end */
+	closedir(d);
+	for (size_t i = 0; i < nbufs; i++)
+		free(bufs[i]);
+	free(bufs);
+	return rc;
+}
+
 /* Queues one request by its function (cp: from, to; rm: key) and waits for it. */
 static int
 wait_all(struct objclient *c, struct waiting *w, char *err, size_t errlen)
@@ -214,13 +273,13 @@ wait_all(struct objclient *c, struct waiting *w, char *err, size_t errlen)
 static int
 usage(void)
 {
-	fprintf(stderr,
-	        "usage: objtool [--prefix P] [--secret-file F] [--key-file F] [--sas-file F]"
-	        " [--max-connections N] [--part-size BYTES] [--page-size N] [--sse]\n"
-	        "         s3 ENDPOINT REGION BUCKET | azure ENDPOINT ACCOUNT CONTAINER\n"
-	        "         ls [PREFIX] | get KEY | head KEY | put KEY FILE | cp FROM TO | rm KEY... "
-	        "| mkbucket |"
-	        " probe\n");
+	fprintf(
+	    stderr,
+	    "usage: objtool [--prefix P] [--secret-file F] [--key-file F] [--sas-file F]\n"
+	    "         [--max-connections N] [--part-size BYTES] [--page-size N] [--sse] [--stats]\n"
+	    "         s3 ENDPOINT REGION BUCKET | azure ENDPOINT ACCOUNT CONTAINER\n"
+	    "         ls [PREFIX] | get KEY | head KEY | put KEY FILE | putdir PREFIX DIR\n"
+	    "         | cp FROM TO | rm KEY... | mkbucket | probe\n");
 	return 2;
 }
 
@@ -232,11 +291,16 @@ main(int argc, char **argv)
 	struct restore_target t = {.name = "objtool"};
 	size_t part_size = 8u << 20, page_size = 1000;
 	int max_connections = 16, i = 1;
+	bool stats = false;
 	char err[2048] = "";
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(opt, "--sse") == 0) {
 			s3.server_side_encryption = true;
+			continue;
+		}
+		if (strcmp(opt, "--stats") == 0) {
+			stats = true;
 			continue;
 		}
 		if (val == NULL)
@@ -314,6 +378,8 @@ main(int argc, char **argv)
 			rc = obj_delete(c, args[k], on_done, &w, err, sizeof(err));
 		if (rc == 0)
 			rc = wait_all(c, &w, err, sizeof(err));
+	} else if (strcmp(cmd, "putdir") == 0 && nargs == 2) {
+		rc = cmd_putdir(c, args[0], args[1], err, sizeof(err));
 	} else if (strcmp(cmd, "mkbucket") == 0 && nargs == 0) {
 		rc = objclient_create_bucket(c, err, sizeof(err));
 	} else if (strcmp(cmd, "probe") == 0 && nargs == 0) {
@@ -321,6 +387,13 @@ main(int argc, char **argv)
 	} else {
 		objclient_close(c);
 		return usage();
+	}
+	if (stats) {
+		struct obj_stats st;
+		objclient_stats(c, &st);
+		printf("requests\t%llu\nconnections\t%llu\nmost_at_once\t%d\n",
+		       (unsigned long long)st.requests, (unsigned long long)st.connections,
+		       st.most_at_once);
 	}
 	objclient_close(c);
 	if (fflush(stdout) != 0) {
