@@ -1,8 +1,9 @@
 /*
  * http.c - the object client's HTTP engine: performs queued requests over one libcurl multi
  * handle, at most max_connections at once, reusing connections (the multi handle's cache), and
- * sends an idempotent request again after no reply or a 5xx, three times at most, pausing 0.1,
- * 0.4 and 1.6 s. Each request's body is in memory; its reply body is kept up to a bound.
+ * sends an idempotent request again after no reply, a 5xx (but 501, 505), 408 or 429, three times
+ * at most, pausing 0.1, 0.4 and 1.6 s. Each request's body is in memory; its reply body is kept up
+ * to a bound.
  *
  * Easy handles are pooled and reset between requests; a request in flight owns one. Requests
  * that are over wait in a finished list until the client takes them (http_take_finished), so
@@ -373,13 +374,15 @@ start_queued(struct http_engine *e, int *wait_ms, char *err, size_t errlen)
 	return 0;
 }
 
-/* Whether r's attempt failed in a way worth another (no reply, or a 5xx). */
+/* Whether r's attempt failed in a way worth another (no reply, a 5xx, 408 or 429). */
 static bool
 worth_retry(const struct http_req *r)
 {
 	if (!r->idempotent || r->attempts > HTTP_RETRIES)
 		return false;
-	return r->curl_code != CURLE_OK || r->status >= 500;
+	/* 501 Not Implemented and 505 are answers; the other 5xx, 408 and 429 are moments. */
+	return r->curl_code != CURLE_OK || r->status == 408 || r->status == 429 ||
+	       (r->status >= 500 && r->status != 501 && r->status != 505);
 }
 
 /* Takes finished transfers off the multi handle: retries them or marks them over. */

@@ -1,8 +1,9 @@
 /*
  * http.h - the object client's HTTP engine (http.c): a queue of requests performed over one
  * libcurl multi handle, at most max_connections at once over reused connections, idempotent ones
- * retried after no reply or a 5xx. Knows nothing of S3 or Azure: a request is a method, a URL,
- * headers and a body in memory; its reply is a status, a few headers and a bounded body.
+ * retried after no reply or a passing failure (most 5xx, 408, 429). Knows nothing of S3 or Azure: a
+ * request is a method, a URL, headers and a body in memory; its reply is a status, a few headers
+ * and a bounded body.
  */
 #ifndef HTTP_H
 #define HTTP_H
@@ -26,7 +27,7 @@ struct http_req {
 	struct curl_slist *headers;
 	const void *body; /* PUT, POST: its bytes (live until complete) */
 	size_t body_len;
-	bool idempotent;        /* may be sent again after no reply or a 5xx */
+	bool idempotent;        /* may be sent again (http.c: worth_retry) */
 	const char *aws_sigv4;  /* CURLOPT_AWS_SIGV4 (S3), or NULL */
 	const char *aws_key_id; /* its access key id (which may hold a ':', as Swift's do) */
 	const char *aws_secret; /* and secret */

@@ -3,8 +3,8 @@
  * s3 or azure settings, target.h), with the same calls for both. Names are full object keys (the
  * caller adds the target's prefix and suffix). Requests run over libcurl's multi interface,
  * connections reused, at most max_connections at once; failed idempotent requests (no reply, or
- * a 5xx) are retried three times with a growing pause. No secret ever appears in an error
- * message or in objclient_where.
+ * a 5xx but 501 and 505, 408, 429) are retried three times with a growing pause. No secret ever
+ * appears in an error message or in objclient_where.
  */
 #ifndef OBJCLIENT_H
 #define OBJCLIENT_H

@@ -17,6 +17,9 @@
 #   probe           objclient_probe lists, writes and deletes: ok, and leaves nothing behind
 #   wrong_creds     refused credentials: ls, put and probe fail with one clear line naming the
 #                   cause, nothing is written, and the secret appears in no output
+#   azure_sas       a shared access signature (from a file, '?' first) instead of the key: put,
+#                   get, copy, ls and rm work; one signed with another key is refused (its
+#                   signature in no output) and writes nothing
 #   unreachable     a server that does not listen: probe says it is unreachable
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -65,6 +68,43 @@ done
 grep -q 'the credentials are refused' "$CASE_DIR/err" || fail "probe does not say the credentials are refused"
 "objtool_azure" ls >"$CASE_DIR/after"
 assert_same_file "the container after refused requests" "$CASE_DIR/before" "$CASE_DIR/after"
+case_end
+
+# azure_sas_token: print an account SAS (version 2021-08-06, blob service, all resource types,
+# read, write, delete, list, add, create, until 2030) signed with base64 key $1.
+azure_sas_token() {
+	local expiry=2030-01-01T00:00:00Z hexkey sig
+	hexkey=$(printf '%s' "$1" | base64 -d | od -An -v -tx1 | tr -d ' \n')
+	sig=$(printf '%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n' "$RW_AZ_ACCOUNT" rwdlac b sco "" "$expiry" "" "" \
+		2021-08-06 "" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$hexkey" -binary | base64 -w0)
+	sig=${sig//+/%2B}
+	sig=${sig//\//%2F}
+	sig=${sig//=/%3D}
+	echo "?sv=2021-08-06&ss=b&srt=sco&sp=rwdlac&se=$expiry&sig=$sig"
+}
+
+case_begin azure_sas
+azure_sas_token "$AZURITE_KEY" >"$CASE_DIR/sas"
+tool_ok azure --sas-file "$CASE_DIR/sas" put sas/small "$F/small"
+assert_object azure sas/small "$F/small"
+tool_ok azure --sas-file "$CASE_DIR/sas" cp sas/small sas/copy
+tool_ok azure --sas-file "$CASE_DIR/sas" ls sas/
+assert_eq "ls sas/ with the SAS" "$(ls_line sas/copy "$F/small")
+$(ls_line sas/small "$F/small")" "$(cat "$CASE_DIR/out")"
+tool_ok azure --sas-file "$CASE_DIR/sas" get sas/copy
+cmp -s "$CASE_DIR/out" "$F/small" || fail "get with the SAS: sas/copy does not hold the source"
+tool_ok azure --sas-file "$CASE_DIR/sas" rm sas/small sas/copy
+tool_ok azure ls sas/
+assert_eq "ls sas/ after rm with the SAS" "" "$(cat "$CASE_DIR/out")"
+# A SAS signed with another key: refused, and its signature in no output.
+azure_sas_token "$(head -c 64 /dev/urandom | base64 -w0)" >"$CASE_DIR/wrong.sas"
+run_tool azure --sas-file "$CASE_DIR/wrong.sas" put sas/intruder "$F/small"
+assert_eq "put with a wrong SAS: exit status" 1 "$TOOL_STATUS"
+grep -q 'HTTP 403' "$CASE_DIR/err" || fail "put with a wrong SAS: the error does not say the server refused it"
+wrong_sig=$(sed 's/.*sig=//' "$CASE_DIR/wrong.sas")
+! grep -q -F -- "$wrong_sig" "$CASE_DIR/out" "$CASE_DIR/err" || fail "the SAS's signature is in the output"
+tool_ok azure ls sas/
+assert_eq "ls sas/ after the refused put" "" "$(cat "$CASE_DIR/out")"
 case_end
 
 case_begin unreachable

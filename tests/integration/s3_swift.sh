@@ -13,6 +13,8 @@
 # requests all; and:
 #   wrong_secret    a wrong secret key: SignatureDoesNotMatch on ls, put and probe, one line
 #                   naming the cause, the secret in no output, nothing written
+#   sse             server_side_encryption: writes, multipart uploads and copies carry
+#                   x-amz-server-side-encryption: AES256 (the proxy runs Swift's encryption)
 #   secret_file     the secret read from a file relative to $CREDENTIALS_DIRECTORY
 set -euo pipefail
 if [ "${RW_SWIFT:-0}" != 1 ]; then
@@ -117,7 +119,7 @@ swift_start() {
 		workers = 0
 		log_name = proxy
 		[pipeline:main]
-		pipeline = catch_errors gatekeeper proxy-logging cache listing_formats s3api tempauth copy slo dlo proxy-logging proxy-server
+		pipeline = catch_errors gatekeeper proxy-logging cache listing_formats s3api tempauth copy slo dlo keymaster encryption proxy-logging proxy-server
 		[app:proxy-server]
 		use = egg:swift#proxy
 		account_autocreate = true
@@ -143,6 +145,11 @@ swift_start() {
 		use = egg:swift#slo
 		[filter:dlo]
 		use = egg:swift#dlo
+		[filter:keymaster]
+		use = egg:swift#keymaster
+		encryption_root_secret = $(head -c 32 /dev/urandom | base64 -w0)
+		[filter:encryption]
+		use = egg:swift#encryption
 	EOF
 	for t in account container object proxy; do
 		"$PYTHON" "/usr/bin/swift-$t-server" "$sw/conf/$t-server.conf" >"$sw/log/$t.log" 2>&1 &
@@ -187,6 +194,17 @@ done
 grep -q 'the credentials are refused' "$CASE_DIR/err" || fail "probe does not say the credentials are refused"
 objtool_swift ls >"$CASE_DIR/after"
 assert_same_file "the bucket after refused requests" "$CASE_DIR/before" "$CASE_DIR/after"
+case_end
+
+case_begin swift_sse
+# server_side_encryption: s3api accepts x-amz-server-side-encryption only with Swift's encryption
+# (keymaster, encryption) in the pipeline, as here; every write carries it.
+tool_ok swift --sse put app/sse "$F/medium"
+assert_object swift app/sse "$F/medium"
+tool_ok swift --sse --part-size $((5 * 1024 * 1024)) put app/sse-big "$F/big"
+assert_object swift app/sse-big "$F/big"
+tool_ok swift --sse cp app/sse app/sse-copy
+assert_object swift app/sse-copy "$F/medium"
 case_end
 
 case_begin swift_secret_file
