@@ -208,6 +208,29 @@ write_errors(struct json_writer *w, const char *key, const struct report_error *
 	json_end_array(w);
 }
 
+/* write_objects: files.objects, the counts of a restore into an object store, or null. */
+static void
+write_objects(struct json_writer *w, const struct report_objects *o)
+{
+	json_key(w, "objects");
+	if (o == NULL) {
+		json_null(w);
+		return;
+	}
+	json_begin_object(w);
+	json_key(w, "uploaded");
+	json_uint(w, o->uploaded);
+	json_key(w, "kept");
+	json_uint(w, o->kept);
+	json_key(w, "replaced");
+	json_uint(w, o->replaced);
+	json_key(w, "deleted");
+	json_uint(w, o->deleted);
+	json_key(w, "uploaded_bytes");
+	json_uint(w, o->uploaded_bytes);
+	json_end_object(w);
+}
+
 /* write_hook: {"argv0", "exit_status", "signal", "timed_out", "duration_s"} at key, or null. */
 static void
 write_hook(struct json_writer *w, const char *key, const struct report_hook *hook)
@@ -336,6 +359,7 @@ report_json(const struct report *report)
 	else
 		json_null(&w);
 	write_uuids(&w, "orphaned", report->have_filecheck ? &report->orphaned : NULL);
+	write_objects(&w, report->have_objects ? &report->objects : NULL);
 	json_end_object(&w);
 	json_key(&w, "hooks");
 	json_begin_object(&w);

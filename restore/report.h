@@ -71,6 +71,11 @@ struct report {
 		size_t nfirst;
 	} missing, orphaned;
 	uint64_t left_out; /* files.left_out_by_design: absent, marked DeleteAfterDownload */
+	/* files.objects: what a restore into an object store did (have_objects), else null. */
+	bool have_objects;
+	struct report_objects {
+		uint64_t uploaded, kept, replaced, deleted, uploaded_bytes;
+	} objects;
 
 	bool dry_run;          /* a rehearsal: everything was done, then rolled back */
 	char *previous_backup; /* the backup made before the restore (keep_previous), or NULL */

@@ -214,6 +214,7 @@ read_archive(struct restore_state *s)
 	walk->dump_fd = s->job.dump_fd;
 	walk->in_place = &s->job.in_place; /* a bare dump: no copy (dump_in_place.h) */
 	walk->blob_target = o->db_only ? NULL : t;
+	walk->rehearsal = o->dry_run;
 	walk->job_id = s->job_id;
 	walk->stop_after = quota_stop_after(
 	    s->swap != NULL ? quota_swap_overhead(swap_current_size(s->swap), t->restore_overhead)
@@ -422,6 +423,7 @@ rehearse(struct restore_state *s)
 	}
 	report->database.status = "unchanged";
 	report->files.status = "unchanged";
+	restore_report_objects(s->t, s->walk.staging, report);
 	s->exit_status = RESTORE_EXIT_SUCCEEDED;
 	aftercare_warn_missing(s->o, s->walk.kind == ARCHIVE_KIND_DATABASE_ONLY, report);
 	restore_say(s->o, "job %s: rehearsal succeeded; rolled back, target %s unchanged",

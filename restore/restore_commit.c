@@ -23,6 +23,7 @@ struct commit_hook {
 	const struct restore_options *o;
 	struct database *db;
 	struct swap *swap;
+	struct store_stage *staging; /* the files, when they are restored too */
 };
 
 /*
@@ -43,6 +44,14 @@ commit_hook(void *ctx, char *err, size_t errlen)
 		return -1;
 	if (h->o->commit_point != NULL)
 		*h->o->commit_point = point;
+	/* A swap's transaction is asked after on the maintenance database (job_claim.c too). */
+	if (h->staging != NULL && store_stage_prepare(h->staging, point.xact_id, point.backend_pid,
+	                                              h->swap == NULL ? NULL
+	                                              : h->o->target->maintenance_database != NULL
+	                                                  ? h->o->target->maintenance_database
+	                                                  : "postgres",
+	                                              err, errlen) < 0)
+		return -1;
 	return h->o->before_commit != NULL ? h->o->before_commit(h->o->commit_ctx, err, errlen) : 0;
 }
 
@@ -102,7 +111,7 @@ restore_commit_database(const struct restore_options *o, struct database *db, st
                         struct archive_walk *walk, const char *target_db, struct progress *progress,
                         struct report *report)
 {
-	struct commit_hook hook = {.o = o, .db = db, .swap = swap};
+	struct commit_hook hook = {.o = o, .db = db, .swap = swap, .staging = walk->staging};
 	char err[MESSAGE_BYTES];
 	double commit_started;
 	int rc;
@@ -140,6 +149,24 @@ restore_commit_database(const struct restore_options *o, struct database *db, st
 	return RESTORE_EXIT_SUCCEEDED;
 }
 
+/* restore_report_objects: files.objects in the report, for an object store. */
+void
+restore_report_objects(const struct restore_target *t, const struct store_stage *staging,
+                       struct report *report)
+{
+	struct store_stage_counts c;
+
+	if (staging == NULL || (t->s3 == NULL && t->azure == NULL))
+		return;
+	store_stage_counts(staging, &c);
+	report->have_objects = true;
+	report->objects.uploaded = c.uploaded;
+	report->objects.kept = c.kept;
+	report->objects.replaced = c.replaced;
+	report->objects.deleted = c.deleted;
+	report->objects.uploaded_bytes = c.uploaded_bytes;
+}
+
 /* restore_commit_files: 5. the staged files are swapped in (restore_commit.h). */
 int
 restore_commit_files(const struct restore_options *o, struct archive_walk *walk,
@@ -166,6 +193,7 @@ restore_commit_files(const struct restore_options *o, struct archive_walk *walk,
 	}
 	if (rc > 0)
 		report_warn(report, "%s", err);
+	restore_report_objects(o->target, walk->staging, report);
 	report->files.status = "restored";
 	report->file_count = walk->file_count;
 	report->file_bytes = walk->file_bytes;

@@ -34,4 +34,11 @@ int restore_commit_database(const struct restore_options *o, struct database *db
 int restore_commit_files(const struct restore_options *o, struct archive_walk *walk,
                          struct report *report);
 
+/*
+ * restore_report_objects: for a target whose store is an S3 bucket or an Azure container, what
+ * the restore's staging did to it (a rehearsal: would do) into the report's files.objects.
+ */
+void restore_report_objects(const struct restore_target *t, const struct store_stage *staging,
+                            struct report *report);
+
 #endif

@@ -346,8 +346,9 @@ walk_entries(struct walker *w)
 			 * A store that cannot take them (a blob_dir that cannot be swapped where it
 			 * is) refuses the restore.
 			 */
-			begun = store_stage_begin(walk->blob_target, walk->job_id, &walk->staging,
-			                          why, sizeof(why));
+			begun = store_stage_begin(walk->blob_target, walk->job_id,
+			                          walk->rehearsal ? STORE_STAGE_REHEARSAL : 0,
+			                          &walk->staging, why, sizeof(why));
 			if (begun < 0)
 				return walker_refuse(w, begun == -2 ? WALK_REJECTED : WALK_FAILED,
 				                     "%s", why);

@@ -43,7 +43,8 @@ struct archive_walk {
 	                                             blob_dir, with its owner and modes, or in its
 	                                             bucket); NULL: only check them */
 	const char *job_id;                       /* names the staging folder */
-	uint64_t stop_after;                      /* passed to dump_scan(); 0 for never */
+	bool rehearsal; /* a dry run: an object store is sent nothing (STORE_STAGE_REHEARSAL) */
+	uint64_t stop_after;           /* passed to dump_scan(); 0 for never */
 	int max_minor;                 /* refuse dumps newer than archive version 1.max_minor */
 	const char *max_why;           /* where that limit comes from, for the message */
 	bool max_from_config;          /* ... the target's max_dump_version, not pg_restore */

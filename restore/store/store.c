@@ -2,20 +2,25 @@
  * store.c - the file store interface (store.h): picks a target's driver and hands each
  * operation to it (store_driver.h).
  *
- * A target's store is its blob_dir folder, the only driver so far (store_folder.c). What
+ * A target's store is its blob_dir folder (store_folder.c), or its S3 bucket or Azure
+ * container (store_object.c). What
  * every driver would repeat lives here: NULL handles where the contract allows them, and the
  * store a stage was begun on, which the stage owns and closes.
  */
 #include "store_driver.h"
 
 #include <fcntl.h>
+#include <string.h>
 
 #include "blobtree.h"
 #include "restore.h"
+#include "store_object.h"
 
 int
 store_open(const struct restore_target *t, struct store **out, char *err, size_t errlen)
 {
+	if (t->s3 != NULL || t->azure != NULL)
+		return store_object_new(t, out, err, errlen);
 	return store_folder_new(AT_FDCWD, t->blob_dir, t, out, err, errlen);
 }
 
@@ -113,8 +118,8 @@ store_read_close(struct store_read *r)
 }
 
 int
-store_stage_begin(const struct restore_target *t, const char *job_id, struct store_stage **out,
-                  char *err, size_t errlen)
+store_stage_begin(const struct restore_target *t, const char *job_id, int flags,
+                  struct store_stage **out, char *err, size_t errlen)
 {
 	struct store *s;
 	int rc;
@@ -122,7 +127,7 @@ store_stage_begin(const struct restore_target *t, const char *job_id, struct sto
 	*out = NULL;
 	if (store_open(t, &s, err, errlen) < 0)
 		return -1;
-	rc = s->driver->stage_begin(s, job_id, out, err, errlen);
+	rc = s->driver->stage_begin(s, job_id, flags, out, err, errlen);
 	if (rc < 0) {
 		store_close(s);
 		return rc;
@@ -162,6 +167,23 @@ int
 store_stage_finish(struct store_stage *st, char *err, size_t errlen)
 {
 	return st->driver->stage_finish(st, err, errlen);
+}
+
+int
+store_stage_prepare(struct store_stage *st, const char *xact_id, int backend_pid,
+                    const char *ask_dbname, char *err, size_t errlen)
+{
+	if (st->driver->stage_prepare == NULL)
+		return 0;
+	return st->driver->stage_prepare(st, xact_id, backend_pid, ask_dbname, err, errlen);
+}
+
+void
+store_stage_counts(const struct store_stage *st, struct store_stage_counts *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (st->driver->stage_counts != NULL)
+		st->driver->stage_counts(st, c);
 }
 
 int

@@ -59,6 +59,19 @@ struct store_file_info {
 	struct timespec modified;
 };
 
+/* What a restore did to an object store (store_stage_counts); a folder's are all 0. */
+struct store_stage_counts {
+	uint64_t uploaded;       /* files whose key was not there */
+	uint64_t kept;           /* files whose key held the same content: left alone */
+	uint64_t replaced;       /* files whose key held other content: copied aside, overwritten */
+	uint64_t deleted;        /* objects the backup does not hold, deleted once committed */
+	uint64_t uploaded_bytes; /* bytes sent */
+	uint64_t foreign;        /* objects under the prefix that are no file's: never touched */
+};
+
+/* store_stage_begin's flags. */
+#define STORE_STAGE_REHEARSAL 1 /* a dry run: an object store sends nothing, changes nothing */
+
 /* store_list_open's flags. */
 #define STORE_LIST_SIZES 1 /* give each file's size; files that are gone by then are left out */
 
@@ -134,8 +147,8 @@ void store_read_close(struct store_read *r);
  * modes they need. 0 with *out; -2 with err when this store cannot take a staged restore (a
  * refusal: err says why and what to do); -1 with err.
  */
-int store_stage_begin(const struct restore_target *t, const char *job_id, struct store_stage **out,
-                      char *err, size_t errlen);
+int store_stage_begin(const struct restore_target *t, const char *job_id, int flags,
+                      struct store_stage **out, char *err, size_t errlen);
 
 /*
  * store_file_open: create the staged file uuid (a lowercase UUID the caller has checked) for
@@ -156,6 +169,15 @@ void store_file_abandon(struct store_file *f);
 
 /* store_stage_finish: make every staged file durable; 0 or -1 with err. */
 int store_stage_finish(struct store_stage *st, char *err, size_t errlen);
+
+/*
+ * store_stage_prepare: the database's COMMIT is about to be sent: record what a later process
+ * needs to ask the server whether it committed (xact_id, backend_pid; ask_dbname: the
+ * database to ask on, NULL: the target's), so that a restore stopped from here on can be
+ * finished or undone. 0, or -1 with err: then nothing may commit.
+ */
+int store_stage_prepare(struct store_stage *st, const char *xact_id, int backend_pid,
+                        const char *ask_dbname, char *err, size_t errlen);
 
 /*
  * store_stage_commit: put the staged files in the store's place. 0; -1 with err when it
@@ -180,6 +202,9 @@ const char *store_stage_where(const struct store_stage *st);
  * (store_close() it), or -1 with err.
  */
 int store_stage_view(struct store_stage *st, struct store **out, char *err, size_t errlen);
+
+/* store_stage_counts: what the restore did to an object store (all 0 for a folder). */
+void store_stage_counts(const struct store_stage *st, struct store_stage_counts *c);
 
 /* store_stage_abort: remove the staged files (the store is as it was) and free st; NULL ok. */
 void store_stage_abort(struct store_stage *st);

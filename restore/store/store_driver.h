@@ -14,7 +14,7 @@
 #include "store.h"
 
 struct store_driver {
-	const char *name; /* "folder" */
+	const char *name; /* "folder", "object" */
 	const char *(*where)(const struct store *s);
 	void (*close)(struct store *s);
 	int (*check_access)(struct store *s, char *msg, size_t msglen);
@@ -32,8 +32,8 @@ struct store_driver {
 	int (*read_unchanged)(struct store_read *r, char *err, size_t errlen);
 	void (*read_close)(struct store_read *r);
 
-	int (*stage_begin)(struct store *s, const char *job_id, struct store_stage **out, char *err,
-	                   size_t errlen);
+	int (*stage_begin)(struct store *s, const char *job_id, int flags, struct store_stage **out,
+	                   char *err, size_t errlen);
 	int (*file_open)(struct store_stage *st, const char *uuid, struct store_file **out,
 	                 char *err, size_t errlen);
 	int (*file_write)(struct store_file *f, const void *buf, size_t len, char *err,
@@ -41,6 +41,10 @@ struct store_driver {
 	int (*file_close)(struct store_file *f, char *err, size_t errlen);
 	void (*file_abandon)(struct store_file *f);
 	int (*stage_finish)(struct store_stage *st, char *err, size_t errlen);
+	int (*stage_prepare)(struct store_stage *st, const char *xact_id, int backend_pid,
+	                     const char *ask_dbname, char *err, size_t errlen); /* optional */
+	void (*stage_counts)(const struct store_stage *st,
+	                     struct store_stage_counts *c); /* optional */
 	int (*stage_commit)(struct store_stage *st, char *err, size_t errlen);
 	int (*stage_remove_old)(struct store_stage *st, char *err, size_t errlen);
 	const char *(*stage_where)(const struct store_stage *st);

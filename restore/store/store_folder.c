@@ -278,15 +278,16 @@ folder_read_close(struct store_read *sr)
 	free(r);
 }
 
-/* folder_begin: a staging folder beside blob_dir (folder_stage_begin). */
+/* folder_begin: a staging folder beside blob_dir (folder_stage_begin), also to rehearse. */
 static int
-folder_begin(struct store *s, const char *job_id, struct store_stage **out, char *err,
+folder_begin(struct store *s, const char *job_id, int flags, struct store_stage **out, char *err,
              size_t errlen)
 {
 	struct folder_store *fs = (struct folder_store *)s;
 	struct folder_staging *st;
 	int rc;
 
+	(void)flags; /* a rehearsal stages beside blob_dir too: blob_dir is not touched */
 	if (fs->t == NULL)
 		return io_error(err, errlen,
 		                "the folder %s is no target's blob_dir to restore into",

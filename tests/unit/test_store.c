@@ -185,7 +185,7 @@ stage(const struct restore_target *t, const char *uuid, const char *text, char *
 	struct store_stage *st = NULL;
 	struct store_file *f = NULL;
 
-	if (store_stage_begin(t, JOB, &st, err, errlen) < 0)
+	if (store_stage_begin(t, JOB, 0, &st, err, errlen) < 0)
 		return NULL;
 	if (store_file_open(st, uuid, &f, err, errlen) < 0 ||
 	    store_file_write(f, text, strlen(text), err, errlen) < 0) {
