@@ -257,11 +257,15 @@ store_state s3 >"$CASE_DIR/seeded"
 mkdir -p "$CASE_DIR/many.d/db"
 cp "$A/good.tar.gz.d/db/db.backup" "$CASE_DIR/many.d/db/"
 cp -r "$T/tree" "$CASE_DIR/many.d/tree"
-for ((i = 0; i < 300; i++)); do
-	u=$(new_uuid)
-	mkdir -p "$CASE_DIR/many.d/tree/${u:0:2}/${u:2:2}"
-	head -c 65536 /dev/urandom >"$CASE_DIR/many.d/tree/${u:0:2}/${u:2:2}/$u"
-done
+python3 - "$CASE_DIR/many.d/tree" <<'PY'
+import os, sys, uuid
+for _ in range(300):
+    u = str(uuid.uuid4())
+    d = os.path.join(sys.argv[1], u[0:2], u[2:4])
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, u), "wb") as f:
+        f.write(os.urandom(65536))
+PY
 pack_snapshot "$CASE_DIR/many.tar.gz" "$CASE_DIR/many.d"
 config_for s3 t_s3_bad
 "$RESTORE_WORKER" -c "$CASE_DIR/config.yaml" restore --json "$CASE_DIR/many.tar.gz" >"$CASE_DIR/out" 2>"$CASE_DIR/err" &
