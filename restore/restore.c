@@ -68,9 +68,10 @@ struct restore_state {
 	enum archive_outcome outcome; /* read: the walk's */
 	bool db_failed_first;         /* read: the walk stopped because the database failed */
 	double files_done;            /* restore_now() once the staged files are durable */
-	bool hooks_reached;           /* it got as far as before_restore: after_restore runs */
-	struct progress progress;     /* what the options' progress callback is given */
-	int exit_status;              /* RESTORE_EXIT_ */
+	bool undo_first;    /* keep_previous into an object store: the undo point before the walk */
+	bool hooks_reached; /* it got as far as before_restore: after_restore runs */
+	struct progress progress; /* what the options' progress callback is given */
+	int exit_status;          /* RESTORE_EXIT_ */
 	char err[MESSAGE_BYTES];
 };
 
@@ -90,8 +91,14 @@ begin(struct restore_state *s, const struct restore_options *o, struct report *r
 	s->started = restore_now();
 	s->exit_status = RESTORE_EXIT_UNCHANGED;
 	s->walk.fd = -1;
-	/* The database restore waits for the undo point, and for before_restore to stop the app. */
-	s->job.defer = (o->previous_dir != NULL && !o->dry_run) || t->before_restore != NULL;
+	/*
+	 * The database restore waits for the undo point, and for before_restore to stop the app.
+	 * An object store is changed in place as its files are staged: its undo point comes first.
+	 */
+	s->undo_first = o->previous_dir != NULL && !o->dry_run && !o->db_only &&
+	                (t->s3 != NULL || t->azure != NULL);
+	s->job.defer =
+	    (o->previous_dir != NULL && !o->dry_run && !s->undo_first) || t->before_restore != NULL;
 	db_job_init(&s->job);
 	progress_init(&s->progress, o, &s->walk, &s->job, report);
 	if (o->job_id != NULL)
@@ -295,6 +302,25 @@ stage_durable(struct restore_state *s)
 	s->files_done = restore_now();
 }
 
+/* back_up_target: the undo point of keep_previous (undo_point_make). 0, or -1. */
+static int
+back_up_target(struct restore_state *s, bool database_only)
+{
+	progress_phase(&s->progress, "backup");
+	if (undo_point_make(s->o, database_only, s->job_id, s->report, s->err, sizeof(s->err)) <
+	    0) {
+		report_set_error(s->report, "failed",
+		                 "target %s: the backup before the restore failed: %s; nothing was "
+		                 "restored",
+		                 s->t->name, s->err);
+		return -1;
+	}
+	progress_phase(&s->progress, NULL);
+	if (s->db != NULL)
+		database_wait_alone(s->db, 10); /* pg_dump's session ends after it does */
+	return 0;
+}
+
 /*
  * make_undo_point: keep_previous: the target is backed up once nothing can refuse the restore
  * any more (undo_point_make), and only then the deferred database restore starts (deferred
@@ -305,20 +331,9 @@ make_undo_point(struct restore_state *s)
 {
 	if (s->outcome != WALK_OK || !s->job.defer)
 		return 0;
-	if (s->o->previous_dir != NULL && !s->o->dry_run) {
-		progress_phase(&s->progress, "backup");
-		if (undo_point_make(s->o, s->walk.kind == ARCHIVE_KIND_DATABASE_ONLY, s->job_id,
-		                    s->report, s->err, sizeof(s->err)) < 0) {
-			report_set_error(s->report, "failed",
-			                 "target %s: the backup before the restore failed: %s; "
-			                 "nothing was restored",
-			                 s->t->name, s->err);
-			return -1;
-		}
-		progress_phase(&s->progress, NULL);
-		if (s->db != NULL)
-			database_wait_alone(s->db, 10); /* pg_dump's session ends after it does */
-	}
+	if (s->o->previous_dir != NULL && !s->o->dry_run && !s->undo_first &&
+	    back_up_target(s, s->walk.kind == ARCHIVE_KIND_DATABASE_ONLY) < 0)
+		return -1;
 	if (db_job_launch(&s->job, s->err, sizeof(s->err)) != WALK_OK) {
 		report_set_error(s->report, "failed", "%s", s->err);
 		return -1;
@@ -558,6 +573,8 @@ restore_run(const struct restore_options *o, struct report *report)
 		goto end;
 	}
 	if (check(&s) < 0) /* 1. the cheap refusals: pg_restore, the target, nobody connected */
+		goto end;
+	if (s.undo_first && back_up_target(&s, false) < 0) /* keep_previous, an object store */
 		goto end;
 	if (read_archive(&s) < 0) /* 2. the walk: dump copied, files staged; 3. database starts */
 		goto end;

@@ -20,7 +20,8 @@
 #  - backup of the restored target, then that backup restored into the emptied store: the same.
 # S3 only: a worker killed (SIGKILL) while it uploads leaves its journal; a failing restore
 # then finds the store as seeded (the killed one undone, its own undone), and the rerun succeeds;
-# and the same restore through the daemon (a file dropped into the spool).
+# and the same restore through the daemon (a file dropped into the spool), with keep_previous:
+# its undo point holds the store's files as they were.
 set -euo pipefail
 source "$(dirname "$0")/worker_lib.sh"
 source "$(dirname "$0")/object_lib.sh"
@@ -299,7 +300,7 @@ write_worker_config "$CASE_DIR/config.yaml"
 # The worker's target: the S3 store instead of blob_dir.
 sed -i "s|^    database: .*|    database: \"host=$PGHOST dbname=t_s3_worker user=app\"|; /^    blob_dir:/d" "$CASE_DIR/config.yaml"
 store_block s3 | sed 's/^s3=/    s3: /' >>"$CASE_DIR/config.yaml"
-echo >>"$CASE_DIR/config.yaml"
+printf '\n    keep_previous: true\n' >>"$CASE_DIR/config.yaml"
 worker_start "$CASE_DIR/config.yaml"
 wait_spool_ready
 drop_file "$A/good.tar.gz"
@@ -308,6 +309,19 @@ load_report good.tar.gz done
 assert_report .status succeeded
 assert_report '.files.objects | [.uploaded, .kept, .replaced, .deleted] | join(" ")' "5 1 1 1"
 assert_store "after the worker's restore" s3 "$TEST_ROOT/s3.expected"
+# keep_previous: the undo point holds the store's files as they were (the seeded three).
+prev=$(report .previous_backup)
+if [ -f "$prev" ]; then
+	mkdir "$CASE_DIR/prev"
+	tar -xzf "$prev" -C "$CASE_DIR/prev" tree
+	assert_eq "files in the undo point" 3 "$(find "$CASE_DIR/prev/tree" -type f | wc -l)"
+	assert_eq "the undo point's copy of the file the backup lacks" "a file the backup does not hold" \
+		"$(cat "$CASE_DIR/prev/tree/${EXTRA:0:2}/${EXTRA:2:2}/$EXTRA")"
+	assert_eq "the undo point's copy of the replaced file" "the old content of the second file" \
+		"$(cat "$CASE_DIR/prev/tree/${UUIDS[1]:0:2}/${UUIDS[1]:2:2}/${UUIDS[1]}")"
+else
+	fail "no undo point (previous_backup: $prev)"
+fi
 worker_stop
 worker_case_end
 
