@@ -11,9 +11,10 @@
 #                   its size (azure: and the whole object's MD5, set by the block list)
 #   copy            a server-side copy: the copy's bytes equal the source's, the source stays
 #   rm              rm deletes (ls no longer lists it); deleting a missing object is no error
+#   if_match        get with an ETag (head's) reads that version; after an overwrite it does not
 #   many            40 small objects written at once over at most 4 connections: 40 requests, 4
 #                   at once, at most 4 connections opened (reused); ls lists them; rm deletes them
-#   missing         get of a missing object fails naming it; head exits 3
+#   missing         get and head of a missing object exit 3, get naming it
 #   probe           objclient_probe lists, writes and deletes: ok, and leaves nothing behind
 #   wrong_creds     refused credentials: ls, put and probe fail with one clear line naming the
 #                   cause, nothing is written, and the secret appears in no output
