@@ -39,15 +39,14 @@ object_cleanup() {
 }
 trap object_cleanup EXIT
 
-# object_servers_dir: print the folder scripts/object-servers made ready (exit the script if it
-# cannot: the message says why).
-object_servers_dir() {
-	local dir
-	if ! dir=$("$TESTS_DIR/../scripts/object-servers" 2>"$TEST_ROOT/object-servers.err"); then
+# object_servers_ready: set OBJECT_SERVERS_DIR to the folder scripts/object-servers made ready
+# (once; exit the script if it cannot: the message says why).
+object_servers_ready() {
+	[ -n "${OBJECT_SERVERS_DIR:-}" ] && return 0
+	if ! OBJECT_SERVERS_DIR=$("$TESTS_DIR/../scripts/object-servers" 2>"$TEST_ROOT/object-servers.err"); then
 		echo "object_lib.sh: the object servers are not available: $(tail -n 1 "$TEST_ROOT/object-servers.err")" >&2
 		exit 1
 	fi
-	echo "$dir"
 }
 
 # object_server_port: wait (20 s at most) until server $1 (pid $2) writes the line matching sed
@@ -73,7 +72,8 @@ object_server_port() {
 # s3_start: start s3rver with bucket $1 (default files).
 s3_start() {
 	local dir port pid
-	dir=$(object_servers_dir)
+	object_servers_ready
+	dir=$OBJECT_SERVERS_DIR
 	export RW_S3_BUCKET=${1:-files} RW_S3_REGION=us-east-1 RW_S3_DIR=$TEST_ROOT/s3rver
 	mkdir -p "$RW_S3_DIR"
 	node "$dir/node_modules/s3rver/bin/s3rver.js" -d "$RW_S3_DIR" -a 127.0.0.1 -p 0 \
@@ -89,7 +89,8 @@ s3_start() {
 # azure_start: start azurite's blob service with container $1 (default files), created.
 azure_start() {
 	local dir port pid
-	dir=$(object_servers_dir)
+	object_servers_ready
+	dir=$OBJECT_SERVERS_DIR
 	export RW_AZ_ACCOUNT=devstoreaccount1 RW_AZ_CONTAINER=${1:-files} RW_AZ_KEY_FILE=$TEST_ROOT/azurite.key
 	mkdir -p "$TEST_ROOT/azurite"
 	(umask 077 && echo "$AZURITE_KEY" >"$RW_AZ_KEY_FILE")
@@ -240,12 +241,10 @@ objtool_cases() {
 	tool_ok "$1" cp app/acceptance/medium "app/copy of medium"
 	assert_object "$1" "app/copy of medium" "$F/medium"
 	assert_object "$1" app/acceptance/medium "$F/medium"
-	tool_ok "$1" cp app/big app/big.copy
-	assert_object "$1" app/big.copy "$F/big"
 	case_end
 
 	case_begin "${1}_rm"
-	tool_ok "$1" rm "app/copy of medium" app/big.copy never-there
+	tool_ok "$1" rm "app/copy of medium" never-there
 	tool_ok "$1" ls app/
 	{
 		ls_line "$WEIRD" "$F/empty"
