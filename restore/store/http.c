@@ -419,7 +419,8 @@ collect(struct http_engine *e)
 			curl_easy_cleanup(h);
 		if (worth_retry(r)) {
 			r->not_before_ms = now_ms() + (100LL << (2 * (r->attempts - 1)));
-			enqueue(e, r, false);
+			enqueue(e, r,
+			        r->sync); /* a synchronous one is waited for: ahead of the others */
 			continue;
 		}
 		r->finished = true;

@@ -125,11 +125,15 @@ obj_reply_cause(const struct http_req *r, char *cause, size_t causelen, char *co
 	                                                   message, sizeof(message)) == 1;
 	if (r->status >= 200 && r->status < 300 && !error_doc)
 		return false;
+	char tries[40] = "";
+	if (r->attempts > 1)
+		snprintf(tries, sizeof(tries), ", %d times", r->attempts);
 	if (error_doc)
-		snprintf(cause, causelen, "the server refused it (HTTP %ld %s: %s)", r->status,
-		         code, message[0] != '\0' ? message : status_meaning(r->status));
+		snprintf(cause, causelen, "the server refused it (HTTP %ld %s: %s%s)", r->status,
+		         code, message[0] != '\0' ? message : status_meaning(r->status), tries);
 	else
-		snprintf(cause, causelen, "HTTP %ld, %s", r->status, status_meaning(r->status));
+		snprintf(cause, causelen, "HTTP %ld, %s%s", r->status, status_meaning(r->status),
+		         tries);
 	return true;
 }
 

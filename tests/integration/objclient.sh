@@ -11,15 +11,19 @@
 #                   its size (azure: and the whole object's MD5, set by the block list)
 #   copy            a server-side copy: the copy's bytes equal the source's, the source stays
 #   rm              rm deletes (ls no longer lists it); deleting a missing object is no error
+#   if_match        get with an ETag (head's) reads that version; after an overwrite it does not
 #   many            40 small objects written at once over at most 4 connections: 40 requests, 4
 #                   at once, at most 4 connections opened (reused); ls lists them; rm deletes them
-#   missing         get of a missing object fails naming it; head exits 3
+#   missing         get and head of a missing object exit 3, get naming it
 #   probe           objclient_probe lists, writes and deletes: ok, and leaves nothing behind
 #   wrong_creds     refused credentials: ls, put and probe fail with one clear line naming the
 #                   cause, nothing is written, and the secret appears in no output
 #   azure_sas       a shared access signature (from a file, '?' first) instead of the key: put,
 #                   get, copy, ls and rm work; one signed with another key is refused (its
 #                   signature in no output) and writes nothing
+#   open_errors     credentials that cannot be loaded (no key id, a relative secret file without
+#                   $CREDENTIALS_DIRECTORY, a missing or non-base64 key file, no Azure credentials):
+#                   one line naming the target and the cause (not the bad key)
 #   unreachable     a server that does not listen: probe says it is unreachable
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -105,6 +109,35 @@ wrong_sig=$(sed 's/.*sig=//' "$CASE_DIR/wrong.sas")
 ! grep -q -F -- "$wrong_sig" "$CASE_DIR/out" "$CASE_DIR/err" || fail "the SAS's signature is in the output"
 tool_ok azure ls sas/
 assert_eq "ls sas/ after the refused put" "" "$(cat "$CASE_DIR/out")"
+case_end
+
+case_begin open_errors
+# Credentials that cannot be loaded: one line naming the target and the cause, no request sent.
+set +e
+env -u AWS_ACCESS_KEY_ID "$OBJTOOL" s3 "$RW_S3_ENDPOINT" us-east-1 files ls >"$CASE_DIR/out" 2>"$CASE_DIR/err"
+assert_eq "no access key id: exit status" 1 "$?"
+grep -q 'target objtool: s3 has no access_key_id and AWS_ACCESS_KEY_ID is not set' "$CASE_DIR/err" ||
+	fail "no access key id: $(cat "$CASE_DIR/err")"
+env -u CREDENTIALS_DIRECTORY "$OBJTOOL" --secret-file s3.secret s3 "$RW_S3_ENDPOINT" us-east-1 files ls \
+	>"$CASE_DIR/out" 2>"$CASE_DIR/err"
+assert_eq "a relative secret file without CREDENTIALS_DIRECTORY: exit status" 1 "$?"
+grep -q 's3 secret_access_key_file s3.secret is a relative path and \$CREDENTIALS_DIRECTORY is not set' \
+	"$CASE_DIR/err" || fail "relative secret file: $(cat "$CASE_DIR/err")"
+"$OBJTOOL" --key-file "$CASE_DIR/none" azure "$RW_AZ_ENDPOINT" "$RW_AZ_ACCOUNT" files ls >"$CASE_DIR/out" 2>"$CASE_DIR/err"
+assert_eq "a missing key file: exit status" 1 "$?"
+grep -q "cannot open azure account_key_file $CASE_DIR/none: No such file or directory" "$CASE_DIR/err" ||
+	fail "missing key file: $(cat "$CASE_DIR/err")"
+echo 'not base64!' >"$CASE_DIR/bad.key"
+"$OBJTOOL" --key-file "$CASE_DIR/bad.key" azure "$RW_AZ_ENDPOINT" "$RW_AZ_ACCOUNT" files ls >"$CASE_DIR/out" 2>"$CASE_DIR/err"
+assert_eq "a key that is not base64: exit status" 1 "$?"
+grep -q 'the azure account key is not base64' "$CASE_DIR/err" || fail "bad key: $(cat "$CASE_DIR/err")"
+! grep -q 'not base64!' "$CASE_DIR/err" || fail "the bad key is in the message"
+env -u AZURE_STORAGE_KEY -u AZURE_STORAGE_SAS_TOKEN "$OBJTOOL" azure "$RW_AZ_ENDPOINT" "$RW_AZ_ACCOUNT" files ls \
+	>"$CASE_DIR/out" 2>"$CASE_DIR/err"
+assert_eq "no azure credentials: exit status" 1 "$?"
+grep -q 'neither AZURE_STORAGE_KEY nor AZURE_STORAGE_SAS_TOKEN is set' "$CASE_DIR/err" ||
+	fail "no azure credentials: $(cat "$CASE_DIR/err")"
+set -e
 case_end
 
 case_begin unreachable

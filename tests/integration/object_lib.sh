@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # object_lib.sh - object storage servers for the integration tests, sourced after lib.sh.
 #
 # s3_start starts s3rver (S3) and azure_start azurite (Azure Blob), from the folder that
@@ -38,15 +39,14 @@ object_cleanup() {
 }
 trap object_cleanup EXIT
 
-# object_servers_dir: print the folder scripts/object-servers made ready (exit the script if it
-# cannot: the message says why).
-object_servers_dir() {
-	local dir
-	if ! dir=$("$TESTS_DIR/../scripts/object-servers" 2>"$TEST_ROOT/object-servers.err"); then
+# object_servers_ready: set OBJECT_SERVERS_DIR to the folder scripts/object-servers made ready
+# (once; exit the script if it cannot: the message says why).
+object_servers_ready() {
+	[ -n "${OBJECT_SERVERS_DIR:-}" ] && return 0
+	if ! OBJECT_SERVERS_DIR=$("$TESTS_DIR/../scripts/object-servers" 2>"$TEST_ROOT/object-servers.err"); then
 		echo "object_lib.sh: the object servers are not available: $(tail -n 1 "$TEST_ROOT/object-servers.err")" >&2
 		exit 1
 	fi
-	echo "$dir"
 }
 
 # object_server_port: wait (20 s at most) until server $1 (pid $2) writes the line matching sed
@@ -72,7 +72,8 @@ object_server_port() {
 # s3_start: start s3rver with bucket $1 (default files).
 s3_start() {
 	local dir port pid
-	dir=$(object_servers_dir)
+	object_servers_ready
+	dir=$OBJECT_SERVERS_DIR
 	export RW_S3_BUCKET=${1:-files} RW_S3_REGION=us-east-1 RW_S3_DIR=$TEST_ROOT/s3rver
 	mkdir -p "$RW_S3_DIR"
 	node "$dir/node_modules/s3rver/bin/s3rver.js" -d "$RW_S3_DIR" -a 127.0.0.1 -p 0 \
@@ -88,7 +89,8 @@ s3_start() {
 # azure_start: start azurite's blob service with container $1 (default files), created.
 azure_start() {
 	local dir port pid
-	dir=$(object_servers_dir)
+	object_servers_ready
+	dir=$OBJECT_SERVERS_DIR
 	export RW_AZ_ACCOUNT=devstoreaccount1 RW_AZ_CONTAINER=${1:-files} RW_AZ_KEY_FILE=$TEST_ROOT/azurite.key
 	mkdir -p "$TEST_ROOT/azurite"
 	(umask 077 && echo "$AZURITE_KEY" >"$RW_AZ_KEY_FILE")
@@ -239,12 +241,10 @@ objtool_cases() {
 	tool_ok "$1" cp app/acceptance/medium "app/copy of medium"
 	assert_object "$1" "app/copy of medium" "$F/medium"
 	assert_object "$1" app/acceptance/medium "$F/medium"
-	tool_ok "$1" cp app/big app/big.copy
-	assert_object "$1" app/big.copy "$F/big"
 	case_end
 
 	case_begin "${1}_rm"
-	tool_ok "$1" rm "app/copy of medium" app/big.copy never-there
+	tool_ok "$1" rm "app/copy of medium" never-there
 	tool_ok "$1" ls app/
 	{
 		ls_line "$WEIRD" "$F/empty"
@@ -254,25 +254,47 @@ objtool_cases() {
 	assert_eq "ls after rm" "$(cut -f1-2 "$CASE_DIR/expected")" "$(cut -f1-2 "$CASE_DIR/out")"
 	case_end
 
+	# A read of one version (a backup's): its ETag reads it, another version's does not. s3rver
+	# ignores If-Match (s3_swift.sh runs the case on Swift).
+	if [ "$1" = s3 ]; then
+		case_skip "${1}_if_match" "s3rver does not implement If-Match"
+	else
+		case_begin "${1}_if_match"
+		tool_ok "$1" put app/versioned "$F/small"
+		tool_ok "$1" head app/versioned
+		etag=$(cut -f4 "$CASE_DIR/out")
+		tool_ok "$1" get app/versioned "$etag"
+		cmp -s "$CASE_DIR/out" "$F/small" || fail "get with the current ETag does not read the object"
+		tool_ok "$1" put app/versioned "$F/medium"
+		run_tool "$1" get app/versioned "$etag"
+		assert_eq "get with the ETag of the version before: exit status" 3 "$TOOL_STATUS"
+		grep -q 'no such object of that ETag' "$CASE_DIR/err" || fail "get with an old ETag: wrong message"
+		tool_ok "$1" rm app/versioned
+		case_end
+	fi
+
 	case_begin "${1}_many"
 	tool_ok "$1" --max-connections 4 --stats putdir many/ "$F/many"
 	assert_eq "requests" "requests	40" "$(grep '^requests' "$CASE_DIR/out")"
 	assert_eq "most requests at once" "most_at_once	4" "$(grep '^most_at_once' "$CASE_DIR/out")"
 	connections=$(sed -n 's/^connections\t//p' "$CASE_DIR/out")
-	[ "${connections:-0}" -ge 1 ] && [ "${connections:-0}" -le 4 ] ||
+	if [ "${connections:-0}" -lt 1 ] || [ "${connections:-0}" -gt 4 ]; then
 		fail "40 requests over at most 4 connections took ${connections:-?} connections"
+	fi
 	tool_ok "$1" ls many/
 	paste <(cd "$F/many" && stat -c '%n	%s' f*) <(cd "$F/many" && md5sum f* | cut -d' ' -f1) |
 		sed 's|^|many/|' >"$CASE_DIR/expected"
 	assert_same_file "ls many/" "$CASE_DIR/expected" "$CASE_DIR/out"
-	tool_ok "$1" rm $(sed 's/\t.*//' "$CASE_DIR/expected")
+	local keys
+	mapfile -t keys < <(cut -f1 "$CASE_DIR/expected")
+	tool_ok "$1" rm "${keys[@]}"
 	tool_ok "$1" ls many/
 	assert_eq "ls many/ after rm" "" "$(cat "$CASE_DIR/out")"
 	case_end
 
 	case_begin "${1}_missing"
 	run_tool "$1" get app/none
-	assert_eq "get of a missing object: exit status" 1 "$TOOL_STATUS"
+	assert_eq "get of a missing object: exit status" 3 "$TOOL_STATUS"
 	grep -q 'app/none: no such object' "$CASE_DIR/err" || fail "get's message does not name the missing object"
 	run_tool "$1" head app/none
 	assert_eq "head of a missing object: exit status" 3 "$TOOL_STATUS"

@@ -16,6 +16,8 @@
 #   sse             server_side_encryption: writes, multipart uploads and copies carry
 #                   x-amz-server-side-encryption: AES256 (the proxy runs Swift's encryption)
 #   secret_file     the secret read from a file relative to $CREDENTIALS_DIRECTORY
+#   retries         (last) the object server stopped: a write gets 503, is sent 4 times in all,
+#                   and fails naming the object and the status
 set -euo pipefail
 if [ "${RW_SWIFT:-0}" != 1 ]; then
 	echo "s3_swift.sh: skipped (RW_SWIFT=1 runs it: it installs Swift from Debian's packages)"
@@ -24,6 +26,7 @@ fi
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/object_lib.sh"
 
+declare -A SWIFT_PID # of each server: account, container, object, proxy
 SWIFT_PACKAGES=(swift-proxy swift-account swift-container swift-object)
 PYTHON=/usr/bin/python3 # Debian's, which has the swift modules (not a python3 earlier in PATH)
 
@@ -154,6 +157,7 @@ swift_start() {
 	for t in account container object proxy; do
 		"$PYTHON" "/usr/bin/swift-$t-server" "$sw/conf/$t-server.conf" >"$sw/log/$t.log" 2>&1 &
 		OBJECT_SERVER_PIDS+=($!)
+		SWIFT_PID[$t]=$!
 	done
 	for t in account container object proxy; do
 		wait_port "${PORT[$t]}" "$t" "$sw/log/$t.log" || return 1
@@ -213,6 +217,18 @@ printf 'testing\n' >"$CASE_DIR/credentials/swift.secret"
 CREDENTIALS_DIRECTORY=$CASE_DIR/credentials SWIFT_SECRET='' run_tool swift --secret-file swift.secret put app/by-file "$F/small"
 assert_eq "put with the secret from a file: exit status" 0 "$TOOL_STATUS"
 assert_object swift app/by-file "$F/small"
+case_end
+
+case_begin swift_retries
+# The object server stopped: the proxy answers a write with 503, which the client sends four
+# times in all (three retries) before it gives up, naming the object and the status.
+kill "${SWIFT_PID[object]}"
+wait "${SWIFT_PID[object]}" 2>/dev/null || true
+run_tool swift --stats put app/while-down "$F/small"
+assert_eq "put while the object server is down: exit status" 1 "$TOOL_STATUS"
+assert_eq "requests sent" "requests	4" "$(grep '^requests' "$CASE_DIR/out")"
+grep -q 'app/while-down: .*HTTP 503.*, 4 times' "$CASE_DIR/err" ||
+	fail "the error does not name the object, the 503 and the 4 attempts"
 case_end
 
 finish

@@ -7,7 +7,8 @@
  *
  * ENDPOINT "-": AWS's, or Azure's. Commands:
  *   ls [PREFIX]       one line per object: name<TAB>size<TAB>md5 in hex (- when unknown), in order
- *   get KEY           the object's bytes on stdout (streamed)
+ *   get KEY [ETAG]    the object's bytes on stdout (streamed); exit status 3 when there is no
+ *                     such object (of that ETag)
  *   head KEY          name<TAB>size<TAB>md5<TAB>etag; exit status 3 when there is no such object
  *   put KEY FILE      writes FILE (multipart, parts of --part-size, when it is larger than that)
  *   putdir PREFIX DIR writes each file of DIR as PREFIX<name>, many at once
@@ -20,7 +21,7 @@
  * listing page, default 1000), --sse, --stats (after the command's output, on stdout: requests,
  * connections and most_at_once, each on a line with its count). Credentials not given as
  * files come from the environment, as for a target. Exit status: 0 ok, 1 failed (one line on
- * stderr), 2 usage, 3 head: not found.
+ * stderr), 2 usage, 3 get, head: not found.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -125,15 +126,18 @@ cmd_ls(struct objclient *c, const char *prefix, size_t page_size, char *err, siz
 	return 0;
 }
 
-/* get KEY. */
+/* get KEY [ETAG]: 0 read, -1 failed, 3 no such object (or not of that ETag). */
 static int
-cmd_get(struct objclient *c, const char *key, char *err, size_t errlen)
+cmd_get(struct objclient *c, const char *key, const char *etag, char *err, size_t errlen)
 {
 	struct obj_get *g;
 	char buf[65536];
-	int rc = obj_get_open(c, key, NULL, &g, err, errlen);
-	if (rc == 0)
-		snprintf(err, errlen, "%s: %s: no such object", objclient_where(c), key);
+	int rc = obj_get_open(c, key, etag, &g, err, errlen);
+	if (rc == 0) {
+		snprintf(err, errlen, "%s: %s: no such object%s", objclient_where(c), key,
+		         etag != NULL ? " of that ETag" : "");
+		return 3;
+	}
 	if (rc != 1)
 		return -1;
 	ssize_t n;
@@ -278,7 +282,7 @@ usage(void)
 	    "usage: objtool [--prefix P] [--secret-file F] [--key-file F] [--sas-file F]\n"
 	    "         [--max-connections N] [--part-size BYTES] [--page-size N] [--sse] [--stats]\n"
 	    "         s3 ENDPOINT REGION BUCKET | azure ENDPOINT ACCOUNT CONTAINER\n"
-	    "         ls [PREFIX] | get KEY | head KEY | put KEY FILE | putdir PREFIX DIR\n"
+	    "         ls [PREFIX] | get KEY [ETAG] | head KEY | put KEY FILE | putdir PREFIX DIR\n"
 	    "         | cp FROM TO | rm KEY... | mkbucket | probe\n");
 	return 2;
 }
@@ -352,8 +356,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "ls") == 0 && nargs <= 1) {
 		rc = cmd_ls(c, nargs == 1 ? args[0] : "", page_size, err, sizeof(err));
-	} else if (strcmp(cmd, "get") == 0 && nargs == 1) {
-		rc = cmd_get(c, args[0], err, sizeof(err));
+	} else if (strcmp(cmd, "get") == 0 && (nargs == 1 || nargs == 2)) {
+		rc = cmd_get(c, args[0], nargs == 2 ? args[1] : NULL, err, sizeof(err));
 	} else if (strcmp(cmd, "head") == 0 && nargs == 1) {
 		struct obj_entry e;
 		rc = obj_head(c, args[0], &e, err, sizeof(err));
@@ -402,7 +406,7 @@ main(int argc, char **argv)
 	}
 	if (rc != 0) {
 		fprintf(stderr, "objtool: %s\n", err);
-		return 1;
+		return rc == 3 ? 3 : 1;
 	}
 	return 0;
 }
