@@ -1,5 +1,5 @@
 /*
- * fuzz_obj_xml.c - the object servers' replies (restore/store/obj_xml.c) on any bytes: what a
+ * fuzz_obj_xml.c - the object servers' replies (restore/objclient/obj_xml.c) on any bytes: what a
  * hostile or broken S3 or Azure endpoint could send.
  *
  * The first byte picks the reading (S: an S3 listing page, A: an Azure one, anything else: the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# objclient.sh - the object client (restore/store/objclient.h) against real protocol servers:
+# objclient.sh - the object client (restore/objclient/objclient.h) against real protocol servers:
 # s3rver (S3) and azurite (Azure Blob, which checks SharedKey signatures), driven by objtool
 # (tests/tools/objtool.c). For each of s3 and azure, the cases, each named <service>_<case>:
 #   put_get_ls      three objects (one under a prefix, one whose name needs percent-encoding):

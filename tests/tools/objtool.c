@@ -1,5 +1,5 @@
 /*
- * objtool - drives the object client (restore/store/objclient.h) from the command line, for the
+ * objtool - drives the object client (restore/objclient/objclient.h) from the command line, for the
  * integration tests: a bucket or container named on the command line, a command.
  *
  *   objtool [OPTIONS] s3 ENDPOINT REGION BUCKET COMMAND [ARG...]
