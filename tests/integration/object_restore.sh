@@ -16,6 +16,7 @@
 #  - --dry-run: the store as seeded, files.objects saying what would be done;
 #  - wrong credentials: refused, the store and the database as they were, the secret nowhere in
 #    the output;
+#  - check: the object store access line ok, and failed with wrong credentials;
 #  - --db-only: the store untouched, the file check lists it: 5 missing, 1 orphaned;
 #  - backup of the restored target, then that backup restored into the emptied store: the same.
 # S3 only: a worker killed (SIGKILL) while it uploads leaves its journal; a failing restore
@@ -218,6 +219,17 @@ for kind in s3 azure; do
 	fingerprint_as after "t_${kind}_bad"
 	assert_fingerprint "the database" "$CASE_DIR/../case.${kind}_db_failure_unchanged/before.fp" "$CASE_DIR/after.fp"
 	assert_work_dir_empty
+	case_end
+
+	case_begin "${kind}_check"
+	config_for "$kind" "t_${kind}_bad"
+	run_worker -c "$CASE_DIR/config.yaml" check --json
+	assert_report '[.checks[] | select(.name == "object store access") | .status] | join(" ")' ok
+	SECRET=$CASE_DIR/../case.${kind}_wrong_credentials_refused/wrong.secret config_for "$kind" "t_${kind}_bad"
+	[ "$kind" = s3 ] && sed -i 's/access_key_id: S3RVER/access_key_id: NOTS3RVER/' "$CASE_DIR/config.yaml"
+	run_worker -c "$CASE_DIR/config.yaml" check --json
+	assert_report '[.checks[] | select(.name == "object store access") | .status] | join(" ")' failed
+	assert_store "after the checks" "$kind" "$CASE_DIR/../case.${kind}_dry_run_unchanged/seeded"
 	case_end
 
 	case_begin "${kind}_db_only_file_check"
