@@ -73,6 +73,36 @@ struct object_records {
 	size_t n, cap;
 };
 
+/* A restore's staging into an object store (object_stage.c; its files object_file.c's). */
+#define OBJECT_PART_BYTES   (8u << 20)  /* a multipart upload's parts; S3 wants >= 5 MiB */
+#define OBJECT_BUDGET_BYTES (64u << 20) /* buffers in flight, at most (plus one part) */
+#define OBJECT_QUEUE_MAX    256         /* requests queued or in flight, at most */
+
+struct object_stage {
+	struct store_stage head;
+	struct object_store *os;
+	char job_id[64];
+	const char *state_dir;
+	bool rehearsal;
+	struct object_records listing; /* the store as the restore began, sorted */
+	struct object_records staged;  /* the backup's files, sorted at finish */
+	struct object_journal *journal;
+	uint64_t bytes;  /* in buffers of requests queued or in flight */
+	uint64_t failed; /* requests that failed */
+	char err[1024];  /* the first failure */
+	struct store_stage_counts counts;
+	bool finished, committed;
+};
+
+/* object_stage_fail: note the stage's first failure (why); -1. */
+int object_stage_fail(struct object_stage *st, const char *why);
+
+/*
+ * object_stage_drive: sync the journal, then run requests until at most max_reqs are queued or
+ * in flight and their buffers hold at most max_bytes. 0, or -1 (the stage's err says why).
+ */
+int object_stage_drive(struct object_stage *st, size_t max_reqs, uint64_t max_bytes);
+
 /* store_object_new: the object store of t (t->s3 or t->azure). 0 or -1 with err. */
 int store_object_new(const struct restore_target *t, struct store **out, char *err, size_t errlen);
 
