@@ -45,7 +45,10 @@ object_stage_drive(struct object_stage *st, size_t max_reqs, uint64_t max_bytes)
 	return 0;
 }
 
-/* object_stage_begin: finish or undo what stopped restores left, list the store, journal. */
+/*
+ * object_stage_begin: finish or undo what stopped restores into the store left (not in a
+ * rehearsal), list the store, start the journal.
+ */
 int
 object_stage_begin(struct store *s, const char *job_id, int flags, struct store_stage **out,
                    char *err, size_t errlen)
@@ -58,7 +61,9 @@ object_stage_begin(struct store *s, const char *job_id, int flags, struct store_
 	if (os->t->state_dir == NULL)
 		return io_error(err, errlen, "target %s has no work_dir for its restore's journal",
 		                os->t->name);
-	if (object_recover_all(os, os->t->state_dir, err, errlen) != 0)
+	/* A rehearsal changes nothing, not even to tidy up after a stopped restore. */
+	if (!(flags & STORE_STAGE_REHEARSAL) &&
+	    object_recover_all(os, os->t->state_dir, err, errlen) != 0)
 		return -1;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return io_error(err, errlen, "out of memory");
