@@ -19,7 +19,8 @@
 #  - check: the object store access line ok, and failed with wrong credentials;
 #  - --db-only: the store untouched, the file check lists it: 5 missing, 1 orphaned;
 #  - backup of the restored target, then that backup restored into the emptied store: the same.
-# S3 only: a worker killed (SIGKILL) while it uploads leaves its journal; a failing restore
+# S3 only: a worker killed (SIGKILL) while it uploads leaves its journal, which a rehearsal
+# leaves alone (the store as the kill left it); a failing restore
 # then finds the store as seeded (the killed one undone, its own undone), and the rerun succeeds;
 # and the same restore through the daemon (a file dropped into the spool), with keep_previous:
 # its undo point holds the store's files as they were.
@@ -292,6 +293,12 @@ kill -KILL "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
 ls "$WORK_DIR"/objects-*.journal >/dev/null 2>&1 || fail "the killed restore left no journal"
 wait_sessions_gone t_s3_bad
+# A rehearsal changes nothing, not even the killed restore's leftovers.
+store_state s3 >"$CASE_DIR/killed"
+run_worker -c "$CASE_DIR/config.yaml" restore --json --dry-run "$A/good.tar.gz"
+assert_exit 0
+assert_store "after a rehearsal over the killed restore's leftovers" s3 "$CASE_DIR/killed"
+ls "$WORK_DIR"/objects-*.journal >/dev/null 2>&1 || fail "the rehearsal removed the killed restore's journal"
 # The next restore (one that fails) undoes the killed one first, then itself.
 run_worker -c "$CASE_DIR/config.yaml" restore --json "$A/bad.tar.gz"
 assert_exit 1
