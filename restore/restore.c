@@ -604,26 +604,3 @@ end:
 	finish(&s);
 	return s.exit_status;
 }
-
-/* restore_tidy: drop what interrupted swaps into the target left (restore.h). */
-int
-restore_tidy(const struct restore_target *t, bool holds_target_lock, struct report *report,
-             char *err, size_t errlen)
-{
-	enum database_open_failure open_failure;
-	struct database *db = NULL;
-	char target_db[128];
-	int rc;
-
-	if (t->strategy != RESTORE_STRATEGY_SWAP)
-		return 0;
-	/* The connection string may leave the name to libpq's defaults: ask the server. */
-	if (database_open(t->conninfo, &db, &open_failure, err, errlen) < 0)
-		return -1;
-	snprintf(target_db, sizeof(target_db), "%s", database_name(db));
-	database_close(db);
-	rc = swap_tidy(t->conninfo,
-	               t->maintenance_database != NULL ? t->maintenance_database : "postgres",
-	               target_db, holds_target_lock, report, err, errlen);
-	return rc;
-}

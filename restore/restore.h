@@ -107,11 +107,12 @@ int restore_inspect(const char *archive, const char *pg_restore, const char *con
                     char **json, char **text);
 
 /*
- * restore_tidy: remove what interrupted restores into target left in its server: for strategy
- * swap, the databases named like a swap's beside the target (holds_target_lock: end dead
- * workers' sessions on them first). Nothing to do for strategy transaction. Each database
- * dropped, or left, is a warning in report. 0, or -1 with err when the server could not be
- * asked.
+ * restore_tidy: remove what interrupted restores into target left: for strategy swap, the
+ * databases named like a swap's beside the target (holds_target_lock: end dead workers'
+ * sessions on them first); for an S3 or Azure store, the restores stopped midway that its
+ * journals in work_dir record, finished or undone (store_tidy). Each database dropped, or
+ * left, and each stopped restore that could not be settled, is a warning in report. 0, or -1
+ * with err when the server could not be asked.
  */
 int restore_tidy(const struct restore_target *target, bool holds_target_lock, struct report *report,
                  char *err, size_t errlen);

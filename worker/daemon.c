@@ -195,8 +195,9 @@ notify_status(struct worker *w)
 }
 
 /*
- * tidy_targets: at start, remove what interrupted swaps left on each swap target's server
- * (restore_tidy), holding the target's lock; a target another worker holds is its business.
+ * tidy_targets: at start, remove what interrupted swaps left on each swap target's server and
+ * settle the restores into an object store that were stopped midway (restore_tidy), holding
+ * the target's lock; a target another worker holds is its business.
  */
 static void
 tidy_targets(struct worker *w)
@@ -208,7 +209,7 @@ tidy_targets(struct worker *w)
 		char err[1024];
 		int lock;
 
-		if (ct->strategy != RESTORE_STRATEGY_SWAP)
+		if (ct->strategy != RESTORE_STRATEGY_SWAP && ct->s3 == NULL && ct->azure == NULL)
 			continue;
 		lock = spool_lock_target(&w->spool, ct->name);
 		if (lock < 0)
@@ -218,7 +219,7 @@ tidy_targets(struct worker *w)
 			spool_unlock(lock);
 			continue;
 		}
-		notify_send("STATUS=removing what interrupted swaps left behind");
+		notify_send("STATUS=removing what interrupted restores left behind");
 		if (restore_tidy(&t, true, &report, err, sizeof(err)) < 0)
 			log_line(LOG_PRIORITY_WARNING, NULL,
 			         "target %s: cannot look for databases an interrupted swap left "

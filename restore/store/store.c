@@ -244,6 +244,12 @@ store_stage_remove_leftover(struct store *s, const char *job_id)
 }
 
 int
+store_tidy(struct store *s, char *err, size_t errlen)
+{
+	return s->driver->tidy != NULL ? s->driver->tidy(s, err, errlen) : 0;
+}
+
+int
 store_old_take(struct store *s, struct store_old **out, char *err, size_t errlen)
 {
 	return s->driver->old_take(s, out, err, errlen);

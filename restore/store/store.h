@@ -216,6 +216,13 @@ void store_stage_close(struct store_stage *st);
 void store_stage_remove_leftover(struct store *s, const char *job_id);
 
 /*
+ * store_tidy: settle every restore into s that was stopped midway and that no process works
+ * on (an object store's journals: finished or undone); nothing for a folder. 0, or -1 with err
+ * naming what is left and why.
+ */
+int store_tidy(struct store *s, char *err, size_t errlen);
+
+/*
  * Told of each restore's old files a removal is done with: the job that swapped them out, the
  * seconds it took, and err (NULL: all removed; else a sentence naming where what is left is).
  */

@@ -51,6 +51,7 @@ struct store_driver {
 	void (*stage_abort)(struct store_stage *st);
 	void (*stage_close)(struct store_stage *st);
 	void (*stage_remove_leftover)(struct store *s, const char *job_id);
+	int (*tidy)(struct store *s, char *err, size_t errlen); /* optional */
 	/* Optional: NULL lists the folder at stage_where. */
 	int (*stage_view)(struct store_stage *st, struct store **out, char *err, size_t errlen);
 

@@ -209,6 +209,17 @@ object_remove_leftover(struct store *s, const char *job_id)
 		(void)object_recover(os, os->t->state_dir, job_id, err, sizeof(err));
 }
 
+/* object_tidy: settle the stopped restores whose journals are in the state folder. */
+static int
+object_tidy(struct store *s, char *err, size_t errlen)
+{
+	struct object_store *os = (struct object_store *)s;
+
+	if (os->t->state_dir == NULL)
+		return 0;
+	return object_recover_all(os, os->t->state_dir, err, errlen) == 0 ? 0 : -1;
+}
+
 /* object_old_take: nothing: a commit deletes the old objects itself. */
 static int
 object_old_take(struct store *s, struct store_old **out, char *err, size_t errlen)
@@ -265,6 +276,7 @@ static const struct store_driver object_driver = {
     .stage_view = object_stage_view,
     .stage_counts = object_stage_counts,
     .stage_remove_leftover = object_remove_leftover,
+    .tidy = object_tidy,
     .old_take = object_old_take,
     .old_remove = object_old_remove,
     .old_close = object_old_close,

@@ -22,8 +22,9 @@
 # S3 only: a worker killed (SIGKILL) while it uploads leaves its journal, which a rehearsal
 # leaves alone (the store as the kill left it); a failing restore
 # then finds the store as seeded (the killed one undone, its own undone), and the rerun succeeds;
-# and the same restore through the daemon (a file dropped into the spool), with keep_previous:
-# its undo point holds the store's files as they were.
+# and the daemon: a restore killed midway is undone as the worker starts; then the same restore
+# through it (a file dropped into the spool), with keep_previous: its undo point holds the
+# store's files as they were.
 set -euo pipefail
 source "$(dirname "$0")/worker_lib.sh"
 source "$(dirname "$0")/object_lib.sh"
@@ -264,6 +265,23 @@ for kind in s3 azure; do
 	case_end
 done
 
+# kill_midway: start a restore of $MANY with config $1 (database $2) and kill it (SIGKILL) once
+# its journal records 20 uploads; fail unless it left its journal.
+kill_midway() {
+	local pid i j
+	"$RESTORE_WORKER" -c "$1" restore --json "$MANY" >"$CASE_DIR/out" 2>"$CASE_DIR/err" &
+	pid=$!
+	for ((i = 0; i < 400; i++)); do
+		j=$(ls "$WORK_DIR"/objects-*.journal 2>/dev/null | head -n 1) || true
+		[ -n "$j" ] && [ "$(grep -c '^N ' "$j")" -ge 20 ] && break
+		sleep 0.02
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	ls "$WORK_DIR"/objects-*.journal >/dev/null 2>&1 || fail "the killed restore left no journal"
+	wait_sessions_gone "$2"
+}
+
 case_begin s3_killed_upload_undone_then_rerun
 seed s3
 store_state s3 >"$CASE_DIR/seeded"
@@ -282,17 +300,8 @@ for _ in range(300):
 PY
 pack_snapshot "$CASE_DIR/many.tar.gz" "$CASE_DIR/many.d"
 config_for s3 t_s3_bad
-"$RESTORE_WORKER" -c "$CASE_DIR/config.yaml" restore --json "$CASE_DIR/many.tar.gz" >"$CASE_DIR/out" 2>"$CASE_DIR/err" &
-pid=$!
-for ((i = 0; i < 400; i++)); do
-	j=$(ls "$WORK_DIR"/objects-*.journal 2>/dev/null | head -n 1) || true
-	[ -n "$j" ] && [ "$(grep -c '^N ' "$j")" -ge 20 ] && break
-	sleep 0.02
-done
-kill -KILL "$pid" 2>/dev/null || true
-wait "$pid" 2>/dev/null || true
-ls "$WORK_DIR"/objects-*.journal >/dev/null 2>&1 || fail "the killed restore left no journal"
-wait_sessions_gone t_s3_bad
+MANY=$CASE_DIR/many.tar.gz
+kill_midway "$CASE_DIR/config.yaml" t_s3_bad
 # A rehearsal changes nothing, not even the killed restore's leftovers.
 store_state s3 >"$CASE_DIR/killed"
 run_worker -c "$CASE_DIR/config.yaml" restore --json --dry-run "$A/good.tar.gz"
@@ -311,8 +320,11 @@ assert_exit 0
 assert_store "after the rerun" s3 "$TEST_ROOT/s3.expected"
 case_end
 
+no_journal() { ! ls "$WORK_DIR"/objects-*.journal >/dev/null 2>&1; }
+
 worker_case_begin s3_through_the_worker
 seed s3
+store_state s3 >"$CASE_DIR/seeded"
 TARGETS=(acceptance)
 make_target_db t_s3_worker
 write_worker_config "$CASE_DIR/config.yaml"
@@ -320,8 +332,12 @@ write_worker_config "$CASE_DIR/config.yaml"
 sed -i "s|^    database: .*|    database: \"host=$PGHOST dbname=t_s3_worker user=app\"|; /^    blob_dir:/d" "$CASE_DIR/config.yaml"
 store_block s3 | sed 's/^s3=/    s3: /' >>"$CASE_DIR/config.yaml"
 printf '\n    keep_previous: true\n' >>"$CASE_DIR/config.yaml"
+# A restore killed midway, then the worker: it undoes it as it starts.
+kill_midway "$CASE_DIR/config.yaml" t_s3_worker
 worker_start "$CASE_DIR/config.yaml"
 wait_spool_ready
+WAIT_WHAT="the worker undoing the killed restore" wait_for no_journal
+assert_store "after the worker started" s3 "$CASE_DIR/seeded"
 drop_file "$A/good.tar.gz"
 wait_reports 1
 load_report good.tar.gz done
