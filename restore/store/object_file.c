@@ -252,9 +252,8 @@ end_multipart(struct object_file *f, const unsigned char md5[16], bool same, cha
 	struct obj_upload *u = f->upload;
 
 	while (f->parts_in_flight > 0)
-		if (objclient_run(st->os->client, objclient_in_flight(st->os->client) - 1, err,
-		                  errlen) < 0)
-			return -1;
+		if (object_stage_step(st, objclient_in_flight(st->os->client) - 1) < 0)
+			return io_error(err, errlen, "%s", st->err);
 	f->upload = NULL;
 	if (f->part_failed) {
 		obj_upload_abort(u);
@@ -363,11 +362,8 @@ object_file_abandon(struct store_file *sf)
 	struct object_file *f = (struct object_file *)sf;
 
 	if (f->upload != NULL) {
-		char err[256];
-
 		while (f->parts_in_flight > 0 &&
-		       objclient_run(f->st->os->client, objclient_in_flight(f->st->os->client) - 1,
-		                     err, sizeof(err)) == 0)
+		       object_stage_step(f->st, objclient_in_flight(f->st->os->client) - 1) == 0)
 			;
 		obj_upload_abort(f->upload);
 	}

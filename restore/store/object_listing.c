@@ -28,20 +28,23 @@ static const struct store_driver records_driver;
 #define RECORDS_FIRST 1024 /* records a new file makes room for */
 #define LIST_PAGE     1000 /* objects asked for per listing request */
 
-/* map: map rs's file at its capacity (its size). 0 or -1 with err. */
+/* map: map rs's file at capacity cap (its size), the old mapping (rs->cap) gone. 0 or -1. */
 static int
-map(struct object_records *rs, char *err, size_t errlen)
+map(struct object_records *rs, size_t cap, char *err, size_t errlen)
 {
 	void *p;
 
 	if (rs->rec != NULL)
 		(void)munmap(rs->rec, rs->cap * sizeof(*rs->rec));
 	rs->rec = NULL;
+	rs->cap = cap;
 	if (rs->cap == 0)
 		return 0;
 	p = mmap(NULL, rs->cap * sizeof(*rs->rec), PROT_READ | PROT_WRITE, MAP_SHARED, rs->fd, 0);
-	if (p == MAP_FAILED)
+	if (p == MAP_FAILED) {
+		rs->cap = 0;
 		return io_error(err, errlen, "cannot map %s: %s", rs->path, strerror(errno));
+	}
 	rs->rec = p;
 	return 0;
 }
@@ -75,8 +78,7 @@ object_records_open(struct object_records *rs, const char *path, char *err, size
 		return -1;
 	}
 	/* The file's size is its capacity; unused records at its end are all zero. */
-	rs->cap = (size_t)st.st_size / sizeof(*rs->rec);
-	if (map(rs, err, errlen) < 0) {
+	if (map(rs, (size_t)st.st_size / sizeof(*rs->rec), err, errlen) < 0) {
 		object_records_close(rs, false);
 		return -1;
 	}
@@ -96,8 +98,7 @@ object_records_add(struct object_records *rs, const struct object_record *r, cha
 		if (ftruncate(rs->fd, (off_t)(cap * sizeof(*rs->rec))) < 0)
 			return io_error(err, errlen, "cannot grow %s: %s", rs->path,
 			                strerror(errno));
-		rs->cap = cap;
-		if (map(rs, err, errlen) < 0)
+		if (map(rs, cap, err, errlen) < 0)
 			return -1;
 	}
 	rs->rec[rs->n++] = *r;

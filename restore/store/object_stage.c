@@ -25,22 +25,39 @@ object_stage_fail(struct object_stage *st, const char *why)
 	return -1;
 }
 
-/* object_stage_drive: sync the journal, then run requests until at most max_reqs and max_bytes
- * remain. */
+/* object_stage_step: sync the journal, then run requests until at most want remain. */
 int
-object_stage_drive(struct object_stage *st, size_t max_reqs, uint64_t max_bytes)
+object_stage_step(struct object_stage *st, size_t want)
 {
-	struct objclient *c = st->os->client;
 	char err[512];
 
 	if (st->journal != NULL && object_journal_sync(st->journal, err, sizeof(err)) < 0)
 		return object_stage_fail(st, err);
-	while (objclient_in_flight(c) > max_reqs ||
-	       (st->bytes > max_bytes && objclient_in_flight(c) > 0)) {
-		size_t n = objclient_in_flight(c), want = n > max_reqs ? max_reqs : n - 1;
+	if (objclient_run(st->os->client, want, err, sizeof(err)) < 0)
+		return object_stage_fail(st, err);
+	return 0;
+}
 
-		if (objclient_run(c, want, err, sizeof(err)) < 0)
-			return object_stage_fail(st, err);
+/*
+ * object_stage_drive: nothing while at most max_reqs requests are queued or in flight and their
+ * buffers hold at most max_bytes; past either, run them down to half of it (so that the journal
+ * is synced once for many files, not for each).
+ */
+int
+object_stage_drive(struct object_stage *st, size_t max_reqs, uint64_t max_bytes)
+{
+	struct objclient *c = st->os->client;
+	size_t low_reqs = max_reqs / 2;
+	uint64_t low_bytes = max_bytes / 2;
+
+	if (objclient_in_flight(c) <= max_reqs && st->bytes <= max_bytes)
+		return 0;
+	while (objclient_in_flight(c) > low_reqs ||
+	       (st->bytes > low_bytes && objclient_in_flight(c) > 0)) {
+		size_t n = objclient_in_flight(c), want = n > low_reqs ? low_reqs : n - 1;
+
+		if (object_stage_step(st, want) < 0)
+			return -1;
 	}
 	return 0;
 }

@@ -98,8 +98,14 @@ struct object_stage {
 int object_stage_fail(struct object_stage *st, const char *why);
 
 /*
- * object_stage_drive: sync the journal, then run requests until at most max_reqs are queued or
- * in flight and their buffers hold at most max_bytes. 0, or -1 (the stage's err says why).
+ * object_stage_step: sync the journal (requests start only in objclient_run: what they change is
+ * recorded first), then run requests until at most want remain. 0, or -1 (the stage's err).
+ */
+int object_stage_step(struct object_stage *st, size_t want);
+
+/*
+ * object_stage_drive: past max_reqs requests queued or in flight, or max_bytes in their buffers,
+ * run them (object_stage_step) down to half of each. 0, or -1 (the stage's err says why).
  */
 int object_stage_drive(struct object_stage *st, size_t max_reqs, uint64_t max_bytes);
 

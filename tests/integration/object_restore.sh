@@ -289,14 +289,15 @@ store_state s3 >"$CASE_DIR/seeded"
 mkdir -p "$CASE_DIR/many.d/db"
 cp "$A/good.tar.gz.d/db/db.backup" "$CASE_DIR/many.d/db/"
 cp -r "$T/tree" "$CASE_DIR/many.d/tree"
+# More than 1024 files: the mapped records of the listing and of the staged files grow.
 python3 - "$CASE_DIR/many.d/tree" <<'PY'
 import os, sys, uuid
-for _ in range(300):
+for _ in range(1100):
     u = str(uuid.uuid4())
     d = os.path.join(sys.argv[1], u[0:2], u[2:4])
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, u), "wb") as f:
-        f.write(os.urandom(65536))
+        f.write(os.urandom(4096))
 PY
 pack_snapshot "$CASE_DIR/many.tar.gz" "$CASE_DIR/many.d"
 config_for s3 t_s3_bad
@@ -315,8 +316,27 @@ assert_store "after the killed restore and a failed one" s3 "$CASE_DIR/seeded"
 # The killed restore's dump copy stays (a worker removes a killed job's; restore cannot know).
 left=$(cd "$WORK_DIR" && ls -A | grep -v '^restore-.*\.dump$' || true)
 [ -z "$left" ] || fail "work_dir holds more than the killed restore's dump: $left"
+# The many files restored whole: the store holds them and the foreign objects.
+run_worker -c "$CASE_DIR/config.yaml" restore --json "$MANY"
+assert_exit 0
+assert_report '.files.objects | [.uploaded, .kept, .replaced, .deleted] | join(" ")' "1105 1 1 1"
+{
+	grep -F -e "${FOREIGN[s3]}" -e "${NOTFILE[s3]}" "$TEST_ROOT/s3.expected"
+	python3 - "$CASE_DIR/many.d/tree" "${PREFIX[s3]}" "${SUFFIX[s3]}" <<'PY'
+import hashlib, os, sys
+root, prefix, suffix = sys.argv[1:4]
+for folder, _, names in os.walk(root):
+    for name in names:
+        with open(os.path.join(folder, name), "rb") as f:
+            b = f.read()
+        print(f"{prefix}{name}{suffix}\t{len(b)}\t{hashlib.md5(b).hexdigest()}")
+PY
+} | sort >"$CASE_DIR/many.expected"
+assert_store "after the many files" s3 "$CASE_DIR/many.expected"
+# Then the backup of 7: the 1100 others deleted.
 run_worker -c "$CASE_DIR/config.yaml" restore --json "$A/good.tar.gz"
 assert_exit 0
+assert_report '.files.objects | [.uploaded, .kept, .replaced, .deleted] | join(" ")' "0 7 0 1100"
 assert_store "after the rerun" s3 "$TEST_ROOT/s3.expected"
 case_end
 
