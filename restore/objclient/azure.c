@@ -274,7 +274,7 @@ azure_upload_end(struct obj_upload *u, const unsigned char whole_md5[16], char *
 {
 	struct objclient *c = u->c;
 	size_t cap = 128 + (size_t)u->max_part * 40, len = 0;
-	char *xml = malloc(cap), md5[80] = "x-ms-blob-content-md5: ", id[16], msg[1024];
+	char *xml = malloc(cap), md5[80] = "x-ms-blob-content-md5: ", id[16];
 	struct http_req *r = NULL;
 	int rc = -1;
 	if (xml == NULL) {
@@ -293,11 +293,8 @@ azure_upload_end(struct obj_upload *u, const unsigned char whole_md5[16], char *
 	r = azure_request(c, "PUT", u->name, "comp=blocklist", xml, len, headers, err, errlen);
 	if (r == NULL || http_perform(c->http, r, err, errlen) != 0)
 		goto out;
-	obj_reply_error(c, r, u->name, msg, sizeof(msg));
-	if (msg[0] != '\0') {
-		snprintf(err, errlen, "%s", msg);
+	if (obj_reply_error(c, r, u->name, err, errlen))
 		goto out;
-	}
 	rc = 0;
 out:
 	http_req_free(r);

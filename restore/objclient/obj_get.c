@@ -53,7 +53,7 @@ obj_get_open(struct objclient *c, const char *name, const char *if_match_etag, s
              char *err, size_t errlen)
 {
 	struct obj_get *g = calloc(1, sizeof(*g));
-	char line[256], msg[1024];
+	char line[256];
 	*out = NULL;
 	if (g == NULL) {
 		snprintf(err, errlen, "%s: %s: out of memory", c->where, name);
@@ -86,8 +86,8 @@ obj_get_open(struct objclient *c, const char *name, const char *if_match_etag, s
 		while (!g->r->finished)
 			if (http_step(c->http, 1000, err, errlen) != 0)
 				goto fail;
-		obj_reply_error(c, g->r, name, msg, sizeof(msg));
-		snprintf(err, errlen, "%s", msg[0] != '\0' ? msg : "the read failed");
+		if (!obj_reply_error(c, g->r, name, err, errlen))
+			snprintf(err, errlen, "%s: %s: the read failed", c->where, name);
 		goto fail;
 	}
 	*out = g;
@@ -100,7 +100,6 @@ fail:
 ssize_t
 obj_get_read(struct obj_get *g, void *buf, size_t len, char *err, size_t errlen)
 {
-	char msg[1024];
 	for (;;) {
 		if (g->len > 0) {
 			size_t n = len < g->len ? len : g->len;
@@ -112,11 +111,8 @@ obj_get_read(struct obj_get *g, void *buf, size_t len, char *err, size_t errlen)
 			return (ssize_t)n;
 		}
 		if (g->r->finished) {
-			obj_reply_error(g->c, g->r, g->name, msg, sizeof(msg));
-			if (msg[0] != '\0') {
-				snprintf(err, errlen, "%s", msg);
+			if (obj_reply_error(g->c, g->r, g->name, err, errlen))
 				return -1;
-			}
 			return 0;
 		}
 		/* After unpausing, libcurl 7.88 runs the transfer on its next call, but its poll

@@ -137,18 +137,20 @@ obj_reply_cause(const struct http_req *r, char *cause, size_t causelen, char *co
 	return true;
 }
 
-void
+bool
 obj_reply_error(const struct objclient *c, const struct http_req *r, const char *name, char *msg,
                 size_t msglen)
 {
 	char cause[768], code[128];
 	msg[0] = '\0';
-	if (obj_reply_cause(r, cause, sizeof(cause), code, sizeof(code)))
-		snprintf(msg, msglen, "%s: %s: %s", c->where,
-		         name[0] != '\0'       ? name
-		         : c->flavor == OBJ_S3 ? "(the bucket)"
-		                               : "(the container)",
-		         cause);
+	if (!obj_reply_cause(r, cause, sizeof(cause), code, sizeof(code)))
+		return false;
+	snprintf(msg, msglen, "%s: %s: %s", c->where,
+	         name[0] != '\0'       ? name
+	         : c->flavor == OBJ_S3 ? "(the bucket)"
+	                               : "(the container)",
+	         cause);
+	return true;
 }
 
 void

@@ -340,7 +340,6 @@ int
 obj_head(struct objclient *c, const char *name, struct obj_entry *e, char *err, size_t errlen)
 {
 	struct http_req *r = request(c, "HEAD", name, NULL, NULL, 0, NULL, err, errlen);
-	char msg[1024];
 	int rc = -1;
 	if (r == NULL)
 		return -1;
@@ -350,11 +349,8 @@ obj_head(struct objclient *c, const char *name, struct obj_entry *e, char *err, 
 		rc = 0;
 		goto out;
 	}
-	obj_reply_error(c, r, name, msg, sizeof(msg));
-	if (msg[0] != '\0') {
-		snprintf(err, errlen, "%s", msg);
+	if (obj_reply_error(c, r, name, err, errlen))
 		goto out;
-	}
 	obj_entry_from_reply(c, r, name, e);
 	rc = 1;
 out:

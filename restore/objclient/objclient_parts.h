@@ -69,8 +69,9 @@ struct obj_op *obj_op_new(struct objclient *c, const char *name, obj_done_fn don
  * the server's error code ("" when none). */
 bool obj_reply_cause(const struct http_req *r, char *cause, size_t causelen, char *code,
                      size_t codelen);
-/* Describes what went wrong with request r on name into msg ("" when it went well: 2xx). */
-void obj_reply_error(const struct objclient *c, const struct http_req *r, const char *name,
+/* Describes what went wrong with request r on name into msg: true; false (msg "") when it went
+ * well (2xx). */
+bool obj_reply_error(const struct objclient *c, const struct http_req *r, const char *name,
                      char *msg, size_t msglen);
 /* Calls op's done with r's outcome, then frees op and r. */
 void obj_op_finish(struct obj_op *op, struct http_req *r);

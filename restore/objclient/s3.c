@@ -99,17 +99,13 @@ s3_upload_begin(struct obj_upload *u, char *err, size_t errlen)
 	                         c->sse ? "x-amz-server-side-encryption: AES256" : NULL, NULL};
 	struct http_req *r =
 	    s3_request(c, "POST", u->name, "uploads=", NULL, 0, headers, err, errlen);
-	char msg[1024];
 	int rc = -1;
 	if (r == NULL)
 		return -1;
 	if (http_perform(c->http, r, err, errlen) != 0)
 		goto out;
-	obj_reply_error(c, r, u->name, msg, sizeof(msg));
-	if (msg[0] != '\0') {
-		snprintf(err, errlen, "%s", msg);
+	if (obj_reply_error(c, r, u->name, err, errlen))
 		goto out;
-	}
 	if (obj_xml_text(r->reply, r->reply_len, "UploadId", u->upload_id, sizeof(u->upload_id)) !=
 	        0 ||
 	    u->upload_id[0] == '\0' || strlen(u->upload_id) + 1 >= sizeof(u->upload_id)) {
@@ -156,7 +152,7 @@ int
 s3_upload_end(struct obj_upload *u, char *err, size_t errlen)
 {
 	struct objclient *c = u->c;
-	char query[1024], msg[1024];
+	char query[1024];
 	size_t cap = 128 + (size_t)u->max_part * 200, len = 0;
 	char *xml = malloc(cap);
 	struct http_req *r = NULL;
@@ -182,11 +178,8 @@ s3_upload_end(struct obj_upload *u, char *err, size_t errlen)
 	r = s3_request(c, "POST", u->name, query, xml, len, headers, err, errlen);
 	if (r == NULL || http_perform(c->http, r, err, errlen) != 0)
 		goto out;
-	obj_reply_error(c, r, u->name, msg, sizeof(msg));
-	if (msg[0] != '\0') {
-		snprintf(err, errlen, "%s", msg);
+	if (obj_reply_error(c, r, u->name, err, errlen))
 		goto out;
-	}
 	rc = 0;
 out:
 	http_req_free(r);
