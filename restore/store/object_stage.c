@@ -177,16 +177,6 @@ object_stage_commit(struct store_stage *sst, char *err, size_t errlen)
 	return rc == 0 ? 0 : 1;
 }
 
-/* object_stage_remove_old: nothing: the commit deleted the old objects. */
-int
-object_stage_remove_old(struct store_stage *sst, char *err, size_t errlen)
-{
-	(void)sst;
-	(void)err;
-	(void)errlen;
-	return 0;
-}
-
 /* object_stage_where: the store, for messages (its objects are staged in place). */
 const char *
 object_stage_where(const struct store_stage *sst)

@@ -107,7 +107,7 @@ store_read(struct store_read *r, void *buf, size_t len, char *err, size_t errlen
 int
 store_read_unchanged(struct store_read *r, char *err, size_t errlen)
 {
-	return r->driver->read_unchanged(r, err, errlen);
+	return r->driver->read_unchanged != NULL ? r->driver->read_unchanged(r, err, errlen) : 0;
 }
 
 void
@@ -195,7 +195,8 @@ store_stage_commit(struct store_stage *st, char *err, size_t errlen)
 int
 store_stage_remove_old(struct store_stage *st, char *err, size_t errlen)
 {
-	return st->driver->stage_remove_old(st, err, errlen);
+	return st->driver->stage_remove_old != NULL ? st->driver->stage_remove_old(st, err, errlen)
+	                                            : 0;
 }
 
 const char *
@@ -252,7 +253,8 @@ store_tidy(struct store *s, char *err, size_t errlen)
 int
 store_old_take(struct store *s, struct store_old **out, char *err, size_t errlen)
 {
-	return s->driver->old_take(s, out, err, errlen);
+	*out = NULL;
+	return s->driver->old_take != NULL ? s->driver->old_take(s, out, err, errlen) : 0;
 }
 
 int

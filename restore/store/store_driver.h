@@ -29,7 +29,7 @@ struct store_driver {
 	                 char *err, size_t errlen);
 	const char *(*read_name)(const struct store_read *r);
 	ssize_t (*read)(struct store_read *r, void *buf, size_t len, char *err, size_t errlen);
-	int (*read_unchanged)(struct store_read *r, char *err, size_t errlen);
+	int (*read_unchanged)(struct store_read *r, char *err, size_t errlen); /* NULL: 0 */
 	void (*read_close)(struct store_read *r);
 
 	int (*stage_begin)(struct store *s, const char *job_id, int flags, struct store_stage **out,
@@ -46,7 +46,7 @@ struct store_driver {
 	void (*stage_counts)(const struct store_stage *st,
 	                     struct store_stage_counts *c); /* optional */
 	int (*stage_commit)(struct store_stage *st, char *err, size_t errlen);
-	int (*stage_remove_old)(struct store_stage *st, char *err, size_t errlen);
+	int (*stage_remove_old)(struct store_stage *st, char *err, size_t errlen); /* NULL: 0 */
 	const char *(*stage_where)(const struct store_stage *st);
 	void (*stage_abort)(struct store_stage *st);
 	void (*stage_close)(struct store_stage *st);
@@ -55,6 +55,7 @@ struct store_driver {
 	/* Optional: NULL lists the folder at stage_where. */
 	int (*stage_view)(struct store_stage *st, struct store **out, char *err, size_t errlen);
 
+	/* NULL: a driver with no old files to take (old_remove and old_close then NULL too) */
 	int (*old_take)(struct store *s, struct store_old **out, char *err, size_t errlen);
 	int (*old_remove)(struct store_old *o, store_old_done_fn done, void *ctx);
 	void (*old_close)(struct store_old *o);

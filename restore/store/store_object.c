@@ -178,16 +178,6 @@ object_read(struct store_read *sr, void *buf, size_t len, char *err, size_t errl
 	return obj_get_read(((struct object_read *)sr)->get, buf, len, err, errlen);
 }
 
-/* object_read_unchanged: the GET named the listed ETag: what was read is what was listed. */
-static int
-object_read_unchanged(struct store_read *sr, char *err, size_t errlen)
-{
-	(void)sr;
-	(void)err;
-	(void)errlen;
-	return 0;
-}
-
 /* object_read_close: end the GET. */
 static void
 object_read_close(struct store_read *sr)
@@ -220,34 +210,6 @@ object_tidy(struct store *s, char *err, size_t errlen)
 	return object_recover_all(os, os->t->state_dir, err, errlen) == 0 ? 0 : -1;
 }
 
-/* object_old_take: nothing: a commit deletes the old objects itself. */
-static int
-object_old_take(struct store *s, struct store_old **out, char *err, size_t errlen)
-{
-	(void)s;
-	(void)err;
-	(void)errlen;
-	*out = NULL;
-	return 0;
-}
-
-/* object_old_remove: never called (object_old_take hands out nothing). */
-static int
-object_old_remove(struct store_old *o, store_old_done_fn done, void *ctx)
-{
-	(void)o;
-	(void)done;
-	(void)ctx;
-	return 0;
-}
-
-/* object_old_close: nothing to free. */
-static void
-object_old_close(struct store_old *o)
-{
-	(void)o;
-}
-
 static const struct store_driver object_driver = {
     .name = "object",
     .where = object_where,
@@ -259,8 +221,7 @@ static const struct store_driver object_driver = {
     .read_open = object_read_open,
     .read_name = object_read_name,
     .read = object_read,
-    .read_unchanged = object_read_unchanged,
-    .read_close = object_read_close,
+    .read_close = object_read_close, /* no read_unchanged: the GET named the listed ETag */
     .stage_begin = object_stage_begin,
     .file_open = object_file_open,
     .file_write = object_file_write,
@@ -269,17 +230,13 @@ static const struct store_driver object_driver = {
     .stage_finish = object_stage_finish,
     .stage_prepare = object_stage_prepare,
     .stage_commit = object_stage_commit,
-    .stage_remove_old = object_stage_remove_old,
     .stage_where = object_stage_where,
     .stage_abort = object_stage_abort,
     .stage_close = object_stage_close,
     .stage_view = object_stage_view,
     .stage_counts = object_stage_counts,
     .stage_remove_leftover = object_remove_leftover,
-    .tidy = object_tidy,
-    .old_take = object_old_take,
-    .old_remove = object_old_remove,
-    .old_close = object_old_close,
+    .tidy = object_tidy, /* no old files: a commit deletes the old objects itself */
 };
 
 /* store_object_new: t's bucket or container, its client open (credentials loaded). */

@@ -194,7 +194,6 @@ int object_stage_finish(struct store_stage *st, char *err, size_t errlen);
 int object_stage_prepare(struct store_stage *st, const char *xact_id, int backend_pid,
                          const char *ask_dbname, char *err, size_t errlen);
 int object_stage_commit(struct store_stage *st, char *err, size_t errlen);
-int object_stage_remove_old(struct store_stage *st, char *err, size_t errlen);
 const char *object_stage_where(const struct store_stage *st);
 void object_stage_abort(struct store_stage *st);
 void object_stage_close(struct store_stage *st);
