@@ -104,28 +104,32 @@ azure_start() {
 	objtool_azure mkbucket || { echo "object_lib.sh: cannot create azurite's container $RW_AZ_CONTAINER" >&2; return 1; }
 }
 
-# objtool_s3: run objtool on s3rver's bucket (options, then the command and its arguments).
-objtool_s3() {
-	local opts=()
+# objtool_split: split the arguments into OBJTOOL_OPTS (the leading options, which objtool wants
+# before the service) and OBJTOOL_ARGS (the command and its arguments).
+objtool_split() {
+	OBJTOOL_OPTS=()
 	while [ $# -gt 0 ] && [[ $1 == --* ]]; do
-		opts+=("$1")
-		case $1 in --sse | --stats) ;; *) opts+=("$2"); shift ;; esac
+		OBJTOOL_OPTS+=("$1")
+		case $1 in --sse | --stats) ;; *) OBJTOOL_OPTS+=("$2"); shift ;; esac
 		shift
 	done
-	"$OBJTOOL" "${opts[@]}" s3 "$RW_S3_ENDPOINT" "$RW_S3_REGION" "$RW_S3_BUCKET" "$@"
+	OBJTOOL_ARGS=("$@")
+}
+
+# objtool_s3: run objtool on s3rver's bucket (options, then the command and its arguments).
+objtool_s3() {
+	objtool_split "$@"
+	"$OBJTOOL" "${OBJTOOL_OPTS[@]}" s3 "$RW_S3_ENDPOINT" "$RW_S3_REGION" "$RW_S3_BUCKET" \
+		"${OBJTOOL_ARGS[@]}"
 }
 
 # objtool_azure: run objtool on azurite's container with the development key (options first).
 objtool_azure() {
-	local opts=()
-	while [ $# -gt 0 ] && [[ $1 == --* ]]; do
-		opts+=("$1")
-		case $1 in --sse | --stats) ;; *) opts+=("$2"); shift ;; esac
-		shift
-	done
-	[[ " ${opts[*]} " == *" --key-file "* || " ${opts[*]} " == *" --sas-file "* ]] ||
-		opts+=(--key-file "$RW_AZ_KEY_FILE")
-	"$OBJTOOL" "${opts[@]}" azure "$RW_AZ_ENDPOINT" "$RW_AZ_ACCOUNT" "$RW_AZ_CONTAINER" "$@"
+	objtool_split "$@"
+	[[ " ${OBJTOOL_OPTS[*]} " == *" --key-file "* || " ${OBJTOOL_OPTS[*]} " == *" --sas-file "* ]] ||
+		OBJTOOL_OPTS+=(--key-file "$RW_AZ_KEY_FILE")
+	"$OBJTOOL" "${OBJTOOL_OPTS[@]}" azure "$RW_AZ_ENDPOINT" "$RW_AZ_ACCOUNT" "$RW_AZ_CONTAINER" \
+		"${OBJTOOL_ARGS[@]}"
 }
 
 # Shared by the tests that drive objtool (objclient.sh, s3_swift.sh): the files they upload, and

@@ -169,14 +169,10 @@ swift_start() {
 
 # objtool_swift: run objtool on Swift's bucket, as tempauth's test:tester (options first).
 objtool_swift() {
-	local opts=()
-	while [ $# -gt 0 ] && [[ $1 == --* ]]; do
-		opts+=("$1")
-		case $1 in --sse | --stats) ;; *) opts+=("$2"); shift ;; esac
-		shift
-	done
+	objtool_split "$@"
 	AWS_ACCESS_KEY_ID=${SWIFT_KEY_ID:-test:tester} AWS_SECRET_ACCESS_KEY=${SWIFT_SECRET-testing} \
-		"$OBJTOOL" "${opts[@]}" s3 "$RW_SWIFT_ENDPOINT" us-east-1 "$RW_SWIFT_BUCKET" "$@"
+		"$OBJTOOL" "${OBJTOOL_OPTS[@]}" s3 "$RW_SWIFT_ENDPOINT" us-east-1 "$RW_SWIFT_BUCKET" \
+		"${OBJTOOL_ARGS[@]}"
 }
 
 swift_install
