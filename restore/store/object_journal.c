@@ -291,8 +291,11 @@ undo(struct object_store *os, FILE *fp, const char *job_id, char *err, size_t er
 		else if (line[0] == 'R' && put_back(os, job_id, line + 2, err, errlen) < 0)
 			rc = -1;
 	}
-	if (batch_end(&b, "deleted", rc < 0 ? line : err, rc < 0 ? sizeof(line) : errlen) < 0)
-		rc = rc < 0 ? rc : -1;
+	/* The deletions' outcome, unless a put back already failed (its err is the one kept). */
+	if (batch_end(&b, "deleted", line, sizeof(line)) < 0 && rc == 0) {
+		snprintf(err, errlen, "%s", line);
+		rc = -1;
+	}
 	return rc;
 }
 
